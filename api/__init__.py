@@ -1,0 +1,1 @@
+"""The `/api/*` routes that `server.py` mounts beside the Streamlit UI."""

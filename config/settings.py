@@ -1,0 +1,134 @@
+"""Application settings, read once from the environment (and an optional `.env` file).
+
+Every setting has a default that works on a laptop with nothing installed: SQLite under
+`var/`, an embedded Redis server under `var/`, the local Airtable emulator, and no LLM.
+Secrets left at their development placeholder are refused outside development mode.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_PLACEHOLDER = "dev-only-change-me"
+# The emulator's documented development token; only ever sent to the local emulator.
+EMULATOR_DEV_TOKEN = "patDEVELOPMENTTOKEN.emulator"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LLMProvider(StrEnum):
+    NONE = "none"
+    GEMINI = "gemini"
+    OLLAMA = "ollama"
+
+
+class Settings(BaseSettings):
+    """Every knob of the product. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    app_env: Environment = Environment.DEVELOPMENT
+    log_level: str = "INFO"
+    var_dir: Path = PROJECT_ROOT / "var"
+    public_url: str = "http://127.0.0.1:8501"
+
+    # Stores
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_key_prefix: str = "pa:"
+
+    # Airtable: unset endpoint means the local emulator that `make run` starts.
+    airtable_endpoint_url: str | None = None
+    airtable_token: SecretStr | None = None
+    emulator_host: str = "127.0.0.1"
+    emulator_port: int = 8787
+    emulator_seed: str = "demo"
+
+    # LLM provider (none until configured)
+    llm_provider: LLMProvider = LLMProvider.NONE
+    google_api_key: SecretStr | None = None
+    gemini_base_url: str | None = None
+    gemini_api_version: str = "v1beta"
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    default_model: str | None = None
+
+    # Secrets: signing (sessions, API tokens) and encryption at rest (Airtable tokens)
+    secret_key: SecretStr = SecretStr(DEV_PLACEHOLDER)
+    encryption_key: SecretStr = SecretStr(DEV_PLACEHOLDER)
+
+    # Sessions
+    session_ttl_seconds: Annotated[int, Field(gt=0)] = 7 * 24 * 3600
+
+    # Budgets (USD; 0 means no limit) and per-user rate limits
+    budget_user_day_usd: Annotated[float, Field(ge=0)] = 2.0
+    budget_user_month_usd: Annotated[float, Field(ge=0)] = 20.0
+    budget_org_day_usd: Annotated[float, Field(ge=0)] = 50.0
+    budget_org_month_usd: Annotated[float, Field(ge=0)] = 500.0
+    rate_user_requests_per_minute: Annotated[int, Field(gt=0)] = 20
+    rate_user_tokens_per_minute: Annotated[int, Field(gt=0)] = 200_000
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.app_env is Environment.DEVELOPMENT:
+            return self
+        for name in ("secret_key", "encryption_key"):
+            value: SecretStr = getattr(self, name)
+            if value.get_secret_value() == DEV_PLACEHOLDER or len(value.get_secret_value()) < 32:
+                raise ValueError(
+                    f"{name.upper()} must be set to a random value of at least 32 characters "
+                    "outside development (APP_ENV=production)"
+                )
+        return self
+
+    @property
+    def sql_url(self) -> str:
+        """The SQLAlchemy URL: `DATABASE_URL`, or a SQLite file under `var/`."""
+        if self.database_url:
+            return _normalise_database_url(self.database_url)
+        return f"sqlite:///{self.var_dir / 'app.db'}"
+
+    @property
+    def airtable_url(self) -> str:
+        """Where Airtable requests go: the configured endpoint, or the local emulator."""
+        if self.airtable_endpoint_url:
+            return self.airtable_endpoint_url.rstrip("/")
+        return f"http://{self.emulator_host}:{self.emulator_port}"
+
+    @property
+    def uses_emulator(self) -> bool:
+        return not self.airtable_endpoint_url
+
+    @property
+    def llm_configured(self) -> bool:
+        if self.llm_provider is LLMProvider.GEMINI:
+            return self.google_api_key is not None
+        return self.llm_provider is LLMProvider.OLLAMA
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows, for the log redaction filter."""
+        secrets = [self.secret_key, self.encryption_key, self.airtable_token, self.google_api_key]
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
+
+def _normalise_database_url(url: str) -> str:
+    # Heroku-style and bare postgres URLs select psycopg 3, the driver we ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (tests, CLIs)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

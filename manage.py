@@ -1,0 +1,77 @@
+"""Command line for operators: `python manage.py migrate | run | check`.
+
+`run` starts every process this configuration needs (web, and the Airtable emulator
+unless a real endpoint is configured) under one honcho manager, so one command runs all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from config.logging import setup_logging
+from config.settings import Settings, load_settings
+from services.redis_store import EmbeddedRedis
+from services.schema import upgrade_database
+
+
+def _migrate(settings: Settings) -> int:
+    upgrade_database(settings.sql_url)
+    print("database migrated")
+    return 0
+
+
+def _processes(settings: Settings, host: str, port: int) -> dict[str, str]:
+    python = sys.executable
+    processes = {
+        "web": (
+            f"{python} -m streamlit run server.py --server.address {host} "
+            f"--server.port {port} --server.headless true"
+        ),
+    }
+    if settings.uses_emulator:
+        processes["emulator"] = (
+            f"{python} -m emulator --host {settings.emulator_host} "
+            f"--port {settings.emulator_port} --data {settings.var_dir / 'emulator.db'} "
+            f"--seed {settings.emulator_seed}"
+        )
+    return processes
+
+
+def _run(settings: Settings, host: str, port: int) -> int:
+    from honcho.manager import Manager
+
+    _migrate(settings)
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.var_dir)
+    if embedded is not None:
+        embedded.ensure_running()
+    manager = Manager()
+    for name, command in _processes(settings, host, port).items():
+        manager.add_process(name, command)
+    print(f"PyAirtable Assistant: http://{host}:{port}")
+    try:
+        manager.loop()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return int(manager.returncode or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations")
+    run = commands.add_parser("run", help="migrate, then start every process")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8501)
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.secret_values())
+    if args.command == "migrate":
+        return _migrate(settings)
+    return _run(settings, args.host, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

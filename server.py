@@ -1,0 +1,41 @@
+"""The web process: the Streamlit UI and the `/api/*` routes in one `st.App` server.
+
+Run with `streamlit run server.py` (what `make run` does) or `uvicorn server:app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from api.health import health_routes
+from config.logging import setup_logging
+from config.settings import load_settings
+from services.container import Services, build_services
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.secret_values())
+    services = build_services(settings)
+    try:
+        yield {"services": services}
+    finally:
+        services.close()
+
+
+def _services() -> Services:
+    services: Services = app.state["services"]
+    return services
+
+
+app = st.App(
+    Path(__file__).with_name("app.py"),
+    routes=health_routes(_services),
+    lifespan=lifespan,
+)

@@ -1,0 +1,1 @@
+"""The domain: stores, Airtable gateway, budget, auth and the rest. No Streamlit here."""

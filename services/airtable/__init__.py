@@ -1,0 +1,1 @@
+"""The Airtable gateway: the only code that imports pyairtable."""

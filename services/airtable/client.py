@@ -1,0 +1,31 @@
+"""Building pyairtable clients for an endpoint, and checking that an endpoint answers."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from pyairtable import Api
+
+from services.errors import AirtableError
+
+logger = logging.getLogger(__name__)
+
+_TIMEOUT = (5, 30)  # (connect, read) seconds
+
+
+def make_api(endpoint_url: str, token: str) -> Api:
+    """A pyairtable `Api` for `endpoint_url` (api.airtable.com or the local emulator)."""
+    return Api(token, endpoint_url=endpoint_url, timeout=_TIMEOUT)
+
+
+def check_airtable(endpoint_url: str, token: str) -> str:
+    """Return the user id the token belongs to; raise `AirtableError` if it does not answer."""
+    try:
+        return str(make_api(endpoint_url, token).whoami()["id"])
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        raise AirtableError(f"Airtable refused the token (HTTP {status}).", status=status) from exc
+    except requests.RequestException as exc:
+        logger.info("airtable endpoint unreachable: %s", type(exc).__name__)
+        raise AirtableError("The Airtable endpoint cannot be reached.") from exc

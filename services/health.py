@@ -1,0 +1,96 @@
+"""What is connected: readiness for load balancers, and a fuller status for the status page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import make_url
+
+from config.settings import LLMProvider
+from services.airtable.client import check_airtable
+from services.container import Services
+from services.db import check_database
+from services.errors import AirtableError, StoreUnavailableError
+from services.redis_store import check_redis
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    ok: bool
+    detail: str
+    help: str = ""
+
+
+def check_readiness(services: Services) -> list[ComponentStatus]:
+    """The stores the app cannot serve without: the database and Redis."""
+    return [_database_status(services), _redis_status(services)]
+
+
+def check_components(services: Services) -> list[ComponentStatus]:
+    """Readiness plus the Airtable endpoint and the LLM provider."""
+    return [*check_readiness(services), _airtable_status(services), _llm_status(services)]
+
+
+def _database_status(services: Services) -> ComponentStatus:
+    url = make_url(services.settings.sql_url)
+    where = "SQLite file" if url.get_backend_name() == "sqlite" else f"PostgreSQL at {url.host}"
+    try:
+        check_database(services.engine)
+    except StoreUnavailableError as exc:
+        return ComponentStatus("database", False, f"{where}: {exc}")
+    return ComponentStatus("database", True, f"{where}: connected")
+
+
+def _redis_status(services: Services) -> ComponentStatus:
+    where = "Redis server" if services.settings.redis_url else "embedded Redis (var/)"
+    try:
+        check_redis(services.redis)
+    except StoreUnavailableError as exc:
+        return ComponentStatus(
+            "redis", False, f"{where}: {exc}", help="Start Redis or set REDIS_URL, then reload."
+        )
+    return ComponentStatus("redis", True, f"{where}: connected")
+
+
+def _airtable_status(services: Services) -> ComponentStatus:
+    settings = services.settings
+    where = "local emulator" if settings.uses_emulator else "Airtable"
+    token = services.org_airtable_token
+    if token is None:
+        return ComponentStatus(
+            "airtable",
+            True,
+            f"{where} at {settings.airtable_url}: no org token; each user connects their own",
+        )
+    try:
+        check_airtable(settings.airtable_url, token)
+    except AirtableError as exc:
+        hint = "Run `make run` to start the emulator." if settings.uses_emulator else ""
+        return ComponentStatus(
+            "airtable", False, f"{where} at {settings.airtable_url}: {exc}", hint
+        )
+    return ComponentStatus("airtable", True, f"{where} at {settings.airtable_url}: connected")
+
+
+_LLM_HELP = (
+    "Set LLM_PROVIDER=gemini and GOOGLE_API_KEY=... for Google Gemini, or "
+    "LLM_PROVIDER=ollama and OLLAMA_BASE_URL=http://host:11434 for a local Ollama, "
+    "then restart with `make run`."
+)
+
+
+def _llm_status(services: Services) -> ComponentStatus:
+    settings = services.settings
+    if settings.llm_provider is LLMProvider.NONE:
+        return ComponentStatus("llm", False, "No model provider is configured.", _LLM_HELP)
+    if not settings.llm_configured:
+        return ComponentStatus(
+            "llm", False, "Gemini is selected but GOOGLE_API_KEY is not set.", _LLM_HELP
+        )
+    where = (
+        settings.ollama_base_url
+        if settings.llm_provider is LLMProvider.OLLAMA
+        else settings.gemini_base_url or "Google AI"
+    )
+    return ComponentStatus("llm", True, f"{settings.llm_provider.value} at {where}: configured")

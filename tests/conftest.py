@@ -1,0 +1,86 @@
+"""Fixtures shared by every suite: real SQL, real Redis, the app server and a browser."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import delete
+
+from config.settings import Settings, load_settings
+from services.container import Services, build_services
+from services.models import Base
+from tests.support.appserver import AppServer, run_app_server
+from tests.support.browser import launch_chromium
+from tests.support.stores import delete_prefixed_keys, redis_server, sql_database
+
+
+@pytest.fixture(scope="session")
+def sql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with sql_database(tmp_path_factory.mktemp("sql")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(sql_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=sql_url,
+        redis_url=redis_url,
+        redis_key_prefix=f"t{uuid.uuid4().hex[:10]}:",
+        var_dir=tmp_path / "var",
+        llm_provider="none",
+    )
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    try:
+        yield built
+    finally:
+        delete_prefixed_keys(built.redis, settings.redis_key_prefix)
+        with built.sessions.begin() as session:
+            for table in reversed(Base.metadata.sorted_tables):
+                session.execute(delete(table))
+        built.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    sql_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppServer]:
+    var_dir = tmp_path_factory.mktemp("app-var")
+    env = {
+        "DATABASE_URL": sql_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"e2e{uuid.uuid4().hex[:8]}:",
+        "VAR_DIR": str(var_dir),
+        "LLM_PROVIDER": "none",
+    }
+    with run_app_server(env, var_dir / "server.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -1,0 +1,64 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from services.container import Services
+from services.db import check_database, create_db_engine, transaction
+from services.errors import StoreUnavailableError
+from services.models import Role, User
+from services.schema import pending_revisions, upgrade_database
+
+pytestmark = pytest.mark.sql
+
+
+def test_migrations__leave_nothing_pending(sql_url: str) -> None:
+    assert pending_revisions(sql_url) == []
+    upgrade_database(sql_url)  # idempotent
+    engine = create_db_engine(sql_url)
+    try:
+        assert "users" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_user__round_trips_with_an_aware_utc_timestamp(services: Services) -> None:
+    created = datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    with transaction(services.sessions) as session:
+        session.add(User(email="ana@example.com", role=Role.ADMIN.value, created_at=created))
+    with services.sessions() as session:
+        user = session.scalars(select(User).where(User.email == "ana@example.com")).one()
+    assert user.created_at == created
+    assert user.created_at.tzinfo is not None
+    assert user.created_at.utcoffset() == timedelta(0)
+    assert user.is_admin
+    assert user.is_active
+
+
+def test_user__defaults_to_an_active_member(services: Services) -> None:
+    with transaction(services.sessions) as session:
+        session.add(User(email="bo@example.com"))
+    with services.sessions() as session:
+        user = session.scalars(select(User)).one()
+    assert (user.role, user.status, user.password_hash) == ("member", "active", None)
+    assert datetime.now(UTC) - user.created_at < timedelta(minutes=1)
+
+
+def test_user__email_is_unique(services: Services) -> None:
+    with transaction(services.sessions) as session:
+        session.add(User(email="same@example.com"))
+    with pytest.raises(IntegrityError), transaction(services.sessions) as session:
+        session.add(User(email="same@example.com"))
+
+
+def test_naive_datetimes__are_refused(services: Services) -> None:
+    with pytest.raises(Exception, match="naive"), transaction(services.sessions) as session:
+        session.add(User(email="naive@example.com", created_at=datetime(2026, 1, 1)))
+
+
+def test_check_database__reports_an_unreachable_server() -> None:
+    engine = create_db_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    with pytest.raises(StoreUnavailableError) as excinfo:
+        check_database(engine)
+    assert excinfo.value.store == "database"

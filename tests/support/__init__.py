@@ -1,0 +1,1 @@
+"""Test support: real stores on free ports, the app server in a subprocess, a browser."""

@@ -1,0 +1,22 @@
+"""The services for Streamlit script runs, built once per process."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from config.logging import setup_logging
+from config.settings import Settings, load_settings
+from services.container import Services, build_services
+
+
+@st.cache_resource(show_spinner=False)
+def get_settings() -> Settings:
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.secret_values())
+    return settings
+
+
+@st.cache_resource(show_spinner=False)
+def get_services() -> Services:
+    """Engine and Redis pool are thread-safe, so one instance serves every session."""
+    return build_services(get_settings())
