@@ -1,16 +1,97 @@
-"""Streamlit entry: page config and navigation. Thin: each screen lives in pages/."""
+"""Streamlit entry: page config, the sign-in gate and navigation. Thin: screens live in pages/.
+
+Every page is registered for everyone (so a URL never 404s into the wrong page) but only
+shown to those allowed; the gate below routes strangers to sign-in and stops members on
+admin pages with "not allowed". Pages check again themselves.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
+
+from services.errors import StoreUnavailableError
+from ui.context import get_settings
+from ui.forms import post_form
+from ui.session import NOT_ALLOWED, current_user
+from ui.status import render_outage
 
 st.set_page_config(page_title="PyAirtable Assistant", page_icon=":material/table_chart:")
 
-navigation = st.navigation(
-    {
-        "System": [
-            st.Page("pages/status.py", title="Status", icon=":material/monitor_heart:"),
-        ],
-    }
+try:
+    user = current_user()
+except StoreUnavailableError as outage:
+    render_outage(str(outage))
+    st.stop()
+if st.query_params.get("signed_out") and get_settings().oidc_enabled and st.user.is_logged_in:
+    st.logout()  # also end the identity provider's session after our own sign-out
+
+
+def _visible(allowed: bool) -> Literal["visible", "hidden"]:
+    return "visible" if allowed else "hidden"
+
+
+signed_in = user is not None
+is_admin = user is not None and user.is_admin
+# The default page owns "/", so it is always the same one; the gate below sends strangers
+# to sign-in. Explicit url_paths keep every other page's URL stable for everyone.
+signin = st.Page(
+    "pages/signin.py",
+    title="Sign in",
+    icon=":material/login:",
+    url_path="signin",
+    visibility=_visible(not signed_in),
 )
+register = st.Page(
+    "pages/register.py",
+    title="Register",
+    icon=":material/person_add:",
+    url_path="register",
+    visibility=_visible(not signed_in),
+)
+account = st.Page(
+    "pages/account.py",
+    title="Account",
+    icon=":material/person:",
+    url_path="account",
+    default=True,
+    visibility=_visible(signed_in),
+)
+users = st.Page(
+    "pages/admin_users.py",
+    title="Users",
+    icon=":material/group:",
+    url_path="admin_users",
+    visibility=_visible(is_admin),
+)
+status = st.Page(
+    "pages/status.py",
+    title="Status",
+    icon=":material/monitor_heart:",
+    url_path="status",
+    visibility=_visible(is_admin),
+)
+
+PUBLIC = {signin.url_path, register.url_path}
+ADMIN_ONLY = {users.url_path, status.url_path}
+
+navigation = st.navigation(
+    {"": [signin, register], "Account": [account], "Admin": [users, status]},
+    position="sidebar" if signed_in else "hidden",
+)
+
+if user is None and navigation.url_path not in PUBLIC:
+    st.switch_page(signin)
+if user is not None and navigation.url_path in PUBLIC:
+    st.switch_page(account)
+if navigation.url_path in ADMIN_ONLY and not is_admin:
+    st.error(NOT_ALLOWED, icon=":material/block:")
+    st.stop()
+
+if user is not None:
+    with st.sidebar:
+        st.caption(f"Signed in as {user.email}")
+        post_form("/api/auth/logout", "logout", [], "Sign out", secondary=True)
+
 navigation.run()

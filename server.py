@@ -12,6 +12,8 @@ from typing import Any
 
 import streamlit as st
 
+from api.account import account_routes
+from api.auth import auth_routes
 from api.health import health_routes
 from config.logging import setup_logging
 from config.settings import load_settings
@@ -36,6 +38,7 @@ def _services() -> Services:
 
 app = st.App(
     Path(__file__).with_name("app.py"),
-    routes=health_routes(_services),
+    routes=[*health_routes(_services), *auth_routes(_services), *account_routes(_services)],
     lifespan=lifespan,
+    secrets=load_settings().streamlit_auth_secrets(),  # type: ignore[arg-type]  # st.login's [auth], from settings
 )

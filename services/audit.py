@@ -1,0 +1,32 @@
+"""The audit log of account, role and connection changes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.models import AuditEvent
+
+logger = logging.getLogger(__name__)
+
+
+def record_event(
+    session: Session,
+    *,
+    actor_user_id: int | None,
+    action: str,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit row in the caller's transaction (never secrets in `detail`)."""
+    session.add(
+        AuditEvent(actor_user_id=actor_user_id, action=action, target=target, detail=detail or {})
+    )
+    logger.info("audit %s by %s on %s", action, actor_user_id, target)
+
+
+def recent_events(session: Session, *, limit: int = 100) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))

@@ -1,0 +1,1 @@
+"""Accounts, sessions, sign-in throttling, external identities and API tokens."""

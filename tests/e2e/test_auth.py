@@ -1,0 +1,104 @@
+"""Sign-up, sign-in, reload, sign-out, roles and disabling, in Chromium."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from services.container import Services
+from services.models import Role, UserStatus
+from tests.support.accounts import PASSWORD, make_user, sign_in
+from tests.support.appserver import AppServer
+
+pytestmark = pytest.mark.e2e
+
+
+def test_register_reload_sign_out__and_protected_pages_need_sign_in(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    make_user(app_services)  # not the first account: the new one is a member
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    page.goto(f"{app_server.url}/register")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=display_name]", "New Person")
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password_confirm]", PASSWORD)
+    page.click("button:has-text('Create account')")
+    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+    expect(page.get_by_role("heading", name="Account")).to_be_visible()
+
+    cookie = next(c for c in page.context.cookies() if c["name"] == "pa_session")
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+
+    page.reload()
+    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(f"{app_server.url}/account")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text(email)).to_have_count(0)
+
+
+def test_register__keeps_what_was_typed_and_says_what_is_wrong(
+    app_server: AppServer, page: Page
+) -> None:
+    page.goto(f"{app_server.url}/register")
+    page.fill("input[name=email]", "typo-person@example.com")
+    page.fill("input[name=password]", "short")
+    page.fill("input[name=password_confirm]", "short")
+    page.click("button:has-text('Create account')")
+    expect(page.get_by_text("Use at least 10 characters.")).to_be_visible()
+    expect(page.locator("input[name=email]")).to_have_value("typo-person@example.com")
+
+
+def test_wrong_password__gives_no_hint_about_the_account(app_server: AppServer, page: Page) -> None:
+    page.goto(f"{app_server.url}/signin")
+    page.fill("input[name=email]", f"nobody-{uuid.uuid4().hex[:6]}@example.com")
+    page.fill("input[name=password]", "wrong password 1")
+    page.click("button:has-text('Sign in')")
+    expect(page.get_by_text("Wrong email or password.")).to_be_visible()
+
+
+def test_member__sees_not_allowed_on_admin_pages(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    member = make_user(app_services)
+    sign_in(page, app_server.url, member.email)
+    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+    for path in ("admin_users", "status"):
+        page.goto(f"{app_server.url}/{path}")
+        expect(page.get_by_text("Not allowed")).to_be_visible()
+        expect(page.get_by_text(member.email, exact=True)).to_have_count(0)
+
+
+def test_admin__disables_a_user_who_is_signed_out_on_the_next_action(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    member = make_user(app_services, name="Member")
+    sign_in(page, app_server.url, member.email)
+
+    app_services.accounts.set_status(
+        actor_id=admin.id, user_id=member.id, status=UserStatus.DISABLED
+    )
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_admin__manages_users_in_the_admin_page(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    member = make_user(app_services, name="Member")
+    sign_in(page, app_server.url, admin.email)
+    page.goto(f"{app_server.url}/admin_users")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    page.locator(f".st-key-disable-{member.id} button").click()
+    expect(page.locator(f".st-key-enable-{member.id} button")).to_be_visible()
+    refreshed = app_services.accounts.get_user(member.id)
+    assert refreshed is not None
+    assert refreshed.status == "disabled"

@@ -1,0 +1,72 @@
+"""Plain HTML forms that post to `/api/auth/*`, so the server can set HttpOnly cookies.
+
+Every value is HTML-escaped; each form carries a signed, expiring form token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import streamlit as st
+
+from ui.context import get_services
+
+_STYLE = """
+<style>
+.pa-form { display:flex; flex-direction:column; gap:.75rem; max-width:26rem; }
+.pa-form label { display:flex; flex-direction:column; gap:.25rem; font-size:.9rem; }
+.pa-form input { padding:.55rem .7rem; border:1px solid rgba(49,51,63,.25); border-radius:.5rem;
+  font-size:1rem; }
+.pa-form button { padding:.6rem 1rem; border:0; border-radius:.5rem; background:#ff4b4b;
+  color:white; font-size:1rem; cursor:pointer; }
+.pa-form button.secondary { background:transparent; color:inherit;
+  border:1px solid rgba(49,51,63,.25); }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: str = "text"
+    value: str = ""
+    autocomplete: str = "off"
+    required: bool = True
+
+
+def post_form(
+    action: str,
+    purpose: str,
+    fields: list[FormField],
+    submit: str,
+    *,
+    hidden: dict[str, str] | None = None,
+    secondary: bool = False,
+) -> None:
+    """Render a form posting to `action` with a form token for `purpose`."""
+    token = get_services().form_tokens.issue(purpose)
+    parts = [_STYLE, f'<form class="pa-form" method="post" action="{escape(action)}">']
+    for name, value in {"form_token": token, **(hidden or {})}.items():
+        parts.append(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">')
+    for field in fields:
+        required = " required" if field.required else ""
+        parts.append(
+            f'<label>{escape(field.label)}<input type="{escape(field.kind)}" '
+            f'name="{escape(field.name)}" value="{escape(field.value)}" '
+            f'autocomplete="{escape(field.autocomplete)}"{required}></label>'
+        )
+    css_class = ' class="secondary"' if secondary else ""
+    parts.append(f'<button type="submit"{css_class}>{escape(submit)}</button></form>')
+    st.html("".join(parts))
+
+
+def show_flash() -> dict[str, str]:
+    """Show the one-time message a route left for this page; return its refill fields."""
+    flash = get_services().flash.take(st.query_params.get("flash"))
+    if flash is None:
+        return {}
+    message, fields = flash
+    st.error(message, icon=":material/error:")
+    return fields
