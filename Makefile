@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit test-sqlite migrate install install-dev clean
+.PHONY: run test lint typecheck test-sqlite migrate admin install install-dev clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -31,6 +31,11 @@ run: install
 
 migrate: install
 	$(BIN)/python manage.py migrate
+
+## Make an existing account an admin: make admin EMAIL=someone@example.com
+admin: install
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=someone@example.com"; exit 1; }
+	$(BIN)/python manage.py promote "$(EMAIL)"
 
 ## Set up, then lint, type-check and run every test.
 test: install-dev lint typecheck

@@ -1,4 +1,4 @@
-"""Command line for operators: `python manage.py migrate | run | check`.
+"""Command line for operators: `python manage.py migrate | run | promote EMAIL`.
 
 `run` starts every process this configuration needs (web, and the Airtable emulator
 unless a real endpoint is configured) under one honcho manager, so one command runs all.
@@ -18,6 +18,22 @@ from services.schema import upgrade_database
 def _migrate(settings: Settings) -> int:
     upgrade_database(settings.sql_url)
     print("database migrated")
+    return 0
+
+
+def _promote(settings: Settings, email: str) -> int:
+    from services.container import build_services
+    from services.errors import AppError
+
+    services = build_services(settings)
+    try:
+        user = services.accounts.promote(email)
+    except AppError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    print(f"{user.email} is now an admin")
     return 0
 
 
@@ -64,12 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="migrate, then start every process")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8501)
+    promote = commands.add_parser("promote", help="make an existing user an admin")
+    promote.add_argument("email")
     args = parser.parse_args(argv)
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.secret_values())
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "promote":
+        _migrate(settings)
+        return _promote(settings, args.email)
     return _run(settings, args.host, args.port)
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from services.auth.accounts import ExternalIdentity
 from services.errors import AppError
 from ui.context import get_services
-from ui.forms import FormField, post_form, show_flash
+from ui.forms import FormField, post_form, same_tab_link, show_flash
 
 services = get_services()
 settings = services.settings
@@ -57,7 +57,7 @@ if settings.oidc_enabled or settings.github_enabled:
     if settings.oidc_enabled and st.button(f"Sign in with {settings.oidc_provider_label}"):
         st.login("oidc")
     if settings.github_enabled:
-        st.link_button("Sign in with GitHub", "/api/auth/github/start")
+        same_tab_link("/api/auth/github/start", "Sign in with GitHub")
 
 if settings.allow_registration:
     st.page_link(

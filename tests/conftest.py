@@ -7,10 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from playwright.sync_api import Browser, Page
 from sqlalchemy import delete
 
 from config.settings import Settings, load_settings
+from emulator import DEV_TOKEN
+from emulator.seed import PROJECT_TRACKER_ID
+from emulator.testing import EmulatorServer
 from services.container import Services, build_services
 from services.models import Base
 from tests.support.appserver import AppServer, run_app_server
@@ -54,9 +58,33 @@ def services(settings: Settings) -> Iterator[Services]:
         built.close()
 
 
+# Tokens the shared emulator accepts: the dev token (every base) and one limited to a base.
+USER_PAT = "patTESTUSER0000001.secretpart0000000000000000000000000001"
+LIMITED_PAT = "patTESTLIMITED0001.secretpart0000000000000000000000000002"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    """One seeded emulator per test session, over real HTTP (tests that write make bases)."""
+    tokens = {DEV_TOKEN: None, USER_PAT: None, LIMITED_PAT: [PROJECT_TRACKER_ID]}
+    with EmulatorServer(seed="demo", tokens=tokens) as server:
+        yield server
+
+
+@pytest.fixture
+def airtable_settings(settings: Settings, emulator: EmulatorServer) -> Settings:
+    """`settings` pointed at the shared emulator as if it were Airtable, with an org token."""
+    return settings.model_copy(
+        update={"airtable_endpoint_url": emulator.url, "airtable_token": SecretStr(DEV_TOKEN)}
+    )
+
+
 @pytest.fixture(scope="session")
 def app_server(
-    sql_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    sql_url: str,
+    redis_url: str,
+    emulator: EmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AppServer]:
     var_dir = tmp_path_factory.mktemp("app-var")
     env = {
@@ -65,6 +93,8 @@ def app_server(
         "REDIS_KEY_PREFIX": f"e2e{uuid.uuid4().hex[:8]}:",
         "VAR_DIR": str(var_dir),
         "LLM_PROVIDER": "none",
+        "AIRTABLE_ENDPOINT_URL": emulator.url,
+        "AIRTABLE_TOKEN": DEV_TOKEN,
     }
     with run_app_server(env, var_dir / "server.log") as server:
         yield server
@@ -80,6 +110,8 @@ def app_settings(app_server: AppServer) -> Settings:
         redis_key_prefix=env["REDIS_KEY_PREFIX"],
         var_dir=Path(env["VAR_DIR"]),
         llm_provider="none",
+        airtable_endpoint_url=env["AIRTABLE_ENDPOINT_URL"],
+        airtable_token=env["AIRTABLE_TOKEN"],
     )
 
 

@@ -20,6 +20,8 @@ _STYLE = """
   font-size:1rem; }
 .pa-form button { padding:.6rem 1rem; border:0; border-radius:.5rem; background:#ff4b4b;
   color:white; font-size:1rem; cursor:pointer; }
+.pa-link { display:inline-block; padding:.55rem 1rem; border-radius:.5rem; text-decoration:none;
+  border:1px solid rgba(49,51,63,.25); color:inherit; }
 .pa-form button.secondary { background:transparent; color:inherit;
   border:1px solid rgba(49,51,63,.25); }
 </style>
@@ -70,3 +72,8 @@ def show_flash() -> dict[str, str]:
     message, fields = flash
     st.error(message, icon=":material/error:")
     return fields
+
+
+def same_tab_link(href: str, label: str) -> None:
+    """A button-like link that stays in this tab (`st.link_button` opens a new one)."""
+    st.html(f'{_STYLE}<a class="pa-link" href="{escape(href)}" target="_self">{escape(label)}</a>')

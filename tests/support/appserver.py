@@ -29,6 +29,8 @@ class AppServer:
 def run_app_server(env: Mapping[str, str], log_path: Path) -> Iterator[AppServer]:
     """Start the app with `env` added to this environment; stop it on exit."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"PUBLIC_URL": url, **env}
     command = [
         sys.executable,
         "-m",
@@ -48,7 +50,6 @@ def run_app_server(env: Mapping[str, str], log_path: Path) -> Iterator[AppServer
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=log
         )
-    url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/api/health", timeout=60)
         yield AppServer(url=url, log_path=log_path, env=dict(env))

@@ -1,0 +1,55 @@
+"""The Account page in Chromium: Airtable token and API tokens, secrets never shown."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from services.container import Services
+from tests.conftest import USER_PAT
+from tests.support.accounts import make_user, sign_in
+from tests.support.appserver import AppServer
+
+pytestmark = pytest.mark.e2e
+
+
+def test_airtable_token__is_validated_and_only_its_last_four_are_shown(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    user = make_user(app_services)
+    sign_in(page, app_server.url, user.email)
+    page.get_by_label("Personal access token").fill(USER_PAT)
+    page.get_by_role("button", name="Validate and save").click()
+    expect(page.get_by_text(f"Connected …{USER_PAT[-4:]}: 3 bases visible.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text(f"Your personal access token …{USER_PAT[-4:]}")).to_be_visible()
+    secret_part = USER_PAT.split(".")[1]
+    assert secret_part not in page.content()
+    assert secret_part not in app_server.log()
+
+
+def test_airtable_token__a_rejected_token_changes_nothing(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    user = make_user(app_services)
+    sign_in(page, app_server.url, user.email)
+    page.get_by_label("Personal access token").fill("patNOTVALID000.whatever")
+    page.get_by_role("button", name="Validate and save").click()
+    expect(page.get_by_text("Airtable did not accept this token")).to_be_visible()
+    assert app_services.airtable_connections.describe(user.id) is None
+
+
+def test_api_token__shown_once_then_revoked(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    user = make_user(app_services)
+    sign_in(page, app_server.url, user.email)
+    page.get_by_label("Token name").fill("my script")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_text("Copy this token now")).to_be_visible()
+    token = page.locator("code").last.inner_text().strip()
+    assert app_services.api_tokens.verify(token) == user.id
+    page.reload()
+    expect(page.get_by_text("Copy this token now")).to_have_count(0)
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("revoked")).to_be_visible()
