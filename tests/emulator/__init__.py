@@ -1,0 +1,1 @@
+"""Tests of the Airtable emulator, driven through pyairtable over HTTP."""
