@@ -50,7 +50,9 @@ def test_token__refuses_tampered_expired_and_foreign(services: Services) -> None
             "exp": datetime.now(UTC) - timedelta(seconds=1),
             "aud": "pyairtable-assistant-api",
         },
-        services.settings.secret_key.get_secret_value(),
+        hashlib.sha256(
+            b"api-token/" + services.settings.secret_key.get_secret_value().encode()
+        ).digest(),
         algorithm="HS256",
     )
     with pytest.raises(NotAllowedError, match="expired"):
