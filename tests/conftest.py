@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from playwright.sync_api import Browser, Page
+from pydantic import SecretStr
 from sqlalchemy import delete
 
 from config.settings import Settings, load_settings
