@@ -53,8 +53,10 @@ def sso_app(
     with run_app_server(env, var_dir / "server.log") as server:
         services = build_services(
             load_settings(
-                database_url=sql_url, redis_url=redis_url,
-                redis_key_prefix=env["REDIS_KEY_PREFIX"], var_dir=var_dir,
+                database_url=sql_url,
+                redis_url=redis_url,
+                redis_key_prefix=env["REDIS_KEY_PREFIX"],
+                var_dir=var_dir,
             )
         )
         yield server, services
@@ -113,9 +115,13 @@ def test_github__signs_in_with_the_verified_primary_email(
     github.reset()
     email = f"octo-{uuid.uuid4().hex[:6]}@example.com"
     github.set_user(
-        id=int(uuid.uuid4().int % 10**8), login="octo", name="Octo Cat",
-        emails=[GitHubEmail("old@example.com", primary=False, verified=True),
-                GitHubEmail(email, primary=True, verified=True)],
+        id=int(uuid.uuid4().int % 10**8),
+        login="octo",
+        name="Octo Cat",
+        emails=[
+            GitHubEmail("old@example.com", primary=False, verified=True),
+            GitHubEmail(email, primary=True, verified=True),
+        ],
     )
     page.goto(f"{server.url}/signin")
     page.get_by_role("link", name="Sign in with GitHub").click()  # same tab
