@@ -111,7 +111,7 @@ def test_github__signs_in_with_the_verified_primary_email(
     page: Page,
 ) -> None:
     _, github = providers
-    server, services = sso_app
+    server, _ = sso_app
     github.reset()
     email = f"octo-{uuid.uuid4().hex[:6]}@example.com"
     github.set_user(
