@@ -31,8 +31,12 @@ def test_make_run__serves_health_and_ready_within_60s_on_embedded_defaults(
     log = (tmp_path / "make-run.log").open("w")
     started = time.monotonic()
     process = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=PROJECT_ROOT, env=env,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ["make", "run", f"PORT={port}"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/ready", timeout=60)

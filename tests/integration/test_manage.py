@@ -24,8 +24,13 @@ def _manage(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
         "VAR_DIR": str(services.settings.var_dir),
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
