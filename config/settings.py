@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_PLACEHOLDER)
     encryption_key: SecretStr = SecretStr(DEV_PLACEHOLDER)
 
+    # Conversations (Redis): how long an untouched one is kept, and the model's context window
+    conversation_ttl_days: Annotated[int, Field(gt=0)] = 30
+    conversation_window_tokens: Annotated[int, Field(gt=0)] = 6_000
+
     # Sessions, sign-in throttling and API tokens
     session_ttl_seconds: Annotated[int, Field(gt=0)] = 7 * 24 * 3600
     login_attempts_per_account_per_minute: Annotated[int, Field(gt=0)] = 5

@@ -18,6 +18,7 @@ from services.auth.forms import FormTokens
 from services.auth.github import GitHubSignIn
 from services.auth.sessions import SessionStore
 from services.auth.throttle import LoginThrottle
+from services.conversations import ConversationStore
 from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
@@ -40,6 +41,7 @@ class Services:
     form_tokens: FormTokens
     flash: FlashMessages
     airtable_connections: AirtableConnections
+    conversations: ConversationStore
     github: GitHubSignIn | None
 
     @property
@@ -93,6 +95,9 @@ def build_services(settings: Settings) -> Services:
             default_token=_default_airtable_token(settings),
         ),
         github=GitHubSignIn(settings, client) if settings.github_enabled else None,
+        conversations=ConversationStore(
+            client, prefix=prefix, ttl_seconds=settings.conversation_ttl_days * 86_400
+        ),
     )
 
 

@@ -1,0 +1,233 @@
+"""Conversation context in Redis: a per-user index, message lists, titles and a token window.
+
+Keys (all under the install's prefix, all with a sliding TTL):
+    conv:index:{user}        sorted set: conversation id -> last update (epoch seconds)
+    conv:{id}:meta           hash: user_id, title, base_id, model, created_at, summary, ...
+    conv:{id}:messages       list of LangChain message dicts (`messages_to_dict`)
+
+Redis persistence (AOF on the embedded server) makes conversations survive restarts, and
+every replica sees the same ones.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import redis
+from langchain_core.messages import (
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    messages_from_dict,
+    messages_to_dict,
+)
+from langchain_core.messages.utils import count_tokens_approximately
+
+from services.errors import InvalidInputError, NotFoundError
+
+MAX_TITLE = 80
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    user_id: int
+    title: str
+    base_id: str | None
+    model: str | None
+    created_at: float
+    updated_at: float
+    summary: str
+    summarized_count: int
+
+
+@dataclass(frozen=True)
+class ContextWindow:
+    """What the model sees: a summary of older turns, then the recent messages verbatim."""
+
+    summary: str
+    messages: list[BaseMessage]
+    total_messages: int
+
+
+Summarizer = Callable[[str, Sequence[BaseMessage]], str]
+
+
+class ConversationStore:
+    def __init__(self, client: redis.Redis, *, prefix: str, ttl_seconds: int) -> None:
+        self._redis = client
+        self._prefix = f"{prefix}conv:"
+        self._ttl = ttl_seconds
+
+    def _index(self, user_id: int) -> str:
+        return f"{self._prefix}index:{user_id}"
+
+    def _meta(self, conversation_id: str) -> str:
+        return f"{self._prefix}{conversation_id}:meta"
+
+    def _messages(self, conversation_id: str) -> str:
+        return f"{self._prefix}{conversation_id}:messages"
+
+    def create(
+        self, *, user_id: int, base_id: str | None = None, model: str | None = None
+    ) -> Conversation:
+        conversation_id = secrets.token_hex(8)
+        now = time.time()
+        meta: dict[str, str | int | float] = {
+            "user_id": user_id,
+            "title": "New conversation",
+            "base_id": base_id or "",
+            "model": model or "",
+            "created_at": now,
+            "updated_at": now,
+            "summary": "",
+            "summarized_count": 0,
+        }
+        pipe = self._redis.pipeline()
+        pipe.hset(self._meta(conversation_id), mapping=meta)  # type: ignore[arg-type]
+        pipe.expire(self._meta(conversation_id), self._ttl)
+        pipe.zadd(self._index(user_id), {conversation_id: now})
+        pipe.expire(self._index(user_id), self._ttl)
+        pipe.execute()
+        return self.get(user_id=user_id, conversation_id=conversation_id)
+
+    def get(self, *, user_id: int, conversation_id: str) -> Conversation:
+        """The conversation, only if it belongs to `user_id` (else `NotFoundError`)."""
+        raw = self._redis.hgetall(self._meta(conversation_id))
+        meta = {_text(k): _text(v) for k, v in raw.items()}
+        if not meta or int(meta["user_id"]) != user_id:
+            raise NotFoundError("That conversation does not exist (it may have expired).")
+        return Conversation(
+            id=conversation_id,
+            user_id=user_id,
+            title=meta["title"],
+            base_id=meta["base_id"] or None,
+            model=meta["model"] or None,
+            created_at=float(meta["created_at"]),
+            updated_at=float(meta["updated_at"]),
+            summary=meta["summary"],
+            summarized_count=int(meta["summarized_count"]),
+        )
+
+    def find(self, *, user_id: int, query: str = "", limit: int = 100) -> list[Conversation]:
+        """Most recent first; `query` matches titles and message text, case-insensitively."""
+        ids = [_text(i) for i in self._redis.zrevrange(self._index(user_id), 0, -1)]
+        found: list[Conversation] = []
+        needle = query.strip().lower()
+        for conversation_id in ids:
+            try:
+                conversation = self.get(user_id=user_id, conversation_id=conversation_id)
+            except NotFoundError:
+                self._redis.zrem(self._index(user_id), conversation_id)  # expired meanwhile
+                continue
+            if needle and not self._matches(conversation, needle):
+                continue
+            found.append(conversation)
+            if len(found) >= limit:
+                break
+        return found
+
+    def _matches(self, conversation: Conversation, needle: str) -> bool:
+        if needle in conversation.title.lower():
+            return True
+        for raw in self._redis.lrange(self._messages(conversation.id), 0, -1):
+            if needle in _text(raw).lower():
+                return True
+        return False
+
+    def append(
+        self, *, user_id: int, conversation_id: str, messages: Sequence[BaseMessage]
+    ) -> None:
+        self.get(user_id=user_id, conversation_id=conversation_id)
+        if not messages:
+            return
+        now = time.time()
+        pipe = self._redis.pipeline()
+        pipe.rpush(
+            self._messages(conversation_id), *[json.dumps(d) for d in messages_to_dict(messages)]
+        )
+        pipe.hset(self._meta(conversation_id), "updated_at", now)
+        pipe.zadd(self._index(user_id), {conversation_id: now})
+        for key in (
+            self._messages(conversation_id),
+            self._meta(conversation_id),
+            self._index(user_id),
+        ):
+            pipe.expire(key, self._ttl)
+        pipe.execute()
+
+    def messages(self, *, user_id: int, conversation_id: str) -> list[BaseMessage]:
+        self.get(user_id=user_id, conversation_id=conversation_id)
+        raw = self._redis.lrange(self._messages(conversation_id), 0, -1)
+        return list(messages_from_dict([json.loads(r) for r in raw]))
+
+    def rename(self, *, user_id: int, conversation_id: str, title: str) -> None:
+        title = " ".join(title.split())[:MAX_TITLE]
+        if not title:
+            raise InvalidInputError("A title cannot be empty.")
+        self.get(user_id=user_id, conversation_id=conversation_id)
+        self._redis.hset(self._meta(conversation_id), "title", title)
+
+    def set_scope(
+        self, *, user_id: int, conversation_id: str, base_id: str | None, model: str | None
+    ) -> None:
+        self.get(user_id=user_id, conversation_id=conversation_id)
+        self._redis.hset(
+            self._meta(conversation_id), mapping={"base_id": base_id or "", "model": model or ""}
+        )
+
+    def delete(self, *, user_id: int, conversation_id: str) -> None:
+        self.get(user_id=user_id, conversation_id=conversation_id)
+        pipe = self._redis.pipeline()
+        pipe.delete(self._meta(conversation_id), self._messages(conversation_id))
+        pipe.zrem(self._index(user_id), conversation_id)
+        pipe.execute()
+
+    def window(
+        self,
+        *,
+        user_id: int,
+        conversation_id: str,
+        max_tokens: int,
+        summarize: Summarizer | None = None,
+    ) -> ContextWindow:
+        """Recent messages that fit `max_tokens`; older ones folded into a stored summary.
+
+        The window starts at a human turn so tool calls are never split from their results.
+        `summarize(previous_summary, newly_dropped_messages)` is called only when messages
+        leave the window for the first time; its result is stored and reused.
+        """
+        conversation = self.get(user_id=user_id, conversation_id=conversation_id)
+        history = self.messages(user_id=user_id, conversation_id=conversation_id)
+        start = _window_start(history, max_tokens)
+        summary = conversation.summary
+        if summarize is not None and start > conversation.summarized_count:
+            summary = summarize(summary, history[conversation.summarized_count : start])
+            self._redis.hset(
+                self._meta(conversation_id), mapping={"summary": summary, "summarized_count": start}
+            )
+        return ContextWindow(summary=summary, messages=history[start:], total_messages=len(history))
+
+
+def _window_start(history: Sequence[AnyMessage] | Sequence[BaseMessage], max_tokens: int) -> int:
+    """Index of the earliest human message from which the rest fits in `max_tokens`."""
+    best = len(history)
+    for index in range(len(history) - 1, -1, -1):
+        if count_tokens_approximately(history[index:]) > max_tokens:
+            break
+        if isinstance(history[index], HumanMessage):
+            best = index
+    if best == len(history):  # even the last turn is too long: keep it whole
+        for index in range(len(history) - 1, -1, -1):
+            if isinstance(history[index], HumanMessage):
+                return index
+        return 0
+    return best

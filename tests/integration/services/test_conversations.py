@@ -1,0 +1,113 @@
+from collections.abc import Sequence
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from services.container import Services
+from services.conversations import ConversationStore
+from services.errors import InvalidInputError, NotFoundError
+
+
+@pytest.fixture
+def store(services: Services) -> ConversationStore:
+    return ConversationStore(
+        services.redis, prefix=services.settings.redis_key_prefix, ttl_seconds=3600
+    )
+
+
+def _turn(n: int, words: int = 5) -> list[BaseMessage]:
+    text = " ".join(["word"] * words)
+    return [
+        HumanMessage(f"question {n} {text}"),
+        AIMessage("", tool_calls=[{"name": "count", "args": {"n": n}, "id": f"c{n}"}]),
+        ToolMessage(f"result {n}", tool_call_id=f"c{n}"),
+        AIMessage(f"answer {n} {text}"),
+    ]
+
+
+def test_messages__round_trip_with_tool_calls(store: ConversationStore) -> None:
+    conversation = store.create(user_id=1, base_id="appX")
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(1))
+    messages = store.messages(user_id=1, conversation_id=conversation.id)
+    assert [type(m).__name__ for m in messages] == [
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "AIMessage",
+    ]
+    assert isinstance(messages[1], AIMessage)
+    assert messages[1].tool_calls[0]["args"] == {"n": 1}
+
+
+def test_conversations__belong_to_their_user(store: ConversationStore) -> None:
+    conversation = store.create(user_id=1)
+    with pytest.raises(NotFoundError):
+        store.messages(user_id=2, conversation_id=conversation.id)
+    with pytest.raises(NotFoundError):
+        store.delete(user_id=2, conversation_id=conversation.id)
+    assert store.find(user_id=2) == []
+
+
+def test_find__newest_first_and_searches_titles_and_text(store: ConversationStore) -> None:
+    first = store.create(user_id=1)
+    second = store.create(user_id=1)
+    store.rename(user_id=1, conversation_id=first.id, title="Pipeline  by owner ")
+    store.append(user_id=1, conversation_id=second.id, messages=[HumanMessage("overdue tasks")])
+    assert [c.id for c in store.find(user_id=1)] == [second.id, first.id]
+    assert [c.title for c in store.find(user_id=1, query="pipeline")] == ["Pipeline by owner"]
+    assert [c.id for c in store.find(user_id=1, query="OVERDUE")] == [second.id]
+
+
+def test_rename_and_delete(store: ConversationStore) -> None:
+    conversation = store.create(user_id=1)
+    with pytest.raises(InvalidInputError):
+        store.rename(user_id=1, conversation_id=conversation.id, title="   ")
+    store.delete(user_id=1, conversation_id=conversation.id)
+    assert store.find(user_id=1) == []
+    with pytest.raises(NotFoundError):
+        store.get(user_id=1, conversation_id=conversation.id)
+
+
+def test_window__keeps_recent_turns_whole_and_summarises_older_once(
+    store: ConversationStore,
+) -> None:
+    conversation = store.create(user_id=1)
+    for n in range(6):
+        store.append(user_id=1, conversation_id=conversation.id, messages=_turn(n, words=40))
+    calls: list[int] = []
+
+    def summarize(previous: str, dropped: Sequence[BaseMessage]) -> str:
+        calls.append(len(dropped))
+        return f"{previous}+{len(dropped)}"
+
+    window = store.window(
+        user_id=1, conversation_id=conversation.id, max_tokens=250, summarize=summarize
+    )
+    assert window.total_messages == 24
+    assert isinstance(window.messages[0], HumanMessage)
+    assert 0 < len(window.messages) < 24
+    assert len(window.messages) % 4 == 0  # whole turns only
+    assert window.summary == f"+{24 - len(window.messages)}"
+    again = store.window(
+        user_id=1, conversation_id=conversation.id, max_tokens=250, summarize=summarize
+    )
+    assert again.summary == window.summary
+    assert calls == [24 - len(window.messages)]
+
+
+def test_window__a_single_long_turn_is_kept(store: ConversationStore) -> None:
+    conversation = store.create(user_id=1)
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(1, words=2000))
+    window = store.window(user_id=1, conversation_id=conversation.id, max_tokens=50)
+    assert len(window.messages) == 4
+
+
+def test_conversations__survive_a_new_client(services: Services, store: ConversationStore) -> None:
+    conversation = store.create(user_id=5)
+    store.append(user_id=5, conversation_id=conversation.id, messages=_turn(1))
+    fresh = ConversationStore(
+        services.redis.__class__(connection_pool=services.redis.connection_pool),
+        prefix=services.settings.redis_key_prefix,
+        ttl_seconds=3600,
+    )
+    assert len(fresh.messages(user_id=5, conversation_id=conversation.id)) == 4
