@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from services.conversations import ConversationStore
 from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
+from services.llm.factory import ChatModelFactory, build_model_factory
 from services.redis_store import EmbeddedRedis, connect_redis
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,11 @@ class Services:
     airtable_connections: AirtableConnections
     conversations: ConversationStore
     github: GitHubSignIn | None
+
+    @cached_property
+    def models(self) -> ChatModelFactory:
+        """Every chat model of the app, budget-guarded (built on first use)."""
+        return build_model_factory(self)
 
     @property
     def org_airtable_token(self) -> str | None:

@@ -1,0 +1,294 @@
+"""The budget guard: reserve a call's worst case before it runs, settle it after.
+
+`reserve` takes the call from the per-minute limits, then in one Lua script checks every
+counter the call counts against (user day and month, org day and month; money and tokens)
+and, only if all have room, adds the worst case to each, stores the reservation under its
+request id with a lease, and adds the lease to a sorted set. `settle` writes the ledger row (insert-
+or-ignore by request id) and replaces the reserved amount with the actual one in a second
+script, which does nothing when the reservation is already gone: settling twice charges
+once. Leases that nobody settles are settled by the reaper (`services.budget.reaper`).
+
+Redis unreachable: paid models are refused (fail closed). A model whose prices are all
+zero may still run, unreserved and uncounted against token budgets and rate limits; its
+ledger row is written as usual, since SQL does not depend on Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from langchain_core.messages import BaseMessage
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.models import ModelCatalog, ModelSpec
+from config.settings import Settings
+from services.budget import scripts
+from services.budget.budgets import AppliedLimits, BudgetStore
+from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
+from services.budget.ledger import find_call
+from services.budget.pricing import CostEstimate, TokenUsage, cost_nusd, estimate_call
+from services.budget.rates import UserRateLimits
+from services.budget.settlement import Charge, Settlement, SettlementWriter
+from services.budget.types import CallRef, CallStatus, Purpose, RefType
+from services.budget.windows import (
+    COUNTER_GRACE,
+    BudgetKeys,
+    CounterRef,
+    Metric,
+    counters_for,
+    ttl_seconds,
+)
+from services.errors import InvalidInputError
+from services.models import utcnow
+
+logger = logging.getLogger(__name__)
+
+# A reservation outlives its lease by this much, so the reaper can still settle it.
+_RESERVATION_RETENTION = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A reserved call. `tracked` is False for a free model that ran while Redis was down."""
+
+    request_id: str
+    user_id: int
+    model: ModelSpec
+    purpose: Purpose
+    ref: CallRef | None
+    estimate: CostEstimate
+    reserved_at: datetime
+    tracked: bool = True
+
+    @property
+    def counters(self) -> list[CounterRef]:
+        """The counters this call counts against, in the windows it was reserved in."""
+        return counters_for(self.user_id, self.reserved_at)
+
+    def meta(self, limits: AppliedLimits) -> dict[str, Any]:
+        """What the reaper and alerts need later, stored with the reservation in Redis."""
+        return {
+            "u": self.user_id,
+            "m": self.model.name,
+            "p": self.purpose.value,
+            "rt": self.ref.type.value if self.ref else None,
+            "ri": self.ref.id if self.ref else None,
+            "at": self.reserved_at.isoformat(),
+            "e": [self.estimate.input_tokens, self.estimate.output_tokens],
+            "en": [self.estimate.input_nusd, self.estimate.total_nusd],
+            "l": [limits.for_counter(ref) for ref in self.counters],
+        }
+
+    @classmethod
+    def from_meta(cls, request_id: str, meta: dict[str, Any], catalog: ModelCatalog) -> Reservation:
+        (in_tok, out_tok), (in_nusd, total_nusd) = meta["e"], meta["en"]
+        return cls(
+            request_id=request_id,
+            user_id=int(meta["u"]),
+            model=catalog.get(meta["m"]),
+            purpose=Purpose(meta["p"]),
+            ref=CallRef(RefType(meta["rt"]), meta["ri"]) if meta["rt"] else None,
+            estimate=CostEstimate(in_tok, out_tok, in_nusd, total_nusd),
+            reserved_at=datetime.fromisoformat(meta["at"]),
+        )
+
+
+class BudgetGuard:
+    """Reserve, settle and refund model calls against every budget that applies.
+
+    Args:
+        redis_client: The app's Redis (`Services.redis`).
+        sessions: The SQL session factory (`Services.sessions`).
+        settings: Key prefix, defaults, lease, safety factor and rate limits.
+        catalog: The model table, for prices and output caps.
+        clock: Returns the current aware UTC time; injected by tests (day rollover).
+    """
+
+    def __init__(
+        self,
+        *,
+        redis_client: redis.Redis,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        catalog: ModelCatalog,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.redis = redis_client
+        self.sessions = sessions
+        self.catalog = catalog
+        self.clock = clock
+        self.keys = BudgetKeys(settings.redis_key_prefix)
+        self.budgets = BudgetStore(sessions=sessions, redis_client=redis_client, settings=settings)
+        self.rates = UserRateLimits(redis_client, settings)
+        self._lease = timedelta(seconds=settings.budget_reservation_lease_seconds)
+        self._safety_factor = settings.budget_estimate_safety_factor
+        self._reserve_script = redis_client.register_script(scripts.RESERVE)
+        self._writer = SettlementWriter(
+            redis_client=redis_client, sessions=sessions, keys=self.keys, rates=self.rates
+        )
+
+    def estimate(
+        self, model: str, messages: Sequence[BaseMessage], *, tools: Sequence[dict[str, Any]] = ()
+    ) -> CostEstimate:
+        """The worst case of sending `messages` (and `tools`) to `model`."""
+        return estimate_call(
+            self.catalog.get(model), messages, tools=tools, safety_factor=self._safety_factor
+        )
+
+    def reserve(
+        self,
+        *,
+        user_id: int,
+        model: str,
+        purpose: Purpose,
+        estimate: CostEstimate,
+        ref: CallRef | None = None,
+        request_id: str | None = None,
+    ) -> Reservation:
+        """Reserve `estimate` against every limit of `user_id`, or refuse.
+
+        Raises:
+            RateLimitExceededError: A per-minute limit would be crossed.
+            SpendLimitExceededError: A budget would be crossed; names which one.
+            BudgetStoreUnavailableError: Redis is down and `model` is not free.
+        """
+        reservation = Reservation(
+            request_id=request_id or uuid.uuid4().hex,
+            user_id=user_id,
+            model=self.catalog.get(model),
+            purpose=purpose,
+            ref=ref,
+            estimate=estimate,
+            reserved_at=self.clock(),
+        )
+        try:
+            limits = self.budgets.applied_limits(user_id)
+            self.rates.acquire(user_id, estimate.input_tokens)
+            outcome = self._run_reserve(reservation, limits)
+        except redis.RedisError as exc:
+            if not reservation.model.is_free:
+                logger.warning("redis unreachable: paid call refused user_id=%s", user_id)
+                raise BudgetStoreUnavailableError(reservation.model.name) from exc
+            logger.warning("redis unreachable: free model runs unreserved user_id=%s", user_id)
+            return _untracked(reservation)
+        if outcome[0] == -1:
+            raise InvalidInputError(f"Request id {reservation.request_id} was already reserved.")
+        if outcome[0] == 0:
+            raise _refusal(reservation, limits, outcome)
+        logger.debug("reserved request_id=%s nusd=%d", reservation.request_id, estimate.total_nusd)
+        return reservation
+
+    def settle(
+        self, reservation: Reservation, usage: TokenUsage | None, *, latency_ms: int
+    ) -> Settlement:
+        """Charge the actual cost of a completed call; without usage, keep the estimate."""
+        if usage is None:
+            estimate = reservation.estimate
+            kept = TokenUsage(estimate.input_tokens, estimate.output_tokens)
+            charge = Charge(CallStatus.ESTIMATED, estimate.total_nusd, kept)
+        else:
+            charge = Charge(CallStatus.OK, cost_nusd(reservation.model, usage), usage)
+        return self._writer.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
+
+    def refund(self, reservation: Reservation, *, latency_ms: int) -> Settlement:
+        """The provider refused the call before generating anything: charge nothing."""
+        charge = Charge(CallStatus.ERROR, 0, TokenUsage(0, 0))
+        return self._writer.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
+
+    def charge_input(
+        self,
+        reservation: Reservation,
+        *,
+        status: CallStatus,
+        latency_ms: int,
+        partial: TokenUsage | None = None,
+    ) -> Settlement:
+        """A call cancelled, timed out or broken mid-answer: charge its input estimate, or
+        what the provider already reported (`partial`) when that is more."""
+        charge = _input_charge(reservation, status)
+        partial_cost = cost_nusd(reservation.model, partial) if partial is not None else 0
+        if partial is not None and partial_cost > charge.nusd:
+            charge = Charge(status, partial_cost, partial)
+        return self._writer.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
+
+    def settle_expired(self, request_id: str) -> Settlement | None:
+        """Settle a reservation whose lease ran out (the reaper's step for one lease).
+
+        When the ledger already has the call (its caller wrote the row but could not reach
+        Redis), its recorded cost is charged; otherwise the input estimate, as `expired`.
+        """
+        raw = self.redis.hget(self.keys.reservation(request_id), "meta")
+        if raw is None:
+            self.redis.zrem(self.keys.leases, request_id)
+            return None
+        reservation = Reservation.from_meta(request_id, json.loads(raw), self.catalog)
+        row = find_call(self.sessions, request_id)
+        now = self.clock()
+        if row is None:
+            charge = _input_charge(reservation, CallStatus.EXPIRED)
+            return self._writer.write(reservation, charge, latency_ms=0, now=now, reap=True)
+        usage = TokenUsage(
+            row.input_tokens, row.output_tokens, row.cached_tokens, row.reasoning_tokens
+        )
+        charge = Charge(CallStatus(row.status), row.cost_nusd, usage)
+        return self._writer.write(
+            reservation, charge, latency_ms=row.latency_ms, now=now, ledger=False
+        )
+
+    def _run_reserve(self, reservation: Reservation, limits: AppliedLimits) -> list[Any]:
+        now, estimate, refs = reservation.reserved_at, reservation.estimate, reservation.counters
+        args: list[Any] = [len(refs), estimate.total_nusd, estimate.total_tokens]
+        for ref in refs:
+            args += [*limits.for_counter(ref), ttl_seconds(ref.span.end + COUNTER_GRACE, now)]
+        lease_deadline = now + self._lease
+        args += [
+            reservation.request_id,
+            int(lease_deadline.timestamp() * 1000),
+            ttl_seconds(lease_deadline + _RESERVATION_RETENTION, now),
+            json.dumps(reservation.meta(limits), separators=(",", ":")),
+        ]
+        keys = [self.keys.counter(r) for r in refs]
+        keys += [self.keys.reservation(reservation.request_id), self.keys.leases]
+        return list(self._reserve_script(keys=keys, args=args))
+
+
+def _input_charge(reservation: Reservation, status: CallStatus) -> Charge:
+    estimate = reservation.estimate
+    return Charge(status, estimate.input_nusd, TokenUsage(estimate.input_tokens, 0))
+
+
+def _untracked(reservation: Reservation) -> Reservation:
+    return Reservation(**{**reservation.__dict__, "tracked": False})
+
+
+def _refusal(
+    reservation: Reservation, limits: AppliedLimits, outcome: list[Any]
+) -> SpendLimitExceededError:
+    _, index, field, current = outcome
+    ref = reservation.counters[int(index) - 1]
+    is_money = (field.decode() if isinstance(field, bytes) else field) == "nusd"
+    limit_nusd, limit_tokens = limits.for_counter(ref)
+    estimate = reservation.estimate
+    logger.info(
+        "call refused user_id=%s counter=%s:%s metric=%s",
+        reservation.user_id,
+        ref.owner,
+        ref.span.label,
+        "usd" if is_money else "tokens",
+    )
+    return SpendLimitExceededError(
+        scope=ref.scope,
+        window=ref.span.window,
+        metric=Metric.USD if is_money else Metric.TOKENS,
+        limit=limit_nusd if is_money else limit_tokens,
+        used=int(current),
+        needed=estimate.total_nusd if is_money else estimate.total_tokens,
+        resets_at=ref.span.end,
+    )

@@ -1,0 +1,125 @@
+"""The usage ledger: one SQL row per model call, keyed by its request id.
+
+Writes are insert-or-ignore, so a retried settle never records a call twice. The one
+exception is a row the reaper wrote for a call it presumed dead (`expired`): when that
+call's own settle arrives after all, its actual figures replace the estimate.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import Engine, Insert, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.budget.models import LedgerEntry
+from services.budget.types import CallStatus
+from services.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """The figures of one model call, as written to the ledger."""
+
+    request_id: str
+    user_id: int | None
+    purpose: str
+    ref_type: str | None
+    ref_id: str | None
+    provider: str
+    model: str
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    reserved_nusd: int
+    cost_nusd: int
+    latency_ms: int
+    status: CallStatus
+    created_at: datetime
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Money and tokens summed over ledger rows."""
+
+    nusd: int
+    tokens: int
+
+
+_COLUMNS = [f.name for f in fields(LedgerRecord)]
+_KEPT_ON_REPLACE = ("request_id", "created_at")
+
+
+@functools.cache
+def _statements(dialect: str) -> tuple[Insert, Insert]:
+    """(insert-or-ignore, insert-or-replace-expired) for `dialect`, built once.
+
+    Both dialects spell upserts the same way, through their own `insert` constructs; built
+    once with bind parameters, each write only binds values to an already compiled
+    statement (the ledger write is on every model call's path).
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(LedgerEntry).values({c: bindparam(c) for c in _COLUMNS})
+    ignore = statement.on_conflict_do_nothing(index_elements=["request_id"])
+    replace = statement.on_conflict_do_update(
+        index_elements=["request_id"],
+        set_={c: statement.excluded[c] for c in _COLUMNS if c not in _KEPT_ON_REPLACE},
+        where=LedgerEntry.status == CallStatus.EXPIRED.value,
+    )
+    return ignore, replace
+
+
+def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
+    """Write `record` unless its request id is already there (then only an `expired`
+    row is replaced)."""
+    values = {**asdict(record), "status": record.status.value}
+    engine = _engine(sessions)
+    ignore, replace = _statements(engine.dialect.name)
+    # One statement is atomic on its own: autocommit saves the BEGIN and COMMIT round trips.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(ignore if record.status is CallStatus.EXPIRED else replace, values)
+
+
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    # A plain connection skips the ORM session's bookkeeping, most of a ledger write's cost.
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise ConfigurationError("The session factory is not bound to an engine.")
+    return bind
+
+
+def find_call(sessions: sessionmaker[Session], request_id: str) -> LedgerEntry | None:
+    """The ledger row of `request_id`, if one was written."""
+    with sessions() as session:
+        return session.scalars(
+            select(LedgerEntry).where(LedgerEntry.request_id == request_id)
+        ).one_or_none()
+
+
+def totals_by_user(
+    sessions: sessionmaker[Session], *, start: datetime, end: datetime
+) -> dict[int | None, Totals]:
+    """Cost and tokens per user (None: deleted users) of calls reserved in [start, end)."""
+    tokens = LedgerEntry.input_tokens + LedgerEntry.output_tokens
+    query = (
+        select(
+            LedgerEntry.user_id,
+            func.coalesce(func.sum(LedgerEntry.cost_nusd), 0),
+            func.coalesce(func.sum(tokens), 0),
+        )
+        .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+        .group_by(LedgerEntry.user_id)
+    )
+    with sessions() as session:
+        return {
+            user_id: Totals(nusd=int(nusd), tokens=int(toks))
+            for user_id, nusd, toks in session.execute(query)
+        }

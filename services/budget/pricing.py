@@ -1,0 +1,131 @@
+"""Cost of a model call in integer nano-USD: from reported usage, and worst case up front.
+
+LangChain's `usage_metadata` already folds cached input into `input_tokens` and thinking
+into `output_tokens`; the details only say which part is which. Each token is therefore
+priced exactly once: uncached input at the input rate, cached input at the cached rate,
+all output (thinking included) at the output rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.utils import count_tokens_approximately
+
+from config.models import ModelSpec
+from services.errors import InvalidInputError
+
+NANO_PER_USD = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens of one call. `input_tokens` includes `cached_tokens`; `output_tokens` includes
+    `reasoning_tokens`."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @classmethod
+    def from_metadata(cls, usage: UsageMetadata | Mapping[str, Any] | None) -> TokenUsage | None:
+        """Read LangChain usage metadata; None when the provider reported none."""
+        if not usage:
+            return None
+        input_details = usage.get("input_token_details") or {}
+        output_details = usage.get("output_token_details") or {}
+        input_tokens = max(int(usage.get("input_tokens") or 0), 0)
+        output_tokens = max(int(usage.get("output_tokens") or 0), 0)
+        return cls(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_tokens=min(max(int(input_details.get("cache_read") or 0), 0), input_tokens),
+            reasoning_tokens=min(max(int(output_details.get("reasoning") or 0), 0), output_tokens),
+        )
+
+
+def cost_nusd(spec: ModelSpec, usage: TokenUsage) -> int:
+    """The price of `usage` on `spec`, choosing the tier by the call's whole input."""
+    rates = spec.rates_for(usage.input_tokens)
+    uncached = usage.input_tokens - usage.cached_tokens
+    return (
+        uncached * rates.input_nusd
+        + usage.cached_tokens * rates.cached_input_nusd
+        + usage.output_tokens * rates.output_nusd
+    )
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The worst case of a call before it runs: estimated input plus the full output cap."""
+
+    input_tokens: int
+    output_tokens: int
+    input_nusd: int
+    total_nusd: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def estimate_call(
+    spec: ModelSpec,
+    messages: Sequence[BaseMessage],
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    safety_factor: float,
+    output_tokens: int | None = None,
+) -> CostEstimate:
+    """Estimate the worst-case cost of sending `messages` (and `tools`) to `spec`.
+
+    Input is counted offline (`count_tokens_approximately`, no network) and scaled by
+    `safety_factor`; output is `output_tokens` or the model's output cap, priced at the
+    output rate. The long-context tier is chosen from the estimated input.
+    """
+    counted = count_tokens_approximately(messages, tools=[dict(t) for t in tools or []])
+    input_tokens = math.ceil(counted * safety_factor)
+    output = spec.output_cap if output_tokens is None else output_tokens
+    rates = spec.rates_for(input_tokens)
+    input_nusd = input_tokens * rates.input_nusd
+    return CostEstimate(
+        input_tokens=input_tokens,
+        output_tokens=output,
+        input_nusd=input_nusd,
+        total_nusd=input_nusd + output * rates.output_nusd,
+    )
+
+
+def format_usd(nusd: int) -> str:
+    """`$2.00` for whole cents; more digits for smaller amounts (`$0.0003`)."""
+    usd = Decimal(nusd) / NANO_PER_USD
+    if usd == 0 or abs(usd) >= Decimal("0.01"):
+        return f"${usd.quantize(Decimal('0.01'), rounding=ROUND_CEILING):,}"
+    digits = -usd.adjusted() + 1  # two significant digits
+    return f"${usd.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_CEILING).normalize():f}"
+
+
+def usd_to_nusd(amount: Decimal | str | float) -> int:
+    """Whole nano-USD for a USD amount (admin input, settings).
+
+    Raises:
+        InvalidInputError: `amount` is not a non-negative number.
+    """
+    try:
+        usd = Decimal(str(amount))
+    except InvalidOperation:
+        raise InvalidInputError(f"{amount!r} is not an amount in USD.") from None
+    if not usd.is_finite() or usd < 0:
+        raise InvalidInputError(f"{amount!r} is not an amount in USD of 0 or more.")
+    return int((usd * NANO_PER_USD).to_integral_value())

@@ -1,0 +1,187 @@
+"""Writing a settlement: the ledger row first, then the counters, then alerts.
+
+The ledger row goes first: if Redis is unreachable at that moment the reservation stays,
+and the reaper later charges exactly what the ledger says. If SQL is unreachable the
+counters are still settled (money safety lives in Redis), and `reconcile_counters` can
+only ever raise them, never lower them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.budget import scripts
+from services.budget.alerts import Crossing, crossings, record_crossings
+from services.budget.ledger import LedgerRecord, record_call
+from services.budget.pricing import TokenUsage
+from services.budget.rates import UserRateLimits
+from services.budget.types import CallStatus
+from services.budget.windows import BudgetKeys, Metric, counters_for
+
+if TYPE_CHECKING:
+    from services.budget.guard import Reservation
+
+logger = logging.getLogger(__name__)
+
+# How long the reaper's tombstone lets a late settle correct the charge.
+_TOMBSTONE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What a call is charged: status, nano-USD, and the tokens behind it."""
+
+    status: CallStatus
+    nusd: int
+    usage: TokenUsage
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of settling one call.
+
+    Attributes:
+        applied: The counters were updated now (False: already settled, or Redis was
+            unreachable and the reaper will settle it, or the call was never reserved).
+        alerts: Thresholds this settlement crossed for the first time in their window.
+    """
+
+    request_id: str
+    status: CallStatus
+    cost_nusd: int
+    tokens: int
+    applied: bool
+    alerts: tuple[Crossing, ...] = ()
+
+
+class SettlementWriter:
+    """Applies a `Charge` to the ledger, the counters and the alerts."""
+
+    def __init__(
+        self,
+        *,
+        redis_client: redis.Redis,
+        sessions: sessionmaker[Session],
+        keys: BudgetKeys,
+        rates: UserRateLimits,
+    ) -> None:
+        self._redis = redis_client
+        self._sessions = sessions
+        self._keys = keys
+        self._rates = rates
+        self._script = redis_client.register_script(scripts.SETTLE)
+
+    def write(
+        self,
+        reservation: Reservation,
+        charge: Charge,
+        *,
+        latency_ms: int,
+        now: datetime,
+        reap: bool = False,
+        ledger: bool = True,
+    ) -> Settlement:
+        """Record `charge` for `reservation`; idempotent by its request id."""
+        if ledger:
+            self._record(reservation, charge, latency_ms)
+        settled = Settlement(
+            reservation.request_id, charge.status, charge.nusd, charge.usage.total_tokens, False
+        )
+        if not reservation.tracked:
+            return settled
+        request_id = reservation.request_id
+        try:
+            out = self._script(
+                keys=[
+                    self._keys.reservation(request_id),
+                    self._keys.leases,
+                    self._keys.reaped(request_id),
+                ],
+                args=[
+                    request_id,
+                    "reap" if reap else "final",
+                    charge.nusd,
+                    charge.usage.total_tokens,
+                    _TOMBSTONE_SECONDS,
+                ],
+            )
+        except redis.RedisError:
+            logger.warning("settle left to the reaper request_id=%s", request_id)
+            return settled
+        if int(out[0]) == 0:
+            logger.info("already settled request_id=%s", request_id)
+            return settled
+        alerts = self._alerts(out, now)
+        if (output_tokens := charge.usage.output_tokens) and not reap:
+            try:
+                self._rates.charge_output(reservation.user_id, output_tokens)
+            except redis.RedisError:
+                logger.warning("output tokens not charged to rate limit request_id=%s", request_id)
+        logger.info(
+            "settled request_id=%s status=%s nusd=%d tokens=%d latency_ms=%d",
+            request_id,
+            charge.status.value,
+            charge.nusd,
+            charge.usage.total_tokens,
+            latency_ms,
+        )
+        return Settlement(
+            request_id, charge.status, charge.nusd, charge.usage.total_tokens, True, tuple(alerts)
+        )
+
+    def _record(self, reservation: Reservation, charge: Charge, latency_ms: int) -> None:
+        usage = charge.usage
+        record = LedgerRecord(
+            request_id=reservation.request_id,
+            user_id=reservation.user_id,
+            purpose=reservation.purpose.value,
+            ref_type=reservation.ref.type.value if reservation.ref else None,
+            ref_id=reservation.ref.id if reservation.ref else None,
+            provider=reservation.model.provider.value,
+            model=reservation.model.name,
+            input_tokens=usage.input_tokens,
+            cached_tokens=usage.cached_tokens,
+            output_tokens=usage.output_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            reserved_nusd=reservation.estimate.total_nusd if reservation.tracked else 0,
+            cost_nusd=charge.nusd,
+            latency_ms=latency_ms,
+            status=charge.status,
+            created_at=reservation.reserved_at,
+        )
+        try:
+            record_call(self._sessions, record)
+        except SQLAlchemyError:
+            logger.exception("ledger row not written request_id=%s", reservation.request_id)
+
+    def _alerts(self, out: list[Any], now: datetime) -> list[Crossing]:
+        meta = json.loads(out[1])
+        refs = counters_for(int(meta["u"]), datetime.fromisoformat(meta["at"]))
+        by_key = {
+            self._keys.counter(ref): (ref, limits)
+            for ref, limits in zip(refs, meta["l"], strict=True)
+        }
+        found: list[Crossing] = []
+        for i in range(2, len(out), 5):
+            key = out[i].decode() if isinstance(out[i], bytes) else out[i]
+            ref, (lim_nusd, lim_tok) = by_key[key]
+            usd_from, usd_to, tok_from, tok_to = (int(v) for v in out[i + 1 : i + 5])
+            found += crossings(ref, Metric.USD, limit=lim_nusd, before=usd_from, after=usd_to)
+            found += crossings(ref, Metric.TOKENS, limit=lim_tok, before=tok_from, after=tok_to)
+        if not found:
+            return []
+        try:
+            return record_crossings(
+                found, redis_client=self._redis, sessions=self._sessions, keys=self._keys, now=now
+            )
+        except redis.RedisError:
+            logger.warning("budget alerts not recorded count=%d", len(found))
+            return []

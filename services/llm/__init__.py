@@ -1,0 +1,2 @@
+"""Chat models for the app: `ChatModelFactory` (factory.py) returns only guarded models;
+`providers.py` is the one place that constructs Gemini and Ollama clients."""

@@ -1,0 +1,101 @@
+"""One guarded model call: reserved when it starts, settled exactly once when it ends.
+
+How a call ended decides what it costs:
+- answered: the usage the provider reported (or, with none reported, the reservation);
+- refused by the provider before any output (HTTP error, unreachable): nothing;
+- timed out, cancelled, or broken after output began: the input estimate, or the usage
+  already reported when that is more (the provider may bill what it processed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from langchain_core.messages import BaseMessage
+
+from services.budget.guard import BudgetGuard, Reservation
+from services.budget.pricing import TokenUsage
+from services.budget.settlement import Settlement
+from services.budget.types import CallRef, CallStatus, Purpose
+
+_CANCELLATIONS = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
+_TIMEOUTS = (TimeoutError, httpx.TimeoutException)
+
+
+class ModelCall:
+    """The reservation of one call and the clock that times it."""
+
+    def __init__(self, guard: BudgetGuard, reservation: Reservation) -> None:
+        self.guard = guard
+        self.reservation = reservation
+        self._started = time.monotonic()
+        self._settlement: Settlement | None = None
+
+    @classmethod
+    def start(
+        cls,
+        guard: BudgetGuard,
+        *,
+        user_id: int,
+        model_name: str,
+        purpose: Purpose,
+        ref: CallRef | None,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[dict[str, Any]],
+    ) -> ModelCall:
+        """Estimate and reserve; raises the guard's refusal when a limit would be crossed."""
+        estimate = guard.estimate(model_name, messages, tools=tools)
+        reservation = guard.reserve(
+            user_id=user_id, model=model_name, purpose=purpose, estimate=estimate, ref=ref
+        )
+        return cls(guard, reservation)
+
+    @property
+    def latency_ms(self) -> int:
+        return int((time.monotonic() - self._started) * 1000)
+
+    def succeed(self, message: BaseMessage | None) -> Settlement:
+        """Settle a completed call to the usage on `message` (its estimate if none)."""
+        if self._settlement is not None:
+            return self._settlement
+        usage = TokenUsage.from_metadata(getattr(message, "usage_metadata", None))
+        self._settlement = self.guard.settle(self.reservation, usage, latency_ms=self.latency_ms)
+        return self._settlement
+
+    def fail(self, error: BaseException, partial: BaseMessage | None = None) -> Settlement:
+        """Settle a call that ended with `error`; `partial` is the output received so far."""
+        if self._settlement is not None:
+            return self._settlement
+        reported = TokenUsage.from_metadata(getattr(partial, "usage_metadata", None))
+        latency_ms = self.latency_ms
+        if isinstance(error, _CANCELLATIONS):
+            status = CallStatus.CANCELLED
+        elif partial is not None or isinstance(error, _TIMEOUTS):
+            status = CallStatus.ERROR
+        else:
+            self._settlement = self.guard.refund(self.reservation, latency_ms=latency_ms)
+            return self._settlement
+        self._settlement = self.guard.charge_input(
+            self.reservation, status=status, latency_ms=latency_ms, partial=reported
+        )
+        return self._settlement
+
+    async def asucceed(self, message: BaseMessage | None) -> Settlement:
+        """`succeed` off the event loop, shielded: a cancelled caller still settles."""
+        return await _shielded(self.succeed, message)
+
+    async def afail(self, error: BaseException, partial: BaseMessage | None = None) -> Settlement:
+        """`fail` off the event loop, shielded: a cancelled caller still settles."""
+        return await _shielded(self.fail, error, partial)
+
+
+async def _shielded(function: Any, *args: Any) -> Settlement:
+    # The settle runs in a worker thread that cancellation cannot interrupt; a second
+    # cancellation of the caller only stops the wait for it.
+    task = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    result: Settlement = await asyncio.shield(task)
+    return result

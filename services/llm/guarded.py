@@ -1,0 +1,210 @@
+"""`GuardedChatModel`: a chat model that reserves before and settles after every call.
+
+It wraps a provider model (or any `BaseChatModel`, for scripted tests) and is itself a
+`BaseChatModel`, so it works wherever LangChain expects one: `invoke`/`stream` and their
+async forms, `bind_tools` (it returns another guarded model that carries the provider's
+tool binding, so `create_agent` works), and `with_structured_output` (through tool calling;
+provider-native JSON modes are not offered through the guard).
+
+The inner model runs with no callbacks of its own: the guarded run is the one traced and
+streamed, so callback handlers see each call (and its usage) once, not twice. (Tool
+bindings are kept as keyword arguments and applied on the inner model directly, because
+calling through a `RunnableBinding` would merge the caller's callbacks back in.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field
+
+from services.budget.guard import BudgetGuard
+from services.budget.types import CallRef, Purpose
+from services.llm.calls import ModelCall
+
+
+def _quiet() -> RunnableConfig:
+    return {"callbacks": []}
+
+
+class GuardedChatModel(BaseChatModel):
+    """A chat model whose every call is priced, checked against budgets and recorded.
+
+    Build it with `ChatModelFactory.for_user` (provider models) or `ChatModelFactory.guard`
+    (any chat model, priced as a model of the table).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    inner: BaseChatModel = Field(exclude=True)
+    """The unguarded model."""
+    bound_kwargs: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    """What `inner.bind_tools` bound (tools, tool choice), passed on every call."""
+    budget_guard: BudgetGuard = Field(exclude=True)
+    user_id: int
+    purpose: Purpose
+    model_name: str
+    """The model table entry that prices the calls."""
+    ref: CallRef | None = None
+    tool_schemas: list[dict[str, Any]] = Field(default_factory=list)
+    """The bound tools, counted in the input estimate."""
+
+    @property
+    def _llm_type(self) -> str:
+        return f"guarded-{self.inner._llm_type}"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "purpose": self.purpose.value}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind `tools` on the inner model and return a guarded model around the binding."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        bound_kwargs = _bound_kwargs(self.inner.bind_tools(tools, **kwargs), self.inner)
+        schemas = [t if isinstance(t, dict) else convert_to_openai_tool(t) for t in tools]
+        return self.model_copy(update={"bound_kwargs": bound_kwargs, "tool_schemas": schemas})
+
+    def _call_kwargs(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**self.bound_kwargs, **kwargs, "stop": stop}
+
+    def _start(self, messages: list[BaseMessage]) -> ModelCall:
+        return ModelCall.start(
+            self.budget_guard,
+            user_id=self.user_id,
+            model_name=self.model_name,
+            purpose=self.purpose,
+            ref=self.ref,
+            messages=messages,
+            tools=self.tool_schemas,
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._start(messages)
+        try:
+            message = self.inner.invoke(messages, _quiet(), **self._call_kwargs(stop, kwargs))
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        call.succeed(message)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Reserved on the loop, with no await in between: a cancellation cannot strike
+        # after the reservation exists but before the call owns it.
+        call = self._start(messages)
+        try:
+            message = await self.inner.ainvoke(
+                messages, _quiet(), **self._call_kwargs(stop, kwargs)
+            )
+        except BaseException as exc:
+            await call.afail(exc)
+            raise
+        await call.asucceed(message)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._start(messages)
+        total: AIMessageChunk | None = None
+        chunks = self.inner.stream(messages, _quiet(), **self._call_kwargs(stop, kwargs))
+        try:
+            for chunk in chunks:
+                piece = _as_chunk(chunk)
+                # Chunk addition sums usage deltas: the total is counted once, at the end.
+                total = piece if total is None else total + piece
+                yield ChatGenerationChunk(message=piece)
+        except BaseException as exc:
+            _close(chunks)
+            call.fail(exc, total)
+            raise
+        call.succeed(total)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._start(messages)
+        total: AIMessageChunk | None = None
+        chunks = self.inner.astream(messages, _quiet(), **self._call_kwargs(stop, kwargs))
+        try:
+            async for chunk in chunks:
+                piece = _as_chunk(chunk)
+                total = piece if total is None else total + piece
+                yield ChatGenerationChunk(message=piece)
+        except BaseException as exc:
+            await _aclose(chunks)
+            await call.afail(exc, total)
+            raise
+        await call.asucceed(total)
+
+
+def _bound_kwargs(bound: Runnable[Any, Any], inner: BaseChatModel) -> dict[str, Any]:
+    """The keyword arguments of a (possibly nested) binding of `inner`."""
+    layers: list[Mapping[str, Any]] = []
+    while isinstance(bound, RunnableBinding):
+        layers.append(bound.kwargs)
+        bound = bound.bound
+    if bound is not inner:
+        raise NotImplementedError(
+            f"{type(inner).__name__}.bind_tools returned a {type(bound).__name__}, "
+            "not a binding of the model itself; it cannot be guarded."
+        )
+    merged: dict[str, Any] = {}
+    for layer in reversed(layers):  # outer bindings override inner ones
+        merged.update(layer)
+    return merged
+
+
+def _as_chunk(message: BaseMessage) -> AIMessageChunk:
+    if isinstance(message, AIMessageChunk):
+        return message
+    # A model without native streaming yields whole messages.
+    return AIMessageChunk(**message.model_dump(exclude={"type"}))
+
+
+def _close(iterator: Iterator[Any]) -> None:
+    # Closing the provider's stream closes its HTTP response: the provider stops generating.
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

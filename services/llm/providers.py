@@ -1,0 +1,60 @@
+"""The only code that constructs provider chat models (a test walks the repo to enforce it).
+
+Everything else receives a guarded model from `ChatModelFactory`; a provider model built
+anywhere else would reach the provider without a budget check.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from config.models import ModelSpec
+from config.settings import LLMProvider, Settings
+from services.errors import ConfigurationError
+
+
+def build_provider_model(spec: ModelSpec, settings: Settings) -> BaseChatModel:
+    """A raw (unguarded) chat model for `spec`, configured from `settings`.
+
+    The output cap of the model table is sent with every request, so the provider never
+    writes more than the guard reserved for.
+
+    Raises:
+        ConfigurationError: The provider of `spec` is not configured.
+    """
+    if spec.provider is LLMProvider.GEMINI:
+        return _gemini(spec, settings)
+    if spec.provider is LLMProvider.OLLAMA:
+        return _ollama(spec, settings)
+    raise ConfigurationError(f"Model {spec.name} has no provider.")
+
+
+def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    if settings.google_api_key is None:
+        raise ConfigurationError(
+            "Gemini needs an API key: set GOOGLE_API_KEY (from https://aistudio.google.com)."
+        )
+    return ChatGoogleGenerativeAI(
+        model=spec.name,
+        google_api_key=settings.google_api_key,
+        base_url=settings.gemini_base_url,
+        api_version=settings.gemini_api_version,
+        vertexai=False,
+        max_output_tokens=spec.output_cap,
+        # The SDK counts the first attempt: 1 means no retry.
+        max_retries=settings.llm_max_retries + 1,
+        timeout=settings.llm_request_timeout_seconds,
+    )
+
+
+def _ollama(spec: ModelSpec, settings: Settings) -> BaseChatModel:
+    from langchain_ollama import ChatOllama
+
+    return ChatOllama(
+        model=spec.name,
+        base_url=settings.ollama_base_url,
+        num_predict=spec.output_cap,
+        client_kwargs={"timeout": settings.llm_request_timeout_seconds},
+    )
