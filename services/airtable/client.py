@@ -6,6 +6,7 @@ import logging
 
 import requests
 from pyairtable import Api
+from requests.adapters import HTTPAdapter
 
 from services.errors import AirtableError
 
@@ -23,6 +24,18 @@ def make_api(endpoint_url: str, token: str, *, retry: bool = True) -> Api:
         retry: False for checks that must answer at once instead of backing off.
     """
     return Api(token, endpoint_url=endpoint_url, timeout=_TIMEOUT, retry_strategy=retry or None)
+
+
+def make_paced_api(endpoint_url: str, token: str, adapter: HTTPAdapter) -> Api:
+    """A pyairtable `Api` whose every request goes through `adapter` (pacing and retries).
+
+    pyairtable's own retry is switched off: its short backoff would ignore Airtable's
+    30 s penalty, and the adapter already retries with the shared limiter in the loop.
+    """
+    api = Api(token, endpoint_url=endpoint_url, timeout=_TIMEOUT, retry_strategy=None)
+    api.session.mount("https://", adapter)
+    api.session.mount("http://", adapter)
+    return api
 
 
 def check_airtable(endpoint_url: str, token: str) -> str:

@@ -7,6 +7,8 @@ else the configured default (the emulator's development token on a fresh install
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +23,9 @@ from services.errors import AirtableError, InvalidInputError, NotAllowedError
 from services.models import AirtableConnection
 
 logger = logging.getLogger(__name__)
+
+_RECENT_TTL_S = 10.0
+_RECENT_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,10 @@ class AirtableConnections:
         self._cipher = cipher
         self._endpoint = endpoint_url
         self._default = default_token
+        # user id -> (token, monotonic expiry): every Airtable call needs the token, and a
+        # turn makes several; other processes see a (dis)connection within the TTL.
+        self._recent: dict[int, tuple[str, float]] = {}
+        self._recent_lock = threading.Lock()
 
     def _validate(self, token: str) -> tuple[str, int]:
         token = token.strip()
@@ -75,6 +84,7 @@ class AirtableConnections:
         """Validate `token` with Airtable, then store it encrypted for the user or the org."""
         airtable_user, base_count = self._validate(token)
         token = token.strip()
+        self._forget()
         now = datetime.now(UTC)
         with self._db.begin() as session:
             row = self._row(session, None if org else actor_id)
@@ -97,6 +107,7 @@ class AirtableConnections:
             return self._info(row)
 
     def disconnect(self, *, actor_id: int, org: bool = False) -> None:
+        self._forget()
         with self._db.begin() as session:
             row = self._row(session, None if org else actor_id)
             if row is not None:
@@ -123,6 +134,23 @@ class AirtableConnections:
 
     def token_for(self, user_id: int) -> str:
         """The token the user's Airtable calls use. Never log, show or prompt with it."""
+        now = time.monotonic()
+        with self._recent_lock:
+            cached = self._recent.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        token = self._load_token(user_id)
+        with self._recent_lock:
+            if len(self._recent) > _RECENT_MAX:
+                self._recent.clear()
+            self._recent[user_id] = (token, now + _RECENT_TTL_S)
+        return token
+
+    def _forget(self) -> None:
+        with self._recent_lock:
+            self._recent.clear()
+
+    def _load_token(self, user_id: int) -> str:
         with self._db() as session:
             row = self._row(session, user_id) or self._row(session, None)
             if row is not None:

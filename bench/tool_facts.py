@@ -1,0 +1,209 @@
+"""Facts for `bench/tool_efficiency.py`: computed from the demo data, then looked for in text.
+
+A fact in `questions.yaml` is a literal (a string or number that must appear), or a
+computation over one table, done here in plain Python on every record (fetched with
+pyairtable, linked records replaced by their primary field text):
+
+    {count: Tasks, where: {Assignee: Ana, Done: false}}
+    {sum: Estimate Hours, table: Tasks, by: Assignee}          # one fact per group
+    {max: Order Total, table: Orders}
+    {values: Name, table: Projects, where: {Status: Active}}   # every matching value
+    {value: Name, table: Deals, sort: -Amount}                 # the first one's value
+
+`where` maps a field to a value (equals; text ignores case; a list cell matches when it
+holds the value) or to {ne|gt|gte|lt|lte|contains|in|between|empty: ...}. `by` groups
+(`bucket: month|year` for dates, `top: N` keeps the N largest groups).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from pyairtable import Api
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the answer needs: a value, on the same line as `group` when grouped."""
+
+    value: str | float
+    group: str | None = None
+
+    @property
+    def label(self) -> str:
+        shown = _fmt(self.value)
+        return f"{self.group}: {shown}" if self.group is not None else shown
+
+
+class DemoData:
+    """Every record of the tables asked about, links as names, fetched once."""
+
+    def __init__(self, api: Api) -> None:
+        self._api = api
+        self._tables: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def records(self, base_id: str, table: str) -> list[dict[str, Any]]:
+        key = (base_id, table)
+        if key not in self._tables:
+            url = f"{self._api.endpoint_url}/v0/meta/bases/{base_id}/tables"
+            tables = {t["id"]: t for t in self._api.request("GET", url)["tables"]}
+            wanted = next(t for t in tables.values() if table in (t["id"], t["name"]))
+            links = {
+                f["name"]: tables[f["options"]["linkedTableId"]]
+                for f in wanted["fields"]
+                if f["type"] == "multipleRecordLinks"
+            }
+            names: dict[str, str] = {}
+            for linked in {t["id"]: t for t in links.values()}.values():
+                primary = next(
+                    f["name"] for f in linked["fields"] if f["id"] == linked["primaryFieldId"]
+                )
+                for record in self._api.table(base_id, linked["id"]).all():
+                    names[record["id"]] = _text(record["fields"].get(primary))
+            rows = []
+            for record in self._api.table(base_id, wanted["id"]).all():
+                fields = dict(record["fields"])
+                for name in links:
+                    fields[name] = [names.get(i, i) for i in fields.get(name, [])]
+                rows.append({"id": record["id"], **fields})
+            self._tables[key] = rows
+        return self._tables[key]
+
+    def first(self, base_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """The first record matching `where`, in `sort` order."""
+        rows = _sorted(_where(self.records(base_id, spec["table"]), spec.get("where")), spec)
+        return rows[0]
+
+
+def expected(spec: Any, base_id: str, data: DemoData) -> list[Fact]:
+    """The facts one `facts:` entry stands for."""
+    if not isinstance(spec, dict):
+        return [Fact(spec if isinstance(spec, str) else float(spec))]
+    base = spec.get("base", base_id)
+    metric = next(m for m in ("count", "sum", "avg", "min", "max", "values", "value") if m in spec)
+    table = spec[metric] if metric == "count" else spec["table"]
+    rows = _where(data.records(base, table), spec.get("where"))
+    if metric in ("values", "value"):
+        ordered = _sorted(rows, spec)
+        picked = ordered[: 1 if metric == "value" else spec.get("limit", len(ordered))]
+        return [Fact(_text(r.get(spec[metric]))) for r in picked]
+    if "by" not in spec:
+        return [Fact(_metric(metric, rows, spec.get(metric)))]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        for key in _group_keys(row.get(spec["by"]), spec.get("bucket")):
+            groups[key].append(row)
+    facts = [Fact(_metric(metric, g, spec.get(metric)), key) for key, g in groups.items()]
+    facts.sort(key=lambda f: (isinstance(f.value, float), f.value), reverse=True)
+    return facts[: spec.get("top", len(facts))]
+
+
+def present(fact: Fact, text: str) -> bool:
+    """Whether the fact is in the text: numbers within rounding, groups on one line."""
+    lines = text.splitlines() if fact.group is not None else [text]
+    for line in lines:
+        if fact.group is not None and fact.group.casefold() not in line.casefold():
+            continue
+        if isinstance(fact.value, float):
+            numbers = (float(n.replace(",", "")) for n in _NUMBER.findall(line))
+            if any(abs(n - fact.value) <= max(0.01, abs(fact.value) * 1e-9) for n in numbers):
+                return True
+        elif str(fact.value).casefold() in line.casefold():
+            return True
+    return False
+
+
+def _metric(metric: str, rows: list[dict[str, Any]], field: Any) -> float | str:
+    if metric == "count":
+        return float(len(rows))
+    cells = [v for r in rows for v in _flat(r.get(field))]
+    numbers = [float(v) for v in cells if isinstance(v, int | float) and not isinstance(v, bool)]
+    if metric == "sum":
+        return math.fsum(numbers)
+    if metric == "avg":
+        return math.fsum(numbers) / len(numbers)
+    if not numbers:  # dates: ISO text orders like the dates
+        texts = [str(v) for v in cells if v not in (None, "")]
+        return min(texts) if metric == "min" else max(texts)
+    return min(numbers) if metric == "min" else max(numbers)
+
+
+def _where(rows: list[dict[str, Any]], where: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [r for r in rows if all(_test(r.get(f), c) for f, c in (where or {}).items())]
+
+
+def _test(cell: Any, condition: Any) -> bool:
+    if not isinstance(condition, dict):
+        return _equals(cell, condition)
+    op, wanted = next(iter(condition.items()))
+    items = _flat(cell)
+    if op == "empty":
+        return (not items) is bool(wanted)
+    if op == "ne":
+        return not _equals(cell, wanted)
+    if op == "in":
+        return any(_equals(cell, w) for w in wanted)
+    if op == "contains":
+        return any(str(wanted).casefold() in str(i).casefold() for i in items)
+    if not items:
+        return False
+    value = items[0]
+    if op == "between":
+        return bool(wanted[0] <= value <= wanted[1])
+    compare = {
+        "gt": lambda: value > wanted,
+        "gte": lambda: value >= wanted,
+        "lt": lambda: value < wanted,
+        "lte": lambda: value <= wanted,
+    }
+    return bool(compare[op]())
+
+
+def _equals(cell: Any, wanted: Any) -> bool:
+    if isinstance(wanted, bool):
+        return bool(cell) is wanted
+    return any(str(i).casefold() == str(wanted).casefold() for i in _flat(cell)) or (
+        isinstance(wanted, int | float) and cell == wanted
+    )
+
+
+def _sorted(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    key = spec.get("sort")
+    if not key:
+        return rows
+    field, reverse = key.lstrip("-"), key.startswith("-")
+    present_rows = [r for r in rows if r.get(field) is not None]
+    return sorted(present_rows, key=lambda r: r[field], reverse=reverse)
+
+
+def _group_keys(cell: Any, bucket: str | None) -> list[str]:
+    items = [_text(i) for i in _flat(cell)] or ["(empty)"]
+    if bucket:
+        items = [i[: {"day": 10, "month": 7, "year": 4}[bucket]] for i in items]
+    return list(dict.fromkeys(items))
+
+
+def _flat(cell: Any) -> list[Any]:
+    if cell is None:
+        return []
+    return cell if isinstance(cell, list) else [cell]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _fmt(value: str | float) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.2f}"
+    return value

@@ -1,0 +1,197 @@
+"""The Airtable tools as the model sees them: compact text out, artifacts for the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from services.container import Services
+from services.models import User
+from tests.integration.airtable.fixtures import FreshBase, runtime_for
+from tools.airtable import airtable_tools
+from tools.context import AssistantContext
+
+pytestmark = pytest.mark.sql
+PROJECTS = "appDemoProjects00"
+
+
+class ToolFake(GenericFakeChatModel):
+    """A scripted chat model that can be bound to tools."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+
+def _call(tool: BaseTool, user_id: int, base_id: str | None, **args: Any) -> ToolMessage:
+    message = tool.invoke(
+        {
+            "type": "tool_call",
+            "id": "call-1",
+            "name": tool.name,
+            "args": {**args, "runtime": runtime_for(user_id, base_id)},
+        }
+    )
+    assert isinstance(message, ToolMessage)
+    return message
+
+
+@pytest.fixture
+def tools(airtable_services: Services) -> dict[str, BaseTool]:
+    return {t.name: t for t in airtable_tools(airtable_services)}
+
+
+def test_tools__are_the_documented_set_with_model_facing_schemas(
+    tools: dict[str, BaseTool],
+) -> None:
+    assert sorted(tools) == sorted(
+        [
+            "list_bases",
+            "describe_table",
+            "search_records",
+            "aggregate_records",
+            "get_record",
+            "create_records",
+            "update_records",
+            "upsert_records",
+            "delete_records",
+        ]
+    )
+    schema = convert_to_openai_tool(tools["search_records"])["function"]
+    assert "runtime" not in schema["parameters"]["properties"]
+    assert "filters" in schema["parameters"]["properties"]
+    assert all(len(t.description) > 40 for t in tools.values())
+
+
+def test_search__returns_a_small_text_table_and_rows_for_the_ui(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    message = _call(
+        tools["search_records"],
+        member.id,
+        PROJECTS,
+        table="Tasks",
+        filters=[{"field": "Assignee", "op": "equals", "value": "Ana"}],
+        fields=["Name", "Project", "Notes"],
+        limit=5,
+    )
+    lines = str(message.content).splitlines()
+    total = message.artifact["total"]
+    assert lines[0] == f"Tasks: {total} records match; showing 5."
+    assert lines[1] == "id|Name|Project|Notes"
+    assert len(lines) == 2 + 5 + 1
+    assert "more rows not shown" in lines[-1]
+    assert "{" not in str(message.content)
+    assert "rec" not in lines[2].split("|", 2)[2]
+    assert message.artifact["kind"] == "records"
+    assert len(message.artifact["rows"]) == 5
+    assert all(len(cell) <= 60 for line in lines[2:-1] for cell in line.split("|"))
+
+
+def test_aggregate__answers_over_the_whole_table(tools: dict[str, BaseTool], member: User) -> None:
+    message = _call(tools["aggregate_records"], member.id, PROJECTS, table="Tasks", metric="count")
+    assert message.content == "Tasks: count over 5000 matching records: 5000."
+    assert message.artifact["total"] == {"value": 5000, "records": 5000}
+
+
+def test_errors__come_back_as_short_actionable_tool_messages(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    typo = _call(
+        tools["aggregate_records"], member.id, PROJECTS, table="Tasks", metric="sum", field="Hours"
+    )
+    no_base = _call(tools["search_records"], member.id, None, table="Tasks")
+    bad_args = _call(tools["search_records"], member.id, PROJECTS, table="Tasks", limit=1000)
+    assert typo.status == "error"
+    assert 'Did you mean "Estimate Hours"' in str(typo.content)
+    assert no_base.status == "error"
+    assert "list_bases" in str(no_base.content)
+    assert bad_args.status == "error"
+    assert "limit" in str(bad_args.content)
+
+
+def test_update_tool__proposes_and_writes_nothing(
+    tools: dict[str, BaseTool], member: User, fresh_base: FreshBase, airtable_services: Services
+) -> None:
+    before = fresh_base.snapshot()
+    message = _call(
+        tools["update_records"],
+        member.id,
+        fresh_base.id,
+        table="Tasks",
+        filters=[{"field": "Owner", "op": "equals", "value": "ana"}],
+        set_fields=[{"field": "Status", "value": "Done"}],
+    )
+    proposal = message.artifact
+    assert proposal["kind"] == "proposal"
+    assert proposal["counts"]["update"] == 9
+    assert proposal["proposal_id"] in str(message.content)
+    assert "NOT applied" in str(message.content)
+    assert fresh_base.snapshot() == before
+    airtable_services.airtable_changes.apply(proposal["proposal_id"], member.id)
+    assert sum(f["Status"] == "Done" for f in fresh_base.snapshot().values()) == 8 + 9
+
+
+def test_agent__passes_the_users_identity_through_runtime_context(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    model = ToolFake(
+        messages=iter(
+            [
+                AIMessage(
+                    "",
+                    tool_calls=[
+                        {
+                            "name": "aggregate_records",
+                            "args": {"table": "Projects", "metric": "count"},
+                            "id": "c1",
+                        }
+                    ],
+                ),
+                AIMessage("There are 40 projects."),
+            ]
+        )
+    )
+    agent = create_agent(model, tools=list(tools.values()), context_schema=AssistantContext)
+    result = agent.invoke(
+        {"messages": [HumanMessage("How many projects?")]},
+        context=AssistantContext(user_id=member.id, base_id=PROJECTS),
+    )
+    tool_message = next(m for m in result["messages"] if isinstance(m, ToolMessage))
+    assert tool_message.content == "Projects: count over 40 matching records: 40."
+    assert tool_message.artifact["kind"] == "aggregate"
+
+
+def _schema_problems(schema: dict[str, Any], defs: dict[str, Any], path: str) -> list[str]:
+    if "$ref" in schema:
+        return _schema_problems(defs[schema["$ref"].split("/")[-1]], defs, path)
+    problems = []
+    options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if len(options) > 1:
+        problems.append(f"{path}: a union of {len(options)} types")
+    for option in options:
+        problems += _schema_problems(option, defs, path)
+    if schema.get("type") == "object" and not schema.get("properties"):
+        problems.append(f"{path}: an object without properties")
+    for name, inner in schema.get("properties", {}).items():
+        problems += _schema_problems(inner, defs, f"{path}.{name}")
+    if "items" in schema:
+        problems += _schema_problems(schema["items"], defs, f"{path}[]")
+    return problems
+
+
+def test_argument_schemas__use_plain_types_every_provider_accepts(
+    tools: dict[str, BaseTool],
+) -> None:
+    # Gemini collapses unions of scalar types and rejects objects without properties.
+    problems = []
+    for tool in tools.values():
+        parameters = convert_to_openai_tool(tool)["function"]["parameters"]
+        if parameters.get("properties"):
+            problems += _schema_problems(parameters, parameters.get("$defs", {}), tool.name)
+    assert problems == []

@@ -1,0 +1,54 @@
+"""Metrics over values and groups, the way aggregate_records computes them."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.airtable.aggregate import GroupResult, aggregate, group_keys, order_groups
+
+
+def test_sum_and_avg__skip_empty_and_error_cells() -> None:
+    rows = [(1.5, ["a"]), (None, ["a"]), ({"error": "#ERROR!"}, ["b"]), (3, ["b"])]
+    groups, total = aggregate(rows, "sum")
+    assert {g.key: g.value for g in groups} == {"a": 1.5, "b": 3.0}
+    assert total == GroupResult("Total", 4.5, 4)
+    _, average = aggregate(rows, "avg")
+    assert average.value == 2.25
+
+
+def test_min_max__work_on_dates_and_lookups() -> None:
+    _, earliest = aggregate([("2026-02-01", []), ("2025-12-31", []), (None, [])], "min")
+    _, largest = aggregate([([3, 9], []), ([4], [])], "max")
+    assert earliest.value == "2025-12-31"
+    assert largest.value == 9
+
+
+def test_count__counts_records_or_only_non_empty_values() -> None:
+    rows = [("x", ["g"]), (None, ["g"]), ("", ["h"])]
+    _, every = aggregate(rows, "count")
+    _, present = aggregate(rows, "count", counted=lambda v: bool(v))
+    assert (every.value, present.value) == (3, 1)
+
+
+def test_group_keys__one_per_item_empty_and_date_buckets() -> None:
+    assert group_keys(["QA", "Docs", "QA"]) == ["QA", "Docs"]
+    assert group_keys(None) == ["(empty)"]
+    assert group_keys(0) == ["0"]
+    assert group_keys("2026-05-17", bucket="month") == ["2026-05"]
+    assert group_keys({"name": "Ana", "id": "usr1"}) == ["Ana"]
+
+
+def test_order_groups__by_value_with_empty_values_last_or_by_name() -> None:
+    groups = [GroupResult("b", 2, 1), GroupResult("a", None, 1), GroupResult("c", 5, 1)]
+    assert [g.key for g in order_groups(groups, "value_desc")] == ["c", "b", "a"]
+    assert [g.key for g in order_groups(groups, "value_asc")] == ["b", "c", "a"]
+    assert [g.key for g in order_groups(groups, "group")] == ["a", "b", "c"]
+
+
+@given(st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), max_size=200))
+def test_sum__equals_an_exact_sum(values: list[float]) -> None:
+    _, total = aggregate([(v, []) for v in values], "sum")
+    assert total.value == round(math.fsum(values), 6)

@@ -1,0 +1,108 @@
+"""What the model reads: compact tables, totals, notes on what was left out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pyairtable.api.types import RecordDict
+
+from services.airtable.aggregate import GroupResult
+from services.airtable.connections import BaseInfo
+from services.airtable.filters import SortKey
+from services.airtable.proposals import PlannedChange, Proposal
+from services.airtable.queries import Aggregation, RecordPage
+from tests.unit.airtable.schemas import BASE, TASKS
+from tools.airtable import render
+from tools.airtable.writes import proposal_text
+
+
+def _page(total: int = 250) -> RecordPage:
+    fields = [TASKS.field(n) for n in ("Name", "Project", "Notes", "Done")]
+    rows: list[RecordDict] = [
+        {
+            "id": "recAAAAAAAAAAAAAA",
+            "createdTime": "2026-01-01T00:00:00.000Z",
+            "fields": {
+                "fldName": "Fix | pipes",
+                "fldProj": ["recPPPPPPPPPPPPPP"],
+                "fldNotes": "line one\nline two " + "x" * 200,
+                "fldDone": True,
+            },
+        }
+    ]
+    names = {"recPPPPPPPPPPPPPP": "Website"}
+    return RecordPage(
+        "appTestBase000000", TASKS, fields, rows, total, names, [SortKey(field="Name")]
+    )
+
+
+def test_records_text__is_a_small_table_with_the_total_and_a_note() -> None:
+    lines = render.records_text(_page()).splitlines()
+    assert lines[0] == "Tasks: 250 records match; showing 1, sorted by Name asc."
+    assert lines[1] == "id|Name|Project|Notes|Done"
+    row = lines[2].split("|")
+    assert row[:3] == ["recAAAAAAAAAAAAAA", "Fix / pipes", "Website"]
+    assert row[3].startswith("line one line two")
+    assert row[3].endswith("…")
+    assert len(row[3]) <= render.CELL_CHARS
+    assert row[4] == "yes"
+    assert lines[3].startswith("249 more rows not shown")
+
+
+def test_records_text__says_when_nothing_matches() -> None:
+    assert render.records_text(_page(total=0)) == "Tasks: no records match."
+
+
+def test_records_artifact__keeps_values_with_links_by_name() -> None:
+    artifact = render.records_artifact(_page())
+    assert artifact["columns"] == ["id", "Name", "Project", "Notes", "Done"]
+    assert artifact["rows"][0]["Project"] == ["Website"]
+    assert (artifact["total"], artifact["shown"]) == (250, 1)
+
+
+def test_aggregation_text__lists_groups_and_the_overall_value() -> None:
+    aggregation = Aggregation(
+        "appTestBase000000",
+        TASKS,
+        "sum",
+        TASKS.field("Estimate Hours"),
+        TASKS.field("Status"),
+        [GroupResult("Done", 12.345, 3), GroupResult("Todo", 2.0, 1)],
+        GroupResult("Total", 14.345, 4),
+        hidden_groups=1,
+    )
+    assert render.aggregation_text(aggregation).splitlines() == [
+        "Tasks: sum of Estimate Hours over 4 matching records, by Status (3 groups):",
+        "Status|sum|records",
+        "Done|12.35|3",
+        "Todo|2|1",
+        "all|14.35|4",
+        "1 more groups not shown (raise max_groups or filter).",
+    ]
+
+
+def test_table_text__shows_types_options_links_and_read_only_fields() -> None:
+    text = render.table_text(TASKS, BaseInfo("appTestBase000000", "Test", "create"), BASE)
+    assert "- Status: select [Todo, In Progress, Done]" in text
+    assert "- Project: link to Projects" in text
+    assert "- Overdue: formula -> number (read-only)" in text
+    assert "- Name: text (primary)" in text
+
+
+def test_proposal_text__summarises_the_diff_and_says_it_is_not_applied() -> None:
+    now = datetime.now(UTC)
+    changes = [
+        PlannedChange("update", f"rec{i:014d}", f"Task {i}", {"fldSta": "Todo"}, {"fldSta": "Done"})
+        for i in range(5)
+    ]
+    proposal = Proposal(
+        "prop_1", 7, "appTestBase000000", "tblTasks", "Tasks", "update", changes,
+        {"fldSta": "Status"}, now, now + timedelta(minutes=30),
+    )  # fmt: skip
+    text = proposal_text(proposal)
+    assert text.splitlines()[0].startswith("Proposal prop_1 for Tasks: update 5 record(s).")
+    assert "NOT applied" in text
+    assert "Status: Todo -> Done (5)" in text
+    assert "Records: Task 0; Task 1; Task 2; +2 more" in text
+    assert Proposal.from_json(proposal.to_json()) == proposal
+    assert proposal.to_artifact()["changes"][0]["after"] == {"Status": "Done"}

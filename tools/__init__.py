@@ -1,0 +1,1 @@
+"""LangChain tools the agent calls; thin over services, identity from `runtime.context`."""

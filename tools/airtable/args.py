@@ -1,0 +1,141 @@
+"""Argument schemas of the Airtable tools; the model reads every description here."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.airtable.filters import Condition, SortKey, Text
+
+_BASE = "Base ID (starts with app). Leave empty for the base in scope."
+_TABLE = "Table name (or ID) as describe_table lists it."
+_FILTERS = "Conditions on fields; empty means every record."
+_MATCH = "all: every condition must hold (AND); any: at least one (OR)."
+
+
+class BaseArgs(BaseModel):
+    base_id: str | None = Field(default=None, description=_BASE)
+
+
+class DescribeTableArgs(BaseArgs):
+    table: str | None = Field(
+        default=None,
+        description="Table to describe in full; empty lists every table with its field names.",
+    )
+
+
+class SearchArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    filters: list[Condition] = Field(default_factory=list, description=_FILTERS)
+    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    fields: list[str] = Field(
+        default_factory=list,
+        description="Only the fields the answer needs; empty: the primary field and a few more.",
+    )
+    sort: list[SortKey] = Field(
+        default_factory=list, description="Sort keys, most important first."
+    )
+    limit: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Rows to show (1-100). The total number of matches is always reported.",
+    )
+    view: str | None = Field(default=None, description="Only records in this view, in its order.")
+
+
+class AggregateArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    metric: Literal["count", "sum", "avg", "min", "max"] = Field(
+        description="count records, or sum/avg/min/max of `field`."
+    )
+    field: str | None = Field(
+        default=None,
+        description="Field to sum/avg/min/max; with count, counts records where it is not empty.",
+    )
+    group_by: str | None = Field(default=None, description="One result per value of this field.")
+    date_bucket: Literal["day", "month", "year"] | None = Field(
+        default=None, description="When grouping by a date field: group by day, month or year."
+    )
+    filters: list[Condition] = Field(default_factory=list, description=_FILTERS)
+    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    order: Literal["value_desc", "value_asc", "group"] | None = Field(
+        default=None,
+        description="Group order: largest value first (default), smallest first, or by group name "
+        "(default with date_bucket).",
+    )
+    max_groups: int = Field(default=25, ge=1, le=200, description="Groups to show (1-200).")
+
+
+class GetRecordArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    record_id: str = Field(description="Record ID (starts with rec).")
+    fields: list[str] = Field(default_factory=list, description="Only these fields; empty for all.")
+
+
+class FieldValue(BaseModel):
+    """One field's new value."""
+
+    field: str = Field(description="Field name.")
+    value: Text | None = Field(
+        default=None,
+        description="The value as text: an option name, a number (0.5 for 50%), true/false, "
+        "a date YYYY-MM-DD. Null clears the field.",
+    )
+    values: list[Text] | None = Field(
+        default=None,
+        description="Instead of value, for fields holding several: multiple-select options, "
+        "or linked records by record ID or by name.",
+    )
+
+
+class NewRecord(BaseModel):
+    fields: list[FieldValue] = Field(description="The record's field values.")
+
+
+class RecordEdit(BaseModel):
+    id: str = Field(description="Record ID (starts with rec).")
+    fields: list[FieldValue] = Field(description="The fields to change.")
+
+
+class CreateArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    records: list[NewRecord] = Field(description="The new records.")
+
+
+class UpdateArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    records: list[RecordEdit] = Field(
+        default_factory=list, description="Records by ID with their new values."
+    )
+    filters: list[Condition] = Field(
+        default_factory=list,
+        description="Instead of IDs: change every record matching these conditions.",
+    )
+    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    set_fields: list[FieldValue] = Field(
+        default_factory=list, description="With filters: the values to set on every match."
+    )
+
+
+class UpsertArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    records: list[NewRecord] = Field(description="The records to update or create.")
+    merge_on: list[str] = Field(
+        description="1-3 fields that identify a record: a match is updated, no match is created."
+    )
+
+
+class DeleteArgs(BaseArgs):
+    table: str = Field(description=_TABLE)
+    record_ids: list[str] = Field(default_factory=list, description="Record IDs to delete.")
+    filters: list[Condition] = Field(
+        default_factory=list, description="Instead of IDs: delete every record matching these."
+    )
+    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+
+
+def field_values(values: list[FieldValue]) -> dict[str, Any]:
+    """Field name -> value, as the proposal planner takes them."""
+    return {v.field: v.values if v.values is not None else v.value for v in values}

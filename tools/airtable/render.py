@@ -1,0 +1,212 @@
+"""What the model reads: compact text tables, never raw record JSON.
+
+Only the fields asked for, long text cut short, linked records by name, the number of
+matches and a note when rows are left out. The same results go to the UI as artifacts
+(plain JSON: rows, groups, schema) for tables and charts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.airtable.aggregate import GroupResult
+from services.airtable.cells import plain_text
+from services.airtable.connections import BaseInfo
+from services.airtable.queries import Aggregation, RecordPage
+from services.airtable.schema import BaseSchema, FieldSchema, TableSchema
+
+CELL_CHARS = 60
+DETAIL_CHARS = 500
+_KINDS = {
+    "singleLineText": "text",
+    "multilineText": "long text",
+    "richText": "long text",
+    "multipleRecordLinks": "link",
+    "multipleLookupValues": "lookup",
+    "singleSelect": "select",
+    "multipleSelects": "multi-select",
+    "multipleAttachments": "attachments",
+    "percent": "percent (0.5 = 50%)",
+    "date": "date",
+    "dateTime": "date-time",
+    "duration": "duration (s)",
+}
+_MAX_CHOICES = 20
+
+
+def cell(fld: FieldSchema, value: Any, names: dict[str, str], limit: int = CELL_CHARS) -> str:
+    """One cell as short single-line text (links by name, long text cut)."""
+    if fld.linked_table_id and isinstance(value, list):
+        value = [names.get(v, v) for v in value]
+    text = plain_text(value).replace("\n", " ").replace("|", "/").strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def records_text(page: RecordPage) -> str:
+    """A search result: header with the total, one line per row, a note on rows left out."""
+    name = page.table.name
+    if page.total == 0:
+        return f"{name}: no records match."
+    shown = len(page.rows)
+    order = ", ".join(f"{s.field} {s.direction}" for s in page.sort)
+    head = f"{name}: {page.total} records match; showing {shown}"
+    lines = [head + (f", sorted by {order}." if order else ".")]
+    lines.append("|".join(["id", *(f.name for f in page.fields)]))
+    for row in page.rows:
+        cells = [cell(f, row["fields"].get(f.id), page.names) for f in page.fields]
+        lines.append("|".join([row["id"], *cells]))
+    if page.total > shown:
+        lines.append(
+            f"{page.total - shown} more rows not shown: narrow the filters, raise limit (max 100),"
+            " or use aggregate_records for totals."
+        )
+    return "\n".join(lines)
+
+
+def record_text(page: RecordPage) -> str:
+    """One record, one field a line."""
+    row = page.rows[0]
+    lines = [f"{page.table.name} record {row['id']}:"]
+    for fld in page.fields:
+        value = row["fields"].get(fld.id)
+        if value not in (None, "", []):
+            lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS)}")
+    return "\n".join(lines)
+
+
+def records_artifact(page: RecordPage, kind: str = "records") -> dict[str, Any]:
+    """Rows for `st.dataframe`: field names to values, linked records as names."""
+    rows = []
+    for row in page.rows:
+        values: dict[str, Any] = {"id": row["id"]}
+        for fld in page.fields:
+            value = row["fields"].get(fld.id)
+            if fld.linked_table_id and isinstance(value, list):
+                value = [page.names.get(v, v) for v in value]
+            values[fld.name] = value
+        rows.append(values)
+    return {
+        "kind": kind,
+        "base_id": page.base_id,
+        "table_id": page.table.id,
+        "table": page.table.name,
+        "columns": ["id", *(f.name for f in page.fields)],
+        "rows": rows,
+        "total": page.total,
+        "shown": len(page.rows),
+    }
+
+
+def aggregation_text(agg: Aggregation) -> str:
+    """A metric, per group when grouped, and over all matching records."""
+    what = _metric_label(agg)
+    head = f"{agg.table.name}: {what} over {agg.total.records} matching records"
+    if agg.group_by is None:
+        return f"{head}: {_number(agg.total.value)}."
+    lines = [f"{head}, by {agg.group_by.name} ({len(agg.groups) + agg.hidden_groups} groups):"]
+    counting = agg.metric == "count" and agg.field is None
+    lines.append(f"{agg.group_by.name}|" + ("records" if counting else f"{agg.metric}|records"))
+    overall = GroupResult("all", agg.total.value, agg.total.records)
+    lines += [_group_line(g, with_value=not counting) for g in [*agg.groups, overall]]
+    if agg.hidden_groups:
+        lines.append(f"{agg.hidden_groups} more groups not shown (raise max_groups or filter).")
+    return "\n".join(lines)
+
+
+def aggregation_artifact(agg: Aggregation) -> dict[str, Any]:
+    """Groups and the overall value, for charts."""
+    return {
+        "kind": "aggregate",
+        "base_id": agg.base_id,
+        "table": agg.table.name,
+        "metric": agg.metric,
+        "field": agg.field.name if agg.field else None,
+        "group_by": agg.group_by.name if agg.group_by else None,
+        "groups": [{"group": g.key, "value": g.value, "records": g.records} for g in agg.groups],
+        "total": {"value": agg.total.value, "records": agg.total.records},
+        "hidden_groups": agg.hidden_groups,
+    }
+
+
+def tables_text(schema: BaseSchema, base: BaseInfo) -> str:
+    """Every table of a base with its field names."""
+    lines = [f"Base {base.id} ({base.name}) has {len(schema.tables)} tables (name: fields):"]
+    for table in schema.tables:
+        about = f" ({table.description.rstrip('.')})" if table.description else ""
+        lines.append(f"- {table.name}: {', '.join(f.name for f in table.fields)}{about}")
+    lines.append("describe_table with a table name gives field types and options.")
+    return "\n".join(lines)
+
+
+def table_text(table: TableSchema, base: BaseInfo, schema: BaseSchema) -> str:
+    """One table's fields with types, select options, link targets and views."""
+    about = f" {table.description.rstrip('.')}." if table.description else ""
+    lines = [f"Table {table.name} ({table.id}) in {base.name} ({base.id}).{about} Fields:"]
+    for fld in table.fields:
+        lines.append(f"- {fld.name}: {_field_kind(fld, table, schema)}")
+    if table.views:
+        lines.append(f"Views: {', '.join(table.views)}")
+    return "\n".join(lines)
+
+
+def schema_artifact(base_id: str, tables: list[TableSchema]) -> dict[str, Any]:
+    return {
+        "kind": "schema",
+        "base_id": base_id,
+        "tables": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "fields": [{"id": f.id, "name": f.name, "type": f.type} for f in t.fields],
+            }
+            for t in tables
+        ],
+    }
+
+
+def bases_text(bases: list[BaseInfo]) -> str:
+    if not bases:
+        return "Your Airtable connection sees no bases."
+    lines = [f"{len(bases)} bases (id|name|permission):"]
+    lines += [f"{b.id}|{b.name}|{b.permission_level}" for b in bases]
+    return "\n".join(lines)
+
+
+def _field_kind(fld: FieldSchema, table: TableSchema, schema: BaseSchema) -> str:
+    kind = _KINDS.get(fld.type, fld.type)
+    notes = []
+    if fld.id == table.primary_field_id:
+        notes.append("primary")
+    if fld.choices:
+        shown = fld.choices[:_MAX_CHOICES]
+        extra = len(fld.choices) - len(shown)
+        kind += " [" + ", ".join(shown) + (f", +{extra} more" if extra > 0 else "") + "]"
+    if fld.linked_table_id:
+        linked = schema.table_by_id(fld.linked_table_id)
+        kind += f" to {linked.name if linked else fld.linked_table_id}"
+    if fld.computed:
+        if fld.type in ("formula", "rollup"):
+            kind += f" -> {_KINDS.get(fld.value_type, fld.value_type)}"
+        notes.append("read-only")
+    return kind + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _metric_label(agg: Aggregation) -> str:
+    if agg.metric == "count":
+        return f"count of records with {agg.field.name}" if agg.field else "count"
+    return f"{agg.metric} of {agg.field.name if agg.field else ''}"
+
+
+def _group_line(group: GroupResult, *, with_value: bool) -> str:
+    key = group.key.replace("|", "/")
+    if not with_value:
+        return f"{key}|{group.records}"
+    return f"{key}|{_number(group.value)}|{group.records}"
+
+
+def _number(value: float | str | None) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return plain_text(round(value, 2))
+    return plain_text(value)
