@@ -50,12 +50,18 @@ register = st.Page(
     url_path="register",
     visibility=_visible(not signed_in),
 )
+chat = st.Page(
+    "pages/chat.py",
+    title="Chat",
+    icon=":material/chat:",
+    default=True,
+    visibility=_visible(signed_in),
+)
 account = st.Page(
     "pages/account.py",
     title="Account",
     icon=":material/person:",
     url_path="account",
-    default=True,
     visibility=_visible(signed_in),
 )
 users = st.Page(
@@ -77,14 +83,14 @@ PUBLIC = {signin.url_path, register.url_path}
 ADMIN_ONLY = {users.url_path, status.url_path}
 
 navigation = st.navigation(
-    {"": [signin, register], "Account": [account], "Admin": [users, status]},
+    {"": [signin, register], "Assistant": [chat], "Account": [account], "Admin": [users, status]},
     position="sidebar" if signed_in else "hidden",
 )
 
 if user is None and navigation.url_path not in PUBLIC:
     st.switch_page(signin)
 if user is not None and navigation.url_path in PUBLIC:
-    st.switch_page(account)
+    st.switch_page(chat)
 if navigation.url_path in ADMIN_ONLY and not is_admin:
     st.error(NOT_ALLOWED, icon=":material/block:")
     st.stop()

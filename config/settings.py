@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     emulator_port: int = 8787
     emulator_seed: str = "demo"
 
+    # Airtable gateway: shared pacing (Airtable allows 5 requests/s per base, 50/s per token),
+    # retries on 429/503, caches and write proposals.
+    airtable_requests_per_second: Annotated[int, Field(gt=0)] = 5
+    airtable_token_requests_per_second: Annotated[int, Field(gt=0)] = 50
+    # Airtable counts whole seconds on its side; the margin absorbs network jitter.
+    airtable_rate_window_ms: Annotated[int, Field(ge=1000)] = 1100
+    airtable_rate_wait_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
+    airtable_max_retries: Annotated[int, Field(ge=0, le=10)] = 4
+    # After a 429 Airtable wants 30 s of silence; tests point this at a short emulator penalty.
+    airtable_retry_max_wait_seconds: Annotated[float, Field(gt=0)] = 30.0
+    airtable_schema_ttl_seconds: Annotated[int, Field(gt=0)] = 300
+    airtable_bases_ttl_seconds: Annotated[int, Field(gt=0)] = 60
+    airtable_proposal_ttl_seconds: Annotated[int, Field(gt=0)] = 1800
+    airtable_proposal_max_records: Annotated[int, Field(gt=0)] = 1000
+
     # LLM provider (none until configured)
     llm_provider: LLMProvider = LLMProvider.NONE
     google_api_key: SecretStr | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from services.airtable import models as _airtable_models  # noqa: F401 - registers the tables
 from services.budget import models as _budget_models  # noqa: F401 - registers the tables
 from services.db import create_db_engine
 from services.models import Base

@@ -11,7 +11,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import EMULATOR_DEV_TOKEN, Settings
+from services.airtable.changes import ChangeLog
 from services.airtable.connections import AirtableConnections
+from services.airtable.gateway import AirtableGateway
+from services.airtable.lookups import RecordLookups
+from services.airtable.pacing import PacingPolicy
+from services.airtable.planning import ProposalPlanner
+from services.airtable.proposals import ProposalStore
+from services.airtable.queries import RecordQueries
 from services.auth.accounts import AccountService
 from services.auth.api_tokens import ApiTokenService
 from services.auth.flash import FlashMessages
@@ -45,6 +52,10 @@ class Services:
     airtable_connections: AirtableConnections
     conversations: ConversationStore
     github: GitHubSignIn | None
+    airtable: AirtableGateway
+    airtable_records: RecordQueries
+    airtable_proposals: ProposalPlanner
+    airtable_changes: ChangeLog
 
     @cached_property
     def models(self) -> ChatModelFactory:
@@ -79,6 +90,13 @@ def build_services(settings: Settings) -> Services:
         per_account=settings.login_attempts_per_account_per_minute,
         per_address=settings.login_attempts_per_address_per_minute,
     )
+    connections = AirtableConnections(
+        sessions,
+        TokenCipher(settings.encryption_key.get_secret_value()),
+        endpoint_url=settings.airtable_url,
+        default_token=_default_airtable_token(settings),
+    )
+    gateway, records, proposals, changes = _airtable(settings, client, connections, sessions)
     return Services(
         settings=settings,
         engine=engine,
@@ -95,17 +113,55 @@ def build_services(settings: Settings) -> Services:
         ),
         form_tokens=FormTokens(secret),
         flash=FlashMessages(client, prefix=prefix),
-        airtable_connections=AirtableConnections(
-            sessions,
-            TokenCipher(settings.encryption_key.get_secret_value()),
-            endpoint_url=settings.airtable_url,
-            default_token=_default_airtable_token(settings),
-        ),
+        airtable_connections=connections,
         github=GitHubSignIn(settings, client) if settings.github_enabled else None,
         conversations=ConversationStore(
             client, prefix=prefix, ttl_seconds=settings.conversation_ttl_days * 86_400
         ),
+        airtable=gateway,
+        airtable_records=records,
+        airtable_proposals=proposals,
+        airtable_changes=changes,
     )
+
+
+def _airtable(
+    settings: Settings,
+    client: redis.Redis,
+    connections: AirtableConnections,
+    sessions: sessionmaker[Session],
+) -> tuple[AirtableGateway, RecordQueries, ProposalPlanner, ChangeLog]:
+    """The Airtable gateway and what reads, proposes and applies record changes through it."""
+    prefix = settings.redis_key_prefix
+    policy = PacingPolicy(
+        per_base=settings.airtable_requests_per_second,
+        per_token=settings.airtable_token_requests_per_second,
+        window_ms=settings.airtable_rate_window_ms,
+        wait_timeout_seconds=settings.airtable_rate_wait_timeout_seconds,
+        max_retries=settings.airtable_max_retries,
+        max_retry_wait_seconds=settings.airtable_retry_max_wait_seconds,
+    )
+    gateway = AirtableGateway(
+        connections,
+        client,
+        endpoint_url=settings.airtable_url,
+        prefix=prefix,
+        policy=policy,
+        schema_ttl_seconds=settings.airtable_schema_ttl_seconds,
+        bases_ttl_seconds=settings.airtable_bases_ttl_seconds,
+    )
+    lookups = RecordLookups(gateway)
+    records = RecordQueries(gateway, lookups)
+    store = ProposalStore(client, prefix=prefix)
+    proposals = ProposalPlanner(
+        gateway,
+        records,
+        lookups,
+        store,
+        ttl_seconds=settings.airtable_proposal_ttl_seconds,
+        max_records=settings.airtable_proposal_max_records,
+    )
+    return gateway, records, proposals, ChangeLog(gateway, lookups, store, sessions)
 
 
 def _default_airtable_token(settings: Settings) -> str | None:

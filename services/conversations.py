@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import redis
 from langchain_core.messages import (
-    AnyMessage,
     BaseMessage,
     HumanMessage,
     messages_from_dict,
@@ -166,7 +165,10 @@ class ConversationStore:
 
     def messages(self, *, user_id: int, conversation_id: str) -> list[BaseMessage]:
         self.get(user_id=user_id, conversation_id=conversation_id)
-        raw = self._redis.lrange(self._messages(conversation_id), 0, -1)
+        return self._load(conversation_id)
+
+    def _load(self, conversation_id: str, start: int = 0) -> list[BaseMessage]:
+        raw = self._redis.lrange(self._messages(conversation_id), start, -1)
         return list(messages_from_dict([json.loads(r) for r in raw]))
 
     def rename(self, *, user_id: int, conversation_id: str, title: str) -> None:
@@ -199,29 +201,43 @@ class ConversationStore:
         max_tokens: int,
         summarize: Summarizer | None = None,
     ) -> ContextWindow:
-        """Recent messages that fit `max_tokens`; older ones folded into a stored summary.
+        """Recent messages within `max_tokens`; older ones folded into a stored summary.
 
         The window starts at a human turn so tool calls are never split from their results.
-        `summarize(previous_summary, newly_dropped_messages)` is called only when messages
-        leave the window for the first time; its result is stored and reused.
+        When it overflows, it restarts at half the budget and `summarize(previous_summary,
+        newly_dropped_messages)` folds what left it into the stored summary; without a
+        summarizer the dropped turns are simply left out.
         """
         conversation = self.get(user_id=user_id, conversation_id=conversation_id)
-        history = self.messages(user_id=user_id, conversation_id=conversation_id)
-        start = _window_start(history, max_tokens)
-        summary = conversation.summary
-        if summarize is not None and start > conversation.summarized_count:
-            summary = summarize(summary, history[conversation.summarized_count : start])
-            self._redis.hset(
-                self._meta(conversation_id), mapping={"summary": summary, "summarized_count": start}
-            )
-        return ContextWindow(summary=summary, messages=history[start:], total_messages=len(history))
+        done = conversation.summarized_count
+        # Turns already folded into the summary are never read again.
+        recent = self._load(conversation.id, start=done)
+        summary, keep = conversation.summary, 0
+        if count_tokens_approximately(recent) > max_tokens:
+            # Slide to half the budget, so a summary is written once every few turns
+            # rather than on every turn.
+            keep = _window_start(recent, max_tokens // 2)
+            if summarize is not None and keep > 0:
+                summary = summarize(summary, recent[:keep])
+                self._redis.hset(
+                    self._meta(conversation_id),
+                    mapping={"summary": summary, "summarized_count": done + keep},
+                )
+        return ContextWindow(
+            summary=summary, messages=recent[keep:], total_messages=done + len(recent)
+        )
 
 
-def _window_start(history: Sequence[AnyMessage] | Sequence[BaseMessage], max_tokens: int) -> int:
-    """Index of the earliest human message from which the rest fits in `max_tokens`."""
+def _window_start(history: Sequence[BaseMessage], max_tokens: int) -> int:
+    """Index of the earliest human message from which the rest fits in `max_tokens`.
+
+    Linear: each message is counted once, summing from the newest backwards.
+    """
     best = len(history)
+    used = 0
     for index in range(len(history) - 1, -1, -1):
-        if count_tokens_approximately(history[index:]) > max_tokens:
+        used += count_tokens_approximately([history[index]])
+        if used > max_tokens:
             break
         if isinstance(history[index], HumanMessage):
             best = index

@@ -73,7 +73,7 @@ def _airtable_status(services: Services) -> ComponentStatus:
     return ComponentStatus("airtable", True, f"{where} at {settings.airtable_url}: connected")
 
 
-_LLM_HELP = (
+LLM_HELP = (
     "Set LLM_PROVIDER=gemini and GOOGLE_API_KEY=... for Google Gemini, or "
     "LLM_PROVIDER=ollama and OLLAMA_BASE_URL=http://host:11434 for a local Ollama, "
     "then restart with `make run`."
@@ -83,10 +83,10 @@ _LLM_HELP = (
 def _llm_status(services: Services) -> ComponentStatus:
     settings = services.settings
     if settings.llm_provider is LLMProvider.NONE:
-        return ComponentStatus("llm", False, "No model provider is configured.", _LLM_HELP)
+        return ComponentStatus("llm", False, "No model provider is configured.", LLM_HELP)
     if not settings.llm_configured:
         return ComponentStatus(
-            "llm", False, "Gemini is selected but GOOGLE_API_KEY is not set.", _LLM_HELP
+            "llm", False, "Gemini is selected but GOOGLE_API_KEY is not set.", LLM_HELP
         )
     where = (
         settings.ollama_base_url

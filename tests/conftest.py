@@ -122,8 +122,10 @@ def app_services(app_settings: Settings) -> Iterator[Services]:
     built.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running on this thread while
+    # it is open, which would break later asyncio tests in the same session.
     with launch_chromium() as launched:
         yield launched
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from agents.assistant import Assistant
 from config.logging import setup_logging
 from config.settings import Settings, load_settings
 from services.container import Services, build_services
@@ -20,3 +21,9 @@ def get_settings() -> Settings:
 def get_services() -> Services:
     """Engine and Redis pool are thread-safe, so one instance serves every session."""
     return build_services(get_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def get_assistant() -> Assistant:
+    """Stateless across users (identity travels in each turn's context): one per process."""
+    return Assistant(get_services())

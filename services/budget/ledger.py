@@ -123,3 +123,20 @@ def totals_by_user(
             user_id: Totals(nusd=int(nusd), tokens=int(toks))
             for user_id, nusd, toks in session.execute(query)
         }
+
+
+def totals_for_ref(
+    sessions: sessionmaker[Session], *, ref_type: str, ref_id: str, since: datetime
+) -> Totals:
+    """Cost and tokens of the calls made for one conversation/prompt/run since `since`."""
+    tokens = LedgerEntry.input_tokens + LedgerEntry.output_tokens
+    query = select(
+        func.coalesce(func.sum(LedgerEntry.cost_nusd), 0), func.coalesce(func.sum(tokens), 0)
+    ).where(
+        LedgerEntry.ref_type == ref_type,
+        LedgerEntry.ref_id == ref_id,
+        LedgerEntry.created_at >= since,
+    )
+    with sessions() as session:
+        nusd, toks = session.execute(query).one()
+    return Totals(nusd=int(nusd), tokens=int(toks))

@@ -18,6 +18,7 @@ def test_airtable_token__is_validated_and_only_its_last_four_are_shown(
 ) -> None:
     user = make_user(app_services)
     sign_in(page, app_server.url, user.email)
+    page.goto(f"{app_server.url}/account")
     page.get_by_label("Personal access token").fill(USER_PAT)
     page.get_by_role("button", name="Validate and save").click()
     expect(page.get_by_text(f"Connected …{USER_PAT[-4:]}: 3 bases visible.")).to_be_visible()
@@ -33,6 +34,7 @@ def test_airtable_token__a_rejected_token_changes_nothing(
 ) -> None:
     user = make_user(app_services)
     sign_in(page, app_server.url, user.email)
+    page.goto(f"{app_server.url}/account")
     page.get_by_label("Personal access token").fill("patNOTVALID000.whatever")
     page.get_by_role("button", name="Validate and save").click()
     expect(page.get_by_text("Airtable did not accept this token")).to_be_visible()
@@ -44,6 +46,7 @@ def test_api_token__shown_once_then_revoked(
 ) -> None:
     user = make_user(app_services)
     sign_in(page, app_server.url, user.email)
+    page.goto(f"{app_server.url}/account")
     page.get_by_label("Token name").fill("my script")
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_text("Copy this token now")).to_be_visible()

@@ -1,0 +1,1 @@
+"""The assistant: agent factory, system prompt, middleware and the turn runner."""

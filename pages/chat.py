@@ -1,0 +1,215 @@
+"""Chat: ask about a base, watch the tools work, confirm or undo proposed changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from agents.assistant import TurnEvent
+from services.budget.pricing import format_usd
+from services.budget.usage import limits_and_spend
+from services.budget.windows import Metric
+from services.conversations import Conversation
+from services.errors import AppError, StoreUnavailableError
+from services.health import LLM_HELP
+from services.models import User
+from ui.chat_view import render_history
+from ui.context import get_assistant, get_services
+from ui.session import require_user
+
+services = get_services()
+user = require_user()
+settings = services.settings
+
+if not settings.llm_configured:
+    st.title("Connect a language model")
+    st.write(
+        "Everything else works without one, but chatting needs a model. "
+        "Nothing is sent to any hosted service until you configure it."
+    )
+    st.markdown(
+        "**Google Gemini**: create an API key in Google AI Studio, then start the app with "
+        "`LLM_PROVIDER=gemini GOOGLE_API_KEY=… make run`.\n\n"
+        "**Ollama** (local, free): install Ollama, run `ollama pull llama3.2`, then start the "
+        "app with `LLM_PROVIDER=ollama OLLAMA_BASE_URL=http://127.0.0.1:11434 make run`."
+    )
+    st.caption(LLM_HELP)
+    st.stop()
+
+conversations = services.conversations
+state = st.session_state
+
+
+def _select(conversation_id: str | None) -> None:
+    """Remember the open conversation in the URL, so a reload or a link reopens it."""
+    if conversation_id:
+        st.query_params["c"] = conversation_id
+    else:
+        st.query_params.pop("c", None)
+
+
+def _current(owner: User) -> Conversation | None:
+    conversation_id = st.query_params.get("c")
+    if not conversation_id:
+        return None
+    try:
+        return conversations.get(user_id=owner.id, conversation_id=conversation_id)
+    except AppError:
+        _select(None)
+        return None
+
+
+with st.sidebar:
+    if st.button("New conversation", icon=":material/add:", use_container_width=True):
+        _select(None)
+    query = st.text_input(
+        "Search conversations", placeholder="Search…", label_visibility="collapsed"
+    )
+    for item in conversations.find(user_id=user.id, query=query, limit=50):
+        selected = item.id == st.query_params.get("c")
+        st.button(
+            item.title,
+            key=f"conv-{item.id}",
+            use_container_width=True,
+            type="primary" if selected else "secondary",
+            on_click=_select,
+            args=(item.id,),
+        )
+
+conversation = _current(user)
+
+try:
+    bases = services.airtable.bases(user.id)
+except AppError as exc:
+    st.error(str(exc))
+    st.stop()
+models = [m.name for m in services.models.available_models()]
+default_model = services.models.default_model().name
+base_names = {b.id: b.name for b in bases}
+
+top = st.columns([3, 2])
+base_ids = list(base_names)
+current_base = conversation.base_id if conversation else state.get("last_base")
+base_id = top[0].selectbox(
+    "Base",
+    base_ids,
+    format_func=lambda b: base_names.get(b, b),
+    index=base_ids.index(current_base) if current_base in base_ids else 0 if base_ids else None,
+)
+current_model = (conversation.model if conversation else None) or default_model
+model = top[1].selectbox(
+    "Model", models, index=models.index(current_model) if current_model in models else 0
+)
+state["last_base"] = base_id
+if conversation and (conversation.base_id, conversation.model) != (base_id, model):
+    conversations.set_scope(
+        user_id=user.id, conversation_id=conversation.id, base_id=base_id, model=model
+    )
+
+
+def _progress_bar(verb: str) -> Callable[[int, int], None]:
+    bar = st.progress(0.0, text=f"{verb}…")
+
+    def report(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"{verb}: {done} of {total} records")
+
+    return report
+
+
+def _act(action: str, change_id: str) -> None:
+    changes = services.airtable_changes
+    try:
+        if action == "apply":
+            result = changes.apply(change_id, user.id, progress=_progress_bar("Applying"))
+            st.toast(f"Applied {result.done} changes.")
+        elif action == "cancel":
+            changes.cancel(change_id, user.id)
+            st.toast("Cancelled; nothing was changed.")
+        elif action == "undo":
+            changes.undo(change_id, user.id, progress=_progress_bar("Undoing"))
+            st.toast("Undone.")
+    except AppError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+if conversation is not None:
+    title_cols = st.columns([5, 2, 2], vertical_alignment="center")
+    title_cols[0].subheader(conversation.title)
+    with title_cols[1].popover("Rename", icon=":material/edit:"):
+        new_title = st.text_input("Title", value=conversation.title, key="rename-title")
+        if st.button("Save", key="rename-save"):
+            try:
+                conversations.rename(
+                    user_id=user.id, conversation_id=conversation.id, title=new_title
+                )
+                st.rerun()
+            except AppError as exc:
+                st.error(str(exc))
+    if title_cols[2].button("Delete", icon=":material/delete:", key="delete-conversation"):
+        conversations.delete(user_id=user.id, conversation_id=conversation.id)
+        _select(None)
+        st.rerun()
+    history = conversations.messages(user_id=user.id, conversation_id=conversation.id)
+    render_history(
+        services,
+        history,
+        model=conversation.model,
+        proposal_state=lambda pid: services.airtable_changes.state(pid, user.id),
+        act=_act,
+    )
+else:
+    st.title("Ask about your bases")
+    st.caption("Counts and sums cover whole tables; every change waits for your confirmation.")
+
+
+def _budget_line() -> str:
+    try:
+        statuses = limits_and_spend(services.models.budget_guard, user.id)
+    except (AppError, StoreUnavailableError):
+        return ""
+    money = [s for s in statuses if s.metric is Metric.USD and s.limit]
+    if not money:
+        return ""
+    tightest = min(money, key=lambda s: s.limit - s.spent - s.in_flight)
+    left = max(tightest.limit - tightest.spent - tightest.in_flight, 0)
+    return (
+        f"Budget left: {format_usd(left)} of {format_usd(tightest.limit)} ({tightest.window.value})"
+    )
+
+
+budget = _budget_line()
+if budget:
+    st.caption(budget)
+
+prompt = st.chat_input("Ask about your base…")
+if prompt:
+    if conversation is None:
+        conversation = conversations.create(user_id=user.id, base_id=base_id, model=model)
+        _select(conversation.id)
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        answer = st.empty()
+        streamed: list[str] = []
+
+        def on_event(event: TurnEvent) -> None:
+            if event.kind == "token":
+                streamed.append(event.text)
+                answer.markdown("".join(streamed) + "▌")
+            elif event.kind == "tool_call":
+                st.status(f"{event.name}…", state="running").json(event.args, expanded=False)
+            elif event.kind == "tool_result":
+                streamed.clear()
+
+        try:
+            result = get_assistant().run_turn(
+                user_id=user.id, conversation_id=conversation.id, text=prompt, on_event=on_event
+            )
+        except AppError as exc:
+            answer.empty()
+            st.error(str(exc))
+            st.stop()
+    st.rerun()

@@ -1,0 +1,147 @@
+"""The chat page in Chromium, with the real Gemini client talking to a fake Gemini server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pyairtable
+import pytest
+from playwright.sync_api import Page, expect
+
+from config.settings import load_settings
+from emulator import DEV_TOKEN
+from emulator.seed import PROJECT_TRACKER_ID
+from emulator.testing import EmulatorServer
+from services.container import Services, build_services
+from tests.support.accounts import make_user, sign_in
+from tests.support.appserver import AppServer, run_app_server
+from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def gemini() -> Iterator[FakeGeminiServer]:
+    with FakeGeminiServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def chat_app(
+    gemini: FakeGeminiServer,
+    emulator: EmulatorServer,
+    sql_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[AppServer, Services]]:
+    var_dir = tmp_path_factory.mktemp("chat")
+    env = {
+        "DATABASE_URL": sql_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"chat{uuid.uuid4().hex[:8]}:",
+        "VAR_DIR": str(var_dir),
+        "AIRTABLE_ENDPOINT_URL": emulator.url,
+        "AIRTABLE_TOKEN": DEV_TOKEN,
+        "LLM_PROVIDER": "gemini",
+        "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
+        "GEMINI_BASE_URL": gemini.url,
+        # This emulator has no rate limit; Airtable's 5 requests/s would only slow the test.
+        "AIRTABLE_REQUESTS_PER_SECOND": "100",
+        "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "100",
+    }
+    with run_app_server(env, var_dir / "server.log") as server:
+        services = build_services(
+            load_settings(
+                database_url=sql_url,
+                redis_url=redis_url,
+                redis_key_prefix=env["REDIS_KEY_PREFIX"],
+                var_dir=var_dir,
+                airtable_endpoint_url=emulator.url,
+                airtable_token=DEV_TOKEN,
+            )
+        )
+        yield server, services
+        services.close()
+
+
+def _ask(page: Page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_chat__answer_table_confirm_undo_and_reload(
+    chat_app: tuple[AppServer, Services],
+    gemini: FakeGeminiServer,
+    emulator: EmulatorServer,
+    page: Page,
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Chatter")
+    tasks = pyairtable.Api(DEV_TOKEN, endpoint_url=emulator.url).table(PROJECT_TRACKER_ID, "Tasks")
+    record = tasks.first(formula="{Status}='Todo'")
+    assert record is not None
+    name = record["fields"]["Name"]
+
+    gemini.script(
+        ScriptedReply(
+            text="",
+            tool_calls=[
+                ScriptedToolCall(
+                    "aggregate_records",
+                    {"table": "Tasks", "metric": "count", "group_by": "Status"},
+                )
+            ],
+        ),
+        ScriptedReply(text="Tasks by status are in the chart above.", chunks=5),
+        ScriptedReply(text="Tasks by status"),  # the conversation title
+    )
+    sign_in(page, server.url, user.email)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Project Tracker").click()
+    _ask(page, "How many tasks are there by status?")
+    expect(page.get_by_text("Tasks by status are in the chart above.")).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.get_by_text("aggregate_records")).to_be_visible()
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+    expect(page.get_by_text("tokens ·").first).to_be_visible()
+
+    gemini.script(
+        ScriptedReply(
+            text="",
+            tool_calls=[
+                ScriptedToolCall(
+                    "update_records",
+                    {
+                        "table": "Tasks",
+                        "records": [
+                            {
+                                "id": record["id"],
+                                "fields": [{"field": "Status", "value": "Blocked"}],
+                            }
+                        ],
+                    },
+                )
+            ],
+        ),
+        ScriptedReply(text="I proposed the change; please confirm it."),
+    )
+    _ask(page, f"Mark {name} as Blocked")
+    expect(page.get_by_text("Proposed change to Tasks")).to_be_visible()
+    assert tasks.get(record["id"])["fields"]["Status"] == "Todo"  # nothing written yet
+
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Applied.")).to_be_visible()
+    assert tasks.get(record["id"])["fields"]["Status"] == "Blocked"
+
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Applied, then undone.")).to_be_visible()
+    assert tasks.get(record["id"])["fields"]["Status"] == "Todo"
+
+    page.reload()
+    expect(page.get_by_text("Tasks by status are in the chart above.")).to_be_visible()
+    expect(page.get_by_text("Applied, then undone.")).to_be_visible()
+    expect(page.get_by_role("button", name="Tasks by status")).to_be_visible()

@@ -1,0 +1,89 @@
+"""Agent scenarios: the real agent, tools, gateway, guard and stores; only the model is scripted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
+
+from agents.assistant import Assistant
+from config.settings import Settings
+from emulator import DEV_TOKEN
+from emulator.seed import PROJECT_TRACKER_ID
+from emulator.testing import EmulatorServer
+from services.budget.types import CallRef, Purpose
+from services.container import Services, build_services
+from services.models import User
+from tests.support.scripted_model import ScriptedChatModel, answer
+from tests.support.stores import delete_prefixed_keys
+
+PASSWORD = "correct horse battery staple"
+BASE = PROJECT_TRACKER_ID
+MODEL = "gemini-2.5-flash"
+Make = Callable[..., tuple[Assistant, ScriptedChatModel]]
+
+
+@pytest.fixture
+def airtable(emulator: EmulatorServer) -> EmulatorServer:
+    """The Airtable a scenario talks to; scenarios that write override it with their own."""
+    return emulator
+
+
+@pytest.fixture
+def agent_services(
+    settings: Settings, services: Services, airtable: EmulatorServer
+) -> Iterator[Services]:
+    """Services on the emulator, with Gemini configured so a paid model is priced."""
+    configured = settings.model_copy(
+        update={
+            "airtable_endpoint_url": airtable.url,
+            "airtable_token": SecretStr(DEV_TOKEN),
+            "llm_provider": "gemini",
+            "google_api_key": SecretStr("not-used-scripted-model"),
+            "airtable_retry_max_wait_seconds": 3.0,
+            # The emulator here has no rate limit; Airtable's 5/s would only slow the suite.
+            "airtable_requests_per_second": 200,
+            "airtable_token_requests_per_second": 200,
+        }
+    )
+    built = build_services(configured)
+    yield built
+    delete_prefixed_keys(built.redis, settings.redis_key_prefix)
+    built.close()
+
+
+@pytest.fixture
+def own_airtable() -> Iterator[EmulatorServer]:
+    """A private seeded emulator for scenarios that write."""
+    with EmulatorServer(seed="demo") as server:
+        yield server
+
+
+@pytest.fixture
+def user(agent_services: Services) -> User:
+    return agent_services.accounts.register(email="ana@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def scripted(agent_services: Services) -> Make:
+    """An Assistant whose every model (chat, title, summary) is guarded and scripted."""
+
+    def make(
+        *replies: object, title: str = "Scripted title"
+    ) -> tuple[Assistant, ScriptedChatModel]:
+        chat = ScriptedChatModel(script=list(replies))
+        others = ScriptedChatModel(script=[answer(title) for _ in range(10)])
+
+        def provider(
+            user_id: int, purpose: Purpose, ref: CallRef, model: str | None
+        ) -> BaseChatModel:
+            inner = chat if purpose is Purpose.CHAT else others
+            return agent_services.models.guard(
+                inner, user_id=user_id, purpose=purpose, model_name=MODEL, ref=ref
+            )
+
+        return Assistant(agent_services, model_provider=provider), chat
+
+    return make

@@ -1,0 +1,109 @@
+"""The same turn through the real Gemini and Ollama clients, against fake provider servers.
+
+Nothing here is scripted inside Python: the agent's model is what the app builds
+(`ChatGoogleGenerativeAI` / `ChatOllama` behind the budget guard), streaming over HTTP to
+servers that speak each provider's wire protocol, including function/tool calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import SecretStr
+
+from agents.assistant import Assistant, TurnEvent
+from config.settings import LLMProvider, Settings
+from emulator import DEV_TOKEN
+from emulator.testing import EmulatorServer
+from services.budget.ledger import totals_for_ref
+from services.container import Services, build_services
+from tests.integration.agents.conftest import BASE, PASSWORD
+from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from tests.support.fake_ollama import FakeOllamaServer
+from tests.support.fake_provider_server import FakeProviderServer, ScriptedReply, ScriptedToolCall
+from tests.support.stores import delete_prefixed_keys
+
+pytestmark = pytest.mark.sql
+
+COUNT_PROJECTS = ScriptedToolCall("aggregate_records", {"table": "Projects", "metric": "count"})
+
+
+@pytest.fixture(params=["gemini", "ollama"])
+def provider(request: pytest.FixtureRequest) -> Iterator[tuple[str, FakeProviderServer]]:
+    server: FakeProviderServer = (
+        FakeGeminiServer() if request.param == "gemini" else FakeOllamaServer()
+    )
+    with server:
+        yield request.param, server
+
+
+@pytest.fixture
+def real_services(
+    settings: Settings,
+    services: Services,
+    emulator: EmulatorServer,
+    provider: tuple[str, FakeProviderServer],
+) -> Iterator[Services]:
+    name, server = provider
+    update: dict[str, object] = {
+        "airtable_endpoint_url": emulator.url,
+        "airtable_token": SecretStr(DEV_TOKEN),
+        "airtable_requests_per_second": 200,
+        "airtable_token_requests_per_second": 200,
+    }
+    if name == "gemini":
+        update |= {
+            "llm_provider": LLMProvider.GEMINI,
+            "google_api_key": SecretStr(FAKE_GEMINI_KEY),
+            "gemini_base_url": server.url,
+        }
+    else:
+        update |= {"llm_provider": LLMProvider.OLLAMA, "ollama_base_url": server.url}
+    built = build_services(settings.model_copy(update=update))
+    yield built
+    delete_prefixed_keys(built.redis, settings.redis_key_prefix)
+    built.close()
+
+
+def test_turn__streams_calls_a_tool_and_is_charged(
+    real_services: Services, provider: tuple[str, FakeProviderServer]
+) -> None:
+    name, server = provider
+    server.script(
+        ScriptedReply(text="", tool_calls=[COUNT_PROJECTS], input_tokens=900, output_tokens=20),
+        ScriptedReply(
+            text="There are 40 projects in the tracker.",
+            chunks=4,
+            input_tokens=1000,
+            output_tokens=12,
+        ),
+        ScriptedReply(text="Project count", input_tokens=50, output_tokens=3),
+    )
+    user = real_services.accounts.register(email="ana@example.com", password=PASSWORD)
+    conversation = real_services.conversations.create(user_id=user.id, base_id=BASE)
+    events: list[TurnEvent] = []
+    result = Assistant(real_services).run_turn(
+        user_id=user.id,
+        conversation_id=conversation.id,
+        text="How many projects are there?",
+        on_event=events.append,
+    )
+
+    assert result.answer == "There are 40 projects in the tracker."
+    tokens = [e.text for e in events if e.kind == "token"]
+    assert len(tokens) >= 2  # streamed in pieces
+    tool_result = next(e for e in events if e.kind == "tool_result")
+    assert "40" in tool_result.text
+    assert server.request_count == 3  # two agent steps and the title
+    assert result.tokens == 900 + 20 + 1000 + 12 + 50 + 3
+    since = datetime.fromtimestamp(conversation.created_at, UTC)
+    ledger = totals_for_ref(
+        real_services.sessions, ref_type="conversation", ref_id=conversation.id, since=since
+    )
+    assert ledger.tokens == result.tokens
+    if name == "gemini":
+        assert result.cost_nusd > 0
+    else:
+        assert result.cost_nusd == 0  # local models are free, and still recorded

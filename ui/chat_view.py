@@ -1,0 +1,156 @@
+"""Rendering a conversation: messages, tool steps, tables, charts and change cards."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from services.budget.pricing import TokenUsage, cost_nusd, format_usd
+from services.container import Services
+from services.errors import AppError
+
+ProposalAction = Callable[[str, str], None]  # (action, proposal or change set id)
+SHORT_RESULT = 600
+
+
+def _turn_cost(services: Services, messages: Sequence[BaseMessage], model: str | None) -> str:
+    tokens, nusd = 0, 0
+    for message in messages:
+        if not isinstance(message, AIMessage):
+            continue
+        usage = TokenUsage.from_metadata(message.usage_metadata)
+        if usage is None:
+            continue
+        tokens += usage.input_tokens + usage.output_tokens
+        name = message.response_metadata.get("model_name") or model
+        try:
+            spec = (
+                services.models.catalog.get(str(name)) if name else services.models.default_model()
+            )
+            nusd += cost_nusd(spec, usage)
+        except AppError:
+            continue
+    return f"{tokens:,} tokens · {format_usd(nusd)}" if tokens else ""
+
+
+def render_artifact(artifact: Any, key: str) -> None:
+    """Rows as a table, grouped aggregates as a chart and a table."""
+    if not isinstance(artifact, dict):
+        return
+    kind = artifact.get("kind")
+    if kind in {"records", "record"} and artifact.get("rows"):
+        frame = pd.DataFrame(artifact["rows"], columns=artifact.get("columns"))
+        st.dataframe(frame.astype(str), hide_index=True, key=f"df-{key}")
+        st.caption(
+            f"{artifact.get('shown', len(frame))} of {artifact.get('total', len(frame))} "
+            f"records in {artifact.get('table', '')}"
+        )
+    elif kind == "aggregate" and artifact.get("groups"):
+        frame = pd.DataFrame(artifact["groups"])
+        label = artifact.get("group_by") or "group"
+        frame = frame.rename(columns={"group": label})
+        st.bar_chart(frame, x=label, y="value")
+        st.dataframe(frame, hide_index=True, key=f"agg-{key}")
+
+
+def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, key: str) -> None:
+    """A diff card: what will change, and Confirm/Cancel, or Undo once applied."""
+    counts = artifact.get("counts", {})
+    summary = ", ".join(f"{n} to {a}" for a, n in counts.items() if n)
+    with st.container(border=True):
+        st.markdown(f"**Proposed change to {artifact.get('table', '')}:** {summary}")
+        rows = []
+        for change in artifact.get("changes", []):
+            fields = sorted(set(change["before"]) | set(change["after"]))
+            for name in fields:
+                rows.append(
+                    {
+                        "record": change.get("label") or change.get("record_id") or "new",
+                        "action": change["action"],
+                        "field": name,
+                        "before": _show(change["before"].get(name)),
+                        "after": _show(change["after"].get(name)),
+                    }
+                )
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"diff-{key}")
+        if artifact.get("more_changes"):
+            st.caption(f"… and {artifact['more_changes']} more records.")
+        proposal_id = str(artifact["proposal_id"])
+        if state == "pending":
+            left, right = st.columns(2)
+            if left.button("Confirm", key=f"confirm-{key}", type="primary"):
+                act("apply", proposal_id)
+            if right.button("Cancel", key=f"cancel-{key}"):
+                act("cancel", proposal_id)
+        elif state == "applied":
+            st.success("Applied.", icon=":material/check:")
+            if st.button("Undo", key=f"undo-{key}"):
+                act("undo", proposal_id)
+        elif state == "undone":
+            st.info("Applied, then undone.", icon=":material/undo:")
+        else:
+            st.caption("Not applied (cancelled or expired).")
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def render_tool_step(call: dict[str, Any], result: ToolMessage | None) -> None:
+    label = f"{call['name']}" + ("" if result is not None else " (no result)")
+    with st.status(label, state="complete" if result is not None else "error", expanded=False):
+        st.json(call.get("args", {}), expanded=False)
+        if result is not None:
+            text = result.text
+            st.text(text[:SHORT_RESULT] + ("…" if len(text) > SHORT_RESULT else ""))
+
+
+def render_history(
+    services: Services,
+    messages: Sequence[BaseMessage],
+    *,
+    model: str | None,
+    proposal_state: Callable[[str], str],
+    act: ProposalAction,
+) -> None:
+    """Every turn: the question, tool steps, results, the answer and what it cost."""
+    results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    turns: list[list[BaseMessage]] = []
+    for message in messages:
+        if isinstance(message, HumanMessage) or not turns:
+            turns.append([])
+        turns[-1].append(message)
+    for number, turn in enumerate(turns):
+        first = turn[0]
+        if isinstance(first, HumanMessage):
+            with st.chat_message("user"):
+                st.markdown(first.text)
+        with st.chat_message("assistant"):
+            for index, message in enumerate(turn):
+                if not isinstance(message, AIMessage):
+                    continue
+                for call in message.tool_calls:
+                    result = results.get(call.get("id") or "")
+                    render_tool_step(dict(call), result)
+                    if result is None:
+                        continue
+                    key = f"{number}-{index}-{call.get('id')}"
+                    artifact = result.artifact
+                    if isinstance(artifact, dict) and artifact.get("kind") == "proposal":
+                        state = proposal_state(str(artifact["proposal_id"]))
+                        render_proposal(artifact, state, act, key)
+                    else:
+                        render_artifact(artifact, key)
+                if message.text:
+                    st.markdown(message.text)
+            cost = _turn_cost(services, turn, model)
+            if cost:
+                st.caption(cost)
