@@ -1,4 +1,4 @@
-"""Command line for operators: `python manage.py migrate | run | promote EMAIL`.
+"""Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL`.
 
 `run` starts every process this configuration needs (web, and the Airtable emulator
 unless a real endpoint is configured) under one honcho manager, so one command runs all.
@@ -37,6 +37,25 @@ def _promote(settings: Settings, email: str) -> int:
     return 0
 
 
+def _maintenance(settings: Settings, every_seconds: float) -> int:
+    import signal
+    import threading
+
+    from services.container import build_services
+    from services.maintenance import run_forever
+
+    services = build_services(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_forever(services, every_seconds=every_seconds, stop=stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+    return 0
+
+
 def _processes(settings: Settings, host: str, port: int) -> dict[str, str]:
     python = sys.executable
     processes = {
@@ -44,6 +63,7 @@ def _processes(settings: Settings, host: str, port: int) -> dict[str, str]:
             f"{python} -m streamlit run server.py --server.address {host} "
             f"--server.port {port} --server.headless true"
         ),
+        "maintenance": f"{python} manage.py maintenance",
     }
     if settings.uses_emulator:
         processes["emulator"] = (
@@ -80,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="migrate, then start every process")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8501)
+    maintenance = commands.add_parser(
+        "maintenance", help="settle leaked budget reservations, reconcile counters (loop)"
+    )
+    maintenance.add_argument("--every", type=float, default=30.0, help="seconds between passes")
     promote = commands.add_parser("promote", help="make an existing user an admin")
     promote.add_argument("email")
     args = parser.parse_args(argv)
@@ -88,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.secret_values())
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "maintenance":
+        return _maintenance(settings, args.every)
     if args.command == "promote":
         _migrate(settings)
         return _promote(settings, args.email)

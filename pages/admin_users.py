@@ -6,6 +6,7 @@ import streamlit as st
 
 from services.errors import AppError
 from services.models import Role, UserStatus
+from ui.alerts import show_all_alerts
 from ui.context import get_services
 from ui.session import require_admin
 
@@ -42,6 +43,9 @@ for user in users:
                 st.rerun()
         except AppError as exc:
             st.error(str(exc))
+
+st.subheader("Budget alerts")
+show_all_alerts()
 
 st.subheader("Organisation Airtable connection")
 org = services.airtable_connections.describe(None)

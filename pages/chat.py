@@ -14,6 +14,7 @@ from services.conversations import Conversation
 from services.errors import AppError, StoreUnavailableError
 from services.health import LLM_HELP
 from services.models import User
+from ui.alerts import show_current_user_alerts
 from ui.chat_view import render_history
 from ui.context import get_assistant, get_services
 from ui.session import require_user
@@ -183,6 +184,7 @@ def _budget_line() -> str:
 budget = _budget_line()
 if budget:
     st.caption(budget)
+show_current_user_alerts(user.id)
 
 prompt = st.chat_input("Ask about your base…")
 if prompt:

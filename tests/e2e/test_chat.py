@@ -13,7 +13,10 @@ from config.settings import load_settings
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
+from services.budget.budgets import BudgetOverrides
+from services.budget.pricing import usd_to_nusd
 from services.container import Services, build_services
+from services.models import Role
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer, run_app_server
 from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
@@ -145,3 +148,32 @@ def test_chat__answer_table_confirm_undo_and_reload(
     expect(page.get_by_text("Tasks by status are in the chart above.")).to_be_visible()
     expect(page.get_by_text("Applied, then undone.")).to_be_visible()
     expect(page.get_by_role("button", name="Tasks by status")).to_be_visible()
+
+
+def test_budget_alert__shown_to_the_user_and_to_admins(
+    chat_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Spender")
+    admin = make_user(services, role=Role.ADMIN, name="Boss")
+    services.models.budget_guard.budgets.set_user_budget(
+        user.id,
+        BudgetOverrides(
+            day_nusd=usd_to_nusd(0.05), month_nusd=None, day_tokens=None, month_tokens=None
+        ),
+    )
+    gemini.script(
+        ScriptedReply(text="Hello there.", output_tokens=12_000),  # $0.03 of $0.05: past 50%
+        ScriptedReply(text="Greeting", output_tokens=2),
+    )
+    sign_in(page, server.url, user.email)
+    _ask(page, "Say hello")
+    expect(page.get_by_text("Hello there.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Your daily budget ($0.05) is 50% used.")).to_be_visible()
+
+    page.context.clear_cookies()
+    sign_in(page, server.url, admin.email)
+    page.goto(f"{server.url}/admin_users")
+    expect(page.get_by_text("Budget alerts")).to_be_visible()
+    # st.dataframe draws on a canvas; its cells are in the DOM for screen readers.
+    expect(page.get_by_text("daily budget ($0.05) is 50% used").first).to_be_attached()
