@@ -10,14 +10,13 @@ from pydantic import SecretStr
 
 from agents.assistant import Assistant
 from config.settings import Settings
-from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.budget.types import CallRef, Purpose
-from services.container import Services, build_services
+from services.container import Services
 from services.models import User
+from tests.support.emulated import services_on
 from tests.support.scripted_model import ScriptedChatModel, answer
-from tests.support.stores import delete_prefixed_keys
 
 PASSWORD = "correct horse battery staple"
 BASE = PROJECT_TRACKER_ID
@@ -36,22 +35,14 @@ def agent_services(
     settings: Settings, services: Services, airtable: EmulatorServer
 ) -> Iterator[Services]:
     """Services on the emulator, with Gemini configured so a paid model is priced."""
-    configured = settings.model_copy(
-        update={
-            "airtable_endpoint_url": airtable.url,
-            "airtable_token": SecretStr(DEV_TOKEN),
-            "llm_provider": "gemini",
-            "google_api_key": SecretStr("not-used-scripted-model"),
-            "airtable_retry_max_wait_seconds": 3.0,
-            # The emulator here has no rate limit; Airtable's 5/s would only slow the suite.
-            "airtable_requests_per_second": 200,
-            "airtable_token_requests_per_second": 200,
-        }
-    )
-    built = build_services(configured)
-    yield built
-    delete_prefixed_keys(built.redis, settings.redis_key_prefix)
-    built.close()
+    with services_on(
+        settings,
+        airtable.url,
+        llm_provider="gemini",
+        google_api_key=SecretStr("not-used-scripted-model"),
+        airtable_retry_max_wait_seconds=3.0,
+    ) as built:
+        yield built
 
 
 @pytest.fixture

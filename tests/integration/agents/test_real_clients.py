@@ -15,15 +15,14 @@ from pydantic import SecretStr
 
 from agents.assistant import Assistant, TurnEvent
 from config.settings import LLMProvider, Settings
-from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.budget.ledger import totals_for_ref
-from services.container import Services, build_services
+from services.container import Services
 from tests.integration.agents.conftest import BASE, PASSWORD
+from tests.support.emulated import services_on
 from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
 from tests.support.fake_ollama import FakeOllamaServer
 from tests.support.fake_provider_server import FakeProviderServer, ScriptedReply, ScriptedToolCall
-from tests.support.stores import delete_prefixed_keys
 
 pytestmark = pytest.mark.sql
 
@@ -47,24 +46,16 @@ def real_services(
     provider: tuple[str, FakeProviderServer],
 ) -> Iterator[Services]:
     name, server = provider
-    update: dict[str, object] = {
-        "airtable_endpoint_url": emulator.url,
-        "airtable_token": SecretStr(DEV_TOKEN),
-        "airtable_requests_per_second": 200,
-        "airtable_token_requests_per_second": 200,
-    }
     if name == "gemini":
-        update |= {
+        update: dict[str, object] = {
             "llm_provider": LLMProvider.GEMINI,
             "google_api_key": SecretStr(FAKE_GEMINI_KEY),
             "gemini_base_url": server.url,
         }
     else:
-        update |= {"llm_provider": LLMProvider.OLLAMA, "ollama_base_url": server.url}
-    built = build_services(settings.model_copy(update=update))
-    yield built
-    delete_prefixed_keys(built.redis, settings.redis_key_prefix)
-    built.close()
+        update = {"llm_provider": LLMProvider.OLLAMA, "ollama_base_url": server.url}
+    with services_on(settings, emulator.url, **update) as built:
+        yield built
 
 
 def test_turn__streams_calls_a_tool_and_is_charged(

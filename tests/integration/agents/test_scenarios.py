@@ -13,16 +13,18 @@ import httpx
 import pyairtable
 import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+from pydantic import SecretStr
 
-from agents.assistant import TurnEvent
+from agents.assistant import Assistant, TurnEvent
 from emulator.testing import EmulatorServer
 from services.budget.budgets import BudgetOverrides
+from services.budget.types import Purpose
 from services.container import Services
 from services.errors import BudgetExceededError, NotFoundError
 from services.models import User
 from tests.integration.agents.conftest import BASE, Make
-from tests.support.scripted_model import answer, tool_call
-from tests.support.stores import delete_prefixed_keys
+from tests.support.emulated import services_on
+from tests.support.scripted_model import ScriptedChatModel, answer, tool_call
 
 pytestmark = pytest.mark.sql
 
@@ -292,25 +294,15 @@ def limited_airtable() -> Any:
 def test_airtable_429_during_a_tool_call__is_waited_out_and_recovered(
     limited_airtable: EmulatorServer, settings: Any, services: Services
 ) -> None:
-    from pydantic import SecretStr
-
-    from agents.assistant import Assistant
-    from emulator import DEV_TOKEN
-    from services.budget.types import Purpose
-    from services.container import build_services
-    from tests.support.scripted_model import ScriptedChatModel
-
-    configured = settings.model_copy(
-        update={
-            "airtable_endpoint_url": limited_airtable.url,
-            "airtable_token": SecretStr(DEV_TOKEN),
-            "llm_provider": "gemini",
-            "google_api_key": SecretStr("not-used"),
-            "airtable_retry_max_wait_seconds": 3.0,
-        }
-    )
-    built = build_services(configured)
-    try:
+    with services_on(
+        settings,
+        limited_airtable.url,
+        llm_provider="gemini",
+        google_api_key=SecretStr("not-used"),
+        airtable_retry_max_wait_seconds=3.0,
+        airtable_requests_per_second=5,
+        airtable_token_requests_per_second=50,
+    ) as built:
         user = built.accounts.register(email="bo@example.com", password="correct horse battery")
         chat = ScriptedChatModel(
             script=[
@@ -349,6 +341,3 @@ def test_airtable_429_during_a_tool_call__is_waited_out_and_recovered(
         counts = httpx.get(f"{limited_airtable.url}/_emulator/stats").json()["statuses"]
         assert burst_refusals >= 1
         assert counts.get("429", 0) > burst_refusals  # the tool's own request met a 429 too
-    finally:
-        delete_prefixed_keys(built.redis, settings.redis_key_prefix)
-        built.close()

@@ -16,17 +16,14 @@ import pytest
 import requests
 from langchain.tools import ToolRuntime
 from pyairtable import Api
-from pydantic import SecretStr
 
 from config.settings import Settings
 from emulator import DEV_TOKEN
-from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
-from services.container import Services, build_services
+from services.container import Services
 from services.models import User
-from tests.conftest import LIMITED_PAT, USER_PAT
 from tests.support.accounts import make_user
-from tests.support.stores import delete_prefixed_keys
+from tests.support.emulated import services_on
 from tools.context import AssistantContext
 
 WORKSPACE = "wspAssistantTests"
@@ -108,11 +105,9 @@ def runtime_for(user_id: int, base_id: str | None = None) -> ToolRuntime[Assista
 
 
 @pytest.fixture(scope="session")
-def airtable_emulator() -> Iterator[EmulatorServer]:
-    """The demo bases, plus whatever bases the tests create; LIMITED_PAT sees one base."""
-    tokens = {DEV_TOKEN: None, USER_PAT: None, LIMITED_PAT: [PROJECT_TRACKER_ID]}
-    with EmulatorServer(seed="demo", tokens=tokens) as server:
-        yield server
+def airtable_emulator(emulator: EmulatorServer) -> EmulatorServer:
+    """The session's emulator: the demo bases plus whatever bases tests create."""
+    return emulator
 
 
 @pytest.fixture
@@ -120,18 +115,8 @@ def airtable_services(
     settings: Settings, services: Services, airtable_emulator: EmulatorServer
 ) -> Iterator[Services]:
     """Services on that emulator, with an org token; no rate limit there, so pacing is open."""
-    fast = settings.model_copy(
-        update={
-            "airtable_endpoint_url": airtable_emulator.url,
-            "airtable_token": SecretStr(DEV_TOKEN),
-            "airtable_requests_per_second": 1000,
-            "airtable_token_requests_per_second": 1000,
-        }
-    )
-    built = build_services(fast)
-    yield built
-    delete_prefixed_keys(built.redis, fast.redis_key_prefix)
-    built.close()
+    with services_on(settings, airtable_emulator.url) as built:
+        yield built
 
 
 @pytest.fixture

@@ -42,3 +42,11 @@ def run_calls(config: dict[str, object], user_id: int, count: int) -> list[tuple
             return list(pool.map(call, range(count)))
     finally:
         services.close()
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    request = json.loads(sys.argv[1])
+    print(json.dumps(run_calls(request["config"], request["user_id"], request["count"])))

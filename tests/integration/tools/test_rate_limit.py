@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -13,8 +15,9 @@ from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.container import Services
 from tests.integration.airtable.fixtures import emulator_stats
-from tests.integration.tools.rate_limit_worker import BASE, run_calls
+from tests.integration.tools.rate_limit_worker import BASE
 from tests.support.accounts import make_user
+from tests.support.appserver import PROJECT_ROOT
 
 pytestmark = pytest.mark.sql
 
@@ -40,9 +43,24 @@ def test_twenty_calls_from_two_processes__all_succeed_without_tripping_the_limit
         "airtable_token": DEV_TOKEN,
         "airtable_retry_max_wait_seconds": 2.0,
     }
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        batches = pool.starmap(run_calls, [(config, user.id, 10), (config, user.id, 10)])
-    results = [result for batch in batches for result in batch]
+    # Two real processes (not a multiprocessing pool, which hangs forever if a child dies).
+    request = json.dumps({"config": config, "user_id": user.id, "count": 10})
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.tools.rate_limit_worker", request],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results: list[tuple[str, str]] = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=180)
+        assert worker.returncode == 0, err[-2000:]
+        results += [(status, line) for status, line in json.loads(out.strip().splitlines()[-1])]
     stats = emulator_stats(limited_emulator)
     assert len(results) == 20
     assert all(status == "success" for status, _ in results), results

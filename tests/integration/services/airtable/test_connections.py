@@ -5,35 +5,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import pyairtable
 import pytest
 from sqlalchemy import text
 
 from config.settings import Settings
+from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.container import Services, build_services
 from services.errors import InvalidInputError, NotAllowedError
 from tests.conftest import LIMITED_PAT, USER_PAT
-from tests.support.stores import delete_prefixed_keys
+from tests.support.emulated import services_on
 
 pytestmark = pytest.mark.sql
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def airtable_services(airtable_settings: Settings, services: Services) -> Iterator[Services]:
+def airtable_services(
+    airtable_settings: Settings, services: Services, emulator: EmulatorServer
+) -> Iterator[Services]:
     """Services whose Airtable endpoint is the emulator (the `services` fixture cleans up)."""
-    built = build_services(airtable_settings)
-    yield built
-    delete_prefixed_keys(built.redis, airtable_settings.redis_key_prefix)
-    built.close()
+    with services_on(airtable_settings, emulator.url) as built:
+        yield built
 
 
-def test_connect__validates_and_keeps_only_the_last_four(airtable_services: Services) -> None:
+def _visible_bases(emulator: EmulatorServer, token: str) -> int:
+    # Other tests create bases in the shared emulator: count what the token sees now.
+    return len(pyairtable.Api(token, endpoint_url=emulator.url).bases(force=True))
+
+
+def test_connect__validates_and_keeps_only_the_last_four(
+    airtable_services: Services, emulator: EmulatorServer
+) -> None:
     user = airtable_services.accounts.register(email="ana@example.com", password=PASSWORD)
     info = airtable_services.airtable_connections.connect(actor_id=user.id, token=USER_PAT)
     assert info.token_hint == "…" + USER_PAT[-4:]
-    assert info.base_count == 3
+    assert info.base_count == _visible_bases(emulator, USER_PAT)
     assert airtable_services.airtable_connections.token_for(user.id) == USER_PAT
 
 
@@ -54,7 +63,9 @@ def test_bases__are_exactly_those_the_connection_sees(
         PROJECT_TRACKER_ID
     ]
     # No own connection and no org one: the install's configured AIRTABLE_TOKEN applies.
-    assert len(airtable_services.airtable_connections.bases_for(other.id)) == 3
+    assert len(airtable_services.airtable_connections.bases_for(other.id)) == _visible_bases(
+        emulator, DEV_TOKEN
+    )
 
 
 def test_org_connection__serves_users_without_their_own(airtable_services: Services) -> None:
