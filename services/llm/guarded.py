@@ -28,6 +28,7 @@ from pydantic import ConfigDict, Field
 
 from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose
+from services.errors import ConfigurationError
 from services.llm.calls import ModelCall
 
 
@@ -180,7 +181,7 @@ def _bound_kwargs(bound: Runnable[Any, Any], inner: BaseChatModel) -> dict[str, 
         layers.append(bound.kwargs)
         bound = bound.bound
     if bound is not inner:
-        raise NotImplementedError(
+        raise ConfigurationError(
             f"{type(inner).__name__}.bind_tools returned a {type(bound).__name__}, "
             "not a binding of the model itself; it cannot be guarded."
         )

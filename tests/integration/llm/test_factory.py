@@ -163,7 +163,7 @@ def test_bind_tools__refuses_models_whose_binding_cannot_be_unwrapped(
     model = make_factory().guard(
         Piped(messages=iter([])), user_id=1, purpose=Purpose.CHAT, model_name="qwen3"
     )
-    with pytest.raises(NotImplementedError, match="cannot be guarded"):
+    with pytest.raises(ConfigurationError, match="cannot be guarded"):
         model.bind_tools([lookup])
 
 
