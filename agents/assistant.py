@@ -37,7 +37,7 @@ from services.budget.ledger import totals_for_ref
 from services.budget.types import CallRef, Purpose, RefType
 from services.container import Services
 from services.conversations import Conversation
-from services.errors import AppError, InvalidInputError
+from services.errors import AppError, InvalidInputError, ProviderError
 from tools.airtable import airtable_tools
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,16 @@ class Assistant:
             )
             for mode, chunk in stream:
                 _dispatch(mode, chunk, produced, on_event)
+        except AppError:
+            raise
+        except Exception as exc:
+            # A provider's own error (HTTP 4xx/5xx, timeout): the guard has already settled
+            # the call (refund or input charge); the person gets a message, not a traceback.
+            logger.warning("turn failed in %s: %s", conversation.id, type(exc).__name__)
+            raise ProviderError(
+                "The language model failed to answer (the provider returned an error). "
+                "Nothing you asked was lost; try again in a moment."
+            ) from exc
         finally:
             store.append(
                 user_id=user_id, conversation_id=conversation.id, messages=[human, *produced]

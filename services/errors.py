@@ -46,5 +46,9 @@ class AirtableError(AppError):
         self.error_type = error_type
 
 
+class ProviderError(AppError):
+    pass
+
+
 class BudgetExceededError(AppError):
     pass

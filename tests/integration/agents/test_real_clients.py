@@ -18,6 +18,7 @@ from config.settings import LLMProvider, Settings
 from emulator.testing import EmulatorServer
 from services.budget.ledger import totals_for_ref
 from services.container import Services
+from services.errors import ProviderError
 from tests.integration.agents.conftest import BASE, PASSWORD
 from tests.support.emulated import services_on
 from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
@@ -98,3 +99,24 @@ def test_turn__streams_calls_a_tool_and_is_charged(
         assert result.cost_nusd > 0
     else:
         assert result.cost_nusd == 0  # local models are free, and still recorded
+
+
+def test_provider_error__is_a_clear_message_and_costs_nothing(
+    real_services: Services, provider: tuple[str, FakeProviderServer]
+) -> None:
+    _, server = provider
+    server.script(ScriptedReply(status=500, error_message="backend exploded"))
+    user = real_services.accounts.register(email="ana@example.com", password=PASSWORD)
+    conversation = real_services.conversations.create(user_id=user.id, base_id=BASE)
+    with pytest.raises(ProviderError, match="failed to answer") as excinfo:
+        Assistant(real_services).run_turn(
+            user_id=user.id, conversation_id=conversation.id, text="How many projects?"
+        )
+    assert "backend exploded" not in str(excinfo.value)
+    since = datetime.fromtimestamp(conversation.created_at, UTC)
+    ledger = totals_for_ref(
+        real_services.sessions, ref_type="conversation", ref_id=conversation.id, since=since
+    )
+    assert ledger.nusd == 0
+    stored = real_services.conversations.messages(user_id=user.id, conversation_id=conversation.id)
+    assert [m.text for m in stored] == ["How many projects?"]
