@@ -57,6 +57,13 @@ chat = st.Page(
     default=True,
     visibility=_visible(signed_in),
 )
+prompts = st.Page(
+    "pages/prompts.py",
+    title="Prompts",
+    icon=":material/bookmark:",
+    url_path="prompts",
+    visibility=_visible(signed_in),
+)
 account = st.Page(
     "pages/account.py",
     title="Account",
@@ -71,6 +78,20 @@ users = st.Page(
     url_path="admin_users",
     visibility=_visible(is_admin),
 )
+usage = st.Page(
+    "pages/usage.py",
+    title="My usage",
+    icon=":material/query_stats:",
+    url_path="usage",
+    visibility=_visible(signed_in),
+)
+costs = st.Page(
+    "pages/admin_costs.py",
+    title="Costs",
+    icon=":material/payments:",
+    url_path="admin_costs",
+    visibility=_visible(is_admin),
+)
 status = st.Page(
     "pages/status.py",
     title="Status",
@@ -80,10 +101,15 @@ status = st.Page(
 )
 
 PUBLIC = {signin.url_path, register.url_path}
-ADMIN_ONLY = {users.url_path, status.url_path}
+ADMIN_ONLY = {users.url_path, costs.url_path, status.url_path}
 
 navigation = st.navigation(
-    {"": [signin, register], "Assistant": [chat], "Account": [account], "Admin": [users, status]},
+    {
+        "": [signin, register],
+        "Assistant": [chat, prompts],
+        "Account": [account, usage],
+        "Admin": [users, costs, status],
+    },
     position="sidebar" if signed_in else "hidden",
 )
 

@@ -9,6 +9,7 @@ from services.airtable import models as _airtable_models  # noqa: F401 - registe
 from services.budget import models as _budget_models  # noqa: F401 - registers the tables
 from services.db import create_db_engine
 from services.models import Base
+from services.prompts import models as _prompt_models  # noqa: F401 - registers the tables
 
 config = context.config
 target_metadata = Base.metadata

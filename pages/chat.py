@@ -14,6 +14,7 @@ from services.conversations import Conversation
 from services.errors import AppError, StoreUnavailableError
 from services.health import LLM_HELP
 from services.models import User
+from services.prompts.library import PromptLibrary
 from ui.alerts import show_current_user_alerts
 from ui.chat_view import render_history
 from ui.context import get_assistant, get_services
@@ -187,6 +188,15 @@ if budget:
 show_current_user_alerts(user.id)
 
 prompt = st.chat_input("Ask about your base…")
+if prompt and prompt.startswith("/"):
+    # "/name" opens that saved prompt's run form instead of asking the model.
+    saved = PromptLibrary(services.sessions, services.airtable).find_by_name(
+        user_id=user.id, name=prompt[1:]
+    )
+    if saved is None:
+        st.error(f'No saved prompt is called "{prompt[1:].strip()}"; see the Prompts page.')
+        st.stop()
+    st.switch_page("pages/prompts.py", query_params={"p": saved.id})
 if prompt:
     if conversation is None:
         conversation = conversations.create(user_id=user.id, base_id=base_id, model=model)

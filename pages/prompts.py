@@ -1,0 +1,269 @@
+"""Prompts: a library of saved prompt templates; edit, version, share, run and review runs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from agents.prompt_runs import PromptRunner
+from services.budget.pricing import format_usd
+from services.errors import AppError
+from services.prompts.library import PromptDraft, PromptInfo, PromptLibrary, RunMode, VersionInfo
+from services.prompts.runs import PromptRunStore
+from services.prompts.variables import Variable, VariableType
+from ui.context import get_assistant, get_services
+from ui.session import require_user
+
+services = get_services()
+user = require_user()
+
+TYPE_LABELS = {
+    VariableType.TEXT: "Text",
+    VariableType.LONG_TEXT: "Long text",
+    VariableType.NUMBER: "Number",
+    VariableType.DATE: "Date",
+    VariableType.SELECT: "Select (options below, comma-separated)",
+    VariableType.FIELD_OPTIONS: "Airtable field options (Table.Field below)",
+    VariableType.BASE: "Base picker",
+    VariableType.TABLE: "Table picker",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _prompt_services() -> tuple[PromptLibrary, PromptRunStore, PromptRunner]:
+    """Stateless over the shared engine and gateway: one set per process."""
+    shared = get_services()
+    library = PromptLibrary(shared.sessions, shared.airtable)
+    runs = PromptRunStore(shared.sessions)
+    return library, runs, PromptRunner(shared, library, runs, assistant=get_assistant())
+
+
+library, runs, runner = _prompt_services()
+try:
+    base_names = {b.id: b.name for b in services.airtable.bases(user.id)}
+except AppError as exc:
+    st.error(str(exc))
+    st.stop()
+
+
+def _to_variable(name: str, kind: VariableType, extra: str, base_id: str) -> Variable:
+    if kind is VariableType.SELECT:
+        return Variable(name, kind, options=[o.strip() for o in extra.split(",") if o.strip()])
+    if kind is VariableType.FIELD_OPTIONS:
+        table, _, field = extra.partition(".")
+        return Variable(name, kind, base_id=base_id, table=table.strip(), field=field.strip())
+    return Variable(name, kind)
+
+
+def _extra(var: Variable) -> str:
+    if var.type is VariableType.SELECT:
+        return ", ".join(var.options)
+    return f"{var.table}.{var.field}" if var.type is VariableType.FIELD_OPTIONS else ""
+
+
+def _editor(key: str, start: PromptInfo | None, version: VersionInfo | None) -> PromptDraft:
+    """The fields of a prompt; what they hold when the person saves."""
+    name = st.text_input("Name", value=start.name if start else "", key=f"{key}-name")
+    description = st.text_input(
+        "Description", value=start.description if start else "", key=f"{key}-description"
+    )
+    cols = st.columns(2)
+    modes = list(RunMode)
+    mode = cols[0].selectbox(
+        "Run as",
+        modes,
+        index=modes.index(version.mode) if version else 0,
+        format_func=lambda m: "Plain text" if m is RunMode.TEXT else "Agent with Airtable tools",
+        key=f"{key}-mode",
+    )
+    ids = list(base_names)
+    current = version.base_id if version else ""
+    base_id = cols[1].selectbox(
+        "Base",
+        ids,
+        index=ids.index(current) if current in ids else 0 if ids else None,
+        format_func=lambda b: base_names.get(b, b),
+        key=f"{key}-base",
+    )
+    template = st.text_area(
+        "Template",
+        value=version.template if version else "",
+        help="Use {{name}} for a variable; {{today}} and {{user_name}} are built in.",
+        key=f"{key}-template",
+    )
+    existing = version.variables if version else []
+    count = st.number_input(
+        "Variables", min_value=0, max_value=20, value=len(existing), key=f"{key}-count"
+    )
+    variables: list[Variable] = []
+    kinds = list(VariableType)
+    for i in range(int(count)):
+        old = existing[i] if i < len(existing) else None
+        row = st.columns([2, 3, 3])
+        var_name = row[0].text_input(
+            f"Variable {i + 1} name", value=old.name if old else "", key=f"{key}-v{i}-name"
+        )
+        kind = row[1].selectbox(
+            f"Variable {i + 1} type",
+            kinds,
+            index=kinds.index(old.type) if old else 0,
+            format_func=lambda k: TYPE_LABELS[k],
+            key=f"{key}-v{i}-type",
+        )
+        extra = row[2].text_input(
+            f"Variable {i + 1} options", value=_extra(old) if old else "", key=f"{key}-v{i}-extra"
+        )
+        variables.append(_to_variable(var_name.strip(), kind, extra, base_id or ""))
+    return PromptDraft(name, template, variables, mode, description, base_id or "")
+
+
+def _input(var: Variable, key: str, base_id: str) -> object:
+    """One widget of the run form, chosen by the variable's type."""
+    label = var.title
+    if var.type is VariableType.LONG_TEXT:
+        return st.text_area(label, key=key)
+    if var.type is VariableType.DATE:
+        return st.date_input(label, value=date.today(), key=key)
+    if var.type is VariableType.SELECT:
+        return st.selectbox(label, var.options, key=key)
+    if var.type is VariableType.FIELD_OPTIONS:
+        return st.selectbox(
+            label, library.choices(user.id, var.base_id, var.table, var.field), key=key
+        )
+    if var.type is VariableType.BASE:
+        return st.selectbox(label, list(base_names.values()), key=key)
+    if var.type is VariableType.TABLE and base_id:
+        tables = [t.name for t in services.airtable.schema(user.id, base_id).tables]
+        return st.selectbox(label, tables, key=key)
+    return st.text_input(label, key=key)
+
+
+def _run_form(prompt: PromptInfo) -> None:
+    version = library.version(user_id=user.id, prompt_id=prompt.id)
+    with st.form(f"run-{prompt.id}-{version.number}"):
+        values = {
+            v.name: _input(v, f"in-{prompt.id}-{version.number}-{v.name}", version.base_id)
+            for v in version.variables
+        }
+        submitted = st.form_submit_button("Run", icon=":material/play_arrow:", type="primary")
+    if not submitted:
+        return
+    output = st.empty()
+    streamed: list[str] = []
+
+    def on_token(text: str) -> None:
+        streamed.append(text)
+        output.markdown("".join(streamed) + "▌")
+
+    try:
+        with st.spinner("Running the prompt…"):
+            result = runner.run(
+                user_id=user.id, prompt_id=prompt.id, values=values, on_token=on_token
+            )
+    except AppError as exc:
+        output.empty()
+        st.error(str(exc))
+        return
+    output.markdown(result.output)
+    st.caption(f"{result.tokens:,} tokens · {format_usd(result.cost_nusd)}")
+
+
+def _history(prompt: PromptInfo) -> None:
+    st.subheader("Run history")
+    history = runs.history(user_id=user.id, prompt_id=prompt.id)
+    if not history:
+        st.caption("No runs yet.")
+        return
+    rows = [
+        {
+            "When": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            "Version": r.version,
+            "Inputs": ", ".join(f"{k}={v}" for k, v in r.inputs.items()),
+            "Output": r.output[:200],
+            "Tokens": r.tokens,
+            "Cost": format_usd(r.cost_nusd),
+        }
+        for r in history
+    ]
+    st.table(rows)
+
+
+def _manage(prompt: PromptInfo) -> None:
+    """Owner-only: edit (a new version), publish, share, export, delete."""
+    numbers = library.versions(user_id=user.id, prompt_id=prompt.id)
+    latest = library.version(user_id=user.id, prompt_id=prompt.id, number=numbers[-1])
+    with st.expander("Edit (saves a new version)", icon=":material/edit:"):
+        draft = _editor(f"edit-{prompt.id}", prompt, latest)
+        if st.button("Save new version", key=f"save-{prompt.id}"):
+            saved = library.update(user_id=user.id, prompt_id=prompt.id, draft=draft)
+            st.toast(f"Saved version {saved.number}; publish it to use it.")
+            st.rerun()
+    cols = st.columns(3, vertical_alignment="bottom")
+    chosen = cols[0].selectbox(
+        "Published version",
+        numbers,
+        index=numbers.index(prompt.published_version) if prompt.published_version else 0,
+        key=f"publish-{prompt.id}",
+    )
+    if chosen != prompt.published_version:
+        library.publish(user_id=user.id, prompt_id=prompt.id, number=chosen)
+        st.rerun()
+    shared = cols[1].toggle("Shared with everyone", value=prompt.shared, key=f"share-{prompt.id}")
+    if shared != prompt.shared:
+        library.share(user_id=user.id, prompt_id=prompt.id, everyone=shared)
+        st.rerun()
+    cols[2].download_button(
+        "Export JSON",
+        library.export_json(user_id=user.id, prompt_id=prompt.id),
+        file_name=f"{prompt.name}.json",
+        mime="application/json",
+        icon=":material/download:",
+    )
+
+
+def _select(prompt_id: str | None) -> None:
+    if prompt_id:
+        st.query_params["p"] = prompt_id
+    else:
+        st.query_params.pop("p", None)
+
+
+prompts = library.visible(user_id=user.id)
+with st.sidebar:
+    if st.button("New prompt", icon=":material/add:", use_container_width=True):
+        _select(None)
+    for item in prompts:
+        st.button(
+            item.name,
+            key=f"prompt-{item.id}",
+            use_container_width=True,
+            type="primary" if item.id == st.query_params.get("p") else "secondary",
+            on_click=_select,
+            args=(item.id,),
+        )
+
+selected = next((p for p in prompts if p.id == st.query_params.get("p")), None)
+try:
+    if selected is None:
+        st.title("New prompt")
+        draft = _editor("new", None, None)
+        if st.button("Create prompt", type="primary", icon=":material/save:"):
+            _select(library.create(user_id=user.id, draft=draft).id)
+            st.rerun()
+        with st.expander("Import a prompt", icon=":material/upload:"):
+            upload = st.file_uploader("Exported prompt (JSON)", type=["json"])
+            if upload is not None and st.button("Import"):
+                text = upload.getvalue().decode("utf-8", errors="replace")
+                _select(library.import_json(user_id=user.id, text=text).id)
+                st.rerun()
+    else:
+        st.title(selected.name)
+        if selected.description:
+            st.caption(selected.description)
+        if selected.owner_id == user.id:
+            _manage(selected)
+        _run_form(selected)
+        _history(selected)
+except AppError as exc:
+    st.error(str(exc))

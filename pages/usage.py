@@ -1,0 +1,108 @@
+"""My usage: the signed-in user's spend and tokens by day, model and purpose; budgets left."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from services.budget.pricing import format_usd
+from services.budget.reports import (
+    DEFAULT_REPORT_DAYS,
+    MAX_REPORT_DAYS,
+    SpendRow,
+    day_range,
+    spend_by_day,
+    spend_by_model,
+    spend_by_purpose,
+)
+from services.budget.usage import LimitStatus, limits_and_spend
+from services.budget.windows import Metric, Scope
+from services.errors import AppError
+from ui.alerts import show_current_user_alerts
+from ui.context import get_services
+from ui.session import require_user
+
+services = get_services()
+user = require_user()
+
+
+def _table(rows: list[SpendRow], key: str) -> None:
+    if not rows:
+        st.caption("No calls in this period.")
+        return
+    st.dataframe(
+        [
+            {key: r.key, "calls": r.calls, "cost": format_usd(r.cost_nusd), "tokens": r.tokens}
+            for r in rows
+        ],
+        hide_index=True,
+    )
+
+
+def _limit_text(limit: int, left: int, metric: Metric) -> tuple[str, str]:
+    if metric is Metric.USD:
+        return format_usd(limit) if limit else "no limit", format_usd(left) if limit else "—"
+    return (f"{limit:,} tokens" if limit else "no limit"), (f"{left:,}" if limit else "—")
+
+
+def _budget_row(status: LimitStatus) -> dict[str, str]:
+    left = max(status.limit - status.spent - status.in_flight, 0)
+    limit_text, left_text = _limit_text(status.limit, left, status.metric)
+    owner = "Your" if status.scope is Scope.USER else "Organisation"
+    return {
+        "budget": f"{owner} {status.window.value} ({status.metric.value})",
+        "limit": limit_text,
+        "left": left_text,
+        "resets": status.resets_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+st.title("My usage")
+show_current_user_alerts(user.id)
+
+today = datetime.now(UTC).date()
+picked = st.date_input(
+    "Period (UTC days)",
+    value=(today - timedelta(days=DEFAULT_REPORT_DAYS - 1), today),
+    max_value=today,
+    help=f"Up to {MAX_REPORT_DAYS} days.",
+)
+if not isinstance(picked, tuple) or len(picked) != 2:
+    st.info("Pick the first and the last day of the period.")
+    st.stop()
+try:
+    start, end = day_range(picked[0], picked[1])
+    with st.spinner("Adding up your usage…"):
+        by_day = spend_by_day(services.sessions, start=start, end=end, user_id=user.id)
+        by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user.id)
+        by_purpose = spend_by_purpose(services.sessions, start=start, end=end, user_id=user.id)
+except AppError as exc:
+    st.error(str(exc))
+    st.stop()
+
+cols = st.columns(3)
+cols[0].metric("Spent", format_usd(sum(r.cost_nusd for r in by_day)))
+cols[1].metric("Tokens", f"{sum(r.tokens for r in by_day):,}")
+cols[2].metric("Model calls", f"{sum(r.calls for r in by_day):,}")
+
+st.subheader("By day")
+if by_day:
+    days = [r.key for r in by_day]
+    st.bar_chart({"day": days, "USD": [r.cost_nusd / 1e9 for r in by_day]}, x="day", y="USD")
+    st.bar_chart({"day": days, "tokens": [r.tokens for r in by_day]}, x="day", y="tokens")
+else:
+    st.caption("No calls in this period.")
+
+st.subheader("By model")
+_table(by_model, "model")
+st.subheader("By purpose")
+_table(by_purpose, "purpose")
+
+st.subheader("Budgets left")
+try:
+    statuses = limits_and_spend(services.models.budget_guard, user.id)
+except AppError as exc:
+    st.error(str(exc))
+else:
+    st.dataframe([_budget_row(s) for s in statuses], hide_index=True)

@@ -1,0 +1,1 @@
+"""Saved prompts: templates with typed variables, versions, sharing and stored runs."""

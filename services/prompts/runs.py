@@ -1,0 +1,86 @@
+"""Stored prompt runs: what was asked, what came back, and what it cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.prompts.models import Prompt, PromptRun
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    prompt_id: str
+    prompt_name: str
+    version: int
+    inputs: dict[str, str]
+    output: str
+    tokens: int
+    cost_nusd: int
+    created_at: datetime
+
+
+class PromptRunStore:
+    """Runs are private to the user who made them."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def record(
+        self,
+        *,
+        run_id: str,
+        user_id: int,
+        prompt_id: str,
+        version: int,
+        inputs: dict[str, str],
+        output: str,
+        tokens: int,
+        cost_nusd: int,
+    ) -> None:
+        with self._sessions.begin() as session:
+            session.add(
+                PromptRun(
+                    id=run_id,
+                    prompt_id=prompt_id,
+                    version=version,
+                    user_id=user_id,
+                    inputs=inputs,
+                    output=output,
+                    tokens=tokens,
+                    cost_nusd=cost_nusd,
+                )
+            )
+
+    def history(
+        self, *, user_id: int, prompt_id: str | None = None, limit: int = 50
+    ) -> list[RunRecord]:
+        """The user's latest runs, newest first (of one prompt when `prompt_id` is given)."""
+        query = (
+            select(PromptRun, Prompt.name)
+            .join(Prompt, Prompt.id == PromptRun.prompt_id)
+            .where(PromptRun.user_id == user_id)
+            .order_by(PromptRun.created_at.desc())
+            .limit(limit)
+        )
+        if prompt_id is not None:
+            query = query.where(PromptRun.prompt_id == prompt_id)
+        with self._sessions() as session:
+            return [
+                RunRecord(
+                    id=run.id,
+                    prompt_id=run.prompt_id,
+                    prompt_name=name,
+                    version=run.version,
+                    inputs=dict(run.inputs),
+                    output=run.output,
+                    tokens=run.tokens,
+                    cost_nusd=run.cost_nusd,
+                    created_at=run.created_at,
+                )
+                for run, name in session.execute(query)
+            ]

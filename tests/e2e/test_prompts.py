@@ -1,0 +1,121 @@
+"""The prompts page in Chromium: create a prompt with typed variables, run it, see its cost.
+
+The real Gemini client talks to a fake Gemini server; Airtable is the seeded emulator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from config.settings import load_settings
+from emulator import DEV_TOKEN
+from emulator.testing import EmulatorServer
+from services.container import Services, build_services
+from tests.support.accounts import make_user, sign_in
+from tests.support.appserver import AppServer, run_app_server
+from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from tests.support.fake_provider_server import ScriptedReply
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def gemini() -> Iterator[FakeGeminiServer]:
+    with FakeGeminiServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def prompts_app(
+    gemini: FakeGeminiServer,
+    emulator: EmulatorServer,
+    sql_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[AppServer, Services]]:
+    var_dir = tmp_path_factory.mktemp("prompts")
+    env = {
+        "DATABASE_URL": sql_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"prompts{uuid.uuid4().hex[:8]}:",
+        "VAR_DIR": str(var_dir),
+        "AIRTABLE_ENDPOINT_URL": emulator.url,
+        "AIRTABLE_TOKEN": DEV_TOKEN,
+        "LLM_PROVIDER": "gemini",
+        "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
+        "GEMINI_BASE_URL": gemini.url,
+        "AIRTABLE_REQUESTS_PER_SECOND": "100",
+        "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "100",
+    }
+    with run_app_server(env, var_dir / "server.log") as server:
+        services = build_services(
+            load_settings(
+                database_url=sql_url,
+                redis_url=redis_url,
+                redis_key_prefix=env["REDIS_KEY_PREFIX"],
+                var_dir=var_dir,
+                airtable_endpoint_url=emulator.url,
+                airtable_token=DEV_TOKEN,
+            )
+        )
+        yield server, services
+        services.close()
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _type(page: Page, label: str, text: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(text)
+    box.press("Tab")
+
+
+def test_prompt__create_with_date_and_field_options_then_run_and_see_cost(
+    prompts_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
+) -> None:
+    server, services = prompts_app
+    user = make_user(services, name="Planner")
+    sign_in(page, server.url, user.email)
+    page.goto(f"{server.url}/prompts")
+    expect(page.get_by_text("New prompt").first).to_be_visible()
+
+    _type(page, "Name", "Due report")
+    _choose(page, "Base", "Project Tracker")
+    _type(page, "Template", "List {{status}} tasks due by {{due}} for {{user_name}}.")
+    _type(page, "Variables", "2")
+    expect(page.get_by_label("Variable 2 name", exact=True)).to_be_visible()
+    _type(page, "Variable 1 name", "due")
+    _choose(page, "Variable 1 type", "Date")
+    _type(page, "Variable 2 name", "status")
+    _choose(page, "Variable 2 type", "Airtable field options (Table.Field below)")
+    _type(page, "Variable 2 options", "Tasks.Status")
+    page.get_by_role("button", name="Create prompt").click()
+
+    expect(page.get_by_role("heading", name="Due report")).to_be_visible(timeout=20_000)
+    _choose(page, "Status", "Done")
+    gemini.script(ScriptedReply(text="Two done tasks are due this week.", chunks=4))
+    page.get_by_role("button", name="Run").click()
+
+    expect(page.get_by_text("Two done tasks are due this week.").first).to_be_visible(
+        timeout=30_000
+    )
+    history = page.get_by_test_id("stTable")
+    expect(history).to_contain_text("Two done tasks are due this week.")
+    expect(history).to_contain_text("status=Done")
+    expect(history).to_contain_text("$0.")
+    sent = gemini.requests[-1]
+    assert "List Done tasks due by" in str(sent)
+
+    page.goto(server.url)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("/due report")
+    box.press("Enter")
+    expect(page.get_by_role("heading", name="Due report")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="Run")).to_be_visible()

@@ -1,0 +1,99 @@
+"""My usage and the admin cost page in Chromium: own figures only, budgets that bite."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import insert
+
+from services.budget.models import LedgerEntry
+from services.budget.pricing import CostEstimate
+from services.budget.types import Purpose
+from services.container import Services
+from services.db import transaction
+from services.errors import BudgetExceededError
+from services.models import Role
+from tests.support.accounts import make_user, sign_in
+from tests.support.appserver import AppServer
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "gemini-2.5-flash"
+# Far under any default budget, and over the one the admin sets below (0.000001 USD).
+CALL = CostEstimate(input_tokens=100, output_tokens=100, input_nusd=1_000, total_nusd=5_000)
+
+
+def _spend(services: Services, user_id: int, cost_nusd: int) -> None:
+    row = {
+        "request_id": uuid.uuid4().hex,
+        "user_id": user_id,
+        "purpose": Purpose.CHAT.value,
+        "provider": "gemini",
+        "model": MODEL,
+        "input_tokens": 1000,
+        "output_tokens": 234,
+        "cost_nusd": cost_nusd,
+        "reserved_nusd": cost_nusd,
+        "status": "ok",
+        "created_at": datetime.now(UTC),
+    }
+    with transaction(services.sessions) as session:
+        session.execute(insert(LedgerEntry), [row])
+
+
+def test_usage__a_member_sees_only_their_own_spend(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    member, other = make_user(app_services), make_user(app_services)
+    _spend(app_services, member.id, 1_230_000_000)
+    _spend(app_services, other.id, 45_600_000_000)
+    sign_in(page, app_server.url, member.email)
+
+    page.goto(f"{app_server.url}/usage")
+
+    expect(page.get_by_role("heading", name="My usage")).to_be_visible()
+    spent = page.get_by_test_id("stMetric").filter(has_text="Spent")
+    expect(spent).to_contain_text("$1.23")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Tokens")).to_contain_text("1,234")
+    expect(page.get_by_text("Budgets left")).to_be_visible()
+    assert "$45.60" not in page.content()
+    assert other.email not in page.content()
+
+    page.goto(f"{app_server.url}/admin_costs")
+    expect(page.get_by_text("Not allowed")).to_be_visible()
+    expect(page.get_by_role("heading", name="Costs")).to_have_count(0)
+
+
+def test_admin_costs__a_budget_set_on_the_page_refuses_the_next_call(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    member = make_user(app_services)
+    _spend(app_services, member.id, 2_000_000_000)
+    guard = app_services.models.budget_guard
+    allowed = guard.reserve(user_id=member.id, model=MODEL, purpose=Purpose.CHAT, estimate=CALL)
+    guard.refund(allowed, latency_ms=0)
+    sign_in(page, app_server.url, admin.email)
+
+    page.goto(f"{app_server.url}/admin_costs")
+    expect(page.get_by_role("heading", name="Spend over time")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download spend_by_user.csv").click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("key,calls,cost_usd,tokens\n")
+    member_row = next(line for line in csv_text.splitlines() if line.startswith(member.email))
+    assert member_row.split(",")[2] == "2"  # USD
+    page.get_by_test_id("stSelectbox").filter(has_text="User").click()
+    page.keyboard.type(member.email)
+    page.keyboard.press("Enter")
+    page.get_by_label("User day USD").fill("0.000001")
+    page.get_by_role("button", name="Save user budget").click()
+    expect(page.get_by_text(f"Budget of {member.email} saved.")).to_be_visible()
+
+    assert guard.budgets.get_user_budget(member.id).day_nusd == 1_000
+    with pytest.raises(BudgetExceededError):
+        guard.reserve(user_id=member.id, model=MODEL, purpose=Purpose.CHAT, estimate=CALL)

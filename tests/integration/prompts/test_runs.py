@@ -1,0 +1,102 @@
+"""Prompt runs through the guarded model: stored with inputs, output, tokens and cost."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from emulator.seed import PROJECT_TRACKER_ID
+from services.budget.models import LedgerEntry
+from services.budget.types import Purpose, RefType
+from services.container import Services
+from services.errors import InvalidInputError
+from services.models import User
+from services.prompts.library import PromptDraft, PromptLibrary, RunMode
+from services.prompts.runs import PromptRunStore
+from services.prompts.variables import Variable, VariableType
+from tests.integration.prompts.conftest import MakeRunner
+from tests.support.scripted_model import answer
+
+pytestmark = pytest.mark.sql
+
+DRAFT = PromptDraft(
+    name="Summary",
+    template="Summarise {{status}} tasks due {{due}}.",
+    variables=[
+        Variable(
+            "status",
+            VariableType.FIELD_OPTIONS,
+            base_id=PROJECT_TRACKER_ID,
+            table="Tasks",
+            field="Status",
+        ),
+        Variable("due", VariableType.DATE),
+    ],
+)
+
+
+def test_run__text_generation_is_stored_with_tokens_and_cost(
+    prompt_services: Services,
+    library: PromptLibrary,
+    runs: PromptRunStore,
+    ana: User,
+    make_runner: MakeRunner,
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=DRAFT)
+    runner, model = make_runner(answer("Three tasks are done."))
+    streamed: list[str] = []
+    result = runner.run(
+        user_id=ana.id,
+        prompt_id=prompt.id,
+        values={"status": "Done", "due": "2026-12-01"},
+        on_token=streamed.append,
+    )
+    assert result.output == "Three tasks are done."
+    assert "".join(streamed) == result.output
+    assert "Summarise Done tasks due 2026-12-01." in model.calls[0][-1].text
+    assert result.tokens > 0
+    assert result.cost_nusd > 0
+    [stored] = runs.history(user_id=ana.id)
+    assert (stored.id, stored.output, stored.tokens, stored.cost_nusd) == (
+        result.run_id,
+        result.output,
+        result.tokens,
+        result.cost_nusd,
+    )
+    assert stored.inputs == {"status": "Done", "due": "2026-12-01"}
+    assert stored.prompt_name == "Summary"
+    with prompt_services.sessions() as session:
+        entry = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.ref_id == result.run_id)
+        ).one()
+    assert (entry.purpose, entry.ref_type) == (Purpose.PROMPT_RUN.value, RefType.RUN.value)
+
+
+def test_run__bad_input_stores_nothing_and_calls_no_model(
+    library: PromptLibrary, runs: PromptRunStore, ana: User, make_runner: MakeRunner
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=DRAFT)
+    runner, model = make_runner(answer("never"))
+    with pytest.raises(InvalidInputError, match="is not an option of Status"):
+        runner.run(user_id=ana.id, prompt_id=prompt.id, values={"status": "Nope", "due": "x"})
+    assert runs.history(user_id=ana.id) == []
+    assert model.calls == []
+
+
+def test_run__with_tools_answers_through_the_agent(
+    library: PromptLibrary, runs: PromptRunStore, ana: User, make_runner: MakeRunner
+) -> None:
+    draft = PromptDraft(
+        name="Tools",
+        template="How many tasks?",
+        variables=[],
+        mode=RunMode.TOOLS,
+        base_id=PROJECT_TRACKER_ID,
+    )
+    prompt = library.create(user_id=ana.id, draft=draft)
+    runner, _ = make_runner(answer("There are many tasks."), answer("Task count"))
+    result = runner.run(user_id=ana.id, prompt_id=prompt.id, values={})
+    assert result.output == "There are many tasks."
+    assert result.conversation_id
+    assert result.cost_nusd > 0
+    assert runs.history(user_id=ana.id, prompt_id=prompt.id)[0].output == result.output
