@@ -96,8 +96,14 @@ class Assistant:
         conversation_id: str,
         text: str,
         on_event: Callable[[TurnEvent], None] | None = None,
+        purpose: Purpose = Purpose.CHAT,
+        ref: CallRef | None = None,
     ) -> TurnResult:
-        """Answer `text` in the conversation; the question is kept even if the turn fails."""
+        """Answer `text` in the conversation; the question is kept even if the turn fails.
+
+        `purpose` and `ref` say what the ledger charges the answer to (a prompt run passes
+        its own); by default the conversation's chat.
+        """
         text = text.strip()
         if not text:
             raise InvalidInputError("Type a question first.")
@@ -105,7 +111,7 @@ class Assistant:
             raise InvalidInputError(f"Keep a message under {MAX_QUESTION_CHARS} characters.")
         store = self._services.conversations
         conversation = store.get(user_id=user_id, conversation_id=conversation_id)
-        ref = CallRef(RefType.CONVERSATION, conversation.id)
+        ref = ref or CallRef(RefType.CONVERSATION, conversation.id)
         started = datetime.now(UTC)
         window = store.window(
             user_id=user_id,
@@ -120,7 +126,7 @@ class Assistant:
                 user_id,
                 conversation.base_id,
                 conversation.id,
-                model=self._models(user_id, Purpose.CHAT, ref, conversation.model),
+                model=self._models(user_id, purpose, ref, conversation.model),
                 system_prompt=self._prompt(user_id, conversation, window.summary),
             )
             stream = self._agent.stream(

@@ -77,7 +77,7 @@ class PromptRunner:
         emit = on_token or (lambda _text: None)
         if rendered.version.mode is RunMode.TOOLS:
             output, tokens, cost, conversation_id = self._with_tools(
-                user_id, rendered.version.base_id, rendered.text, emit
+                user_id, rendered.version.base_id, rendered.text, emit, run_id
             )
         else:
             conversation_id = ""
@@ -121,7 +121,7 @@ class PromptRunner:
         return "".join(parts), totals.tokens, totals.nusd
 
     def _with_tools(
-        self, user_id: int, base_id: str, text: str, emit: Callable[[str], None]
+        self, user_id: int, base_id: str, text: str, emit: Callable[[str], None], run_id: str
     ) -> tuple[str, int, int, str]:
         assistant = self._assistant or Assistant(self._services, model_provider=self._models)
         conversation = self._services.conversations.create(user_id=user_id, base_id=base_id or None)
@@ -131,6 +131,11 @@ class PromptRunner:
                 emit(event.text)
 
         result = assistant.run_turn(
-            user_id=user_id, conversation_id=conversation.id, text=text, on_event=forward
+            user_id=user_id,
+            conversation_id=conversation.id,
+            text=text,
+            on_event=forward,
+            purpose=Purpose.PROMPT_RUN,
+            ref=CallRef(RefType.RUN, run_id),
         )
         return result.answer, result.tokens, result.cost_nusd, conversation.id

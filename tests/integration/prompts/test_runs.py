@@ -84,7 +84,11 @@ def test_run__bad_input_stores_nothing_and_calls_no_model(
 
 
 def test_run__with_tools_answers_through_the_agent(
-    library: PromptLibrary, runs: PromptRunStore, ana: User, make_runner: MakeRunner
+    library: PromptLibrary,
+    runs: PromptRunStore,
+    ana: User,
+    make_runner: MakeRunner,
+    prompt_services: Services,
 ) -> None:
     draft = PromptDraft(
         name="Tools",
@@ -100,3 +104,8 @@ def test_run__with_tools_answers_through_the_agent(
     assert result.conversation_id
     assert result.cost_nusd > 0
     assert runs.history(user_id=ana.id, prompt_id=prompt.id)[0].output == result.output
+    with prompt_services.sessions() as session:
+        rows = session.scalars(select(LedgerEntry).where(LedgerEntry.ref_id == result.run_id)).all()
+    answers = [r for r in rows if r.purpose == "prompt_run"]
+    assert answers  # charged to the prompt run, so cost pages count it there
+    assert {r.ref_type for r in answers} == {"run"}
