@@ -62,3 +62,21 @@ def test_check_database__reports_an_unreachable_server() -> None:
     with pytest.raises(StoreUnavailableError) as excinfo:
         check_database(engine)
     assert excinfo.value.store == "database"
+
+
+def test_migrations__match_the_models(sql_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import services.airtable.models
+    import services.budget.models
+    import services.prompts.models  # noqa: F401 - every model module registers its tables
+    from services.models import Base
+
+    engine = create_db_engine(sql_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
