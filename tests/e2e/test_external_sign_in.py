@@ -83,7 +83,13 @@ def test_oidc__signs_in_links_by_verified_email_and_ends_the_provider_session(
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # The sign-in page appears first; st.logout() then sends the browser to the provider.
+    for _ in range(100):
+        if oidc.end_session_calls:
+            break
+        page.wait_for_timeout(100)
     assert oidc.end_session_calls
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 def test_oidc__a_new_verified_email_becomes_a_member(
