@@ -2,71 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pyairtable
 import pytest
 from playwright.sync_api import Page, expect
 
-from config.settings import load_settings
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.budget.budgets import BudgetOverrides
 from services.budget.pricing import usd_to_nusd
-from services.container import Services, build_services
+from services.container import Services
 from services.models import Role
 from tests.support.accounts import make_user, sign_in
-from tests.support.appserver import AppServer, run_app_server
-from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from tests.support.appserver import AppServer
+from tests.support.fake_gemini import FakeGeminiServer
 from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def gemini() -> Iterator[FakeGeminiServer]:
-    with FakeGeminiServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def chat_app(
-    gemini: FakeGeminiServer,
-    emulator: EmulatorServer,
-    sql_url: str,
-    redis_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[AppServer, Services]]:
-    var_dir = tmp_path_factory.mktemp("chat")
-    env = {
-        "DATABASE_URL": sql_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": f"chat{uuid.uuid4().hex[:8]}:",
-        "VAR_DIR": str(var_dir),
-        "AIRTABLE_ENDPOINT_URL": emulator.url,
-        "AIRTABLE_TOKEN": DEV_TOKEN,
-        "LLM_PROVIDER": "gemini",
-        "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
-        "GEMINI_BASE_URL": gemini.url,
-        # This emulator has no rate limit; Airtable's 5 requests/s would only slow the test.
-        "AIRTABLE_REQUESTS_PER_SECOND": "100",
-        "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "100",
-    }
-    with run_app_server(env, var_dir / "server.log") as server:
-        services = build_services(
-            load_settings(
-                database_url=sql_url,
-                redis_url=redis_url,
-                redis_key_prefix=env["REDIS_KEY_PREFIX"],
-                var_dir=var_dir,
-                airtable_endpoint_url=emulator.url,
-                airtable_token=DEV_TOKEN,
-            )
-        )
-        yield server, services
-        services.close()
 
 
 def _ask(page: Page, text: str) -> None:
