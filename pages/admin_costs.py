@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import streamlit as st
@@ -11,11 +10,8 @@ import streamlit as st
 from services.budget.budgets import BudgetOverrides
 from services.budget.pricing import NANO_PER_USD, format_usd, usd_to_nusd
 from services.budget.reports import (
-    DEFAULT_REPORT_DAYS,
-    MAX_REPORT_DAYS,
     RefSpend,
     SpendRow,
-    day_range,
     spend_by_day,
     spend_by_model,
     spend_by_purpose,
@@ -27,6 +23,7 @@ from services.budget.types import RefType
 from services.errors import AppError, InvalidInputError
 from ui.alerts import show_all_alerts
 from ui.context import get_services
+from ui.period import pick_period
 from ui.session import require_admin
 
 services = get_services()
@@ -126,18 +123,8 @@ def _budget_form(form_key: str, owner: str, current: BudgetOverrides) -> BudgetO
 
 
 st.title("Costs")
-today = datetime.now(UTC).date()
-picked = st.date_input(
-    "Period (UTC days)",
-    value=(today - timedelta(days=DEFAULT_REPORT_DAYS - 1), today),
-    max_value=today,
-    help=f"Up to {MAX_REPORT_DAYS} days.",
-)
-if not isinstance(picked, tuple) or len(picked) != 2:
-    st.info("Pick the first and the last day of the period.")
-    st.stop()
+start, end = pick_period()
 try:
-    start, end = day_range(picked[0], picked[1])
     with st.spinner("Adding up the organisation's costs…"):
         by_day = spend_by_day(services.sessions, start=start, end=end)
         by_user = spend_by_user(services.sessions, start=start, end=end)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import streamlit as st
 
 from services.budget.pricing import format_usd
 from services.budget.reports import (
-    DEFAULT_REPORT_DAYS,
-    MAX_REPORT_DAYS,
     SpendRow,
-    day_range,
     spend_by_day,
     spend_by_model,
     spend_by_purpose,
@@ -21,6 +16,7 @@ from services.budget.windows import Metric, Scope
 from services.errors import AppError
 from ui.alerts import show_current_user_alerts
 from ui.context import get_services
+from ui.period import pick_period
 from ui.session import require_user
 
 services = get_services()
@@ -61,18 +57,8 @@ def _budget_row(status: LimitStatus) -> dict[str, str]:
 st.title("My usage")
 show_current_user_alerts(user.id)
 
-today = datetime.now(UTC).date()
-picked = st.date_input(
-    "Period (UTC days)",
-    value=(today - timedelta(days=DEFAULT_REPORT_DAYS - 1), today),
-    max_value=today,
-    help=f"Up to {MAX_REPORT_DAYS} days.",
-)
-if not isinstance(picked, tuple) or len(picked) != 2:
-    st.info("Pick the first and the last day of the period.")
-    st.stop()
+start, end = pick_period()
 try:
-    start, end = day_range(picked[0], picked[1])
     with st.spinner("Adding up your usage…"):
         by_day = spend_by_day(services.sessions, start=start, end=end, user_id=user.id)
         by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user.id)

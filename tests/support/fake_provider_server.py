@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class _Script:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class FakeProviderServer:
+class FakeProviderServer(ABC):
     """Base of the fake provider servers: a context manager serving `routes()`."""
 
     def __init__(self) -> None:
@@ -96,8 +97,9 @@ class FakeProviderServer:
         self._thread: threading.Thread | None = None
         self.url = ""
 
+    @abstractmethod
     def routes(self) -> list[Route]:
-        raise NotImplementedError
+        """The provider's HTTP routes."""
 
     # Scripting and inspection (called from the test's thread)
 
