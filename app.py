@@ -25,7 +25,11 @@ except StoreUnavailableError as outage:
     render_outage(str(outage))
     st.stop()
 if st.query_params.get("signed_out") and get_settings().oidc_enabled and st.user.is_logged_in:
-    st.logout()  # also end the identity provider's session after our own sign-out
+    # Also end the identity provider's session after our own sign-out. Stop here: a page
+    # switch below would start a rerun that drops the queued redirect before it is sent.
+    st.logout()
+    st.caption("Signing you out of your identity provider…")
+    st.stop()
 
 
 def _visible(allowed: bool) -> Literal["visible", "hidden"]:

@@ -82,14 +82,16 @@ def test_oidc__signs_in_links_by_verified_email_and_ends_the_provider_session(
     assert oidc.requests_to("/token")
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    # The sign-in page appears first; st.logout() then sends the browser to the provider.
+    # st.logout() sends the browser to the provider, which sends it back to our sign-in.
     for _ in range(100):
         if oidc.end_session_calls:
             break
         page.wait_for_timeout(100)
     assert oidc.end_session_calls
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert len(oidc.end_session_calls) == 1
 
 
 def test_oidc__a_new_verified_email_becomes_a_member(
