@@ -77,7 +77,7 @@ class PromptRunner:
         emit = on_token or (lambda _text: None)
         if rendered.version.mode is RunMode.TOOLS:
             output, tokens, cost, conversation_id = self._with_tools(
-                user_id, rendered.version.base_id, rendered.text, emit, run_id
+                user_id, rendered.base_id, rendered.text, emit, run_id
             )
         else:
             conversation_id = ""

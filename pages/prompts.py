@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import streamlit as st
@@ -9,7 +10,14 @@ import streamlit as st
 from agents.prompt_runs import PromptRunner
 from services.budget.pricing import format_usd
 from services.errors import AppError
-from services.prompts.library import PromptDraft, PromptInfo, PromptLibrary, RunMode, VersionInfo
+from services.prompts.library import (
+    PromptDraft,
+    PromptInfo,
+    PromptLibrary,
+    RunMode,
+    VersionInfo,
+    compare_versions,
+)
 from services.prompts.runs import PromptRunStore
 from services.prompts.variables import Variable, VariableType
 from ui.context import get_assistant, get_services
@@ -23,8 +31,8 @@ TYPE_LABELS = {
     VariableType.LONG_TEXT: "Long text",
     VariableType.NUMBER: "Number",
     VariableType.DATE: "Date",
-    VariableType.SELECT: "Select (options below, comma-separated)",
-    VariableType.FIELD_OPTIONS: "Airtable field options (Table.Field below)",
+    VariableType.SELECT: "Select (fixed options)",
+    VariableType.FIELD_OPTIONS: "Airtable field options",
     VariableType.BASE: "Base picker",
     VariableType.TABLE: "Table picker",
 }
@@ -47,19 +55,50 @@ except AppError as exc:
     st.stop()
 
 
-def _to_variable(name: str, kind: VariableType, extra: str, base_id: str) -> Variable:
+def _select_fields(base_id: str) -> list[tuple[str, str]]:
+    """(table, field) of every field of `base_id` that has options to choose from."""
+    if not base_id:
+        return []
+    return [
+        (table.name, field.name)
+        for table in services.airtable.schema(user.id, base_id).tables
+        for field in table.fields
+        if field.choices
+    ]
+
+
+def _variable_details(
+    row: st.delta_generator.DeltaGenerator,
+    key: str,
+    label: str,
+    kind: VariableType,
+    old: Variable | None,
+    base_id: str,
+) -> Variable:
+    """The type-specific part of a variable's row: fixed options, or the field to offer."""
     if kind is VariableType.SELECT:
-        return Variable(name, kind, options=[o.strip() for o in extra.split(",") if o.strip()])
+        text = row.text_area(
+            f"{label} options",
+            value="\n".join(old.options) if old else "",
+            help="One option a line.",
+            height=68,
+            key=f"{key}-options",
+        )
+        return Variable("", kind, options=[o.strip() for o in text.splitlines() if o.strip()])
     if kind is VariableType.FIELD_OPTIONS:
-        table, _, field = extra.partition(".")
-        return Variable(name, kind, base_id=base_id, table=table.strip(), field=field.strip())
-    return Variable(name, kind)
-
-
-def _extra(var: Variable) -> str:
-    if var.type is VariableType.SELECT:
-        return ", ".join(var.options)
-    return f"{var.table}.{var.field}" if var.type is VariableType.FIELD_OPTIONS else ""
+        fields = _select_fields(base_id)
+        current = (old.table, old.field) if old else None
+        picked = row.selectbox(
+            f"{label} field",
+            fields,
+            index=fields.index(current) if current in fields else None,
+            format_func=lambda pair: f"{pair[0]}: {pair[1]}",
+            placeholder="A select field of the base" if fields else "Choose a base first",
+            key=f"{key}-field",
+        )
+        table, field = picked or ("", "")
+        return Variable("", kind, base_id=base_id, table=table, field=field)
+    return Variable("", kind)
 
 
 def _editor(key: str, start: PromptInfo | None, version: VersionInfo | None) -> PromptDraft:
@@ -111,15 +150,16 @@ def _editor(key: str, start: PromptInfo | None, version: VersionInfo | None) -> 
             format_func=lambda k: TYPE_LABELS[k],
             key=f"{key}-v{i}-type",
         )
-        extra = row[2].text_input(
-            f"Variable {i + 1} options", value=_extra(old) if old else "", key=f"{key}-v{i}-extra"
+        details = _variable_details(
+            row[2], f"{key}-v{i}", f"Variable {i + 1}", kind, old, base_id or ""
         )
-        variables.append(_to_variable(var_name.strip(), kind, extra, base_id or ""))
+        variables.append(replace(details, name=var_name.strip()))
     return PromptDraft(name, template, variables, mode, description, base_id or "")
 
 
 def _input(var: Variable, key: str, base_id: str) -> object:
-    """One widget of the run form, chosen by the variable's type."""
+    """One widget of the run form, chosen by the variable's type; `base_id` is the base
+    chosen so far (a base picker's, or the prompt's)."""
     label = var.title
     if var.type is VariableType.LONG_TEXT:
         return st.text_area(label, key=key)
@@ -132,22 +172,31 @@ def _input(var: Variable, key: str, base_id: str) -> object:
             label, library.choices(user.id, var.base_id, var.table, var.field), key=key
         )
     if var.type is VariableType.BASE:
-        return st.selectbox(label, list(base_names.values()), key=key)
-    if var.type is VariableType.TABLE and base_id:
+        return st.selectbox(
+            label, list(base_names), format_func=lambda b: base_names.get(b, b), key=key
+        )
+    if var.type is VariableType.TABLE:
         tables = [t.name for t in services.airtable.schema(user.id, base_id).tables]
         return st.selectbox(label, tables, key=key)
+    if var.type is VariableType.NUMBER:
+        return st.text_input(label, key=key, placeholder="A number")
     return st.text_input(label, key=key)
 
 
 def _run_form(prompt: PromptInfo) -> None:
+    """The inputs, then Run. No st.form: a table picker follows the base picked above it."""
     version = library.version(user_id=user.id, prompt_id=prompt.id)
-    with st.form(f"run-{prompt.id}-{version.number}"):
-        values = {
-            v.name: _input(v, f"in-{prompt.id}-{version.number}-{v.name}", version.base_id)
-            for v in version.variables
-        }
-        submitted = st.form_submit_button("Run", icon=":material/play_arrow:", type="primary")
-    if not submitted:
+    key = f"in-{prompt.id}-{version.number}"
+    values: dict[str, object] = {}
+    # Base pickers first, so table pickers list the tables of the first base chosen.
+    pickers = [v for v in version.variables if v.type is VariableType.BASE]
+    rest = [v for v in version.variables if v.type is not VariableType.BASE]
+    for var in pickers:
+        values[var.name] = _input(var, f"{key}-{var.name}", version.base_id)
+    run_base = next((str(values[v.name]) for v in pickers if values[v.name]), version.base_id)
+    for var in rest:
+        values[var.name] = _input(var, f"{key}-{var.name}", run_base)
+    if not st.button("Run", icon=":material/play_arrow:", type="primary", key=f"{key}-run"):
         return
     output = st.empty()
     streamed: list[str] = []
@@ -199,6 +248,23 @@ def _manage(prompt: PromptInfo) -> None:
             saved = library.update(user_id=user.id, prompt_id=prompt.id, draft=draft)
             st.toast(f"Saved version {saved.number}; publish it to use it.")
             st.rerun()
+    if len(numbers) > 1:
+        with st.expander("Compare versions", icon=":material/difference:"):
+            pick = st.columns(2)
+            older = pick[0].selectbox(
+                "From", numbers, index=len(numbers) - 2, key=f"diff-from-{prompt.id}"
+            )
+            newer = pick[1].selectbox(
+                "To", numbers, index=len(numbers) - 1, key=f"diff-to-{prompt.id}"
+            )
+            diff = compare_versions(
+                library.version(user_id=user.id, prompt_id=prompt.id, number=older),
+                library.version(user_id=user.id, prompt_id=prompt.id, number=newer),
+            )
+            if diff:
+                st.code(diff, language="diff")
+            else:
+                st.caption("These versions are the same.")
     cols = st.columns(3, vertical_alignment="bottom")
     chosen = cols[0].selectbox(
         "Published version",

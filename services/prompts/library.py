@@ -6,6 +6,7 @@ to everyone; only its owner changes it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import uuid
@@ -69,9 +70,32 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class RenderedPrompt:
+    """A run's text; `base_id` is the base it works on (a base picker's, or the prompt's)."""
+
     version: VersionInfo
     inputs: dict[str, str]
     text: str
+    base_id: str
+
+
+@dataclass(frozen=True)
+class _UserLookups:
+    """`AirtableLookups` for one user, through the gateway (its checks and caches)."""
+
+    gateway: AirtableGateway
+    user_id: int
+
+    def bases(self) -> dict[str, str]:
+        return {b.id: b.name for b in self.gateway.bases(self.user_id)}
+
+    def tables(self, base_id: str) -> list[str]:
+        return [t.name for t in self.gateway.schema(self.user_id, base_id).tables]
+
+    def choices(self, base_id: str, table: str, field: str) -> list[str]:
+        options = self.gateway.schema(self.user_id, base_id).table(table).field(field).choices
+        if not options:
+            raise InvalidInputError(f"Field {table}.{field} has no options to choose from.")
+        return options
 
 
 class PromptLibrary:
@@ -168,11 +192,7 @@ class PromptLibrary:
 
     def choices(self, user_id: int, base_id: str, table: str, field: str) -> list[str]:
         """The options of an Airtable select field, read from the base's schema."""
-        schema = self._gateway.schema(user_id, base_id).table(table)
-        options = schema.field(field).choices
-        if not options:
-            raise InvalidInputError(f"Field {table}.{field} has no options to choose from.")
-        return options
+        return _UserLookups(self._gateway, user_id).choices(base_id, table, field)
 
     def render(
         self, *, user_id: int, prompt_id: str, values: dict[str, Any], today: date | None = None
@@ -180,15 +200,21 @@ class PromptLibrary:
         """The published version filled with validated `values` and the built-ins."""
         version = self.version(user_id=user_id, prompt_id=prompt_id)
         inputs = validate_inputs(
-            version.variables, values, lambda b, t, f: self.choices(user_id, b, t, f)
+            version.variables,
+            values,
+            _UserLookups(self._gateway, user_id),
+            base_id=version.base_id,
         )
         with self._sessions() as session:
             user = session.get(User, user_id)
             user_name = (user.display_name or user.email) if user else ""
         text = render(
-            version.template, inputs, today=today or datetime.now(UTC).date(), user_name=user_name
+            version.template,
+            inputs.values,
+            today=today or datetime.now(UTC).date(),
+            user_name=user_name,
         )
-        return RenderedPrompt(version, inputs, text)
+        return RenderedPrompt(version, inputs.values, text, inputs.base_id)
 
     def export_json(self, *, user_id: int, prompt_id: str) -> str:
         """The prompt's published version as portable JSON."""
@@ -228,12 +254,41 @@ class PromptLibrary:
         return self.create(user_id=user_id, draft=draft)
 
 
+def compare_versions(old: VersionInfo, new: VersionInfo) -> str:
+    """A unified diff of two versions: settings, variables (one a line), then the template.
+
+    Empty when they do not differ.
+    """
+    return "".join(
+        difflib.unified_diff(
+            _diff_lines(old),
+            _diff_lines(new),
+            fromfile=f"version {old.number}",
+            tofile=f"version {new.number}",
+        )
+    )
+
+
+def _diff_lines(version: VersionInfo) -> list[str]:
+    lines = [f"run as: {version.mode.value}", f"base: {version.base_id or '(none)'}"]
+    for var in version.variables:
+        details = {
+            "options": ", ".join(var.options),
+            "field": f"{var.table}.{var.field}" if var.table else "",
+            "label": var.label,
+        }
+        shown = "; ".join(f"{k}: {v}" for k, v in details.items() if v)
+        lines.append(f"variable {var.name} ({var.type.value})" + (f" {shown}" if shown else ""))
+    lines += ["template:", *version.template.splitlines()]
+    return [line + "\n" for line in lines]
+
+
 def _check(draft: PromptDraft) -> None:
     if not draft.name.strip() or len(draft.name.strip()) > 80:
         raise InvalidInputError("Give the prompt a name of at most 80 characters.")
     if not draft.template.strip() or len(draft.template) > MAX_TEMPLATE:
         raise InvalidInputError(f"Write a template of at most {MAX_TEMPLATE} characters.")
-    check_definitions(draft.template, draft.variables)
+    check_definitions(draft.template, draft.variables, base_id=draft.base_id)
 
 
 def _version(prompt_id: str, number: int, draft: PromptDraft) -> PromptVersion:

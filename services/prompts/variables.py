@@ -6,13 +6,13 @@ A template names variables as `{{name}}`; `{{today}}` and `{{user_name}}` are bu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from services.errors import InvalidInputError
+from services.errors import AppError, InvalidInputError
 
 BUILT_INS = frozenset({"today", "user_name"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -20,8 +20,35 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 MAX_TEXT = 500
 MAX_LONG_TEXT = 8_000
 
-# (base_id, table, field) -> the field's choices; raises AppError when not available.
-ChoicesLookup = Callable[[str, str, str], list[str]]
+
+class AirtableLookups(Protocol):
+    """What validating Airtable-backed inputs needs to know, for the user running the prompt.
+
+    Each raises an `AppError` when the base, table or field is not available to them.
+    """
+
+    def bases(self) -> dict[str, str]:
+        """The user's bases: ID -> name."""
+        ...
+
+    def tables(self, base_id: str) -> list[str]:
+        """The table names of a base."""
+        ...
+
+    def choices(self, base_id: str, table: str, field: str) -> list[str]:
+        """The options of a select field."""
+        ...
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A run's validated inputs as text, and the base it works on (`base_id`).
+
+    The base is the one chosen in the first base picker, else the prompt's own base.
+    """
+
+    values: dict[str, str]
+    base_id: str
 
 
 class VariableType(StrEnum):
@@ -73,9 +100,11 @@ class Variable:
         )
 
 
-def check_definitions(template: str, variables: list[Variable]) -> None:
-    """Refuse a template whose variables are badly named, duplicated or undeclared."""
+def check_definitions(template: str, variables: list[Variable], *, base_id: str = "") -> None:
+    """Refuse a template whose variables are badly named, duplicated or undeclared, or a
+    table picker with no base to list tables from (`base_id` is the prompt's own base)."""
     names: set[str] = set()
+    has_base = bool(base_id) or any(v.type is VariableType.BASE for v in variables)
     for var in variables:
         if not _NAME.match(var.name):
             raise InvalidInputError(
@@ -90,6 +119,11 @@ def check_definitions(template: str, variables: list[Variable]) -> None:
             raise InvalidInputError(
                 f'Variable "{var.name}" needs a base, a table and a field to offer options.'
             )
+        if var.type is VariableType.TABLE and not has_base:
+            raise InvalidInputError(
+                f'Table picker "{var.name}" needs a base: choose the prompt\'s base or add a '
+                "base picker."
+            )
         names.add(var.name)
     unknown = sorted(set(_PLACEHOLDER.findall(template)) - names - BUILT_INS)
     if unknown:
@@ -97,12 +131,25 @@ def check_definitions(template: str, variables: list[Variable]) -> None:
 
 
 def validate_inputs(
-    variables: list[Variable], values: Mapping[str, Any], choices: ChoicesLookup
-) -> dict[str, str]:
-    """Each variable's value as text, or `InvalidInputError` listing every problem."""
+    variables: list[Variable],
+    values: Mapping[str, Any],
+    lookups: AirtableLookups,
+    *,
+    base_id: str = "",
+) -> Inputs:
+    """Each variable's value as text, or `InvalidInputError` listing every problem.
+
+    `base_id` is the prompt's own base. A base picker accepts a base's name or ID and gives
+    its name to the template; the first one chosen becomes the run's base, whose tables a
+    table picker must name.
+    """
     clean: dict[str, str] = {}
     problems: list[str] = []
-    for var in variables:
+    run_base = base_id
+    chosen_base = False
+    # Base pickers first: a table picker's value is checked against the chosen base.
+    ordered = sorted(variables, key=lambda v: v.type is not VariableType.BASE)
+    for var in ordered:
         raw = values.get(var.name)
         text = "" if raw is None else str(raw).strip()
         if not text:
@@ -111,15 +158,32 @@ def validate_inputs(
             clean[var.name] = ""
             continue
         try:
-            clean[var.name] = _check(var, text, choices)
-        except InvalidInputError as exc:
+            if var.type is VariableType.BASE:
+                picked_id, clean[var.name] = _base(var, text, lookups.bases())
+                if not chosen_base:
+                    run_base, chosen_base = picked_id, True
+            else:
+                clean[var.name] = _check(var, text, lookups, run_base)
+        except AppError as exc:
             problems.append(str(exc))
     if problems:
         raise InvalidInputError(" ".join(problems))
-    return clean
+    return Inputs({v.name: clean[v.name] for v in variables}, run_base)
 
 
-def _check(var: Variable, text: str, choices: ChoicesLookup) -> str:
+def _base(var: Variable, text: str, bases: dict[str, str]) -> tuple[str, str]:
+    """(ID, name) of the base `text` names, by ID or by name (ignoring case)."""
+    if text in bases:
+        return text, bases[text]
+    for base_id, name in bases.items():
+        if name.casefold() == text.casefold():
+            return base_id, name
+    raise InvalidInputError(
+        f'"{text}" is not one of your bases; choose one of: {", ".join(bases.values())}.'
+    )
+
+
+def _check(var: Variable, text: str, lookups: AirtableLookups, base_id: str) -> str:
     kind = var.type
     if kind is VariableType.NUMBER:
         try:
@@ -138,7 +202,11 @@ def _check(var: Variable, text: str, choices: ChoicesLookup) -> str:
     if kind is VariableType.SELECT:
         allowed = var.options
     elif kind is VariableType.FIELD_OPTIONS:
-        allowed = choices(var.base_id, var.table, var.field)
+        allowed = lookups.choices(var.base_id, var.table, var.field)
+    elif kind is VariableType.TABLE:
+        if not base_id:
+            raise InvalidInputError(f"{var.title} needs a base: give the prompt one first.")
+        allowed = lookups.tables(base_id)
     if allowed is not None and text not in allowed:
         raise InvalidInputError(
             f'"{text}" is not an option of {var.title}; choose one of: {", ".join(allowed)}.'

@@ -45,8 +45,8 @@ def test_prompt__create_with_date_and_field_options_then_run_and_see_cost(
     _type(page, "Variable 1 name", "due")
     _choose(page, "Variable 1 type", "Date")
     _type(page, "Variable 2 name", "status")
-    _choose(page, "Variable 2 type", "Airtable field options (Table.Field below)")
-    _type(page, "Variable 2 options", "Tasks.Status")
+    _choose(page, "Variable 2 type", "Airtable field options")
+    _choose(page, "Variable 2 field", "Tasks: Status")
     page.get_by_role("button", name="Create prompt").click()
 
     expect(page.get_by_role("heading", name="Due report")).to_be_visible(timeout=20_000)
@@ -70,3 +70,38 @@ def test_prompt__create_with_date_and_field_options_then_run_and_see_cost(
     box.press("Enter")
     expect(page.get_by_role("heading", name="Due report")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("button", name="Run")).to_be_visible()
+
+
+def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(
+    chat_app: tuple[AppServer, Services], page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Picker")
+    sign_in(page, server.url, user.email)
+    page.goto(f"{server.url}/prompts")
+    _type(page, "Name", "Table check")
+    _type(page, "Template", "Check {{which_table}} in {{which_base}}.")
+    _type(page, "Variables", "2")
+    expect(page.get_by_label("Variable 2 name", exact=True)).to_be_visible()
+    _type(page, "Variable 1 name", "which_table")
+    _choose(page, "Variable 1 type", "Table picker")
+    _type(page, "Variable 2 name", "which_base")
+    _choose(page, "Variable 2 type", "Base picker")
+    page.get_by_role("button", name="Create prompt").click()
+    expect(page.get_by_role("heading", name="Table check")).to_be_visible(timeout=20_000)
+
+    _choose(page, "Which base", "Sales CRM")
+    page.get_by_test_id("stSelectbox").filter(has_text="Which table").click()
+    expect(page.get_by_role("option", name="Deals", exact=True)).to_be_visible()
+    expect(page.get_by_role("option", name="Tasks", exact=True)).to_have_count(0)
+    page.keyboard.press("Escape")
+
+    page.get_by_text("Edit (saves a new version)").click()
+    box = page.get_by_label("Template", exact=True).last
+    box.fill("Audit {{which_table}} in {{which_base}}.")
+    box.press("Tab")
+    page.get_by_role("button", name="Save new version").click()
+    page.get_by_text("Compare versions").click()
+    diff = page.get_by_test_id("stCode")
+    expect(diff).to_contain_text("-Check {{which_table}} in {{which_base}}.")
+    expect(diff).to_contain_text("+Audit {{which_table}} in {{which_base}}.")

@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 
 from emulator.seed import PROJECT_TRACKER_ID
+from emulator.seed_crm import SALES_CRM_ID
 from services.errors import InvalidInputError, NotAllowedError, NotFoundError
 from services.models import User
-from services.prompts.library import PromptDraft, PromptLibrary, RunMode
+from services.prompts.library import PromptDraft, PromptLibrary, RunMode, compare_versions
 from services.prompts.variables import Variable, VariableType
 
 pytestmark = pytest.mark.sql
@@ -157,3 +158,83 @@ def test_import__refuses_other_json(library: PromptLibrary, ana: User) -> None:
         library.import_json(user_id=ana.id, text='{"name": "x"}')
     with pytest.raises(InvalidInputError, match="not valid JSON"):
         library.import_json(user_id=ana.id, text="{")
+
+
+BASE = Variable("base", VariableType.BASE)
+TABLE = Variable("table", VariableType.TABLE)
+
+
+def test_render__a_base_picker_takes_a_name_or_id_and_sets_the_run_base(
+    library: PromptLibrary, ana: User
+) -> None:
+    draft = PromptDraft(
+        name="Tables", template="In {{base}}, count {{table}}.", variables=[TABLE, BASE]
+    )
+    prompt = library.create(user_id=ana.id, draft=draft)
+    by_id = library.render(
+        user_id=ana.id, prompt_id=prompt.id, values={"base": SALES_CRM_ID, "table": "Deals"}
+    )
+    assert by_id.text == "In Sales CRM, count Deals."
+    assert by_id.base_id == SALES_CRM_ID
+    by_name = library.render(
+        user_id=ana.id, prompt_id=prompt.id, values={"base": "project tracker", "table": "Tasks"}
+    )
+    assert (by_name.text, by_name.base_id) == (
+        "In Project Tracker, count Tasks.",
+        PROJECT_TRACKER_ID,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"base": "Payroll", "table": "Deals"}, '"Payroll" is not one of your bases'),
+        ({"base": SALES_CRM_ID, "table": "Tasks"}, '"Tasks" is not an option of Table'),
+    ],
+)
+def test_render__refuses_a_base_or_table_the_user_cannot_pick(
+    library: PromptLibrary, ana: User, values: dict[str, str], message: str
+) -> None:
+    draft = PromptDraft(name="Tables", template="{{base}} {{table}}", variables=[BASE, TABLE])
+    prompt = library.create(user_id=ana.id, draft=draft)
+    with pytest.raises(InvalidInputError, match=message):
+        library.render(user_id=ana.id, prompt_id=prompt.id, values=values)
+
+
+def test_render__a_table_picker_without_a_base_picker_lists_the_prompt_base(
+    library: PromptLibrary, ana: User
+) -> None:
+    draft = PromptDraft(
+        name="Tables", template="{{table}}", variables=[TABLE], base_id=PROJECT_TRACKER_ID
+    )
+    prompt = library.create(user_id=ana.id, draft=draft)
+    rendered = library.render(user_id=ana.id, prompt_id=prompt.id, values={"table": "Projects"})
+    assert (rendered.text, rendered.base_id) == ("Projects", PROJECT_TRACKER_ID)
+    with pytest.raises(InvalidInputError, match='"Deals" is not an option'):
+        library.render(user_id=ana.id, prompt_id=prompt.id, values={"table": "Deals"})
+
+
+def test_create__refuses_a_table_picker_with_no_base(library: PromptLibrary, ana: User) -> None:
+    draft = PromptDraft(name="Tables", template="{{table}}", variables=[TABLE])
+    with pytest.raises(InvalidInputError, match='Table picker "table" needs a base'):
+        library.create(user_id=ana.id, draft=draft)
+
+
+def test_compare_versions__shows_what_changed_between_two_versions(
+    library: PromptLibrary, ana: User
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=_draft())
+    changed = PromptDraft(
+        name="Weekly tasks",
+        template=TEMPLATE.replace("list", "count"),
+        variables=[STATUS, DUE, COUNT, Variable("tone", VariableType.SELECT, options=["short"])],
+    )
+    library.update(user_id=ana.id, prompt_id=prompt.id, draft=changed)
+    first, second = (library.version(user_id=ana.id, prompt_id=prompt.id, number=n) for n in (1, 2))
+    diff = compare_versions(first, second)
+    assert diff.startswith("--- version 1\n+++ version 2\n")
+    assert "-variable tone (select) options: short, friendly\n" in diff
+    assert "+variable tone (select) options: short\n" in diff
+    assert "+Hi, I am {{user_name}}. On {{today}} count" in diff
+    assert " variable due (date) label: Due date\n" in diff  # unchanged: context only
+    assert compare_versions(first, first) == ""

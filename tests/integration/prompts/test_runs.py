@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from emulator.seed import PROJECT_TRACKER_ID
+from emulator.seed_crm import SALES_CRM_ID
 from services.budget.models import LedgerEntry
 from services.budget.types import Purpose, RefType
 from services.container import Services
@@ -109,3 +110,22 @@ def test_run__with_tools_answers_through_the_agent(
     answers = [r for r in rows if r.purpose == "prompt_run"]
     assert answers  # charged to the prompt run, so cost pages count it there
     assert {r.ref_type for r in answers} == {"run"}
+
+
+def test_run__with_tools_works_on_the_base_its_base_picker_chose(
+    library: PromptLibrary, ana: User, make_runner: MakeRunner, prompt_services: Services
+) -> None:
+    draft = PromptDraft(
+        name="Any base",
+        template="Describe {{base}}.",
+        variables=[Variable("base", VariableType.BASE)],
+        mode=RunMode.TOOLS,
+        base_id=PROJECT_TRACKER_ID,
+    )
+    prompt = library.create(user_id=ana.id, draft=draft)
+    runner, _ = make_runner(answer("It tracks deals."), answer("Sales"))
+    result = runner.run(user_id=ana.id, prompt_id=prompt.id, values={"base": "Sales CRM"})
+    conversation = prompt_services.conversations.get(
+        user_id=ana.id, conversation_id=result.conversation_id
+    )
+    assert conversation.base_id == SALES_CRM_ID
