@@ -28,28 +28,46 @@ def _type(page: Page, label: str, text: str) -> None:
     box.press("Tab")
 
 
+def _on_prompts_page(page: Page, chat_app: tuple[AppServer, Services], name: str) -> AppServer:
+    """Sign a new member in and open the prompts page."""
+    server, services = chat_app
+    user = make_user(services, name=name)
+    sign_in(page, server.url, user.email)
+    page.goto(f"{server.url}/prompts")
+    return server
+
+
+def _create_prompt(
+    page: Page, name: str, template: str, variables: list[tuple[str, str, str]], base: str = ""
+) -> None:
+    """Fill the new-prompt editor; each variable is (name, type label, field or "")."""
+    expect(page.get_by_text("New prompt").first).to_be_visible()
+    _type(page, "Name", name)
+    if base:
+        _choose(page, "Base", base)
+    _type(page, "Template", template)
+    _type(page, "Variables", str(len(variables)))
+    expect(page.get_by_label(f"Variable {len(variables)} name", exact=True)).to_be_visible()
+    for i, (var_name, kind, field) in enumerate(variables, start=1):
+        _type(page, f"Variable {i} name", var_name)
+        _choose(page, f"Variable {i} type", kind)
+        if field:
+            _choose(page, f"Variable {i} field", field)
+    page.get_by_role("button", name="Create prompt").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=20_000)
+
+
 def test_prompt__create_with_date_and_field_options_then_run_and_see_cost(
     chat_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
 ) -> None:
-    server, services = chat_app
-    user = make_user(services, name="Planner")
-    sign_in(page, server.url, user.email)
-    page.goto(f"{server.url}/prompts")
-    expect(page.get_by_text("New prompt").first).to_be_visible()
-
-    _type(page, "Name", "Due report")
-    _choose(page, "Base", "Project Tracker")
-    _type(page, "Template", "List {{status}} tasks due by {{due}} for {{user_name}}.")
-    _type(page, "Variables", "2")
-    expect(page.get_by_label("Variable 2 name", exact=True)).to_be_visible()
-    _type(page, "Variable 1 name", "due")
-    _choose(page, "Variable 1 type", "Date")
-    _type(page, "Variable 2 name", "status")
-    _choose(page, "Variable 2 type", "Airtable field options")
-    _choose(page, "Variable 2 field", "Tasks: Status")
-    page.get_by_role("button", name="Create prompt").click()
-
-    expect(page.get_by_role("heading", name="Due report")).to_be_visible(timeout=20_000)
+    server = _on_prompts_page(page, chat_app, "Planner")
+    _create_prompt(
+        page,
+        "Due report",
+        "List {{status}} tasks due by {{due}} for {{user_name}}.",
+        [("due", "Date", ""), ("status", "Airtable field options", "Tasks: Status")],
+        base="Project Tracker",
+    )
     _choose(page, "Status", "Done")
     gemini.script(ScriptedReply(text="Two done tasks are due this week.", chunks=4))
     page.get_by_role("button", name="Run").click()
@@ -75,22 +93,17 @@ def test_prompt__create_with_date_and_field_options_then_run_and_see_cost(
 def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(
     chat_app: tuple[AppServer, Services], page: Page
 ) -> None:
-    server, services = chat_app
-    user = make_user(services, name="Picker")
-    sign_in(page, server.url, user.email)
-    page.goto(f"{server.url}/prompts")
-    _type(page, "Name", "Table check")
-    _type(page, "Template", "Check {{which_table}} in {{which_base}}.")
-    _type(page, "Variables", "2")
-    expect(page.get_by_label("Variable 2 name", exact=True)).to_be_visible()
-    _type(page, "Variable 1 name", "which_table")
-    _choose(page, "Variable 1 type", "Table picker")
-    _type(page, "Variable 2 name", "which_base")
-    _choose(page, "Variable 2 type", "Base picker")
-    page.get_by_role("button", name="Create prompt").click()
-    expect(page.get_by_role("heading", name="Table check")).to_be_visible(timeout=20_000)
+    _on_prompts_page(page, chat_app, "Picker")
+    _create_prompt(
+        page,
+        "Table check",
+        "Check {{which_table}} in {{which_base}}.",
+        [("which_table", "Table picker", ""), ("which_base", "Base picker", "")],
+    )
 
     _choose(page, "Which base", "Sales CRM")
+    # The rerun after the base changes resets the picker to the new base's first table.
+    expect(page.get_by_role("combobox", name="Which table")).to_have_value("Companies")
     page.get_by_test_id("stSelectbox").filter(has_text="Which table").click()
     expect(page.get_by_role("option", name="Deals", exact=True)).to_be_visible()
     expect(page.get_by_role("option", name="Tasks", exact=True)).to_have_count(0)
