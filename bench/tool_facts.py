@@ -41,6 +41,18 @@ class Fact:
         return f"{self.group}: {shown}" if self.group is not None else shown
 
 
+class Linked(str):
+    """A linked record as its primary field text, remembering the record's ID: groups are
+    per record, since two records may share a name."""
+
+    record_id: str
+
+    def __new__(cls, text: str, record_id: str) -> Linked:
+        linked = super().__new__(cls, text)
+        linked.record_id = record_id
+        return linked
+
+
 class DemoData:
     """Every record of the tables asked about, links as names, fetched once."""
 
@@ -70,7 +82,7 @@ class DemoData:
             for record in self._api.table(base_id, wanted["id"]).all():
                 fields = dict(record["fields"])
                 for name in links:
-                    fields[name] = [names.get(i, i) for i in fields.get(name, [])]
+                    fields[name] = [Linked(names.get(i, i), i) for i in fields.get(name, [])]
                 rows.append({"id": record["id"], **fields})
             self._tables[key] = rows
         return self._tables[key]
@@ -92,16 +104,24 @@ def expected(spec: Any, base_id: str, data: DemoData) -> list[Fact]:
     if metric in ("values", "value"):
         ordered = _sorted(rows, spec)
         picked = ordered[: 1 if metric == "value" else spec.get("limit", len(ordered))]
-        return [Fact(_text(r.get(spec[metric]))) for r in picked]
+        return [_value_fact(r.get(spec[metric])) for r in picked]
     if "by" not in spec:
         return [Fact(_metric(metric, rows, spec.get(metric)))]
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         for key in _group_keys(row.get(spec["by"]), spec.get("bucket")):
             groups[key].append(row)
-    facts = [Fact(_metric(metric, g, spec.get(metric)), key) for key, g in groups.items()]
+    facts = [Fact(_metric(metric, g, spec.get(metric)), label) for (label, _), g in groups.items()]
     facts.sort(key=lambda f: (isinstance(f.value, float), f.value), reverse=True)
     return facts[: spec.get("top", len(facts))]
+
+
+def _value_fact(cell: Any) -> Fact:
+    """A cell's value as a fact: a number is found within rounding (a formula's 10137.94 is
+    Airtable's 10137.939999999999), anything else as its text."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        return Fact(float(cell))
+    return Fact(_text(cell))
 
 
 def present(fact: Fact, text: str) -> bool:
@@ -182,10 +202,13 @@ def _sorted(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, 
     return sorted(present_rows, key=lambda r: r[field], reverse=reverse)
 
 
-def _group_keys(cell: Any, bucket: str | None) -> list[str]:
-    items = [_text(i) for i in _flat(cell)] or ["(empty)"]
+def _group_keys(cell: Any, bucket: str | None) -> list[tuple[str, str]]:
+    """(label, identity) of each group the cell falls in; a linked record is its own group."""
+    items = [(_text(i), getattr(i, "record_id", _text(i))) for i in _flat(cell)]
+    items = items or [("(empty)", "(empty)")]
     if bucket:
-        items = [i[: {"day": 10, "month": 7, "year": 4}[bucket]] for i in items]
+        cut = {"day": 10, "month": 7, "year": 4}[bucket]
+        items = [(label[:cut], label[:cut]) for label, _ in items]
     return list(dict.fromkeys(items))
 
 

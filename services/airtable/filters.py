@@ -138,6 +138,9 @@ def _kind(fld: FieldSchema) -> str:
         return "number"
     if kind in DATE_TYPES:
         return "date"
+    if fld.type == "multipleLookupValues":
+        result = str((fld.options.get("result") or {}).get("type") or "")
+        return "number_list" if result in NUMBER_TYPES else "list"
     if kind in _LIST_TYPES or fld.type in _LIST_TYPES:
         return "list"
     return "text"
@@ -158,7 +161,13 @@ def _condition(fld: FieldSchema, cond: Condition) -> Formula:
         return formula if cond.op == "is_any_of" else NOT(formula)
     if cond.value is None:
         raise InvalidInputError(f"The {cond.op} filter on {fld.name} needs a value.")
-    builders = {"checkbox": _checkbox, "number": _number, "date": _date, "list": _list}
+    builders = {
+        "checkbox": _checkbox,
+        "number": _number,
+        "date": _date,
+        "list": _list,
+        "number_list": _number_list,
+    }
     return builders.get(_kind(fld), _text)(fld, ref, cond)
 
 
@@ -221,7 +230,7 @@ def _next(day: date) -> date:
 
 
 def _list(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
-    text = _to_text(cond.value, fld)
+    text = _to_text(cond.value, fld, whole=cond.op in ("equals", "not_equals"))
     joined = LOWER(FunctionCall("ARRAYJOIN", ref, "|"))
     if cond.op in ("equals", "not_equals"):
         # Whole items only: "|qa|" is found in "|backend|qa|" but not in "|qa team|".
@@ -231,6 +240,28 @@ def _list(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
     else:
         raise InvalidInputError(f"{fld.name} holds several values: use equals or contains.")
     return NOT(found) if cond.op.startswith("not_") else found
+
+
+def _number_list(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
+    """A lookup of numbers: equals/contains match an item's text; gt/gte hold when some item
+    passes (MAX), lt/lte likewise (MIN), between when the items reach into the range (exact
+    for a lookup through one link, which holds one value)."""
+    if cond.op in ("equals", "not_equals", "contains", "not_contains"):
+        return _list(fld, ref, cond)
+    value = _to_number(cond.value, fld)
+    high, low = FunctionCall("MAX", ref), FunctionCall("MIN", ref)
+    tests = {
+        "gt": lambda: GT(high, value),
+        "gte": lambda: GTE(high, value),
+        "lt": lambda: LT(low, value),
+        "lte": lambda: LTE(low, value),
+        "between": lambda: AND(GTE(high, value), LTE(low, _to_number(cond.value_to, fld))),
+    }
+    if cond.op not in tests:
+        raise InvalidInputError(
+            f"{fld.name} is a lookup of numbers: use equals, gt, gte, lt, lte or between."
+        )
+    return AND(_present(ref), tests[cond.op]())
 
 
 def _text(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
@@ -252,11 +283,12 @@ def _text(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
     )
 
 
-def _to_text(value: str | None, fld: FieldSchema) -> str:
+def _to_text(value: str | None, fld: FieldSchema, *, whole: bool = True) -> str:
+    """The filter's text; for a whole multi-select option, that option's exact name."""
     text = str(value).strip() if value is not None else ""
     if not text:
         raise InvalidInputError(f"The filter on {fld.name} needs a non-empty value.")
-    if fld.type == "multipleSelects" and fld.choices:
+    if whole and fld.type == "multipleSelects" and fld.choices:
         return fld.choice(text)
     return text
 

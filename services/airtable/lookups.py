@@ -16,6 +16,7 @@ from services.errors import InvalidInputError
 
 _PER_REQUEST = 100
 _KEYS_PER_REQUEST = 25
+_REMEMBERED = 20_000  # names kept from one listing, bounding the cache per table
 
 
 def any_of(tests: Sequence[Any]) -> str:
@@ -70,6 +71,17 @@ class RecordLookups:
             self._gateway.remember_names(base_id, table.id, fetched)
             names.update(fetched)
         return names
+
+    def remember(self, base_id: str, table: TableSchema, records: Iterable[RecordDict]) -> None:
+        """Note the primary field text of records listed anyway (up to `_REMEMBERED`), so
+        later links to them need no lookup; records listed without it are passed over."""
+        labels: dict[str, str] = {}
+        for record in records:
+            if text := plain_text(record["fields"].get(table.primary_field_id)):
+                labels[record["id"]] = text
+                if len(labels) >= _REMEMBERED:
+                    break
+        self._gateway.remember_names(base_id, table.id, labels)
 
     def ids_by_name(
         self, user_id: int, base_id: str, table_id: str, names: set[str]

@@ -7,8 +7,9 @@ the records shown only.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pyairtable.api.types import RecordDict
@@ -39,6 +40,7 @@ from services.errors import InvalidInputError
 Match = Literal["all", "any"]
 DEFAULT_COLUMNS = 6
 MAX_LIMIT = 100
+LINKS_NAMED = 20  # linked records named per cell of a single record; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,14 @@ class RecordQueries:
         options = self._list_options(schema, filters, match, sort, view)
         limit = max(1, min(limit, MAX_LIMIT))
         rows: list[RecordDict] = []
-        total = 0
+        listed: list[RecordDict] = []
         for page in self._gateway.pages(
             user_id, base_id, schema.id, fields=[f.id for f in shown], **options
         ):
-            total += len(page)
+            listed.extend(page)
             rows.extend(page[: max(0, limit - len(rows))])
+        total = len(listed)
+        self._lookups.remember(base_id, schema, listed)
         names = self._link_names(user_id, base_id, shown, rows)
         return RecordPage(base_id, schema, shown, rows, total, names, list(sort))
 
@@ -125,30 +129,53 @@ class RecordQueries:
         target = schema.field(field) if field else None
         grouping = schema.field(group_by) if group_by else None
         _check_metric(metric, target, grouping, bucket)
-        wanted = [f.id for f in (target, grouping) if f is not None] or [schema.primary_field_id]
+        # The primary field comes along: it names these records for later links to them.
+        wanted = [f.id for f in (target, grouping) if f is not None] + [schema.primary_field_id]
         options = self._list_options(schema, filters, match, (), None)
         pairs: list[tuple[Any, list[Any]]] = []
+        listed: list[RecordDict] = []
         for page in self._gateway.pages(
             user_id, base_id, schema.id, fields=list(dict.fromkeys(wanted)), **options
         ):
+            listed.extend(page)
             for record in page:
                 cells = record["fields"]
                 value = cells.get(target.id) if target else None
                 keys = _raw_keys(grouping, cells.get(grouping.id)) if grouping else []
                 pairs.append((value, keys))
-        if grouping is not None and grouping.linked_table_id:
-            ids = [k for _, keys in pairs for k in keys if k.startswith("rec")]
-            linked = self._gateway.schema(user_id, base_id).table_by_id(grouping.linked_table_id)
-            names = self._lookups.names(user_id, base_id, linked, ids) if linked else {}
-            pairs = [(v, [names.get(k, k) for k in keys]) for v, keys in pairs]
+        self._lookups.remember(base_id, schema, listed)
         counted = (lambda v: plain_text(v) != "") if target is not None else (lambda _v: True)
         rows = [(v, group_keys(keys, bucket=bucket) if grouping else []) for v, keys in pairs]
         groups, total = aggregate(rows, metric, counted=counted)
-        ordered = order_groups(groups, order or ("group" if bucket else "value_desc"))
+        order = order or ("group" if bucket else "value_desc")
+        # Linked records are grouped by record (two people may share a name) and named
+        # after ordering, so only the groups shown are looked up, unless the order is by name.
+        linked = grouping if grouping is not None and grouping.linked_table_id else None
+        if linked is not None and order == "group":
+            groups = self._name_groups(user_id, base_id, linked, groups)
+        ordered = order_groups(groups, order)
         kept = ordered[: max(1, max_groups)]
+        if linked is not None and order != "group":
+            kept = self._name_groups(user_id, base_id, linked, kept)
         return Aggregation(
             base_id, schema, metric, target, grouping, kept, total, len(ordered) - len(kept)
         )
+
+    def _name_groups(
+        self, user_id: int, base_id: str, link: FieldSchema, groups: list[GroupResult]
+    ) -> list[GroupResult]:
+        """Groups keyed by linked record ID, relabelled with the records' primary field text
+        (with the ID too where two records in `groups` share a name)."""
+        linked = self._gateway.schema(user_id, base_id).table_by_id(link.linked_table_id or "")
+        ids = [g.key for g in groups if g.key.startswith("rec")]
+        names = self._lookups.names(user_id, base_id, linked, ids) if linked and ids else {}
+        repeated = Counter(names.values())
+        return [
+            replace(g, key=f"{name} ({g.key})" if repeated[name] > 1 else name)
+            if (name := names.get(g.key))
+            else g
+            for g in groups
+        ]
 
     def get_record(
         self, user_id: int, base_id: str, table: str, record_id: str, *, fields: Sequence[str] = ()
@@ -156,8 +183,9 @@ class RecordQueries:
         """One record with the fields asked for (all of them by default)."""
         schema = self._gateway.table(user_id, base_id, table, uses=fields)
         record = self._gateway.get(user_id, base_id, schema.id, check_record_id(record_id))
+        self._lookups.remember(base_id, schema, [record])
         shown = [schema.field(n) for n in fields] if fields else list(schema.fields)
-        names = self._link_names(user_id, base_id, shown, [record])
+        names = self._link_names(user_id, base_id, shown, [record], per_cell=LINKS_NAMED)
         return RecordPage(base_id, schema, shown, [record], 1, names)
 
     def matching(
@@ -203,13 +231,18 @@ class RecordQueries:
         return options
 
     def _link_names(
-        self, user_id: int, base_id: str, shown: list[FieldSchema], rows: list[RecordDict]
+        self,
+        user_id: int,
+        base_id: str,
+        shown: list[FieldSchema],
+        rows: list[RecordDict],
+        per_cell: int | None = None,
     ) -> dict[str, str]:
         names: dict[str, str] = {}
         by_table: dict[str, list[str]] = {}
         for fld in shown:
             if fld.linked_table_id:
-                ids = [i for r in rows for i in r["fields"].get(fld.id) or []]
+                ids = [i for r in rows for i in (r["fields"].get(fld.id) or [])[:per_cell]]
                 by_table.setdefault(fld.linked_table_id, []).extend(ids)
         if not any(by_table.values()):
             return names
@@ -248,7 +281,8 @@ def _unique(fields: list[FieldSchema]) -> list[FieldSchema]:
 
 def _raw_keys(grouping: FieldSchema, value: Any) -> list[Any]:
     if grouping.value_type == "checkbox":
-        return ["checked" if value else "unchecked"]
+        # Airtable leaves an unchecked box empty; say both ways so either word finds it.
+        return ["checked (true)" if value else "unchecked (empty)"]
     return value if isinstance(value, list) else [value]
 
 

@@ -12,10 +12,12 @@ from typing import Any
 from services.airtable.aggregate import GroupResult
 from services.airtable.cells import plain_text
 from services.airtable.connections import BaseInfo
-from services.airtable.queries import Aggregation, RecordPage
+from services.airtable.queries import LINKS_NAMED, Aggregation, RecordPage
 from services.airtable.schema import BaseSchema, FieldSchema, TableSchema
 
 CELL_CHARS = 60
+LONG_CELL_CHARS = 240  # long text the model asked for in a search
+_LONG_TEXT = frozenset({"multilineText", "richText"})
 DETAIL_CHARS = 500
 _KINDS = {
     "singleLineText": "text",
@@ -52,8 +54,12 @@ def records_text(page: RecordPage) -> str:
     head = f"{name}: {page.total} records match; showing {shown}"
     lines = [head + (f", sorted by {order}." if order else ".")]
     lines.append("|".join(["id", *(f.name for f in page.fields)]))
+    limits = [LONG_CELL_CHARS if f.value_type in _LONG_TEXT else CELL_CHARS for f in page.fields]
     for row in page.rows:
-        cells = [cell(f, row["fields"].get(f.id), page.names) for f in page.fields]
+        cells = [
+            cell(f, row["fields"].get(f.id), page.names, n)
+            for f, n in zip(page.fields, limits, strict=True)
+        ]
         lines.append("|".join([row["id"], *cells]))
     if page.total > shown:
         lines.append(
@@ -69,8 +75,13 @@ def record_text(page: RecordPage) -> str:
     lines = [f"{page.table.name} record {row['id']}:"]
     for fld in page.fields:
         value = row["fields"].get(fld.id)
-        if value not in (None, "", []):
-            lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS)}")
+        if value in (None, "", []):
+            continue
+        more = ""
+        if fld.linked_table_id and isinstance(value, list) and len(value) > LINKS_NAMED:
+            more = f" (+{len(value) - LINKS_NAMED} more; {len(value)} in all)"
+            value = value[:LINKS_NAMED]
+        lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS)}{more}")
     return "\n".join(lines)
 
 
