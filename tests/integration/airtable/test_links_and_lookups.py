@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from pyairtable import Api
+from pyairtable.api.types import RecordDict
 
 from emulator import DEV_TOKEN
 from emulator.seed_crm import SALES_CRM_ID
 from emulator.seed_inventory import INVENTORY_ID
 from emulator.testing import EmulatorServer
-from services.airtable.filters import Condition
+from services.airtable.filters import Condition, Operator
 from services.container import Services
 from services.models import User
 from tests.integration.airtable.fixtures import emulator_stats
@@ -24,9 +25,9 @@ pytestmark = pytest.mark.sql
 PROJECTS = "appDemoProjects00"
 
 
-def _all(server: EmulatorServer, base_id: str, table: str) -> list[dict[str, Any]]:
+def _all(server: EmulatorServer, base_id: str, table: str) -> list[RecordDict]:
     api = Api(DEV_TOKEN, endpoint_url=server.url, retry_strategy=None)
-    return list(api.table(base_id, table).all())
+    return api.table(base_id, table).all()
 
 
 def _requests(server: EmulatorServer) -> int:
@@ -45,7 +46,7 @@ def test_lookup_of_numbers__compares_like_the_number_it_holds(
     airtable_services: Services,
     member: User,
     airtable_emulator: EmulatorServer,
-    op: str,
+    op: Operator,
     value: str,
     value_to: str | None,
     test: Any,
