@@ -18,8 +18,11 @@ pytestmark = pytest.mark.e2e
 
 
 def _choose(page: Page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    # By exact accessible name: has_text is a case-insensitive substring ("Base" also
+    # matches "Which base" and "Base picker") and counts collapsed widgets too.
+    page.get_by_role("combobox", name=label, exact=True).first.click()
     page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("combobox", name=label, exact=True).first).to_have_value(option)
 
 
 def _type(page: Page, label: str, text: str) -> None:
@@ -104,7 +107,7 @@ def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(
     _choose(page, "Which base", "Sales CRM")
     # The rerun after the base changes resets the picker to the new base's first table.
     expect(page.get_by_role("combobox", name="Which table")).to_have_value("Companies")
-    page.get_by_test_id("stSelectbox").filter(has_text="Which table").click()
+    page.get_by_role("combobox", name="Which table", exact=True).click()
     expect(page.get_by_role("option", name="Deals", exact=True)).to_be_visible()
     expect(page.get_by_role("option", name="Tasks", exact=True)).to_have_count(0)
     page.keyboard.press("Escape")

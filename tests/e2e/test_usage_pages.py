@@ -87,7 +87,7 @@ def test_admin_costs__a_budget_set_on_the_page_refuses_the_next_call(
     assert csv_text.startswith("key,calls,cost_usd,tokens\n")
     member_row = next(line for line in csv_text.splitlines() if line.startswith(member.email))
     assert member_row.split(",")[2] == "2"  # USD
-    page.get_by_test_id("stSelectbox").filter(has_text="User").click()
+    page.get_by_role("combobox", name="User", exact=True).click()
     page.keyboard.type(member.email)
     page.keyboard.press("Enter")
     page.get_by_label("User day USD").fill("0.000001")
