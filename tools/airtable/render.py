@@ -219,5 +219,6 @@ def _number(value: float | str | None) -> str:
     if value is None:
         return "none"
     if isinstance(value, float):
-        return plain_text(round(value, 2))
+        # Cents for amounts; four places below 1, where percents live as fractions (0.4563).
+        return plain_text(round(value, 2 if abs(value) >= 1 else 4))
     return plain_text(value)

@@ -81,6 +81,21 @@ def test_aggregation_text__lists_groups_and_the_overall_value() -> None:
     ]
 
 
+def test_aggregation_text__keeps_four_places_below_one_where_percents_live() -> None:
+    aggregation = Aggregation(
+        "appTestBase000000",
+        TASKS,
+        "avg",
+        TASKS.field("Estimate Hours"),
+        None,
+        [],
+        GroupResult("all", 0.456349, 7),
+    )
+    assert render.aggregation_text(aggregation) == (
+        "Tasks: avg of Estimate Hours over 7 matching records: 0.4563."
+    )
+
+
 def test_table_text__shows_types_options_links_and_read_only_fields() -> None:
     text = render.table_text(TASKS, BaseInfo("appTestBase000000", "Test", "create"), BASE)
     assert "- Status: select [Todo, In Progress, Done]" in text
