@@ -67,8 +67,17 @@ def test_member__sees_not_allowed_on_admin_pages(
     app_server: AppServer, app_services: Services, page: Page
 ) -> None:
     member = make_user(app_services)
+    page.goto(f"{app_server.url}/signin")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("link", name="Chat")).to_have_count(0)  # no menu for strangers
     sign_in(page, app_server.url, member.email)
-    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+    nav = page.get_by_test_id("stSidebarNav")
+    for name in ("Chat", "Prompts", "Account", "My usage"):
+        expect(nav.get_by_role("link", name=name)).to_be_visible()
+    for name in ("Users", "Costs", "Status", "Sign in", "Register"):
+        expect(nav.get_by_role("link", name=name)).to_have_count(0)
+    nav.get_by_role("link", name="My usage").click()
+    expect(page).to_have_url(f"{app_server.url}/usage")
     for path in ("admin_users", "status"):
         page.goto(f"{app_server.url}/{path}")
         expect(page.get_by_text("Not allowed")).to_be_visible()
@@ -98,7 +107,11 @@ def test_admin__manages_users_in_the_admin_page(
     admin = make_user(app_services, role=Role.ADMIN)
     member = make_user(app_services, name="Member")
     sign_in(page, app_server.url, admin.email)
-    page.goto(f"{app_server.url}/admin_users")
+    nav = page.get_by_test_id("stSidebarNav")
+    for name in ("Costs", "Status"):
+        expect(nav.get_by_role("link", name=name)).to_be_visible()
+    nav.get_by_role("link", name="Users").click()
+    expect(page).to_have_url(f"{app_server.url}/admin_users")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     page.locator(f".st-key-disable-{member.id} button").click()
     expect(page.locator(f".st-key-enable-{member.id} button")).to_be_visible()
