@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from api.account import account_routes
 from api.auth import auth_routes
@@ -18,6 +19,13 @@ from api.health import health_routes
 from config.logging import setup_logging
 from config.settings import load_settings
 from services.container import Services, build_services
+
+
+# app.py's st.navigation is the only page registry. Without this, Streamlit sees the
+# pages/ folder and, until some session first runs app.py, serves a URL such as
+# /admin_users by running that page file directly (its v1 multipage mode): no sign-in
+# gate in app.py, and a raw list of every page file in the sidebar.
+PagesManager.uses_pages_directory = False
 
 
 @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -10,7 +11,7 @@ from playwright.sync_api import Page, expect
 from services.container import Services
 from services.models import Role, UserStatus
 from tests.support.accounts import PASSWORD, make_user, sign_in
-from tests.support.appserver import AppServer
+from tests.support.appserver import AppServer, run_app_server
 
 pytestmark = pytest.mark.e2e
 
@@ -118,3 +119,16 @@ def test_admin__manages_users_in_the_admin_page(
     refreshed = app_services.accounts.get_user(member.id)
     assert refreshed is not None
     assert refreshed.status == "disabled"
+
+
+def test_fresh_server__the_first_request_goes_through_the_gate_too(
+    app_server: AppServer, page: Page, tmp_path: Path
+) -> None:
+    # Streamlit's pages/-folder mode would run pages/admin_users.py directly on a server
+    # that has not yet run app.py, and list every page file in the sidebar.
+    env = {**app_server.env, "VAR_DIR": str(tmp_path)}
+    with run_app_server(env, tmp_path / "server.log") as fresh:
+        page.goto(f"{fresh.url}/admin_users")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(page).to_have_url(f"{fresh.url}/signin")
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
