@@ -121,13 +121,15 @@ if user is None and navigation.url_path not in PUBLIC:
     st.switch_page(signin)
 if user is not None and navigation.url_path in PUBLIC:
     st.switch_page(chat)
-if navigation.url_path in ADMIN_ONLY and not is_admin:
-    st.error(NOT_ALLOWED, icon=":material/block:")
-    st.stop()
 
 if user is not None:
+    # Before the page runs: after its st.stop() nothing more can be drawn.
     with st.sidebar:
         st.caption(f"Signed in as {user.email}")
         post_form("/api/auth/logout", "logout", [], "Sign out", secondary=True)
+
+if navigation.url_path in ADMIN_ONLY and not is_admin:
+    st.error(NOT_ALLOWED, icon=":material/block:")
+    st.stop()
 
 navigation.run()

@@ -82,7 +82,10 @@ def test_member__sees_not_allowed_on_admin_pages(
     for path in ("admin_users", "status"):
         page.goto(f"{app_server.url}/{path}")
         expect(page.get_by_text("Not allowed")).to_be_visible()
-        expect(page.get_by_text(member.email, exact=True)).to_have_count(0)
+        # No user list in the page; the sidebar still says who is signed in, with Sign out.
+        expect(page.get_by_test_id("stMain").get_by_text(member.email)).to_have_count(0)
+        expect(page.get_by_test_id("stSidebar").get_by_text(member.email)).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_admin__disables_a_user_who_is_signed_out_on_the_next_action(
