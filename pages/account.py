@@ -15,6 +15,8 @@ st.title("Account")
 st.caption(f"{user.email} · {user.role}")
 
 st.subheader("Airtable connection")
+if connected := st.session_state.pop("airtable_connected", None):
+    st.success(connected)
 connections = services.airtable_connections
 own = connections.describe(user.id)
 effective = connections.effective(user.id)
@@ -38,9 +40,13 @@ with st.form("airtable_token", clear_on_submit=True):
         try:
             with st.spinner("Checking the token with Airtable…"):
                 info = connections.connect(actor_id=user.id, token=token)
-            st.success(f"Connected {info.token_hint}: {info.base_count} bases visible.")
         except AppError as exc:
             st.error(str(exc))
+        else:
+            # Rerun so the connection described above is the new one.
+            message = f"Connected {info.token_hint}: {info.base_count} bases visible."
+            st.session_state["airtable_connected"] = message
+            st.rerun()
 
 st.subheader("API tokens")
 st.caption("For scripts calling `/api` routes with `Authorization: Bearer <token>`.")

@@ -25,6 +25,9 @@ def test_airtable_token__is_validated_and_only_its_last_four_are_shown(
     page.get_by_role("button", name="Validate and save").click()
     connected = re.compile(rf"Connected …{USER_PAT[-4:]}: \d+ bases visible\.")
     expect(page.get_by_text(connected)).to_be_visible()
+    # The description above the form is already the new connection, with Disconnect.
+    expect(page.get_by_text(f"Your personal access token …{USER_PAT[-4:]}")).to_be_visible()
+    expect(page.get_by_role("button", name="Disconnect my token")).to_be_visible()
     page.reload()
     expect(page.get_by_text(f"Your personal access token …{USER_PAT[-4:]}")).to_be_visible()
     secret_part = USER_PAT.split(".")[1]
