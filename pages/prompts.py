@@ -186,6 +186,8 @@ def _input(var: Variable, key: str, base_id: str) -> object:
 def _run_form(prompt: PromptInfo) -> None:
     """The inputs, then Run. No st.form: a table picker follows the base picked above it."""
     version = library.version(user_id=user.id, prompt_id=prompt.id)
+    with st.expander(f"Template (version {version.number})", icon=":material/description:"):
+        st.code(version.template, language=None, wrap_lines=True)
     key = f"in-{prompt.id}-{version.number}"
     values: dict[str, object] = {}
     # Base pickers first, so table pickers list the tables of the first base chosen.
@@ -226,7 +228,7 @@ def _history(prompt: PromptInfo) -> None:
         return
     rows = [
         {
-            "When": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            "When (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M"),
             "Version": r.version,
             "Inputs": ", ".join(f"{k}={v}" for k, v in r.inputs.items()),
             "Output": r.output[:200],
@@ -265,7 +267,7 @@ def _manage(prompt: PromptInfo) -> None:
                 st.code(diff, language="diff")
             else:
                 st.caption("These versions are the same.")
-    cols = st.columns(3, vertical_alignment="bottom")
+    cols = st.columns(4, vertical_alignment="bottom")
     chosen = cols[0].selectbox(
         "Published version",
         numbers,
@@ -286,6 +288,12 @@ def _manage(prompt: PromptInfo) -> None:
         mime="application/json",
         icon=":material/download:",
     )
+    with cols[3].popover("Delete", icon=":material/delete:"):
+        st.write("Delete this prompt, every version and its run history?")
+        if st.button("Delete permanently", type="primary", key=f"delete-{prompt.id}"):
+            library.delete(user_id=user.id, prompt_id=prompt.id)
+            _select(None)
+            st.rerun()
 
 
 def _select(prompt_id: str | None) -> None:
@@ -313,6 +321,14 @@ selected = next((p for p in prompts if p.id == st.query_params.get("p")), None)
 try:
     if selected is None:
         st.title("New prompt")
+        if not prompts:
+            st.info(
+                "A saved prompt is a template you fill in and run again and again. Write "
+                "`{{name}}` where a value goes and declare each name as a variable below "
+                "(text, a number, a date, options, a base or a table). Run it here, or type "
+                "`/` and its name in Chat.",
+                icon=":material/lightbulb:",
+            )
         draft = _editor("new", None, None)
         if st.button("Create prompt", type="primary", icon=":material/save:"):
             _select(library.create(user_id=user.id, draft=draft).id)

@@ -19,7 +19,9 @@ post_form(
     "register",
     [
         FormField("email", "Email", "email", refill.get("email", ""), "username"),
-        FormField("display_name", "Name", "text", refill.get("display_name", ""), "name", False),
+        FormField(
+            "display_name", "Name (optional)", "text", refill.get("display_name", ""), "name", False
+        ),
         FormField(
             "password",
             f"Password (at least {MIN_LENGTH} characters)",

@@ -118,6 +118,12 @@ def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(
     box.press("Tab")
     page.get_by_role("button", name="Save new version").click()
     page.get_by_text("Compare versions").click()
-    diff = page.get_by_test_id("stCode")
+    compare = page.get_by_test_id("stExpander").filter(has_text="Compare versions")
+    diff = compare.get_by_test_id("stCode")
     expect(diff).to_contain_text("-Check {{which_table}} in {{which_base}}.")
     expect(diff).to_contain_text("+Audit {{which_table}} in {{which_base}}.")
+
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete permanently").click()
+    expect(page.get_by_role("heading", name="New prompt")).to_be_visible()
+    expect(page.get_by_role("button", name="Table check")).to_have_count(0)
