@@ -39,6 +39,7 @@ from services.container import Services
 from services.conversations import Conversation
 from services.errors import AppError, InvalidInputError, ProviderError
 from tools.airtable import airtable_tools
+from tools.spend import spend_tools
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class Assistant:
     ) -> None:
         self._services = services
         self._models: ModelProvider = model_provider or self._guarded_model
-        self._agent = _compile(list(tools) if tools is not None else airtable_tools(services))
+        default = [*airtable_tools(services), *spend_tools(services)]
+        self._agent = _compile(list(tools) if tools is not None else default)
 
     def _guarded_model(
         self, user_id: int, purpose: Purpose, ref: CallRef, model: str | None

@@ -1,0 +1,122 @@
+"""The agent's spend tool: what the signed-in person has spent, and what their budgets leave.
+
+Figures come from the ledger (SQL aggregates) and the budget counters (Redis), for the
+user in the request's context only: nobody else's spend, and no organisation totals.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+
+import redis
+from langchain.tools import ToolRuntime
+from langchain_core.tools import BaseTool
+
+from services.budget.pricing import format_usd
+from services.budget.reports import SpendRow, spend_by_model, spend_by_purpose
+from services.budget.usage import LimitStatus, limits_and_spend
+from services.budget.windows import Metric, Scope, Window
+from services.container import Services
+from tools.airtable.reads import make_tool
+from tools.airtable.scope import user_of
+from tools.context import AssistantContext
+
+Runtime = ToolRuntime[AssistantContext, Any]
+Period = Literal["today", "this_month"]
+_CENT = 10_000_000  # nano-USD
+
+
+def spend_tools(services: Services) -> list[BaseTool]:
+    """report_my_spend, bound to these services; the user comes per call from the context."""
+
+    def report_my_spend(runtime: Runtime, period: Period = "this_month") -> tuple[str, Any]:
+        """Report what the person has spent on this assistant today or this month (UTC): cost,
+        model calls and tokens by model and by purpose, and how much of their own daily and
+        monthly budgets is left; use it for questions about their usage, costs or budget."""
+        user_id = user_of(runtime).user_id
+        start, end = period_bounds(period, datetime.now(UTC))
+        by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user_id)
+        by_purpose = spend_by_purpose(services.sessions, start=start, end=end, user_id=user_id)
+        try:
+            statuses = [
+                s
+                for s in limits_and_spend(services.models.budget_guard, user_id)
+                if s.scope is Scope.USER
+            ]
+        except redis.RedisError:
+            statuses = None
+        text = spend_text(period, start, by_model, by_purpose, statuses)
+        artifact = {
+            "kind": "spend",
+            "period": period,
+            "by_model": [row.__dict__ for row in by_model],
+            "by_purpose": [row.__dict__ for row in by_purpose],
+        }
+        return text, artifact
+
+    return [make_tool(report_my_spend, None)]
+
+
+def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime]:
+    """`[start, end)` of today or of this calendar month, in UTC."""
+    today = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    if period == "today":
+        return today, today + timedelta(days=1)
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following
+
+
+def spend_text(
+    period: Period,
+    start: datetime,
+    by_model: list[SpendRow],
+    by_purpose: list[SpendRow],
+    statuses: list[LimitStatus] | None,
+) -> str:
+    """The report the model reads: totals, the breakdowns, then each budget of the user's."""
+    label = "today" if period == "today" else f"this month (since {start:%Y-%m-%d})"
+    calls = sum(r.calls for r in by_model)
+    cost = sum(r.cost_nusd for r in by_model)
+    tokens = sum(r.tokens for r in by_model)
+    lines = [
+        f"Your spend {label}, UTC: {format_usd(cost)} over {calls} model calls, {tokens:,} tokens."
+    ]
+    if by_model:
+        lines.append("By model: " + "; ".join(_row(r) for r in by_model) + ".")
+        lines.append("By purpose: " + "; ".join(_row(r) for r in by_purpose) + ".")
+    if statuses is None:
+        lines.append("Budgets: the budget counters cannot be read right now.")
+    else:
+        lines += [_budget(s) for s in statuses]
+    return "\n".join(lines)
+
+
+def _row(row: SpendRow) -> str:
+    calls = "1 call" if row.calls == 1 else f"{row.calls} calls"
+    return f"{row.key} {format_usd(row.cost_nusd)} ({calls}, {row.tokens:,} tokens)"
+
+
+def _floor_cents(nusd: int) -> int:
+    """Round an amount left down to whole cents (format_usd rounds up, as costs should)."""
+    return nusd if nusd < _CENT else nusd - nusd % _CENT
+
+
+def _budget(status: LimitStatus) -> str:
+    when = "Daily" if status.window is Window.DAY else "Monthly"
+    money = status.metric is Metric.USD
+
+    def amount(value: int) -> str:
+        return format_usd(value) if money else f"{value:,} tokens"
+
+    used = status.spent + status.in_flight
+    if not status.limit:
+        return f"{when} {'USD' if money else 'token'} budget: no limit ({amount(used)} used)."
+    left = max(status.limit - used, 0)
+    left = _floor_cents(left) if money else left
+    return (
+        f"{when} {'USD' if money else 'token'} budget: {amount(used)} of "
+        f"{amount(status.limit)} used, {amount(left)} left; resets "
+        f"{status.resets_at:%Y-%m-%d %H:%M} UTC."
+    )
