@@ -20,7 +20,6 @@ from config.logging import setup_logging
 from config.settings import load_settings
 from services.container import Services, build_services
 
-
 # app.py's st.navigation is the only page registry. Without this, Streamlit sees the
 # pages/ folder and, until some session first runs app.py, serves a URL such as
 # /admin_users by running that page file directly (its v1 multipage mode): no sign-in
