@@ -9,14 +9,14 @@ import streamlit as st
 from agents.assistant import TurnEvent
 from services.budget.pricing import format_usd
 from services.budget.usage import limits_and_spend
-from services.budget.windows import Metric
+from services.budget.windows import Metric, Window
 from services.conversations import Conversation
 from services.errors import AppError, StoreUnavailableError
 from services.health import LLM_HELP
 from services.models import User
 from services.prompts.library import PromptLibrary
 from ui.alerts import show_current_user_alerts
-from ui.chat_view import render_history
+from ui.chat_view import render_history, tool_label
 from ui.context import get_assistant, get_services
 from ui.session import require_user
 
@@ -40,6 +40,11 @@ if not settings.llm_configured:
     st.stop()
 
 conversations = services.conversations
+EXAMPLE_QUESTIONS = (
+    "How many tasks are overdue, by assignee?",
+    "What is the total estimate in hours for each project?",
+    "Show the five most recently due tasks that are not done.",
+)
 state = st.session_state
 
 
@@ -150,10 +155,18 @@ if conversation is not None:
                 st.rerun()
             except AppError as exc:
                 st.error(str(exc))
-    if title_cols[2].button("Delete", icon=":material/delete:", key="delete-conversation"):
-        conversations.delete(user_id=user.id, conversation_id=conversation.id)
-        _select(None)
-        st.rerun()
+    with title_cols[2].popover("Delete", icon=":material/delete:"):
+        st.write("The conversation and its messages are removed; this cannot be undone.")
+        if st.button(
+            "Delete this conversation permanently", key="delete-conversation", type="primary"
+        ):
+            try:
+                conversations.delete(user_id=user.id, conversation_id=conversation.id)
+            except AppError as exc:
+                st.error(str(exc))
+            else:
+                _select(None)
+                st.rerun()
     history = conversations.messages(user_id=user.id, conversation_id=conversation.id)
     render_history(
         services,
@@ -165,6 +178,7 @@ if conversation is not None:
 else:
     st.title("Ask about your bases")
     st.caption("Counts and sums cover whole tables; every change waits for your confirmation.")
+    st.markdown("For example:\n" + "\n".join(f"- *{q}*" for q in EXAMPLE_QUESTIONS))
 
 
 def _budget_line() -> str:
@@ -177,9 +191,8 @@ def _budget_line() -> str:
         return ""
     tightest = min(money, key=lambda s: s.limit - s.spent - s.in_flight)
     left = max(tightest.limit - tightest.spent - tightest.in_flight, 0)
-    return (
-        f"Budget left: {format_usd(left)} of {format_usd(tightest.limit)} ({tightest.window.value})"
-    )
+    when = "today" if tightest.window is Window.DAY else "this month"
+    return f"Budget left {when}: {format_usd(left)} of {format_usd(tightest.limit)}"
 
 
 budget = _budget_line()
@@ -212,7 +225,7 @@ if prompt:
                 streamed.append(event.text)
                 answer.markdown("".join(streamed) + "▌")
             elif event.kind == "tool_call":
-                st.status(f"{event.name}…", state="running").json(event.args, expanded=False)
+                st.status(f"{tool_label(event.name, event.args, running=True)}…", state="running")
             elif event.kind == "tool_result":
                 streamed.clear()
 

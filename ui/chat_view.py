@@ -16,6 +16,25 @@ from services.errors import AppError
 
 ProposalAction = Callable[[str, str], None]  # (action, proposal or change set id)
 SHORT_RESULT = 600
+SHORT_REASON = 200
+# Tool name -> (while running, once done); a table name is added when the call has one.
+TOOL_LABELS = {
+    "list_bases": ("Listing bases", "Listed bases"),
+    "search_records": ("Searching records", "Searched records"),
+    "aggregate_records": ("Calculating totals", "Calculated totals"),
+    "get_record": ("Opening a record", "Opened a record"),
+    "create_records": ("Proposing new records", "Proposed new records"),
+    "update_records": ("Proposing changes", "Proposed changes"),
+    "upsert_records": ("Proposing new or changed records", "Proposed new or changed records"),
+    "delete_records": ("Proposing deletions", "Proposed deletions"),
+}
+METRIC_NAMES = {
+    "count": "Count",
+    "sum": "Sum",
+    "avg": "Average",
+    "min": "Minimum",
+    "max": "Maximum",
+}
 
 
 def _turn_cost(services: Services, messages: Sequence[BaseMessage], model: str | None) -> str:
@@ -45,17 +64,34 @@ def render_artifact(artifact: Any, key: str) -> None:
     kind = artifact.get("kind")
     if kind in {"records", "record"} and artifact.get("rows"):
         frame = pd.DataFrame(artifact["rows"], columns=artifact.get("columns"))
-        st.dataframe(frame.astype(str), hide_index=True, key=f"df-{key}")
+        # Record IDs mean nothing to a reader; the artifact keeps them for the model's use.
+        st.dataframe(
+            frame.astype(str), hide_index=True, column_config={"id": None}, key=f"df-{key}"
+        )
         st.caption(
             f"{artifact.get('shown', len(frame))} of {artifact.get('total', len(frame))} "
             f"records in {artifact.get('table', '')}"
         )
     elif kind == "aggregate" and artifact.get("groups"):
-        frame = pd.DataFrame(artifact["groups"])
-        label = artifact.get("group_by") or "group"
-        frame = frame.rename(columns={"group": label})
-        st.bar_chart(frame, x=label, y="value")
-        st.dataframe(frame, hide_index=True, key=f"agg-{key}")
+        render_aggregate(artifact, key)
+
+
+def metric_label(metric: str | None, field: str | None) -> str:
+    """What an aggregate's value is, as a column heading: "Count", "Sum of Amount"."""
+    verb = METRIC_NAMES.get(metric or "", (metric or "value").capitalize())
+    return f"{verb} of {field}" if field else verb
+
+
+def render_aggregate(artifact: dict[str, Any], key: str) -> None:
+    """A bar chart and a table of the groups, the value column named after the metric."""
+    frame = pd.DataFrame(artifact["groups"])
+    label = artifact.get("group_by") or "Group"
+    value = metric_label(artifact.get("metric"), artifact.get("field"))
+    frame = frame.rename(columns={"group": label, "value": value, "records": "Records"})
+    if artifact.get("metric") == "count" and not artifact.get("field"):
+        frame = frame.drop(columns="Records")  # a plain count is the number of records
+    st.bar_chart(frame, x=label, y=value)
+    st.dataframe(frame, hide_index=True, key=f"agg-{key}")
 
 
 def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, key: str) -> None:
@@ -104,13 +140,45 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def tool_label(name: str, args: dict[str, Any], *, running: bool = False) -> str:
+    """A step in plain words, with its table: "Searched records in Tasks"."""
+    table = args.get("table") if isinstance(args.get("table"), str) else None
+    if name == "describe_table":
+        verb = "Reading" if running else "Read"
+        return f"{verb} the fields of {table}" if table else f"{verb} the base's tables"
+    # An unknown name (the model can invent one) is shown as words, not as code.
+    plain = name.replace("_", " ").strip().capitalize() or "Step"
+    doing, done = TOOL_LABELS.get(name, (plain, plain))
+    text = doing if running else done
+    return f"{text} in {table}" if table else text
+
+
+def tool_failed(result: ToolMessage) -> bool:
+    """Tools report errors with status "error"; older saved turns only by the text."""
+    return result.status == "error" or result.text.lstrip().startswith("Error")
+
+
 def render_tool_step(call: dict[str, Any], result: ToolMessage | None) -> None:
-    label = f"{call['name']}" + ("" if result is not None else " (no result)")
-    with st.status(label, state="complete" if result is not None else "error", expanded=False):
-        st.json(call.get("args", {}), expanded=False)
-        if result is not None:
-            text = result.text
-            st.text(text[:SHORT_RESULT] + ("…" if len(text) > SHORT_RESULT else ""))
+    """One tool call as a collapsed status; arguments and the model's text under Details."""
+    args = call.get("args") or {}
+    label = tool_label(str(call.get("name", "")), args)
+    failed = result is None or tool_failed(result)
+    if result is None:
+        label += " (no result)"
+    elif failed:
+        label += " (failed)"
+    with st.status(label, state="error" if failed else "complete", expanded=False):
+        if result is not None and failed:
+            reason = result.text.strip().removeprefix("Error:").strip().splitlines()
+            st.caption(_shorten(reason[0] if reason else "", SHORT_REASON))
+        with st.expander("Details"):
+            st.json(args, expanded=False)
+            if result is not None:
+                st.text(_shorten(result.text, SHORT_RESULT))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def render_history(

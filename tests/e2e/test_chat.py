@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyairtable
 import pytest
 from playwright.sync_api import Page, expect
@@ -60,8 +62,11 @@ def test_chat__answer_table_confirm_undo_and_reload(
     expect(page.get_by_text("Tasks by status are in the chart above.")).to_be_visible(
         timeout=30_000
     )
-    expect(page.get_by_text("aggregate_records")).to_be_visible()
+    expect(page.get_by_text("Calculated totals in Tasks")).to_be_visible()
+    expect(page.get_by_text("aggregate_records")).to_have_count(0)
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+    # A plain count needs no separate "records" column; the value is named by its metric.
+    expect(page.get_by_test_id("stDataFrame").first.locator("th")).to_have_text(["Status", "Count"])
     expect(page.get_by_text("tokens ·").first).to_be_visible()
 
     gemini.script(
@@ -100,6 +105,69 @@ def test_chat__answer_table_confirm_undo_and_reload(
     expect(page.get_by_text("Tasks by status are in the chart above.")).to_be_visible()
     expect(page.get_by_text("Applied, then undone.")).to_be_visible()
     expect(page.get_by_role("button", name="Tasks by status")).to_be_visible()
+
+
+def test_chat__plain_steps_failed_step_hidden_ids_and_confirmed_delete(
+    chat_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Reviewer")
+    gemini.script(
+        ScriptedReply(
+            text="",
+            tool_calls=[
+                ScriptedToolCall(
+                    "search_records", {"table": "Tasks", "fields": ["Name", "Status"], "limit": 3}
+                )
+            ],
+        ),
+        ScriptedReply(text="Here are three tasks."),
+        ScriptedReply(text="Three tasks"),  # the conversation title
+    )
+    sign_in(page, server.url, user.email)
+    expect(page.get_by_text("How many tasks are overdue, by assignee?")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Budget left today: \$"))).to_be_visible()
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Project Tracker").click()
+    _ask(page, "Show me three tasks")
+    expect(page.get_by_text("Here are three tasks.", exact=True)).to_be_visible(timeout=30_000)
+
+    found = page.get_by_test_id("stExpander").filter(has_text="Searched records in Tasks")
+    expect(found.get_by_test_id("stExpanderIconCheck")).to_be_visible()
+    found.get_by_text("Searched records in Tasks").click()
+    details = found.get_by_test_id("stExpander").filter(has_text="Details")
+    expect(details).to_be_visible()
+    expect(details.get_by_test_id("stJson")).to_be_hidden()  # arguments wait behind Details
+    table = page.get_by_test_id("stDataFrame").first
+    # st.dataframe draws on a canvas; its cells are in the DOM for screen readers.
+    expect(table.locator("th")).to_have_text(["Name", "Status"])
+    record_id = re.compile(r"^rec[A-Za-z0-9]{14}$")
+    expect(table.locator("td").filter(has_text=record_id)).to_have_count(0)
+
+    gemini.script(
+        ScriptedReply(
+            text="", tool_calls=[ScriptedToolCall("search_records", {"table": "NoSuchTable"})]
+        ),
+        ScriptedReply(text="Sorry, that table does not exist."),
+    )
+    _ask(page, "Show the NoSuchTable table")
+    sorry = page.get_by_text("Sorry, that table does not exist.", exact=True)
+    expect(sorry).to_be_visible(timeout=30_000)
+    failed = page.get_by_test_id("stExpander").filter(
+        has_text="Searched records in NoSuchTable (failed)"
+    )
+    expect(failed.get_by_test_id("stExpanderIconError")).to_be_visible()
+    expect(failed.get_by_test_id("stExpanderIconCheck")).to_have_count(0)
+
+    page.get_by_role("button", name="Delete").click()
+    confirm = page.get_by_role("button", name="Delete this conversation permanently")
+    expect(confirm).to_be_visible()
+    conversations = services.conversations.find(user_id=user.id, query="", limit=10)
+    assert [c.title for c in conversations] == ["Three tasks"]  # one click deletes nothing
+    confirm.click()
+    expect(page.get_by_text("Ask about your bases")).to_be_visible()
+    expect(page.get_by_role("button", name="Three tasks")).to_have_count(0)
+    assert services.conversations.find(user_id=user.id, query="", limit=10) == []
 
 
 def test_budget_alert__shown_to_the_user_and_to_admins(
