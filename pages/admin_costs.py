@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import streamlit as st
 
-from services.budget.budgets import BudgetOverrides
+from services.budget.budgets import BudgetOverrides, Limits
 from services.budget.pricing import NANO_PER_USD, format_usd, usd_to_nusd
 from services.budget.reports import (
+    DELETED_USER,
     RefSpend,
     SpendRow,
+    ref_owners,
     spend_by_day,
     spend_by_model,
     spend_by_purpose,
@@ -20,10 +23,10 @@ from services.budget.reports import (
     top_refs,
 )
 from services.budget.types import RefType
-from services.errors import AppError, InvalidInputError
+from services.errors import AppError, InvalidInputError, NotFoundError
 from ui.alerts import show_all_alerts
 from ui.context import get_services
-from ui.period import pick_period
+from ui.period import daily_chart, pick_period, purpose_label
 from ui.session import require_admin
 
 services = get_services()
@@ -42,13 +45,20 @@ def _download(rows: Sequence[SpendRow] | Sequence[RefSpend], name: str) -> None:
     )
 
 
-def _spend_table(rows: list[SpendRow], key: str, name: str) -> None:
+def _spend_table(
+    rows: list[SpendRow], key: str, name: str, label: Callable[[str], str] = str
+) -> None:
     if not rows:
         st.caption("No calls in this period.")
         return
     st.dataframe(
         [
-            {key: r.key, "calls": r.calls, "cost": format_usd(r.cost_nusd), "tokens": r.tokens}
+            {
+                key: label(r.key),
+                "calls": r.calls,
+                "cost": format_usd(r.cost_nusd),
+                "tokens": r.tokens,
+            }
             for r in rows
         ],
         hide_index=True,
@@ -56,14 +66,17 @@ def _spend_table(rows: list[SpendRow], key: str, name: str) -> None:
     _download(rows, name)
 
 
-def _ref_table(rows: list[RefSpend], name: str) -> None:
+def _ref_table(
+    rows: list[RefSpend], name: str, leads: dict[str, dict[str, str]] | None = None
+) -> None:
+    """`leads`: the first columns of each row by id (a title, an owner); else the id."""
     if not rows:
         st.caption("None in this period.")
         return
     st.dataframe(
         [
             {
-                "id": r.ref_id,
+                **(leads or {}).get(r.ref_id, {"id": r.ref_id}),
                 "calls": r.calls,
                 "cost": format_usd(r.cost_nusd),
                 "tokens": r.tokens,
@@ -76,50 +89,118 @@ def _ref_table(rows: list[RefSpend], name: str) -> None:
     _download(rows, name)
 
 
-def _usd_text(nusd: int | None) -> str:
+@dataclass(frozen=True)
+class _Field:
+    """One limit of a budget form: its label, what it means when left empty, and its units."""
+
+    name: str
+    label: str
+    default_text: str
+    usd: bool
+
+
+def _fields(defaults: Limits) -> list[_Field]:
+    return [
+        _Field("day_nusd", "day USD", _limit_text(defaults.day_nusd, usd=True), usd=True),
+        _Field("month_nusd", "month USD", _limit_text(defaults.month_nusd, usd=True), usd=True),
+        _Field("day_tokens", "day tokens", _limit_text(defaults.day_tokens, usd=False), usd=False),
+        _Field(
+            "month_tokens", "month tokens", _limit_text(defaults.month_tokens, usd=False), usd=False
+        ),
+    ]
+
+
+def _limit_text(value: int, *, usd: bool) -> str:
+    if not value:
+        return "no limit"
+    return format_usd(value) if usd else f"{value:,} tokens"
+
+
+def _value_text(value: int | None, *, usd: bool) -> str:
     # Exact decimal text, so saving the form unchanged stores the same amount again.
-    return "" if nusd is None else f"{(Decimal(nusd) / NANO_PER_USD).normalize():f}"
+    if not value:  # None (the default) and 0 (no limit) both leave the box empty.
+        return ""
+    return f"{(Decimal(value) / NANO_PER_USD).normalize():f}" if usd else str(value)
 
 
-def _tokens_text(tokens: int | None) -> str:
-    return "" if tokens is None else str(tokens)
-
-
-def _parse_usd(text: str) -> int | None:
-    return None if not text.strip() else usd_to_nusd(text.strip())
-
-
-def _parse_tokens(text: str) -> int | None:
-    if not text.strip():
+def _parse(text: str, field: _Field, owner: str) -> int | None:
+    """The stored value for what the admin typed: None for empty (the default)."""
+    text = text.strip().replace(",", "").removeprefix("$")
+    if not text:
         return None
-    try:
-        tokens = int(text.strip().replace(",", ""))
-    except ValueError:
-        raise InvalidInputError(f"{text!r} is not a whole number of tokens.") from None
-    if tokens < 0:
-        raise InvalidInputError("A token limit must be 0 or more.")
-    return tokens
-
-
-def _budget_form(form_key: str, owner: str, current: BudgetOverrides) -> BudgetOverrides | None:
-    """The four limits of one budget; the parsed overrides once saved, else None."""
-    with st.form(form_key):
-        st.caption("Empty: the default from settings. 0: no limit.")
-        cols = st.columns(4)
-        day_usd = cols[0].text_input(f"{owner} day USD", _usd_text(current.day_nusd))
-        month_usd = cols[1].text_input(f"{owner} month USD", _usd_text(current.month_nusd))
-        day_tokens = cols[2].text_input(f"{owner} day tokens", _tokens_text(current.day_tokens))
-        month_tokens = cols[3].text_input(
-            f"{owner} month tokens", _tokens_text(current.month_tokens)
+    if field.usd:
+        value = usd_to_nusd(text)
+    else:
+        try:
+            value = int(text)
+        except ValueError:
+            raise InvalidInputError(f"{text!r} is not a whole number of tokens.") from None
+        if value < 0:
+            raise InvalidInputError("A token limit must be more than 0.")
+    if value == 0:
+        # Stored, 0 means "no limit": refuse it here so nobody types 0 meaning "stop spending".
+        raise InvalidInputError(
+            f"{owner} {field.label}: 0 is not a limit. To remove the limit tick “No limit”; "
+            "to stop spending, set the smallest amount (0.000001 USD or 1 token)."
         )
+    return value
+
+
+def _budget_form(
+    form_key: str, owner: str, current: BudgetOverrides, defaults: Limits
+) -> BudgetOverrides | None:
+    """The four limits of one budget; the parsed overrides once saved, else None."""
+    fields = _fields(defaults)
+    with st.form(form_key):
+        st.caption("Leave a box empty to use the default shown in it.")
+        entered: list[tuple[_Field, str, bool]] = []
+        for col, field in zip(st.columns(len(fields)), fields, strict=True):
+            stored = getattr(current, field.name)
+            text = col.text_input(
+                f"{owner} {field.label}",
+                _value_text(stored, usd=field.usd),
+                placeholder=f"default {field.default_text}",
+            )
+            unlimited = col.checkbox(
+                "No limit",
+                value=stored == 0,
+                key=f"{form_key}-{field.name}-unlimited",
+                help=f"No {field.label} limit at all for this budget; the box is then ignored.",
+            )
+            entered.append((field, text, unlimited))
         if not st.form_submit_button(f"Save {owner.lower()} budget"):
             return None
-    return BudgetOverrides(
-        day_nusd=_parse_usd(day_usd),
-        month_nusd=_parse_usd(month_usd),
-        day_tokens=_parse_tokens(day_tokens),
-        month_tokens=_parse_tokens(month_tokens),
+    values = {
+        field.name: 0 if unlimited else _parse(text, field, owner)
+        for field, text, unlimited in entered
+    }
+    return BudgetOverrides(**values)
+
+
+def _conversation_title(user_id: int | None, conversation_id: str) -> str:
+    if user_id is None:
+        return conversation_id
+    try:
+        return services.conversations.get(user_id=user_id, conversation_id=conversation_id).title
+    except NotFoundError:  # expired or deleted: the id is all there is
+        return conversation_id
+
+
+def _conversation_columns(rows: list[RefSpend]) -> dict[str, dict[str, str]]:
+    """Title and owner's email of each conversation, falling back to its id when gone."""
+    owners = ref_owners(
+        services.sessions, ref_type=RefType.CONVERSATION.value, ref_ids=[r.ref_id for r in rows]
     )
+    emails = {u.id: u.email for u in services.accounts.list_users()}
+    columns: dict[str, dict[str, str]] = {}
+    for row in rows:
+        user_id = owners.get(row.ref_id)
+        owner = DELETED_USER if user_id is None else emails.get(user_id, DELETED_USER)
+        columns[row.ref_id] = {
+            "conversation": _conversation_title(user_id, row.ref_id),
+            "owner": owner,
+        }
+    return columns
 
 
 st.title("Costs")
@@ -145,8 +226,7 @@ cols[2].metric("Model calls", f"{sum(r.calls for r in by_day):,}")
 
 st.subheader("Spend over time")
 if by_day:
-    days = [r.key for r in by_day]
-    st.bar_chart({"day": days, "USD": [r.cost_nusd / NANO_PER_USD for r in by_day]}, x="day")
+    daily_chart(by_day, start, end, tokens=False)
 _spend_table(by_day, "day", "spend_by_day")
 
 st.subheader("By user")
@@ -154,9 +234,9 @@ _spend_table(by_user, "user", "spend_by_user")
 st.subheader("By model")
 _spend_table(by_model, "model", "spend_by_model")
 st.subheader("By purpose")
-_spend_table(by_purpose, "purpose", "spend_by_purpose")
+_spend_table(by_purpose, "purpose", "spend_by_purpose", purpose_label)
 st.subheader("Most expensive conversations")
-_ref_table(conversations, "top_conversations")
+_ref_table(conversations, "top_conversations", _conversation_columns(conversations))
 st.subheader("Most expensive prompt runs")
 _ref_table(runs, "top_prompt_runs")
 
@@ -167,7 +247,12 @@ chosen = st.selectbox(
 )
 if chosen is not None:
     try:
-        saved = _budget_form(f"budget-{chosen}", "User", budgets.get_user_budget(chosen))
+        saved = _budget_form(
+            f"budget-{chosen}",
+            "User",
+            budgets.get_user_budget(chosen),
+            budgets.defaults(),
+        )
         if saved is not None:
             budgets.set_user_budget(chosen, saved)
             st.success(f"Budget of {emails[chosen]} saved.")
@@ -176,7 +261,9 @@ if chosen is not None:
 
 st.subheader("Organisation budget")
 try:
-    saved_org = _budget_form("budget-org", "Org", budgets.get_org_budget())
+    saved_org = _budget_form(
+        "budget-org", "Org", budgets.get_org_budget(), budgets.defaults(org=True)
+    )
     if saved_org is not None:
         budgets.set_org_budget(saved_org)
         st.success("Organisation budget saved.")

@@ -17,21 +17,36 @@ st.title("Users")
 users = services.accounts.list_users()
 st.caption(f"{len(users)} users")
 
+# An admin demoting or disabling their own account would lock themselves out of this page.
+SELF_HELP = "You cannot change your own account here: ask another admin."
+
 for user in users:
+    is_self = user.id == admin.id
     with st.container(border=True):
         cols = st.columns([4, 2, 2, 2])
-        cols[0].markdown(f"**{user.email}**  \n{user.display_name or ''}")
+        you = " (you)" if is_self else ""
+        cols[0].markdown(f"**{user.email}**{you}  \n{user.display_name or ''}")
         cols[1].write(f"{user.role} · {user.status}")
         try:
             if user.is_admin:
-                if cols[2].button("Make member", key=f"member-{user.id}"):
+                if cols[2].button(
+                    "Make member",
+                    key=f"member-{user.id}",
+                    disabled=is_self,
+                    help=SELF_HELP if is_self else None,
+                ):
                     services.accounts.set_role(actor_id=admin.id, user_id=user.id, role=Role.MEMBER)
                     st.rerun()
             elif cols[2].button("Make admin", key=f"admin-{user.id}"):
                 services.accounts.set_role(actor_id=admin.id, user_id=user.id, role=Role.ADMIN)
                 st.rerun()
             if user.is_active:
-                if cols[3].button("Disable", key=f"disable-{user.id}"):
+                if cols[3].button(
+                    "Disable",
+                    key=f"disable-{user.id}",
+                    disabled=is_self,
+                    help=SELF_HELP if is_self else None,
+                ):
                     services.accounts.set_status(
                         actor_id=admin.id, user_id=user.id, status=UserStatus.DISABLED
                     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from services.budget.pricing import format_usd
@@ -12,24 +14,33 @@ from services.budget.reports import (
     spend_by_purpose,
 )
 from services.budget.usage import LimitStatus, limits_and_spend
-from services.budget.windows import Metric, Scope
+from services.budget.windows import Metric, Scope, Window
 from services.errors import AppError
 from ui.alerts import show_current_user_alerts
 from ui.context import get_services
-from ui.period import pick_period
+from ui.period import daily_chart, pick_period, purpose_label
 from ui.session import require_user
 
 services = get_services()
 user = require_user()
 
 
-def _table(rows: list[SpendRow], key: str) -> None:
+_PERIODS = {Window.DAY: "daily", Window.MONTH: "monthly"}
+_UNITS = {Metric.USD: "USD", Metric.TOKENS: "tokens"}
+
+
+def _table(rows: list[SpendRow], key: str, label: Callable[[str], str] = str) -> None:
     if not rows:
         st.caption("No calls in this period.")
         return
     st.dataframe(
         [
-            {key: r.key, "calls": r.calls, "cost": format_usd(r.cost_nusd), "tokens": r.tokens}
+            {
+                key: label(r.key),
+                "calls": r.calls,
+                "cost": format_usd(r.cost_nusd),
+                "tokens": r.tokens,
+            }
             for r in rows
         ],
         hide_index=True,
@@ -47,7 +58,7 @@ def _budget_row(status: LimitStatus) -> dict[str, str]:
     limit_text, left_text = _limit_text(status.limit, left, status.metric)
     owner = "Your" if status.scope is Scope.USER else "Organisation"
     return {
-        "budget": f"{owner} {status.window.value} ({status.metric.value})",
+        "budget": f"{owner} {_PERIODS[status.window]} budget ({_UNITS[status.metric]})",
         "limit": limit_text,
         "left": left_text,
         "resets": status.resets_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -74,16 +85,14 @@ cols[2].metric("Model calls", f"{sum(r.calls for r in by_day):,}")
 
 st.subheader("By day")
 if by_day:
-    days = [r.key for r in by_day]
-    st.bar_chart({"day": days, "USD": [r.cost_nusd / 1e9 for r in by_day]}, x="day", y="USD")
-    st.bar_chart({"day": days, "tokens": [r.tokens for r in by_day]}, x="day", y="tokens")
+    daily_chart(by_day, start, end, tokens=True)
 else:
     st.caption("No calls in this period.")
 
 st.subheader("By model")
 _table(by_model, "model")
 st.subheader("By purpose")
-_table(by_purpose, "purpose")
+_table(by_purpose, "purpose", purpose_label)
 
 st.subheader("Budgets left")
 try:
@@ -91,4 +100,6 @@ try:
 except AppError as exc:
     st.error(str(exc))
 else:
-    st.dataframe([_budget_row(s) for s in statuses], hide_index=True)
+    # The organisation's rows tell how much everyone spent: that is for admins only.
+    shown = [s for s in statuses if s.scope is Scope.USER or user.is_admin]
+    st.dataframe([_budget_row(s) for s in shown], hide_index=True)

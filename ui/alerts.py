@@ -9,6 +9,7 @@ import streamlit as st
 from services.budget.alerts import all_alerts, user_alerts
 from services.budget.models import BudgetAlert
 from services.budget.pricing import format_usd
+from services.budget.reports import DELETED_USER
 from ui.context import get_services
 
 
@@ -37,14 +38,16 @@ def show_current_user_alerts(user_id: int) -> None:
 
 def show_all_alerts(limit: int = 50) -> None:
     """Every recent alert, for admins."""
-    alerts = all_alerts(get_services().sessions, limit=limit)
+    services = get_services()
+    alerts = all_alerts(services.sessions, limit=limit)
     if not alerts:
         st.caption("No budget alerts yet.")
         return
+    emails = {u.id: u.email for u in services.accounts.list_users()}
     rows = [
         {
             "when": a.created_at.strftime("%Y-%m-%d %H:%M"),
-            "user": a.user_id or "org",
+            "user": _whose(a, emails),
             "window": a.window_label,
             "threshold": f"{a.threshold_pct}%",
             "alert": describe(a).replace("Your", "User's"),
@@ -52,3 +55,9 @@ def show_all_alerts(limit: int = 50) -> None:
         for a in alerts
     ]
     st.dataframe(rows, hide_index=True)
+
+
+def _whose(alert: BudgetAlert, emails: dict[int, str]) -> str:
+    if alert.scope == "org" or alert.user_id is None:
+        return "Organisation"
+    return emails.get(alert.user_id, DELETED_USER)

@@ -1,4 +1,4 @@
-"""The report period picker shared by the usage and cost pages."""
+"""The report period shared by the usage and cost pages: picker, daily chart, purpose names."""
 
 from __future__ import annotations
 
@@ -6,8 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from services.budget.reports import DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS, day_range
+from services.budget.pricing import NANO_PER_USD
+from services.budget.reports import DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS, SpendRow, day_range
+from services.budget.types import Purpose
 from services.errors import AppError
+
+_PURPOSE_LABELS = {
+    Purpose.CHAT.value: "Chat",
+    Purpose.TITLE.value: "Conversation titles",
+    Purpose.SUMMARY.value: "Conversation summaries",
+    Purpose.PROMPT_RUN.value: "Prompt runs",
+    Purpose.WORKFLOW.value: "Workflows",
+}
 
 
 def pick_period() -> tuple[datetime, datetime]:
@@ -27,3 +37,39 @@ def pick_period() -> tuple[datetime, datetime]:
     except AppError as exc:
         st.error(str(exc))
         st.stop()
+
+
+def every_day(rows: list[SpendRow], start: datetime, end: datetime) -> list[SpendRow]:
+    """`rows` (keyed `YYYY-MM-DD`) with a zero row for each day of [start, end) without calls.
+
+    A chart of only the days with calls would stretch one day's bar across the whole period.
+    """
+    by_key = {r.key: r for r in rows}
+    days = [(start + timedelta(days=n)).date().isoformat() for n in range((end - start).days)]
+    return [by_key.get(d, SpendRow(key=d, calls=0, cost_nusd=0, tokens=0)) for d in days]
+
+
+def daily_chart(rows: list[SpendRow], start: datetime, end: datetime, *, tokens: bool) -> None:
+    """Bar charts of spend (USD) per day, and of tokens when `tokens`, over the whole period."""
+    filled = every_day(rows, start, end)
+    days = [r.key for r in filled]
+    st.bar_chart(
+        {"day": days, "USD": [r.cost_nusd / NANO_PER_USD for r in filled]},
+        x="day",
+        y="USD",
+        x_label="Day (UTC)",
+        y_label="USD",
+    )
+    if tokens:
+        st.bar_chart(
+            {"day": days, "tokens": [r.tokens for r in filled]},
+            x="day",
+            y="tokens",
+            x_label="Day (UTC)",
+            y_label="Tokens",
+        )
+
+
+def purpose_label(purpose: str) -> str:
+    """What a ledger purpose (`prompt_run`) means to a person (`Prompt runs`)."""
+    return _PURPOSE_LABELS.get(purpose, purpose)

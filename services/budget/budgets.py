@@ -89,6 +89,10 @@ class BudgetStore:
             month_tokens=settings.budget_org_month_tokens,
         )
 
+    def defaults(self, *, org: bool = False) -> Limits:
+        """The limits from settings that an empty override stands for (0: no limit)."""
+        return self._org_defaults if org else self._user_defaults
+
     def get_user_budget(self, user_id: int) -> BudgetOverrides:
         """The user's stored overrides (all None when the user has none)."""
         with self._sessions() as session:

@@ -227,6 +227,25 @@ def top_refs(
         ]
 
 
+def ref_owners(
+    sessions: sessionmaker[Session], *, ref_type: str, ref_ids: Sequence[str]
+) -> dict[str, int]:
+    """The user whose calls a conversation or prompt run (`ref_type`) was charged to, by id.
+
+    Ids with no ledger row, or whose user was deleted, are left out.
+    """
+    if not ref_ids:
+        return {}
+    query = (
+        select(LedgerEntry.ref_id, func.max(LedgerEntry.user_id))
+        .where(LedgerEntry.ref_type == ref_type, LedgerEntry.ref_id.in_(list(ref_ids)))
+        .group_by(LedgerEntry.ref_id)
+    )
+    with sessions() as session:
+        rows = session.execute(query).all()
+    return {str(ref_id): int(user_id) for ref_id, user_id in rows if user_id is not None}
+
+
 def to_csv(rows: Sequence[SpendRow] | Sequence[RefSpend]) -> str:
     """Render report rows as CSV; nano-USD columns become exact USD (`cost_usd`)."""
     if not rows:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import insert
 
 from services.budget.models import LedgerEntry
 from services.budget.pricing import CostEstimate
-from services.budget.types import Purpose
+from services.budget.types import Purpose, RefType
 from services.container import Services
 from services.db import transaction
 from services.errors import BudgetExceededError
@@ -22,13 +23,21 @@ from tests.support.appserver import AppServer
 
 pytestmark = pytest.mark.e2e
 
+
+def _cells(tables: Locator, text: str | re.Pattern[str]) -> Locator:
+    """Cells of `tables` whose whole text is `text` (a data frame draws on a canvas and keeps
+    its cells in an accessible table that has no accessible names)."""
+    pattern = text if isinstance(text, re.Pattern) else re.compile(f"^{re.escape(text)}$")
+    return tables.locator("td").filter(has_text=pattern)
+
+
 MODEL = "gemini-2.5-flash"
 # Far under any default budget, and over the one the admin sets below (0.000001 USD).
 CALL = CostEstimate(input_tokens=100, output_tokens=100, input_nusd=1_000, total_nusd=5_000)
 
 
-def _spend(services: Services, user_id: int, cost_nusd: int) -> None:
-    row = {
+def _spend(services: Services, user_id: int, cost_nusd: int, **extra: object) -> None:
+    row: dict[str, object] = {
         "request_id": uuid.uuid4().hex,
         "user_id": user_id,
         "purpose": Purpose.CHAT.value,
@@ -40,6 +49,7 @@ def _spend(services: Services, user_id: int, cost_nusd: int) -> None:
         "reserved_nusd": cost_nusd,
         "status": "ok",
         "created_at": datetime.now(UTC),
+        **extra,
     }
     with transaction(services.sessions) as session:
         session.execute(insert(LedgerEntry), [row])
@@ -60,6 +70,13 @@ def test_usage__a_member_sees_only_their_own_spend(
     expect(spent).to_contain_text("$1.23")
     expect(page.get_by_test_id("stMetric").filter(has_text="Tokens")).to_contain_text("1,234")
     expect(page.get_by_text("Budgets left")).to_be_visible()
+    tables = page.get_by_test_id("stDataFrame")
+    expect(_cells(tables, "Chat")).to_be_attached()
+    expect(_cells(tables, "chat")).to_have_count(0)
+    expect(_cells(tables, "Your daily budget (USD)")).to_be_attached()
+    expect(_cells(tables, "Your monthly budget (tokens)")).to_be_attached()
+    # How much the whole organisation used is for admins only.
+    expect(_cells(tables, re.compile("^Organisation"))).to_have_count(0)
     assert "$45.60" not in page.content()
     assert other.email not in page.content()
 
@@ -68,12 +85,36 @@ def test_usage__a_member_sees_only_their_own_spend(
     expect(page.get_by_role("heading", name="Costs")).to_have_count(0)
 
 
+def test_usage__an_admin_sees_the_organisation_budgets(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    sign_in(page, app_server.url, admin.email)
+
+    page.goto(f"{app_server.url}/usage")
+
+    tables = page.get_by_test_id("stDataFrame")
+    expect(_cells(tables, "Organisation daily budget (USD)")).to_be_attached()
+    expect(_cells(tables, "Your daily budget (USD)")).to_be_attached()
+
+
 def test_admin_costs__a_budget_set_on_the_page_refuses_the_next_call(
     app_server: AppServer, app_services: Services, page: Page
 ) -> None:
     admin = make_user(app_services, role=Role.ADMIN)
     member = make_user(app_services)
-    _spend(app_services, member.id, 2_000_000_000)
+    conversation = app_services.conversations.create(user_id=member.id)
+    app_services.conversations.rename(
+        user_id=member.id, conversation_id=conversation.id, title="Quarterly plan review"
+    )
+    _spend(
+        app_services,
+        member.id,
+        2_000_000_000,
+        purpose=Purpose.TITLE.value,
+        ref_type=RefType.CONVERSATION.value,
+        ref_id=conversation.id,
+    )
     guard = app_services.models.budget_guard
     allowed = guard.reserve(user_id=member.id, model=MODEL, purpose=Purpose.CHAT, estimate=CALL)
     guard.refund(allowed, latency_ms=0)
@@ -87,13 +128,28 @@ def test_admin_costs__a_budget_set_on_the_page_refuses_the_next_call(
     assert csv_text.startswith("key,calls,cost_usd,tokens\n")
     member_row = next(line for line in csv_text.splitlines() if line.startswith(member.email))
     assert member_row.split(",")[2] == "2"  # USD
+    tables = page.get_by_test_id("stDataFrame")
+    expect(_cells(tables, "Quarterly plan review")).to_be_attached()
+    expect(_cells(tables, member.email).first).to_be_attached()
+    expect(_cells(tables, "Conversation titles")).to_be_attached()
+    expect(_cells(tables, conversation.id)).to_have_count(0)
+
     page.get_by_role("combobox", name="User", exact=True).click()
     page.keyboard.type(member.email)
     page.keyboard.press("Enter")
-    page.get_by_label("User day USD").fill("0.000001")
+    day_usd = page.get_by_label("User day USD")
+    expect(day_usd).to_have_attribute("placeholder", "default $2.00")
+    day_usd.fill("0")
+    page.get_by_role("button", name="Save user budget").click()
+    expect(page.get_by_text("User day USD: 0 is not a limit.")).to_be_visible()
+    assert guard.budgets.get_user_budget(member.id).day_nusd is None
+
+    day_usd.fill("0.000001")
+    page.locator(f".st-key-budget-{member.id}-day_tokens-unlimited").get_by_text("No limit").click()
     page.get_by_role("button", name="Save user budget").click()
     expect(page.get_by_text(f"Budget of {member.email} saved.")).to_be_visible()
 
-    assert guard.budgets.get_user_budget(member.id).day_nusd == 1_000
+    saved = guard.budgets.get_user_budget(member.id)
+    assert (saved.day_nusd, saved.day_tokens, saved.month_nusd) == (1_000, 0, None)
     with pytest.raises(BudgetExceededError):
         guard.reserve(user_id=member.id, model=MODEL, purpose=Purpose.CHAT, estimate=CALL)

@@ -15,6 +15,7 @@ from services.budget.reports import (
     RefSpend,
     SpendRow,
     day_range,
+    ref_owners,
     spend_by_day,
     spend_by_model,
     spend_by_purpose,
@@ -198,3 +199,29 @@ def test_day_range__covers_whole_utc_days() -> None:
     assert day_range(date(2026, 3, 1), date(2026, 3, 2)) == (START, END)
     with pytest.raises(InvalidInputError):
         day_range(date(2026, 3, 2), date(2026, 3, 1))
+
+
+def test_ref_owners__maps_each_known_id_to_its_user(services: Services) -> None:
+    alice, bob = add_user(services), add_user(services)
+    first, second, orphan = (uuid.uuid4().hex[:16] for _ in range(3))
+    conversation = {"ref_type": "conversation"}
+    _seed(
+        services,
+        [
+            _row(alice, DAY1, USD, **conversation, ref_id=first),
+            _row(alice, DAY2, USD, **conversation, ref_id=first),
+            _row(bob, DAY1, USD, **conversation, ref_id=second),
+            _row(None, DAY1, USD, **conversation, ref_id=orphan),
+            _row(bob, DAY1, USD, ref_type="run", ref_id=first),
+        ],
+    )
+
+    owners = ref_owners(
+        services.sessions, ref_type="conversation", ref_ids=[first, second, orphan, "missing"]
+    )
+
+    assert owners == {first: alice, second: bob}
+
+
+def test_ref_owners__no_ids_is_no_query(services: Services) -> None:
+    assert ref_owners(services.sessions, ref_type="conversation", ref_ids=[]) == {}
