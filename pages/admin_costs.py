@@ -24,6 +24,7 @@ from services.budget.reports import (
 )
 from services.budget.types import RefType
 from services.errors import AppError, InvalidInputError, NotFoundError
+from services.prompts.runs import PromptRunStore
 from ui.alerts import show_all_alerts
 from ui.context import get_services
 from ui.period import daily_chart, pick_period, purpose_label
@@ -186,20 +187,20 @@ def _conversation_title(user_id: int | None, conversation_id: str) -> str:
         return conversation_id
 
 
-def _conversation_columns(rows: list[RefSpend]) -> dict[str, dict[str, str]]:
-    """Title and owner's email of each conversation, falling back to its id when gone."""
+def _ref_columns(
+    rows: list[RefSpend], ref_type: RefType, title: Callable[[int | None, str], str]
+) -> dict[str, dict[str, str]]:
+    """Each conversation's or run's title and owner's email, by its id (the id when gone)."""
     owners = ref_owners(
-        services.sessions, ref_type=RefType.CONVERSATION.value, ref_ids=[r.ref_id for r in rows]
+        services.sessions, ref_type=ref_type.value, ref_ids=[r.ref_id for r in rows]
     )
     emails = {u.id: u.email for u in services.accounts.list_users()}
+    name = "conversation" if ref_type is RefType.CONVERSATION else "prompt"
     columns: dict[str, dict[str, str]] = {}
     for row in rows:
         user_id = owners.get(row.ref_id)
         owner = DELETED_USER if user_id is None else emails.get(user_id, DELETED_USER)
-        columns[row.ref_id] = {
-            "conversation": _conversation_title(user_id, row.ref_id),
-            "owner": owner,
-        }
+        columns[row.ref_id] = {name: title(user_id, row.ref_id), "owner": owner}
     return columns
 
 
@@ -236,9 +237,18 @@ _spend_table(by_model, "model", "spend_by_model")
 st.subheader("By purpose")
 _spend_table(by_purpose, "purpose", "spend_by_purpose", purpose_label)
 st.subheader("Most expensive conversations")
-_ref_table(conversations, "top_conversations", _conversation_columns(conversations))
+_ref_table(
+    conversations,
+    "top_conversations",
+    _ref_columns(conversations, RefType.CONVERSATION, _conversation_title),
+)
 st.subheader("Most expensive prompt runs")
-_ref_table(runs, "top_prompt_runs")
+prompt_names = PromptRunStore(services.sessions).prompt_names([r.ref_id for r in runs])
+_ref_table(
+    runs,
+    "top_prompt_runs",
+    _ref_columns(runs, RefType.RUN, lambda _user, run_id: prompt_names.get(run_id, run_id)),
+)
 
 st.subheader("User budgets")
 emails = {u.id: u.email for u in services.accounts.list_users()}

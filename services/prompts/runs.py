@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,3 +85,15 @@ class PromptRunStore:
                 )
                 for run, name in session.execute(query)
             ]
+
+    def prompt_names(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """The prompt each run (that still exists) ran, by run ID: for admins' cost reports."""
+        if not run_ids:
+            return {}
+        query = (
+            select(PromptRun.id, Prompt.name)
+            .join(Prompt, Prompt.id == PromptRun.prompt_id)
+            .where(PromptRun.id.in_(list(run_ids)))
+        )
+        with self._sessions() as session:
+            return {str(run_id): str(name) for run_id, name in session.execute(query)}

@@ -129,3 +129,15 @@ def test_run__with_tools_works_on_the_base_its_base_picker_chose(
         user_id=ana.id, conversation_id=result.conversation_id
     )
     assert conversation.base_id == SALES_CRM_ID
+
+
+def test_prompt_names__name_the_prompt_each_run_ran(
+    library: PromptLibrary, runs: PromptRunStore, ana: User, make_runner: MakeRunner
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=DRAFT)
+    runner, _ = make_runner(answer("Two tasks."))
+    result = runner.run(
+        user_id=ana.id, prompt_id=prompt.id, values={"status": "Done", "due": "2026-12-01"}
+    )
+    assert runs.prompt_names([result.run_id, "gone"]) == {result.run_id: "Summary"}
+    assert runs.prompt_names([]) == {}
