@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from services.container import Services
 from tests.support.accounts import make_user, sign_in
@@ -20,9 +21,18 @@ pytestmark = pytest.mark.e2e
 def _choose(page: Page, label: str, option: str) -> None:
     # By exact accessible name: has_text is a case-insensitive substring ("Base" also
     # matches "Which base" and "Base picker") and counts collapsed widgets too.
-    page.get_by_role("combobox", name=label, exact=True).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("combobox", name=label, exact=True).first).to_have_value(option)
+    box = page.get_by_role("combobox", name=label, exact=True).first
+    for attempt in range(3):
+        # A rerun still drawing the page can close the list under the click: open it again.
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    expect(box).to_have_value(option)
 
 
 def _type(page: Page, label: str, text: str) -> None:
