@@ -27,7 +27,7 @@ from services.errors import AppError, InvalidInputError, NotFoundError
 from services.prompts.runs import PromptRunStore
 from ui.alerts import show_all_alerts
 from ui.context import get_services
-from ui.period import daily_chart, pick_period, purpose_label
+from ui.period import daily_chart, pick_period, purpose_label, spend_table
 from ui.session import require_admin
 
 services = get_services()
@@ -49,22 +49,9 @@ def _download(rows: Sequence[SpendRow] | Sequence[RefSpend], name: str) -> None:
 def _spend_table(
     rows: list[SpendRow], key: str, name: str, label: Callable[[str], str] = str
 ) -> None:
-    if not rows:
-        st.caption("No calls in this period.")
-        return
-    st.dataframe(
-        [
-            {
-                key: label(r.key),
-                "calls": r.calls,
-                "cost": format_usd(r.cost_nusd),
-                "tokens": r.tokens,
-            }
-            for r in rows
-        ],
-        hide_index=True,
-    )
-    _download(rows, name)
+    spend_table(rows, key, label)
+    if rows:
+        _download(rows, name)
 
 
 def _ref_table(
@@ -100,14 +87,18 @@ class _Field:
     usd: bool
 
 
+_LIMITS = [  # (field of the budget, label, in USD)
+    ("day_nusd", "day USD", True),
+    ("month_nusd", "month USD", True),
+    ("day_tokens", "day tokens", False),
+    ("month_tokens", "month tokens", False),
+]
+
+
 def _fields(defaults: Limits) -> list[_Field]:
     return [
-        _Field("day_nusd", "day USD", _limit_text(defaults.day_nusd, usd=True), usd=True),
-        _Field("month_nusd", "month USD", _limit_text(defaults.month_nusd, usd=True), usd=True),
-        _Field("day_tokens", "day tokens", _limit_text(defaults.day_tokens, usd=False), usd=False),
-        _Field(
-            "month_tokens", "month tokens", _limit_text(defaults.month_tokens, usd=False), usd=False
-        ),
+        _Field(name, label, _limit_text(getattr(defaults, name), usd=usd), usd)
+        for name, label, usd in _LIMITS
     ]
 
 
@@ -194,7 +185,6 @@ def _ref_columns(
     owners = ref_owners(
         services.sessions, ref_type=ref_type.value, ref_ids=[r.ref_id for r in rows]
     )
-    emails = {u.id: u.email for u in services.accounts.list_users()}
     name = "conversation" if ref_type is RefType.CONVERSATION else "prompt"
     columns: dict[str, dict[str, str]] = {}
     for row in rows:
@@ -205,6 +195,7 @@ def _ref_columns(
 
 
 st.title("Costs")
+emails = {u.id: u.email for u in services.accounts.list_users()}
 start, end = pick_period()
 try:
     with st.spinner("Adding up the organisation's costs…"):
@@ -251,7 +242,6 @@ _ref_table(
 )
 
 st.subheader("User budgets")
-emails = {u.id: u.email for u in services.accounts.list_users()}
 chosen = st.selectbox(
     "User", list(emails), format_func=emails.__getitem__, index=None, placeholder="Choose a user"
 )
@@ -281,4 +271,4 @@ except AppError as exc:
     st.error(str(exc))
 
 st.subheader("Budget alerts")
-show_all_alerts()
+show_all_alerts(emails)

@@ -60,7 +60,7 @@ for user in users:
             st.error(str(exc))
 
 st.subheader("Budget alerts")
-show_all_alerts()
+show_all_alerts({u.id: u.email for u in users})
 
 st.subheader("Organisation Airtable connection")
 org = services.airtable_connections.describe(None)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from services.budget.pricing import format_usd
 from services.budget.reports import (
-    SpendRow,
     spend_by_day,
     spend_by_model,
     spend_by_purpose,
@@ -18,7 +15,7 @@ from services.budget.windows import Metric, Scope, Window
 from services.errors import AppError
 from ui.alerts import show_current_user_alerts
 from ui.context import get_services
-from ui.period import daily_chart, pick_period, purpose_label
+from ui.period import daily_chart, pick_period, purpose_label, spend_table
 from ui.session import require_user
 
 services = get_services()
@@ -27,24 +24,6 @@ user = require_user()
 
 _PERIODS = {Window.DAY: "daily", Window.MONTH: "monthly"}
 _UNITS = {Metric.USD: "USD", Metric.TOKENS: "tokens"}
-
-
-def _table(rows: list[SpendRow], key: str, label: Callable[[str], str] = str) -> None:
-    if not rows:
-        st.caption("No calls in this period.")
-        return
-    st.dataframe(
-        [
-            {
-                key: label(r.key),
-                "calls": r.calls,
-                "cost": format_usd(r.cost_nusd),
-                "tokens": r.tokens,
-            }
-            for r in rows
-        ],
-        hide_index=True,
-    )
 
 
 def _limit_text(limit: int, left: int, metric: Metric) -> tuple[str, str]:
@@ -90,9 +69,9 @@ else:
     st.caption("No calls in this period.")
 
 st.subheader("By model")
-_table(by_model, "model")
+spend_table(by_model, "model")
 st.subheader("By purpose")
-_table(by_purpose, "purpose", purpose_label)
+spend_table(by_purpose, "purpose", purpose_label)
 
 st.subheader("Budgets left")
 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -36,14 +37,12 @@ def show_current_user_alerts(user_id: int) -> None:
         st.warning(describe(alert), icon=":material/savings:")
 
 
-def show_all_alerts(limit: int = 50) -> None:
-    """Every recent alert, for admins."""
-    services = get_services()
-    alerts = all_alerts(services.sessions, limit=limit)
+def show_all_alerts(emails: Mapping[int, str], limit: int = 50) -> None:
+    """Every recent alert, for admins; `emails` names the users (the page has them)."""
+    alerts = all_alerts(get_services().sessions, limit=limit)
     if not alerts:
         st.caption("No budget alerts yet.")
         return
-    emails = {u.id: u.email for u in services.accounts.list_users()}
     rows = [
         {
             "when": a.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -57,7 +56,7 @@ def show_all_alerts(limit: int = 50) -> None:
     st.dataframe(rows, hide_index=True)
 
 
-def _whose(alert: BudgetAlert, emails: dict[int, str]) -> str:
+def _whose(alert: BudgetAlert, emails: Mapping[int, str]) -> str:
     if alert.scope == "org" or alert.user_id is None:
         return "Organisation"
     return emails.get(alert.user_id, DELETED_USER)

@@ -1,12 +1,13 @@
-"""The report period shared by the usage and cost pages: picker, daily chart, purpose names."""
+"""What the usage and cost pages share: period picker, spend table, daily chart, purposes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from services.budget.pricing import NANO_PER_USD
+from services.budget.pricing import NANO_PER_USD, format_usd
 from services.budget.reports import DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS, SpendRow, day_range
 from services.budget.types import Purpose
 from services.errors import AppError
@@ -37,6 +38,25 @@ def pick_period() -> tuple[datetime, datetime]:
     except AppError as exc:
         st.error(str(exc))
         st.stop()
+
+
+def spend_table(rows: list[SpendRow], key: str, label: Callable[[str], str] = str) -> None:
+    """Calls, cost and tokens per group (`key` names the group column; `label` its text)."""
+    if not rows:
+        st.caption("No calls in this period.")
+        return
+    st.dataframe(
+        [
+            {
+                key: label(r.key),
+                "calls": r.calls,
+                "cost": format_usd(r.cost_nusd),
+                "tokens": r.tokens,
+            }
+            for r in rows
+        ],
+        hide_index=True,
+    )
 
 
 def every_day(rows: list[SpendRow], start: datetime, end: datetime) -> list[SpendRow]:
