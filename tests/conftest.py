@@ -103,16 +103,7 @@ def app_server(
 @pytest.fixture(scope="session")
 def app_settings(app_server: AppServer) -> Settings:
     """Settings equal to the app server's, so a test can arrange state it will see."""
-    env = app_server.env
-    return load_settings(
-        database_url=env["DATABASE_URL"],
-        redis_url=env["REDIS_URL"],
-        redis_key_prefix=env["REDIS_KEY_PREFIX"],
-        var_dir=Path(env["VAR_DIR"]),
-        llm_provider="none",
-        airtable_endpoint_url=env["AIRTABLE_ENDPOINT_URL"],
-        airtable_token=env["AIRTABLE_TOKEN"],
-    )
+    return app_server.settings(llm_provider="none")
 
 
 @pytest.fixture(scope="session")

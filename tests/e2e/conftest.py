@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from config.settings import load_settings
 from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.container import Services, build_services
@@ -47,15 +46,6 @@ def chat_app(
         "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "100",
     }
     with run_app_server(env, var_dir / "server.log") as server:
-        services = build_services(
-            load_settings(
-                database_url=sql_url,
-                redis_url=redis_url,
-                redis_key_prefix=env["REDIS_KEY_PREFIX"],
-                var_dir=var_dir,
-                airtable_endpoint_url=emulator.url,
-                airtable_token=DEV_TOKEN,
-            )
-        )
+        services = build_services(server.settings())
         yield server, services
         services.close()

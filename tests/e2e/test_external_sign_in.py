@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from config.settings import load_settings
 from services.container import Services, build_services
 from services.models import Role
 from tests.support.accounts import make_user
@@ -51,14 +50,7 @@ def sso_app(
         "GITHUB_API_URL": github.api_url,
     }
     with run_app_server(env, var_dir / "server.log") as server:
-        services = build_services(
-            load_settings(
-                database_url=sql_url,
-                redis_url=redis_url,
-                redis_key_prefix=env["REDIS_KEY_PREFIX"],
-                var_dir=var_dir,
-            )
-        )
+        services = build_services(server.settings())
         yield server, services
         services.close()
 

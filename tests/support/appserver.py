@@ -9,7 +9,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from config.settings import Settings, load_settings
 from tests.support.net import free_port, wait_for_http
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +25,26 @@ class AppServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings on this server's stores (and Airtable, when it has one), so a test can
+        arrange state the server will see."""
+        airtable = {
+            name: self.env[key]
+            for name, key in (
+                ("airtable_endpoint_url", "AIRTABLE_ENDPOINT_URL"),
+                ("airtable_token", "AIRTABLE_TOKEN"),
+            )
+            if key in self.env
+        }
+        return load_settings(
+            database_url=self.env["DATABASE_URL"],
+            redis_url=self.env["REDIS_URL"],
+            redis_key_prefix=self.env["REDIS_KEY_PREFIX"],
+            var_dir=Path(self.env["VAR_DIR"]),
+            **airtable,
+            **overrides,
+        )
 
 
 @contextmanager
