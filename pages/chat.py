@@ -7,6 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from agents.assistant import TurnEvent
+from services.airtable.change_sets import UndoConflictError
 from services.budget.pricing import format_usd
 from services.budget.usage import limits_and_spend
 from services.budget.windows import Metric, Window
@@ -16,7 +17,7 @@ from services.health import LLM_HELP
 from services.models import User
 from services.prompts.library import PromptLibrary
 from ui.alerts import show_current_user_alerts
-from ui.chat_view import render_history, tool_label
+from ui.chat_view import render_history, tool_label, undo_conflict_key
 from ui.context import get_assistant, get_services
 from ui.session import require_user
 
@@ -129,13 +130,23 @@ def _act(action: str, change_id: str) -> None:
     try:
         if action == "apply":
             result = changes.apply(change_id, user.id, progress=_progress_bar("Applying"))
-            st.toast(f"Applied {result.done} changes.")
+            st.toast(
+                "This change was already applied."
+                if result.already_done
+                else f"Applied {result.done} changes."
+            )
         elif action == "cancel":
             changes.cancel(change_id, user.id)
             st.toast("Cancelled; nothing was changed.")
-        elif action == "undo":
-            changes.undo(change_id, user.id, progress=_progress_bar("Undoing"))
+        elif action in ("undo", "force_undo"):
+            force = action == "force_undo"
+            changes.undo(change_id, user.id, progress=_progress_bar("Undoing"), force=force)
+            st.session_state.pop(undo_conflict_key(change_id), None)
             st.toast("Undone.")
+    except UndoConflictError as exc:
+        # The card lists what was edited and offers "Undo anyway".
+        st.session_state[undo_conflict_key(change_id)] = str(exc)
+        return
     except AppError as exc:
         st.error(str(exc))
         return

@@ -94,6 +94,11 @@ def render_aggregate(artifact: dict[str, Any], key: str) -> None:
     st.dataframe(frame, hide_index=True, key=f"agg-{key}")
 
 
+def undo_conflict_key(proposal_id: str) -> str:
+    """Where the page keeps an undo refused for later edits, for the card to show."""
+    return f"undo-conflict-{proposal_id}"
+
+
 def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, key: str) -> None:
     """A diff card: what will change, and Confirm/Cancel, or Undo once applied."""
     counts = artifact.get("counts", {})
@@ -126,10 +131,17 @@ def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, k
                 act("cancel", proposal_id)
         elif state == "applied":
             st.success("Applied.", icon=":material/check:")
-            if st.button("Undo", key=f"undo-{key}"):
-                act("undo", proposal_id)
+            conflict_key = undo_conflict_key(proposal_id)
+            if conflict_key not in st.session_state and st.button("Undo", key=f"undo-{key}"):
+                act("undo", proposal_id)  # returns only when later edits stopped it
+            if conflict := st.session_state.get(conflict_key):
+                st.warning(conflict, icon=":material/warning:")
+                if st.button("Undo anyway", key=f"force-undo-{key}"):
+                    act("force_undo", proposal_id)
         elif state == "undone":
             st.info("Applied, then undone.", icon=":material/undo:")
+        elif state == "stale":
+            st.caption("Not applied: the records changed since this was proposed.")
         else:
             st.caption("Not applied (cancelled or expired).")
 

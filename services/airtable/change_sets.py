@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.models import ChangeSet, ChangeStatus, RecordChange
 from services.airtable.proposals import Proposal
-from services.errors import NotAllowedError, NotFoundError
+from services.errors import InvalidInputError, NotAllowedError, NotFoundError
 
 REVERTIBLE = (ChangeStatus.APPLIED.value, ChangeStatus.FAILED.value)
 
@@ -31,6 +31,37 @@ class ApplyResult:
     def to_artifact(self) -> dict[str, Any]:
         """What the UI shows after Confirm or Undo."""
         return {"kind": "change_result", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class EditedRecord:
+    """A record a change wrote that someone changed or deleted since."""
+
+    record_id: str
+    label: str
+    fields: list[str] = field(default_factory=list)  # field names whose values differ now
+    deleted: bool = False
+
+    def describe(self) -> str:
+        return (
+            f"{self.label} (deleted)"
+            if self.deleted
+            else f"{self.label} ({', '.join(self.fields)})"
+        )
+
+
+class UndoConflictError(InvalidInputError):
+    """Undoing would overwrite later edits; `edited` says which records and fields."""
+
+    def __init__(self, edited: list[EditedRecord]) -> None:
+        shown = "; ".join(r.describe() for r in edited[:5])
+        more = f"; and {len(edited) - 5} more" if len(edited) > 5 else ""
+        n = len(edited)
+        super().__init__(
+            f"{n} record{'s were' if n != 1 else ' was'} edited after this change, and undoing "
+            f"would overwrite those edits: {shown}{more}. Undo anyway to revert them too."
+        )
+        self.edited = edited
 
 
 class ChangeSetRecords:

@@ -12,16 +12,27 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.airtable.cells import restorable_value, same_value
-from services.airtable.change_sets import REVERTIBLE, ApplyResult, ChangeSetRecords
+from services.airtable.cells import plain_text, restorable_value, same_value
+from services.airtable.change_sets import (
+    REVERTIBLE,
+    ApplyResult,
+    ChangeSetRecords,
+    EditedRecord,
+    UndoConflictError,
+)
 from services.airtable.gateway import AirtableGateway
 from services.airtable.lookups import RecordLookups
 from services.airtable.models import ChangeSet, ChangeStatus, RecordChange
 from services.airtable.proposals import PlannedChange, Proposal, ProposalStore, new_id
+from services.airtable.schema import TableSchema
 from services.airtable.writing import BatchWriter, Progress, Target
 from services.errors import AirtableError, AppError, InvalidInputError, NotFoundError
 
 logger = logging.getLogger(__name__)
+
+_STALE = "changed since this was proposed, so nothing was written; ask for the change again."
+# How a change set's status reads on its card.
+_STATES = {ChangeStatus.UNDONE.value: "undone", ChangeStatus.STALE.value: "stale"}
 
 
 class ChangeLog:
@@ -51,16 +62,22 @@ class ChangeLog:
             InvalidInputError: records changed since it was proposed (nothing written).
             AirtableError: Airtable failed part-way; the written part is audited.
         """
-        existing = self._sets.find(proposal_id, user_id)
+        existing = self._already_applied(proposal_id, user_id)
         if existing is not None:
             return existing
         proposal = self._store.load(proposal_id, user_id)
         self._gateway.require_base(user_id, proposal.base_id, fresh=True)
-        self._check_unchanged(proposal)
+        # Claim first: of several concurrent applies exactly one goes on, and the others
+        # are told it was already applied rather than racing the first one's writes.
         if not self._sets.claim(proposal):
-            return self._sets.find(proposal_id, user_id) or ApplyResult(
+            return self._already_applied(proposal_id, user_id) or ApplyResult(
                 proposal_id, ChangeStatus.APPLYING.value, len(proposal.changes), 0, True
             )
+        try:
+            self._check_unchanged(proposal)
+        except InvalidInputError:
+            self._sets.finish(proposal_id, ChangeStatus.STALE, error=_STALE)
+            raise
         target = Target(proposal.id, user_id, proposal.base_id, proposal.table_id)
         created = self._run(target, proposal.changes, progress)
         self._store.discard(proposal_id)
@@ -92,17 +109,18 @@ class ChangeLog:
         original = self._sets.owned(change_set_id, user_id)
         if original.status == ChangeStatus.UNDONE.value and original.reverted_by:
             return self._sets.result(original.reverted_by, already=True)
+        if original.status == ChangeStatus.STALE.value:
+            raise InvalidInputError("This change was never applied, so there is nothing to undo.")
         if original.status not in REVERTIBLE:
             raise InvalidInputError("This change is still being written; try again shortly.")
         self._gateway.require_base(user_id, original.base_id, fresh=True)
         rows = self._sets.rows(change_set_id)
-        conflicts = self._conflicts(user_id, original, rows)
-        if conflicts and not force:
-            raise InvalidInputError(
-                f"{conflicts} record(s) were edited after this change; undoing would overwrite "
-                "those edits. Undo with force to revert anyway."
-            )
-        inverse = self._inverse(user_id, original, rows)
+        table = self._table(user_id, original)
+        if not force:
+            edited = self._edited_since(user_id, original, table, rows)
+            if edited:
+                raise UndoConflictError(edited)
+        inverse = self._inverse(table, rows)
         undo_id = new_id("undo")
         if not self._sets.claim_undo(original, undo_id, len(inverse)):
             return self._sets.result(
@@ -129,7 +147,7 @@ class ChangeLog:
         """Where a proposal stands for the UI: pending, applied, undone or closed."""
         applied = self._sets.find(proposal_id, user_id)
         if applied is not None:
-            return "undone" if applied.status == ChangeStatus.UNDONE.value else "applied"
+            return _STATES.get(applied.status, "applied")
         try:
             self._store.load(proposal_id, user_id)
         except AppError:
@@ -141,6 +159,13 @@ class ChangeLog:
         return self._sets.history(user_id, limit=limit)
 
     # -- steps -------------------------------------------------------------------------
+
+    def _already_applied(self, proposal_id: str, user_id: int) -> ApplyResult | None:
+        """The earlier apply's result, if there was one; a refused one is refused again."""
+        existing = self._sets.find(proposal_id, user_id)
+        if existing is not None and existing.status == ChangeStatus.STALE.value:
+            raise InvalidInputError(f"Records {_STALE}")
+        return existing
 
     def _run(
         self, target: Target, changes: list[PlannedChange], progress: Progress | None
@@ -179,36 +204,53 @@ class ChangeLog:
         ]
         if stale:
             self._store.discard(proposal.id)
-            raise InvalidInputError(
-                f"{len(stale)} record(s) changed since this was proposed, so nothing was written; "
-                "ask for the change again."
-            )
+            raise InvalidInputError(f"{len(stale)} record(s) {_STALE}")
 
-    def _conflicts(self, user_id: int, original: ChangeSet, rows: list[RecordChange]) -> int:
-        check = [r for r in rows if r.action in ("update", "create")]
-        if not check:
-            return 0
-        fields = sorted({f for r in check for f in r.after})
-        ids = [r.record_id for r in check]
-        current = self._lookups.by_id(user_id, original.base_id, original.table_id, ids, fields)
-        return sum(
-            1
-            for r in check
-            if r.record_id not in current
-            or (
-                r.action == "update"
-                and not all(
-                    same_value(current[r.record_id]["fields"].get(f), v) for f, v in r.after.items()
-                )
-            )
-        )
-
-    def _inverse(
-        self, user_id: int, original: ChangeSet, rows: list[RecordChange]
-    ) -> list[PlannedChange]:
+    def _table(self, user_id: int, original: ChangeSet) -> TableSchema:
         table = self._gateway.schema(user_id, original.base_id).table_by_id(original.table_id)
         if table is None:
             raise NotFoundError(f"The table {original.table_name} no longer exists.")
+        return table
+
+    def _edited_since(
+        self, user_id: int, original: ChangeSet, table: TableSchema, rows: list[RecordChange]
+    ) -> list[EditedRecord]:
+        """Records this change wrote that someone has changed (or deleted) since.
+
+        An updated record must still hold the values written; a created one (also one an
+        undo re-created) must hold exactly what it was created with, every other writable
+        field still empty, since deleting it would lose anything added later.
+        """
+        check = [r for r in rows if r.action in ("update", "create")]
+        if not check:
+            return []
+        writable = [f.id for f in table.fields if not f.computed]
+        wanted = {f for r in check for f in r.after} | {table.primary_field_id}
+        if any(r.action == "create" for r in check):
+            wanted.update(writable)
+        current = self._lookups.by_id(
+            user_id, original.base_id, table.id, [r.record_id for r in check], sorted(wanted)
+        )
+        names = {f.id: f.name for f in table.fields}
+        edited = []
+        for row in check:
+            record = current.get(row.record_id)
+            if record is None:
+                edited.append(EditedRecord(row.record_id, row.record_id, deleted=True))
+                continue
+            cells = record["fields"]
+            expected = dict(row.after)
+            if row.action == "create":
+                expected.update({f: None for f in writable if f not in row.after})
+            changed = [
+                names.get(f, f) for f, v in expected.items() if not same_value(cells.get(f), v)
+            ]
+            if changed:
+                label = plain_text(cells.get(table.primary_field_id)) or row.record_id
+                edited.append(EditedRecord(row.record_id, label, fields=sorted(changed)))
+        return edited
+
+    def _inverse(self, table: TableSchema, rows: list[RecordChange]) -> list[PlannedChange]:
         writable = {f.id: f for f in table.fields if not f.computed}
         inverse = []
         for row in rows:

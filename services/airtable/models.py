@@ -25,6 +25,7 @@ class ChangeStatus(StrEnum):
     FAILED = "failed"  # stopped part-way: the audit rows say what was written
     UNDOING = "undoing"
     UNDONE = "undone"
+    STALE = "stale"  # refused at apply: records changed since the proposal; nothing written
 
 
 class ChangeSet(Base):
