@@ -85,9 +85,31 @@ async def _read_body(request: Request, limit: int) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+    except RecursionError as exc:
+        raise errors.too_deep(_MAX_DEPTH) from exc
     except ValueError as exc:
         raise errors.bad_json() from exc
+    if _depth(body) > _MAX_DEPTH:
+        raise errors.too_deep(_MAX_DEPTH)
+    return body
+
+
+# Deeper bodies are refused before any handler walks them (recursion would fail on them).
+_MAX_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iteratively)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= _MAX_DEPTH:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 async def _dispatch(state: AppState, request: Request) -> Response:

@@ -104,6 +104,13 @@ def rate_limited(retry_after: int) -> ApiError:
     )
 
 
+def too_deep(limit: int) -> ApiError:
+    """A JSON body nested deeper than any Airtable request needs."""
+    return ApiError(
+        422, "INVALID_REQUEST_UNKNOWN", f"Invalid request: the body nests more than {limit} levels"
+    )
+
+
 def invalid_request(message: str = GENERIC_INVALID) -> ApiError:
     """A parameter failed validation (Airtable's catch-all 422)."""
     return ApiError(422, "INVALID_REQUEST_UNKNOWN", message)

@@ -61,6 +61,20 @@ def test_bad_json_is_400(demo: EmulatorServer) -> None:
     assert response.json()["error"]["type"] == "INVALID_REQUEST_BODY"
 
 
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_deeply_nested_json_is_422_not_a_server_error(demo: EmulatorServer, depth: int) -> None:
+    body = '{"fields": {"Name": ' + "[" * depth + "]" * depth + "}}"
+    response = requests.post(
+        f"{demo.url}/v0/appDemoProjects00/Tasks",
+        data=body.encode(),
+        headers={"Authorization": f"Bearer {DEV_TOKEN}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["type"] == "INVALID_REQUEST_UNKNOWN"
+    assert "nests more than" in response.json()["error"]["message"]
+
+
 def test_too_large_body_is_413(server: EmulatorServer) -> None:
     response = requests.post(
         f"{server.url}/v0/meta/bases",
