@@ -12,13 +12,13 @@ from typing import Any
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.secrets import secrets_singleton
 
 from api.account import account_routes
 from api.auth import auth_routes
 from api.health import health_routes
-from config.logging import setup_logging
-from config.settings import load_settings
-from services.container import Services, build_services
+from services.container import Services
+from ui.context import get_services, get_settings
 
 # app.py's st.navigation is the only page registry. Without this, Streamlit sees the
 # pages/ folder and, until some session first runs app.py, serves a URL such as
@@ -29,9 +29,12 @@ PagesManager.uses_pages_directory = False
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
-    settings = load_settings()
-    setup_logging(settings.log_level, settings.secret_values())
-    services = build_services(settings)
+    # Settings are read here, not at import. The services are the ones the Streamlit script
+    # runs use (`ui.context`), so routes and pages share one engine and one Redis pool.
+    settings = get_settings()
+    # st.login reads [auth] from st.secrets; they come from settings, not a secrets file.
+    secrets_singleton.merge_programmatic_secrets(settings.streamlit_auth_secrets())  # type: ignore[arg-type]
+    services = get_services()
     try:
         yield {"services": services}
     finally:
@@ -47,5 +50,4 @@ app = st.App(
     Path(__file__).with_name("app.py"),
     routes=[*health_routes(_services), *auth_routes(_services), *account_routes(_services)],
     lifespan=lifespan,
-    secrets=load_settings().streamlit_auth_secrets(),  # type: ignore[arg-type]  # st.login's [auth], from settings
 )
