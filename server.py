@@ -16,9 +16,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from api.account import account_routes
 from api.auth import auth_routes
 from api.health import health_routes
+from api.security import store_unavailable
 from config.logging import setup_logging
 from config.settings import load_settings
 from services.container import Services, build_services
+from services.errors import StoreUnavailableError
 
 # app.py's st.navigation is the only page registry. Without this, Streamlit sees the
 # pages/ folder and, until some session first runs app.py, serves a URL such as
@@ -47,5 +49,6 @@ app = st.App(
     Path(__file__).with_name("app.py"),
     routes=[*health_routes(_services), *auth_routes(_services), *account_routes(_services)],
     lifespan=lifespan,
+    exception_handlers={StoreUnavailableError: store_unavailable},
     secrets=load_settings().streamlit_auth_secrets(),  # type: ignore[arg-type]  # st.login's [auth], from settings
 )
