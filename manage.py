@@ -1,7 +1,8 @@
 """Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL`.
 
-`run` starts every process this configuration needs (web, and the Airtable emulator
-unless a real endpoint is configured) under one honcho manager, so one command runs all.
+`run` starts every process this configuration needs (web, maintenance, and the Airtable
+emulator unless a real endpoint is configured) under one honcho manager, so one command
+runs all; it also restarts the embedded Redis, if that is the one in use, whenever it dies.
 """
 
 from __future__ import annotations
@@ -56,14 +57,16 @@ def _maintenance(settings: Settings, every_seconds: float) -> int:
     return 0
 
 
-def _processes(settings: Settings, host: str, port: int) -> dict[str, str]:
+def _processes(
+    settings: Settings, host: str, port: int, maintenance_every: float
+) -> dict[str, str]:
     python = sys.executable
     processes = {
         "web": (
             f"{python} -m streamlit run server.py --server.address {host} "
             f"--server.port {port} --server.headless true"
         ),
-        "maintenance": f"{python} manage.py maintenance",
+        "maintenance": f"{python} manage.py maintenance --every {maintenance_every}",
     }
     if settings.uses_emulator:
         processes["emulator"] = (
@@ -74,20 +77,31 @@ def _processes(settings: Settings, host: str, port: int) -> dict[str, str]:
     return processes
 
 
-def _run(settings: Settings, host: str, port: int) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    import threading
+
     from honcho.manager import Manager
 
     _migrate(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.var_dir)
+    stop_watching = threading.Event()
     if embedded is not None:
         embedded.ensure_running()
+        threading.Thread(
+            target=embedded.keep_running,
+            args=(stop_watching,),
+            kwargs={"every_seconds": args.redis_check_every},
+            name="embedded-redis-watchdog",
+            daemon=True,
+        ).start()
     manager = Manager()
-    for name, command in _processes(settings, host, port).items():
+    for name, command in _processes(settings, args.host, args.port, args.maintenance_every).items():
         manager.add_process(name, command)
-    print(f"PyAirtable Assistant: http://{host}:{port}")
+    print(f"PyAirtable Assistant: http://{args.host}:{args.port}")
     try:
         manager.loop()
     finally:
+        stop_watching.set()
         if embedded is not None:
             embedded.stop()
     return int(manager.returncode or 0)
@@ -100,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="migrate, then start every process")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8501)
+    run.add_argument(
+        "--maintenance-every", type=float, default=30.0, help="seconds between maintenance passes"
+    )
+    run.add_argument(
+        "--redis-check-every",
+        type=float,
+        default=2.0,
+        help="seconds between checks that the embedded Redis runs (restarted if not)",
+    )
     maintenance = commands.add_parser(
         "maintenance", help="settle leaked budget reservations, reconcile counters (loop)"
     )
@@ -117,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "promote":
         _migrate(settings)
         return _promote(settings, args.email)
-    return _run(settings, args.host, args.port)
+    return _run(settings, args)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from streamlit.runtime.secrets import secrets_singleton
 from api.account import account_routes
 from api.auth import auth_routes
 from api.health import health_routes
+from api.security import store_unavailable
 from services.container import Services
+from services.errors import StoreUnavailableError
 from ui.context import get_services, get_settings
 
 # app.py's st.navigation is the only page registry. Without this, Streamlit sees the
@@ -50,4 +52,5 @@ app = st.App(
     Path(__file__).with_name("app.py"),
     routes=[*health_routes(_services), *auth_routes(_services), *account_routes(_services)],
     lifespan=lifespan,
+    exception_handlers={StoreUnavailableError: store_unavailable},
 )

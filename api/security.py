@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 
 from services.auth.sessions import SESSION_COOKIE
 from services.container import Services
-from services.errors import NotAllowedError
+from services.errors import NotAllowedError, StoreUnavailableError
 from services.models import User
 
 
@@ -47,5 +47,13 @@ def current_user(request: Request, services: Services) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def refuse(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def refuse(status: int, message: str, **details: str) -> JSONResponse:
+    return JSONResponse({"error": message, **details}, status_code=status)
+
+
+async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """Any route's answer while SQL or Redis is down: 503 naming the store, never a bare 500."""
+    store = exc.store if isinstance(exc, StoreUnavailableError) else "unknown"
+    response = refuse(503, str(exc), store=store)
+    response.headers["Retry-After"] = "5"
+    return response

@@ -9,6 +9,8 @@ from limits import RateLimitItemPerMinute
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from services.redis_store import redis_errors
+
 THROTTLED_MESSAGE = "Too many sign-in attempts. Wait a minute and try again."
 
 
@@ -32,11 +34,13 @@ class LoginThrottle:
         # Hashed so the throttle keys do not list who tried to sign in.
         return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
+    @redis_errors()  # `limits` makes its own client on our pool, so map its errors here
     def allowed(self, email: str, address: str) -> bool:
         return self._limiter.test(self._account, "account", self._account_key(email)) and (
             self._limiter.test(self._address, "address", address)
         )
 
+    @redis_errors()
     def record_failure(self, email: str, address: str) -> None:
         self._limiter.hit(self._account, "account", self._account_key(email))
         self._limiter.hit(self._address, "address", address)
