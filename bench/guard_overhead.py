@@ -71,7 +71,8 @@ def _services(tmp: Path) -> Iterator[Services]:
         redis_key_prefix=f"bench{uuid.uuid4().hex[:8]}:",
         rate_user_requests_per_minute=10**6,
         rate_user_tokens_per_minute=10**12,
-        # Checked on every call, never binding: the user's daily token budget is (below).
+        # Checked on every call but never reached: the limit that binds is the user's daily
+        # token budget, set in `run`.
         budget_user_day_usd=1_000_000,
         budget_user_month_usd=1_000_000,
         budget_org_day_usd=1_000_000,
