@@ -13,6 +13,13 @@ pyairtable, linked records replaced by their primary field text):
 `where` maps a field to a value (equals; text ignores case; a list cell matches when it
 holds the value) or to {ne|gt|gte|lt|lte|contains|in|between|empty: ...}. `by` groups
 (`bucket: month|year` for dates, `top: N` keeps the N largest groups).
+
+Each question lists its facts in two kinds, scored apart: `readable` facts are written in
+raw rows or the schema (literals, a cell's `value`/`values`, a `min`/`max`, which is some
+row's cell), so a baseline that returns the right rows can hold them; `computed` facts
+(`count`, `sum`, `avg`) are written in no row and must be worked out over every matching
+record. `facts_of` refuses a count filed as readable, or a cell's value as computed. (A
+linked record's value is its name, as our tools show it; raw rows hold its record ID.)
 """
 
 from __future__ import annotations
@@ -20,12 +27,17 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from pyairtable import Api
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+Kind = Literal["computed", "readable"]
+KINDS: tuple[Kind, ...] = ("computed", "readable")
+_COMPUTED_ONLY = ("count", "sum", "avg")
+_READABLE_ONLY = ("values", "value")
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class Fact:
 
     value: str | float
     group: str | None = None
+    kind: Kind = "readable"
 
     @property
     def label(self) -> str:
@@ -91,6 +104,34 @@ class DemoData:
         """The first record matching `where`, in `sort` order."""
         rows = _sorted(_where(self.records(base_id, spec["table"]), spec.get("where")), spec)
         return rows[0]
+
+
+def facts_of(question: dict[str, Any], data: DemoData) -> list[Fact]:
+    """Every fact of a question, each of the kind it is filed under.
+
+    Raises:
+        ValueError: A fact is filed under a kind its form cannot have, or a kind is unknown.
+    """
+    entries = question["facts"]
+    if not isinstance(entries, dict) or not set(entries) <= set(KINDS):
+        raise ValueError(f"{question['id']}: facts must be {{computed: [...], readable: [...]}}")
+    facts: list[Fact] = []
+    for kind in KINDS:
+        for spec in entries.get(kind) or []:
+            _check_kind(question["id"], spec, kind)
+            facts += [replace(f, kind=kind) for f in expected(spec, question["base"], data)]
+    return facts
+
+
+def _check_kind(question_id: str, spec: Any, kind: Kind) -> None:
+    form = next(
+        (m for m in (*_COMPUTED_ONLY, *_READABLE_ONLY) if isinstance(spec, dict) and m in spec),
+        None,
+    )
+    if kind == "readable" and form in _COMPUTED_ONLY:
+        raise ValueError(f"{question_id}: a {form} is written in no row; file it as computed")
+    if kind == "computed" and (form in _READABLE_ONLY or not isinstance(spec, dict)):
+        raise ValueError(f"{question_id}: {spec!r} is readable in raw rows; file it as readable")
 
 
 def expected(spec: Any, base_id: str, data: DemoData) -> list[Fact]:
