@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.models import AuditEvent
@@ -26,7 +25,3 @@ def record_event(
         AuditEvent(actor_user_id=actor_user_id, action=action, target=target, detail=detail or {})
     )
     logger.info("audit %s by %s on %s", action, actor_user_id, target)
-
-
-def recent_events(session: Session, *, limit: int = 100) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))

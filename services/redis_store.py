@@ -174,7 +174,7 @@ class EmbeddedRedis:
                 logger.warning("embedded redis did not restart: %s", type(exc).__name__)
 
     def stop(self) -> None:
-        """Shut the server down (tests and `make stop`)."""
+        """Shut the server down (tests, and `make run` when it exits)."""
         if self.is_running():
             # shutdown closes the connection it came on
             with contextlib.suppress(redis.ConnectionError), self.client() as client:

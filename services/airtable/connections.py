@@ -161,15 +161,6 @@ class AirtableConnections:
             )
         return self._default
 
-    def bases_for(self, user_id: int) -> list[BaseInfo]:
-        """The bases this user may touch: exactly those their connection can see."""
-        api = make_api(self._endpoint, self.token_for(user_id))
-        try:
-            bases = api.bases(force=True)
-        except requests.RequestException as exc:
-            raise AirtableError("Airtable cannot list your bases right now.") from exc
-        return [BaseInfo(b.id, b.name or b.id, b.permission_level or "") for b in bases]
-
     @staticmethod
     def _row(session: Session, user_id: int | None) -> AirtableConnection | None:
         query = select(AirtableConnection)

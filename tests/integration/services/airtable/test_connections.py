@@ -59,11 +59,11 @@ def test_bases__are_exactly_those_the_connection_sees(
     limited = airtable_services.accounts.register(email="ana@example.com", password=PASSWORD)
     other = airtable_services.accounts.register(email="bo@example.com", password=PASSWORD)
     airtable_services.airtable_connections.connect(actor_id=limited.id, token=LIMITED_PAT)
-    assert [b.id for b in airtable_services.airtable_connections.bases_for(limited.id)] == [
+    assert [b.id for b in airtable_services.airtable.bases(limited.id, fresh=True)] == [
         PROJECT_TRACKER_ID
     ]
     # No own connection and no org one: the install's configured AIRTABLE_TOKEN applies.
-    assert len(airtable_services.airtable_connections.bases_for(other.id)) == _visible_bases(
+    assert len(airtable_services.airtable.bases(other.id, fresh=True)) == _visible_bases(
         emulator, DEV_TOKEN
     )
 
@@ -87,7 +87,7 @@ def test_token__never_appears_in_clear_in_sql_redis_or_logs(
     user = airtable_services.accounts.register(email="ana@example.com", password=PASSWORD)
     with caplog.at_level(logging.DEBUG):
         airtable_services.airtable_connections.connect(actor_id=user.id, token=USER_PAT)
-        airtable_services.airtable_connections.bases_for(user.id)
+        airtable_services.airtable.bases(user.id, fresh=True)
     secret_part = USER_PAT.split(".")[1]
     assert secret_part not in caplog.text
     with airtable_services.engine.connect() as connection:
