@@ -31,12 +31,12 @@ def _screen_question() -> None:
         st.session_state[QUESTION_KEY] = text
 
 
-def ask_box(placeholder: str) -> str | None:
+def ask_box(hint: str) -> str | None:
     """The chat input; returns a question to ask (typed, or an example that was clicked)."""
     refused = st.session_state.pop(REFUSED_KEY, None)
     if refused:
         st.error(refused, icon=":material/edit_note:")
-    typed = st.chat_input(placeholder, key=QUESTION_KEY, on_submit=_screen_question)
+    typed = st.chat_input(hint, key=QUESTION_KEY, on_submit=_screen_question)
     example = st.session_state.pop(EXAMPLE_KEY, None)
     return typed or (example if isinstance(example, str) else None)
 
