@@ -38,6 +38,7 @@ from services.budget.types import CallRef, Purpose, RefType
 from services.container import Services
 from services.conversations import Conversation
 from services.errors import AppError, InvalidInputError, ProviderError
+from services.questions import question_problem
 from tools.airtable import airtable_tools
 from tools.spend import spend_tools
 
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 MAX_MODEL_CALLS_PER_TURN = 8
 MAX_TOOL_CALLS_PER_TURN = 16
-MAX_QUESTION_CHARS = 8_000
 DEFAULT_TITLE = "New conversation"
 
 ModelProvider = Callable[[int, Purpose, CallRef, "str | None"], BaseChatModel]
@@ -106,11 +106,10 @@ class Assistant:
         `purpose` and `ref` say what the ledger charges the answer to (a prompt run passes
         its own); by default the conversation's chat.
         """
+        problem = question_problem(text)
+        if problem:
+            raise InvalidInputError(problem)
         text = text.strip()
-        if not text:
-            raise InvalidInputError("Type a question first.")
-        if len(text) > MAX_QUESTION_CHARS:
-            raise InvalidInputError(f"Keep a message under {MAX_QUESTION_CHARS} characters.")
         store = self._services.conversations
         conversation = store.get(user_id=user_id, conversation_id=conversation_id)
         ref = ref or CallRef(RefType.CONVERSATION, conversation.id)

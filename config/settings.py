@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Airtable: unset endpoint means the local emulator that `make run` starts.
     airtable_endpoint_url: str | None = None
     airtable_token: SecretStr | None = None
+    # Airtable's web interface, for record links (unset: https://airtable.com when the
+    # endpoint is api.airtable.com; the emulator has none).
+    airtable_web_url: str | None = None
     emulator_host: str = "127.0.0.1"
     emulator_port: int = 8787
     emulator_seed: str = "demo"

@@ -54,8 +54,10 @@ issued = st.session_state.pop("issued_api_token", None)
 if issued:
     st.success("Copy this token now; it is not shown again.")
     st.code(issued, language=None)
-with st.form("api_token", clear_on_submit=True):
-    name = st.text_input("Token name", max_chars=100)
+    st.session_state["api-token-name"] = ""  # created: the next token's name starts empty
+# Not cleared on submit: a refused name stays in the box to be corrected.
+with st.form("api_token"):
+    name = st.text_input("Token name", key="api-token-name")
     if st.form_submit_button("Create token"):
         try:
             st.session_state["issued_api_token"] = services.api_tokens.create(

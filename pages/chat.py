@@ -13,10 +13,17 @@ from services.budget.usage import limits_and_spend
 from services.budget.windows import Metric, Window
 from services.conversations import Conversation
 from services.errors import AppError, StoreUnavailableError
-from services.health import LLM_HELP
+from services.llm.factory import CONNECT_MODEL_HELP
 from services.models import User
 from services.prompts.library import PromptLibrary
 from ui.alerts import show_current_user_alerts
+from ui.chat_extras import (
+    ask_box,
+    download_conversation,
+    example_questions,
+    remember_base,
+    remembered_base,
+)
 from ui.chat_view import render_history, tool_label, undo_conflict_key
 from ui.context import get_assistant, get_services
 from ui.session import require_user
@@ -31,13 +38,7 @@ if not settings.llm_configured:
         "Everything else works without one, but chatting needs a model. "
         "Nothing is sent to any hosted service until you configure it."
     )
-    st.markdown(
-        "**Google Gemini**: create an API key in Google AI Studio, then start the app with "
-        "`LLM_PROVIDER=gemini GOOGLE_API_KEY=… make run`.\n\n"
-        "**Ollama** (local, free): install Ollama, run `ollama pull llama3.2`, then start the "
-        "app with `LLM_PROVIDER=ollama OLLAMA_BASE_URL=http://127.0.0.1:11434 make run`."
-    )
-    st.caption(LLM_HELP)
+    st.markdown(CONNECT_MODEL_HELP)
     st.stop()
 
 conversations = services.conversations
@@ -46,7 +47,6 @@ EXAMPLE_QUESTIONS = (
     "What is the total estimate in hours for each project?",
     "Show the five most recently due tasks that are not done.",
 )
-state = st.session_state
 
 
 def _select(conversation_id: str | None) -> None:
@@ -98,7 +98,7 @@ base_names = {b.id: b.name for b in bases}
 
 top = st.columns([3, 2])
 base_ids = list(base_names)
-current_base = conversation.base_id if conversation else state.get("last_base")
+current_base = conversation.base_id if conversation else remembered_base(user.id)
 base_id = top[0].selectbox(
     "Base",
     base_ids,
@@ -109,7 +109,7 @@ current_model = (conversation.model if conversation else None) or default_model
 model = top[1].selectbox(
     "Model", models, index=models.index(current_model) if current_model in models else 0
 )
-state["last_base"] = base_id
+remember_base(user.id, base_id)
 if conversation and (conversation.base_id, conversation.model) != (base_id, model):
     conversations.set_scope(
         user_id=user.id, conversation_id=conversation.id, base_id=base_id, model=model
@@ -186,10 +186,11 @@ if conversation is not None:
         proposal_state=lambda pid: services.airtable_changes.state(pid, user.id),
         act=_act,
     )
+    download_conversation(conversation.title, history)
 else:
     st.title("Ask about your bases")
     st.caption("Counts and sums cover whole tables; every change waits for your confirmation.")
-    st.markdown("For example:\n" + "\n".join(f"- *{q}*" for q in EXAMPLE_QUESTIONS))
+    example_questions(EXAMPLE_QUESTIONS)
 
 
 def _budget_line() -> str:
@@ -211,7 +212,7 @@ if budget:
     st.caption(budget)
 show_current_user_alerts(user.id)
 
-prompt = st.chat_input("Ask about your base…")
+prompt = ask_box("Ask about your base…")
 if prompt and prompt.startswith("/"):
     # "/name" opens that saved prompt's run form instead of asking the model.
     saved = PromptLibrary(services.sessions, services.airtable).find_by_name(

@@ -13,6 +13,10 @@ services = get_services()
 settings = services.settings
 
 st.title("Sign in")
+st.caption(
+    "to **PyAirtable Assistant**: ask your Airtable bases questions in plain words; "
+    "every change waits for your confirmation."
+)
 refill = show_flash()
 
 

@@ -31,6 +31,7 @@ from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
 from services.llm.factory import ChatModelFactory, build_model_factory
+from services.preferences import UserPreferences
 from services.redis_store import EmbeddedRedis, connect_redis
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Services:
     airtable_records: RecordQueries
     airtable_proposals: ProposalPlanner
     airtable_changes: ChangeLog
+    preferences: UserPreferences
 
     @cached_property
     def models(self) -> ChatModelFactory:
@@ -122,6 +124,7 @@ def build_services(settings: Settings) -> Services:
         airtable_records=records,
         airtable_proposals=proposals,
         airtable_changes=changes,
+        preferences=UserPreferences(client, prefix=prefix),
     )
 
 

@@ -11,6 +11,7 @@ from services.airtable.client import check_airtable
 from services.container import Services
 from services.db import check_database
 from services.errors import AirtableError, StoreUnavailableError
+from services.llm.factory import CONNECT_MODEL_HELP
 from services.redis_store import check_redis
 
 
@@ -73,11 +74,7 @@ def _airtable_status(services: Services) -> ComponentStatus:
     return ComponentStatus("airtable", True, f"{where} at {settings.airtable_url}: connected")
 
 
-LLM_HELP = (
-    "Set LLM_PROVIDER=gemini and GOOGLE_API_KEY=... for Google Gemini, or "
-    "LLM_PROVIDER=ollama and OLLAMA_BASE_URL=http://host:11434 for a local Ollama, "
-    "then restart with `make run`."
-)
+LLM_HELP = CONNECT_MODEL_HELP
 
 
 def _llm_status(services: Services) -> ComponentStatus:

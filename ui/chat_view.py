@@ -11,8 +11,10 @@ import streamlit as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from services.budget.pricing import TokenUsage, cost_nusd, format_usd
+from services.chat_export import metric_label
 from services.container import Services
 from services.errors import AppError
+from ui.chat_extras import download_table, records_dataframe
 
 ProposalAction = Callable[[str, str], None]  # (action, proposal or change set id)
 SHORT_RESULT = 600
@@ -27,13 +29,6 @@ TOOL_LABELS = {
     "update_records": ("Proposing changes", "Proposed changes"),
     "upsert_records": ("Proposing new or changed records", "Proposed new or changed records"),
     "delete_records": ("Proposing deletions", "Proposed deletions"),
-}
-METRIC_NAMES = {
-    "count": "Count",
-    "sum": "Sum",
-    "avg": "Average",
-    "min": "Minimum",
-    "max": "Maximum",
 }
 
 
@@ -64,22 +59,14 @@ def render_artifact(artifact: Any, key: str) -> None:
     kind = artifact.get("kind")
     if kind in {"records", "record"} and artifact.get("rows"):
         frame = pd.DataFrame(artifact["rows"], columns=artifact.get("columns"))
-        # Record IDs mean nothing to a reader; the artifact keeps them for the model's use.
-        st.dataframe(
-            frame.astype(str), hide_index=True, column_config={"id": None}, key=f"df-{key}"
-        )
+        records_dataframe(frame.astype(str), artifact, key)
         st.caption(
             f"{artifact.get('shown', len(frame))} of {artifact.get('total', len(frame))} "
             f"records in {artifact.get('table', '')}"
         )
+        download_table(artifact, key)
     elif kind == "aggregate" and artifact.get("groups"):
         render_aggregate(artifact, key)
-
-
-def metric_label(metric: str | None, field: str | None) -> str:
-    """What an aggregate's value is, as a column heading: "Count", "Sum of Amount"."""
-    verb = METRIC_NAMES.get(metric or "", (metric or "value").capitalize())
-    return f"{verb} of {field}" if field else verb
 
 
 def render_aggregate(artifact: dict[str, Any], key: str) -> None:
@@ -92,6 +79,7 @@ def render_aggregate(artifact: dict[str, Any], key: str) -> None:
         frame = frame.drop(columns="Records")  # a plain count is the number of records
     st.bar_chart(frame, x=label, y=value)
     st.dataframe(frame, hide_index=True, key=f"agg-{key}")
+    download_table(artifact, key)
 
 
 def undo_conflict_key(proposal_id: str) -> str:

@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-NO_PROVIDER_MESSAGE = (
-    "No language model is configured. Set LLM_PROVIDER=gemini and GOOGLE_API_KEY to use "
-    "Gemini, or LLM_PROVIDER=ollama (and OLLAMA_BASE_URL if Ollama is not on this machine) "
-    "to use a local model."
+# How to connect a model: the one text the chat page, the Status page and errors all show.
+CONNECT_MODEL_HELP = (
+    "For Google Gemini, create an API key in Google AI Studio and set `LLM_PROVIDER=gemini` "
+    "and `GOOGLE_API_KEY=…`. For a local Ollama (free), run `ollama pull llama3.2` and set "
+    "`LLM_PROVIDER=ollama` (and `OLLAMA_BASE_URL=http://host:11434` if Ollama is not on this "
+    "machine). Then restart the app, e.g. with `make run`."
 )
+NO_PROVIDER_MESSAGE = f"No language model is configured. {CONNECT_MODEL_HELP}"
 
 
 class ChatModelFactory:
