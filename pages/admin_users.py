@@ -50,7 +50,7 @@ with st.expander("Add user"), st.form("add_user"):
             st.error(str(exc))
 
 users = services.accounts.list_users()
-search = st.text_input("Search users", placeholder="Part of an email or a name", max_chars=320)
+search = st.text_input("Search users by email or name", max_chars=320)
 shown = services.accounts.list_users(search) if search.strip() else users
 if search.strip():
     st.caption(f"{len(shown)} of {_count(len(users), 'user')} match")
