@@ -13,7 +13,7 @@ import streamlit as st
 
 from services.errors import StoreUnavailableError
 from ui.context import get_settings
-from ui.forms import post_form
+from ui.forms import post_form, show_flash
 from ui.session import NOT_ALLOWED, current_user
 from ui.status import render_outage
 
@@ -104,12 +104,20 @@ status = st.Page(
     visibility=_visible(is_admin),
 )
 
-PUBLIC = {signin.url_path, register.url_path}
+reset_password = st.Page(
+    "pages/reset_password.py",
+    title="Set a new password",
+    icon=":material/key:",
+    url_path="reset_password",
+    visibility="hidden",
+)
+
+PUBLIC = {signin.url_path, register.url_path, reset_password.url_path}
 ADMIN_ONLY = {users.url_path, costs.url_path, status.url_path}
 
 navigation = st.navigation(
     {
-        "": [signin, register],
+        "": [signin, register, reset_password],
         "Assistant": [chat, prompts],
         "Account": [account, usage],
         "Admin": [users, costs, status],
@@ -119,7 +127,7 @@ navigation = st.navigation(
 
 if user is None and navigation.url_path not in PUBLIC:
     st.switch_page(signin)
-if user is not None and navigation.url_path in PUBLIC:
+if user is not None and navigation.url_path in {signin.url_path, register.url_path}:
     st.switch_page(chat)
 
 if user is not None:
@@ -127,6 +135,11 @@ if user is not None:
     with st.sidebar:
         st.caption(f"Signed in as {user.email}")
         post_form("/api/auth/logout", "logout", [], "Sign out", secondary=True)
+
+if user is not None:
+    # A route's one-time message for a signed-in page (password changed, a notice kept
+    # for this account); the public pages show their own.
+    show_flash()
 
 if navigation.url_path in ADMIN_ONLY and not is_admin:
     st.error(NOT_ALLOWED, icon=":material/block:")

@@ -1,4 +1,6 @@
-"""Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL`.
+"""Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL`,
+`user create EMAIL [--admin]` (password on stdin), `user reset-password EMAIL` (prints a
+one-time link) and `token create EMAIL --name NAME [--days N]` (prints the token once).
 
 `run` starts every process this configuration needs (web, maintenance, and the Airtable
 emulator unless a real endpoint is configured) under one honcho manager, so one command
@@ -9,10 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from config.logging import setup_logging
 from config.settings import Settings, load_settings
 from services.redis_store import EmbeddedRedis
+
+if TYPE_CHECKING:
+    from services.container import Services
 from services.schema import upgrade_database
 
 
@@ -36,6 +43,49 @@ def _promote(settings: Settings, email: str) -> int:
         services.close()
     print(f"{user.email} is now an admin")
     return 0
+
+
+def _with_services(settings: Settings, action: Callable[[Services], str]) -> int:
+    """Run `action` on freshly built services; print its result, or the error to stderr."""
+    from services.container import build_services
+    from services.errors import AppError
+
+    upgrade_database(settings.sql_url)  # quietly: stdout carries only the result
+    services = build_services(settings)
+    try:
+        print(action(services))
+    except AppError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    return 0
+
+
+def _read_password() -> str:
+    """The password from stdin: prompted without echo on a terminal, else its first line."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _user_create(services: Services, email: str, admin: bool) -> str:
+    user = services.accounts.create_user(
+        actor_id=None, email=email, admin=admin, password=_read_password()
+    )
+    return f"created {user.email} ({user.role})"
+
+
+def _user_reset_link(services: Services, email: str) -> str:
+    user = services.accounts.find_by_email(email)
+    return services.password_resets.issue(actor_id=None, user_id=user.id).url
+
+
+def _token_create(services: Services, email: str, name: str, days: int | None) -> str:
+    user = services.accounts.find_by_email(email)
+    return services.api_tokens.create(user_id=user.id, name=name, days=days).token
 
 
 def _maintenance(settings: Settings, every_seconds: float) -> int:
@@ -107,6 +157,24 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     return int(manager.returncode or 0)
 
 
+def _add_account_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    user = commands.add_parser("user", help="create a user, or print a password reset link")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    create = user_actions.add_parser(
+        "create", help="create a user; the password is read from stdin"
+    )
+    create.add_argument("email")
+    create.add_argument("--admin", action="store_true", help="give the user the admin role")
+    reset = user_actions.add_parser("reset-password", help="print a one-time reset link (1 h)")
+    reset.add_argument("email")
+    token = commands.add_parser("token", help="create an API token")
+    token_actions = token.add_subparsers(dest="action", required=True)
+    token_create = token_actions.add_parser("create", help="print a new API token once")
+    token_create.add_argument("email")
+    token_create.add_argument("--name", required=True, help="what the token is for")
+    token_create.add_argument("--days", type=int, default=None, help="lifetime in days")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     maintenance.add_argument("--every", type=float, default=30.0, help="seconds between passes")
     promote = commands.add_parser("promote", help="make an existing user an admin")
     promote.add_argument("email")
+    _add_account_commands(commands)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -140,6 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "promote":
         _migrate(settings)
         return _promote(settings, args.email)
+    if args.command == "user" and args.action == "create":
+        return _with_services(settings, lambda s: _user_create(s, args.email, args.admin))
+    if args.command == "user":
+        return _with_services(settings, lambda s: _user_reset_link(s, args.email))
+    if args.command == "token":
+        return _with_services(
+            settings, lambda s: _token_create(s, args.email, args.name, args.days)
+        )
     return _run(settings, args)
 
 

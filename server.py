@@ -11,12 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.secrets import secrets_singleton
 
 from api.account import account_routes
 from api.auth import auth_routes
 from api.health import health_routes
+from api.middleware import (
+    ApiNotFoundMiddleware,
+    ClientAddressMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.security import store_unavailable
 from services.container import Services
 from services.errors import StoreUnavailableError
@@ -48,9 +55,20 @@ def _services() -> Services:
     return services
 
 
+routes: list[BaseRoute] = [
+    *health_routes(_services),
+    *auth_routes(_services),
+    *account_routes(_services),
+]
 app = st.App(
     Path(__file__).with_name("app.py"),
-    routes=[*health_routes(_services), *auth_routes(_services), *account_routes(_services)],
+    routes=routes,
+    # Outermost first: every response, our own 404/405 included, gets the framing headers.
+    middleware=[
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(ClientAddressMiddleware, trusted_proxies=lambda: get_settings().trusted_proxies),
+        Middleware(ApiNotFoundMiddleware, routes=routes),
+    ],
     lifespan=lifespan,
     exception_handlers={StoreUnavailableError: store_unavailable},
 )

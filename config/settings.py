@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     login_attempts_per_address_per_minute: Annotated[int, Field(gt=0)] = 20
     api_token_ttl_days: Annotated[int, Field(gt=0)] = 90
     allow_registration: bool = True
+    # Proxies whose X-Forwarded-For names the client (IPs or CIDRs, comma-separated).
+    # Empty: the connecting address is the client, whatever headers it sends.
+    trusted_proxies: str = ""
 
     # OIDC sign-in through st.login (any provider with discovery; Google documented)
     oidc_provider_label: str = "Google"

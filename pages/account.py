@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from services.auth.passwords import MIN_LENGTH
 from services.errors import AppError
 from ui.context import get_services
+from ui.forms import FormField, post_form
 from ui.session import require_user
 
 services = get_services()
@@ -76,16 +78,27 @@ for row in services.api_tokens.list_for(user.id):
         st.rerun()
 
 st.subheader("Password")
-with st.form("password", clear_on_submit=True):
-    current = st.text_input("Current password", type="password")
-    new = st.text_input("New password", type="password")
-    again = st.text_input("Repeat the new password", type="password")
-    if st.form_submit_button("Change password"):
-        if new != again:
-            st.error("The two new passwords differ.")
-        else:
-            try:
-                services.accounts.change_password(user_id=user.id, current=current, new=new)
-                st.success("Password changed. Other sessions were signed out; sign in again.")
-            except AppError as exc:
-                st.error(str(exc))
+# A form posted to a route: only an HTTP response can give this browser its new session
+# cookie after every session of the account ends. The outcome shows at the top of the page.
+post_form(
+    "/api/account/password",
+    "password",
+    [
+        FormField(
+            "current_password", "Current password", "password", autocomplete="current-password"
+        ),
+        FormField(
+            "new_password",
+            f"New password (at least {MIN_LENGTH} characters)",
+            "password",
+            autocomplete="new-password",
+        ),
+        FormField(
+            "new_password_confirm",
+            "Repeat the new password",
+            "password",
+            autocomplete="new-password",
+        ),
+    ],
+    "Change password",
+)

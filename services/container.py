@@ -24,6 +24,8 @@ from services.auth.api_tokens import ApiTokenService
 from services.auth.flash import FlashMessages
 from services.auth.forms import FormTokens
 from services.auth.github import GitHubSignIn
+from services.auth.notices import AccountNotices
+from services.auth.resets import PasswordResets
 from services.auth.sessions import SessionStore
 from services.auth.throttle import LoginThrottle
 from services.conversations import ConversationStore
@@ -47,6 +49,7 @@ class Services:
     redis: redis.Redis
     session_store: SessionStore
     accounts: AccountService
+    password_resets: PasswordResets
     api_tokens: ApiTokenService
     form_tokens: FormTokens
     flash: FlashMessages
@@ -105,7 +108,12 @@ def build_services(settings: Settings) -> Services:
         sessions=sessions,
         redis=client,
         session_store=session_store,
-        accounts=AccountService(sessions, session_store, throttle),
+        accounts=AccountService(
+            sessions, session_store, throttle, AccountNotices(client, prefix=prefix)
+        ),
+        password_resets=PasswordResets(
+            sessions, client, session_store, prefix=prefix, public_url=settings.public_url
+        ),
         api_tokens=ApiTokenService(
             sessions,
             client,

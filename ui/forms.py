@@ -69,9 +69,13 @@ def show_flash() -> dict[str, str]:
     flash = get_services().flash.take(st.query_params.get("flash"))
     if flash is None:
         return {}
-    message, fields = flash
-    st.error(message, icon=":material/error:")
-    return fields
+    if flash.level == "success":
+        st.success(flash.message, icon=":material/check_circle:")
+    elif flash.level == "info":
+        st.info(flash.message, icon=":material/info:")
+    else:
+        st.error(flash.message, icon=":material/error:")
+    return flash.fields
 
 
 def same_tab_link(href: str, label: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.audit import record_event
+from services.auth.notices import AccountNotices
 from services.auth.passwords import (
     check_password_policy,
     hash_password,
@@ -20,16 +22,23 @@ from services.auth.passwords import (
 from services.auth.sessions import SessionStore
 from services.auth.throttle import THROTTLED_MESSAGE, LoginThrottle
 from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
-from services.models import Identity, Role, User, UserStatus
+from services.models import ApiToken, Identity, Role, User, UserStatus
 
 logger = logging.getLogger(__name__)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WRONG_CREDENTIALS = "Wrong email or password."
+MAX_EMAIL = 320
+MAX_DISPLAY_NAME = 200
 
 
 class ThrottledError(AppError):
     """Too many failed sign-ins for this account or address."""
+
+
+class AccountExistsError(InvalidInputError):
+    """Registration with an email that has an account. Routes must answer as for a new
+    account (the owner is told on their next sign-in), so no one learns who is registered."""
 
 
 @dataclass(frozen=True)
@@ -43,36 +52,93 @@ class ExternalIdentity:
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
-        raise InvalidInputError("Enter a valid email address.")
+    if len(email) > MAX_EMAIL:
+        raise InvalidInputError(f"Email: use at most {MAX_EMAIL} characters.")
+    if not _EMAIL.match(email):
+        raise InvalidInputError("Email: enter an address like name@example.com.")
     return email
 
 
 class AccountService:
     def __init__(
-        self, sessions: sessionmaker[Session], store: SessionStore, throttle: LoginThrottle
+        self,
+        sessions: sessionmaker[Session],
+        store: SessionStore,
+        throttle: LoginThrottle,
+        notices: AccountNotices,
     ) -> None:
         self._db = sessions
         self._sessions = store
         self._throttle = throttle
+        self.notices = notices
 
     def register(self, *, email: str, password: str, display_name: str = "") -> User:
-        """Create a local account; the first account of an empty install is an admin."""
+        """Create a local account; the first account of an empty install is an admin.
+
+        Raises:
+            AccountExistsError: the email has an account; its owner gets a notice.
+        """
         email = normalise_email(email)
         check_password_policy(password, email=email)
+        # Hashed either way, so an existing email does not answer faster.
         password_hash = hash_password(password)
         try:
             with self._db.begin() as session:
                 user = self._create_user(session, email=email, display_name=display_name)
                 user.password_hash = password_hash
         except IntegrityError as exc:
-            raise InvalidInputError("An account with that email already exists.") from exc
+            self._tell_owner_of_attempt(email)
+            raise AccountExistsError("Email: an account with that email already exists.") from exc
+        return user
+
+    def _tell_owner_of_attempt(self, email: str) -> None:
+        with self._db.begin() as session:
+            owner = session.scalar(select(User).where(User.email == email))
+            if owner is None:
+                return
+            record_event(session, actor_user_id=None, action="user.register_attempt", target=email)
+        self.notices.registration_attempted(owner.id)
+
+    def create_user(
+        self,
+        *,
+        actor_id: int | None,
+        email: str,
+        display_name: str = "",
+        admin: bool = False,
+        password: str | None = None,
+    ) -> User:
+        """An account made by an admin or the operator CLI; without a password, its owner
+        sets one through a reset link."""
+        email = normalise_email(email)
+        if password is not None:
+            check_password_policy(password, email=email)
+        try:
+            with self._db.begin() as session:
+                user = self._create_user(session, email=email, display_name=display_name)
+                if admin:
+                    user.role = Role.ADMIN.value
+                if password is not None:
+                    user.password_hash = hash_password(password)
+                record_event(
+                    session, actor_user_id=actor_id, action="user.added", target=user.email
+                )
+        except IntegrityError as exc:
+            raise InvalidInputError("Email: an account with that email already exists.") from exc
+        return user
+
+    def find_by_email(self, email: str) -> User:
+        with self._db() as session:
+            user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            raise NotFoundError(f"No user with email {email.strip()[:MAX_EMAIL]}.")
         return user
 
     def _create_user(self, session: Session, *, email: str, display_name: str) -> User:
         first = session.scalar(select(func.count()).select_from(User)) == 0
         role = Role.ADMIN if first else Role.MEMBER
-        user = User(email=email, display_name=display_name.strip()[:200], role=role.value)
+        name = display_name.strip()[:MAX_DISPLAY_NAME]
+        user = User(email=email, display_name=name, role=role.value)
         session.add(user)
         session.flush()
         record_event(session, actor_user_id=user.id, action="user.created", target=email)
@@ -96,11 +162,12 @@ class AccountService:
         return user
 
     def change_password(self, *, user_id: int, current: str, new: str) -> None:
-        """Change a password; every other session of the user ends."""
+        """Change a password and end every session of the user; the caller starts a fresh
+        one for the browser that asked (a new session id, so the old cookie is dead too)."""
         with self._db.begin() as session:
             user = self._get(session, user_id)
             if not verify_password(user.password_hash, current):
-                raise InvalidInputError("The current password is wrong.")
+                raise InvalidInputError("Current password: this is not your password.")
             check_password_policy(new, email=user.email)
             user.password_hash = hash_password(new)
             record_event(session, actor_user_id=user_id, action="user.password_changed")
@@ -110,9 +177,18 @@ class AccountService:
         with self._db() as session:
             return session.get(User, user_id)
 
-    def list_users(self) -> list[User]:
+    def list_users(self, search: str = "") -> list[User]:
+        """Every user, or those whose email or name contains `search` (any case)."""
+        query = select(User).order_by(User.id)
+        if term := search.strip().lower()[:MAX_EMAIL]:
+            query = query.where(
+                or_(
+                    func.lower(User.email).contains(term, autoescape=True),
+                    func.lower(User.display_name).contains(term, autoescape=True),
+                )
+            )
         with self._db() as session:
-            return list(session.scalars(select(User).order_by(User.id)))
+            return list(session.scalars(query))
 
     def set_role(self, *, actor_id: int, user_id: int, role: Role) -> User:
         with self._db.begin() as session:
@@ -130,12 +206,19 @@ class AccountService:
         return user
 
     def set_status(self, *, actor_id: int, user_id: int, status: UserStatus) -> User:
-        """Disable or enable a user; disabling ends all of their sessions at once."""
+        """Disable or enable a user. Disabling ends all of their sessions and revokes their
+        API tokens for good: enabling again brings neither back."""
         with self._db.begin() as session:
             user = self._get(session, user_id)
             if status is UserStatus.DISABLED and user.is_admin:
                 self._keep_an_admin(session, user_id)
             user.status = status.value
+            if status is UserStatus.DISABLED:
+                session.execute(
+                    update(ApiToken)
+                    .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC))
+                )
             record_event(
                 session, actor_user_id=actor_id, action=f"user.{status.value}", target=user.email
             )

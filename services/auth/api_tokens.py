@@ -1,4 +1,8 @@
-"""API tokens for `/api` routes: HS256 JWTs with expiry and `jti`, revocable via Redis."""
+"""API tokens for `/api` routes: HS256 JWTs with expiry and `jti`, revocable.
+
+SQL (`api_tokens.revoked_at`) says whether a token is revoked; Redis only remembers
+revocations to answer quickly. A missing Redis entry means "ask SQL", never "valid".
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from services.models import ApiToken
 
 _ALGORITHM = "HS256"
 _AUDIENCE = "pyairtable-assistant-api"
+MAX_NAME = 100
+MAX_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,18 @@ class ApiTokenService:
         self._key = hashlib.sha256(b"api-token/" + signing_key.encode()).digest()
         self._ttl = timedelta(days=ttl_days)
 
-    def create(self, *, user_id: int, name: str) -> IssuedToken:
+    def create(self, *, user_id: int, name: str, days: int | None = None) -> IssuedToken:
+        """A new token for `user_id`, valid `days` (default: the configured lifetime)."""
         name = name.strip()
-        if not name or len(name) > 100:
-            raise InvalidInputError("Give the token a name of 1 to 100 characters.")
+        if not name:
+            raise InvalidInputError("Token name: enter a name, such as the script's.")
+        if len(name) > MAX_NAME:
+            raise InvalidInputError(f"Token name: use at most {MAX_NAME} characters.")
+        if days is not None and not 1 <= days <= MAX_DAYS:
+            raise InvalidInputError(f"Token lifetime: use 1 to {MAX_DAYS} days.")
         now = datetime.now(UTC)
         jti = secrets.token_hex(16)
-        expires = now + self._ttl
+        expires = now + (timedelta(days=days) if days is not None else self._ttl)
         claims = {"sub": str(user_id), "jti": jti, "iat": now, "exp": expires, "aud": _AUDIENCE}
         token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
         with self._db.begin() as session:
@@ -86,6 +97,18 @@ class ApiTokenService:
             )
         except jwt.PyJWTError as exc:
             raise NotAllowedError("Invalid or expired API token.") from exc
-        if self._redis.exists(f"{self._prefix}{claims['jti']}"):
+        jti = str(claims["jti"])
+        if self._redis.exists(f"{self._prefix}{jti}") or self._revoked_in_sql(jti):
             raise NotAllowedError("This API token has been revoked.")
         return int(claims["sub"])
+
+    def _revoked_in_sql(self, jti: str) -> bool:
+        """True for a revoked or unknown token, which Redis then remembers until it expires."""
+        with self._db() as session:
+            row = session.get(ApiToken, jti)
+            if row is not None and row.revoked_at is None:
+                return False
+            expires = row.expires_at if row is not None else datetime.now(UTC)
+        ttl = max(int((expires - datetime.now(UTC)).total_seconds()), 60)
+        self._redis.set(f"{self._prefix}{jti}", 1, ex=ttl)
+        return True

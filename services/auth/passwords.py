@@ -34,19 +34,32 @@ _hasher = PasswordHasher(type=Type.ID)
 
 
 def check_password_policy(password: str, *, email: str = "") -> None:
-    """Raise `InvalidInputError` with a message saying what to change."""
+    """Raise `InvalidInputError` naming the field and the rule that failed.
+
+    The email rule refuses only passwords an attacker who knows the email would try first:
+    the whole email, or a password made up mostly (half or more) of an email local part
+    of 4 or more characters. `carla-sunflower-1987` is fine for carla@…; `carla12345` is not.
+    """
     if len(password) < MIN_LENGTH:
-        raise InvalidInputError(f"Use at least {MIN_LENGTH} characters.")
+        raise InvalidInputError(f"Password: use at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:
-        raise InvalidInputError(f"Use at most {MAX_LENGTH} characters.")
+        raise InvalidInputError(f"Password: use at most {MAX_LENGTH} characters.")
     if len(set(password)) < 4:
-        raise InvalidInputError("Use a less repetitive password.")
+        raise InvalidInputError("Password: use at least 4 different characters.")
     lowered = password.lower()
     if lowered in _COMMON:
-        raise InvalidInputError("That password is too common; choose another.")
-    local_part = email.split("@")[0].lower()
-    if local_part and len(local_part) >= 4 and local_part in lowered:
-        raise InvalidInputError("Do not use your email address in your password.")
+        raise InvalidInputError("Password: this one is too common; choose another.")
+    if _mostly_email(lowered, email.strip().lower()):
+        raise InvalidInputError("Password: do not build it mostly from your email address.")
+
+
+def _mostly_email(lowered: str, email: str) -> bool:
+    if not email:
+        return False
+    local_part = email.split("@")[0]
+    if email in lowered:
+        return True
+    return len(local_part) >= 4 and local_part in lowered and 2 * len(local_part) >= len(lowered)
 
 
 def hash_password(password: str) -> str:

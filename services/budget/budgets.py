@@ -38,7 +38,9 @@ class BudgetOverrides:
         for field in fields(self):
             value = getattr(self, field.name)
             if value is not None and (not isinstance(value, int) or value < 0):
-                raise InvalidInputError(f"{field.name} must be a whole number of 0 or more.")
+                label = field.name.replace("_nusd", " limit in nano-USD")
+                label = label.replace("_tokens", " limit in tokens")
+                raise InvalidInputError(f"Budget {label}: use a whole number of 0 or more.")
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def usd_to_nusd(amount: Decimal | str | float) -> int:
     try:
         usd = Decimal(str(amount))
     except InvalidOperation:
-        raise InvalidInputError(f"{amount!r} is not an amount in USD.") from None
+        raise InvalidInputError(f"Amount in USD: {amount!r} is not a number.") from None
     if not usd.is_finite() or usd < 0:
-        raise InvalidInputError(f"{amount!r} is not an amount in USD of 0 or more.")
+        raise InvalidInputError(f"Amount in USD: {amount!r} is not a number of 0 or more.")
     return int((usd * NANO_PER_USD).to_integral_value())

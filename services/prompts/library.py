@@ -236,13 +236,13 @@ class PromptLibrary:
         try:
             data = json.loads(text)
         except ValueError:
-            raise InvalidInputError("That file is not valid JSON.") from None
+            raise InvalidInputError("Import file: this is not valid JSON.") from None
         if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise InvalidInputError("That file is not an exported prompt.")
+            raise InvalidInputError("Import file: this is not an exported prompt.")
         try:
             mode = RunMode(str(data.get("mode", RunMode.TEXT.value)))
         except ValueError:
-            raise InvalidInputError(f'Unknown run mode "{data.get("mode")}".') from None
+            raise InvalidInputError(f'Run mode: "{data.get("mode")}" is not a run mode.') from None
         draft = PromptDraft(
             name=str(data.get("name", "")),
             template=str(data.get("template", "")),
@@ -285,9 +285,9 @@ def _diff_lines(version: VersionInfo) -> list[str]:
 
 def _check(draft: PromptDraft) -> None:
     if not draft.name.strip() or len(draft.name.strip()) > 80:
-        raise InvalidInputError("Give the prompt a name of at most 80 characters.")
+        raise InvalidInputError("Name: enter a name of 1 to 80 characters.")
     if not draft.template.strip() or len(draft.template) > MAX_TEMPLATE:
-        raise InvalidInputError(f"Write a template of at most {MAX_TEMPLATE} characters.")
+        raise InvalidInputError(f"Template: write 1 to {MAX_TEMPLATE} characters.")
     check_definitions(draft.template, draft.variables, base_id=draft.base_id)
 
 

@@ -87,7 +87,7 @@ class Variable:
         try:
             kind = VariableType(str(data.get("type", "")))
         except ValueError:
-            raise InvalidInputError(f'Unknown variable type "{data.get("type")}".') from None
+            raise InvalidInputError(f'Variable type: "{data.get("type")}" is not a type.') from None
         return cls(
             name=str(data.get("name", "")).strip(),
             type=kind,
@@ -127,7 +127,7 @@ def check_definitions(template: str, variables: list[Variable], *, base_id: str 
         names.add(var.name)
     unknown = sorted(set(_PLACEHOLDER.findall(template)) - names - BUILT_INS)
     if unknown:
-        raise InvalidInputError(f"The template uses undeclared variables: {', '.join(unknown)}.")
+        raise InvalidInputError(f"Template: it uses undeclared variables: {', '.join(unknown)}.")
 
 
 def validate_inputs(

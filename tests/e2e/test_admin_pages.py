@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import insert
 
 from services.budget.models import BudgetAlert
@@ -81,3 +81,72 @@ def test_users__budget_alerts_name_the_user_by_email(
     alerts = page.get_by_test_id("stDataFrame").first
     expect(_cells(alerts, member.email)).to_be_attached()
     expect(_cells(alerts, str(member.id))).to_have_count(0)
+
+
+def test_users__add_a_user_whose_one_time_link_sets_a_password(
+    app_server: AppServer, app_services: Services, page: Page, browser: Browser
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    email = f"added-{uuid.uuid4().hex[:8]}@example.com"
+    sign_in(page, app_server.url, admin.email)
+    page.goto(f"{app_server.url}/admin_users")
+    page.get_by_test_id("stExpander").locator("summary").click()
+    form = page.get_by_test_id("stForm")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Name (optional)").fill("Added Person")
+    form.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text(f"Pass this link on to {email}")).to_be_visible()
+    link = "".join(page.get_by_test_id("stCode").locator("code").inner_text().split())
+    assert "/reset_password?token=" in link
+    page.reload()
+    expect(page.get_by_text(f"Pass this link on to {email}")).to_have_count(0)
+
+    stranger = browser.new_context()
+    try:
+        visitor = stranger.new_page()
+        visitor.goto(link)
+        expect(visitor.get_by_text(f"For {email}.")).to_be_visible()
+        visitor.get_by_label("New password (at least 10 characters)").fill("chosen passphrase 1")
+        visitor.get_by_label("Repeat the new password").fill("chosen passphrase 1")
+        visitor.get_by_role("button", name="Set password").click()
+        expect(visitor.get_by_text("Password set: sign in with it.")).to_be_visible()
+        sign_in(visitor, app_server.url, email, "chosen passphrase 1")
+        visitor.context.clear_cookies()
+        visitor.goto(link)
+        expect(
+            visitor.get_by_text("Reset link: it has expired or was already used")
+        ).to_be_visible()
+    finally:
+        stranger.close()
+
+
+def test_users__reset_password_link_for_an_existing_user(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    member = make_user(app_services, name="Forgetful")
+    sign_in(page, app_server.url, admin.email)
+    page.goto(f"{app_server.url}/admin_users")
+    page.locator(f".st-key-reset-{member.id} button").click()
+    expect(page.get_by_text(f"Pass this link on to {member.email}")).to_be_visible()
+    expect(page.get_by_text("expires in 60 minutes")).to_be_visible()
+    link = "".join(page.get_by_test_id("stCode").locator("code").inner_text().split())
+    assert app_services.password_resets.email_for(link.split("token=")[1]) == member.email
+
+
+def test_users__search_and_counts_in_words(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    unique = uuid.uuid4().hex[:8]
+    member = make_user(app_services, name=f"Needle{unique}")
+    sign_in(page, app_server.url, admin.email)
+    page.goto(f"{app_server.url}/admin_users")
+    total = len(app_services.accounts.list_users())
+    expect(page.get_by_text(f"{total} users", exact=True)).to_be_visible()
+    search = page.get_by_label("Search users")
+    search.fill(f"needle{unique}")
+    search.press("Enter")
+    expect(page.get_by_text(f"1 of {total} users match")).to_be_visible()
+    expect(page.locator(f".st-key-member-{admin.id}")).to_have_count(0)
+    expect(page.locator(f".st-key-disable-{member.id}")).to_have_count(1)

@@ -27,6 +27,10 @@ def test_register_reload_sign_out__and_protected_pages_need_sign_in(
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=password_confirm]", PASSWORD)
     page.click("button:has-text('Create account')")
+    expect(page.get_by_text("Registration received: sign in")).to_be_visible()
+    expect(page.locator("input[name=email]")).to_have_value(email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
     expect(page.get_by_role("heading", name="Connect a language model")).to_be_visible()
 
@@ -52,8 +56,32 @@ def test_register__keeps_what_was_typed_and_says_what_is_wrong(
     page.fill("input[name=password]", "short")
     page.fill("input[name=password_confirm]", "short")
     page.click("button:has-text('Create account')")
-    expect(page.get_by_text("Use at least 10 characters.")).to_be_visible()
+    expect(page.get_by_text("Password: use at least 10 characters.")).to_be_visible()
     expect(page.locator("input[name=email]")).to_have_value("typo-person@example.com")
+
+
+def test_register__a_taken_email_gets_the_same_answer_and_its_owner_is_told_once(
+    app_server: AppServer, app_services: Services, page: Page
+) -> None:
+    owner = make_user(app_services)
+    page.goto(f"{app_server.url}/register")
+    page.fill("input[name=email]", owner.email)
+    page.fill("input[name=password]", "someone else's pass")
+    page.fill("input[name=password_confirm]", "someone else's pass")
+    page.click("button:has-text('Create account')")
+    expect(page.get_by_text("Registration received: sign in")).to_be_visible()
+    expect(page.get_by_text("already exists")).to_have_count(0)
+    # The registrant is not signed in, and their password does not open the account.
+    page.fill("input[name=password]", "someone else's pass")
+    page.click("button:has-text('Sign in')")
+    expect(page.get_by_text("Wrong email or password.")).to_be_visible()
+
+    page.context.clear_cookies()
+    sign_in(page, app_server.url, owner.email)
+    expect(page.get_by_text("Someone tried to register with your email on")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text(f"Signed in as {owner.email}")).to_be_visible()
+    expect(page.get_by_text("Someone tried to register with your email on")).to_have_count(0)
 
 
 def test_wrong_password__gives_no_hint_about_the_account(app_server: AppServer, page: Page) -> None:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.container import Services
-from services.models import Role
+from services.models import Role, UserStatus
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.appserver import AppServer
 
@@ -72,8 +72,9 @@ def test_login__sixth_wrong_attempt_blocks_the_right_password(
         response = _login(client, app_services, user.email, PASSWORD)
         assert "set-cookie" not in response.headers
         flash_id = response.headers["location"].split("flash=")[1]
-    message, _ = app_services.flash.take(flash_id) or ("", {})
-    assert message.startswith("Too many sign-in attempts")
+    flash = app_services.flash.take(flash_id)
+    assert flash is not None
+    assert flash.message.startswith("Too many sign-in attempts")
 
 
 def test_logout__ends_the_session(app_server: AppServer, app_services: Services) -> None:
@@ -109,3 +110,161 @@ def test_api_token__authorises_until_revoked(app_server: AppServer, app_services
     assert httpx.get(f"{app_server.url}/api/me", headers=headers).json()["id"] == user.id
     app_services.api_tokens.revoke(user_id=user.id, jti=issued.jti)
     assert httpx.get(f"{app_server.url}/api/me", headers=headers).status_code == 401
+
+
+def _flash_of(response: httpx.Response, services: Services) -> tuple[str, dict[str, str], str]:
+    flash = services.flash.take(response.headers["location"].split("flash=")[1])
+    assert flash is not None
+    return flash.message, flash.fields, flash.level
+
+
+def test_api_token__stays_revoked_when_redis_forgets_it(
+    app_server: AppServer, app_services: Services
+) -> None:
+    user = make_user(app_services)
+    issued = app_services.api_tokens.create(user_id=user.id, name="script")
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    app_services.api_tokens.revoke(user_id=user.id, jti=issued.jti)
+    prefix = app_services.settings.redis_key_prefix
+    app_services.redis.delete(f"{prefix}auth:revoked:{issued.jti}")
+    assert httpx.get(f"{app_server.url}/api/me", headers=headers).status_code == 401
+
+
+def test_api_token__disable_then_enable_leaves_old_tokens_dead(
+    app_server: AppServer, app_services: Services
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    user = make_user(app_services)
+    issued = app_services.api_tokens.create(user_id=user.id, name="script")
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert httpx.get(f"{app_server.url}/api/me", headers=headers).status_code == 200
+    for status in (UserStatus.DISABLED, UserStatus.ACTIVE):
+        app_services.accounts.set_status(actor_id=admin.id, user_id=user.id, status=status)
+    assert httpx.get(f"{app_server.url}/api/me", headers=headers).status_code == 401
+
+
+def _register(
+    client: httpx.Client, services: Services, email: str, password: str = PASSWORD
+) -> httpx.Response:
+    data = {
+        "email": email,
+        "display_name": "Someone",
+        "password": password,
+        "password_confirm": password,
+        "form_token": services.form_tokens.issue("register"),
+    }
+    return client.post("/api/auth/register", data=data)
+
+
+def test_register__answers_the_same_for_a_taken_email_and_tells_its_owner(
+    app_server: AppServer, app_services: Services
+) -> None:
+    owner = make_user(app_services)
+    with _client(app_server) as client:
+        taken = _register(client, app_services, owner.email.upper(), "an intruder's pass")
+        fresh = _register(client, app_services, f"new-{owner.email}")
+    answers = []
+    for response in (taken, fresh):
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/signin?flash=")
+        assert "set-cookie" not in response.headers
+        message, fields, level = _flash_of(response, app_services)
+        answers.append((message, level))
+        assert fields["email"].lower() in {owner.email, f"new-{owner.email}"}
+    assert answers[0] == answers[1]
+    assert answers[0][1] == "success"
+    with _client(app_server) as client:
+        signed_in = _login(client, app_services, owner.email, PASSWORD)
+        assert signed_in.headers["location"].startswith("/?flash=")
+        message, _, level = _flash_of(signed_in, app_services)
+        assert message.startswith("Someone tried to register with your email on ")
+        assert level == "info"
+        # Shown once: the next sign-in has nothing to tell.
+        assert _login(client, app_services, owner.email, PASSWORD).headers["location"] == "/"
+
+
+def test_register__caps_every_field_it_keeps_and_refuses_a_huge_body(
+    app_server: AppServer, app_services: Services
+) -> None:
+    prefix = app_services.settings.redis_key_prefix
+    with _client(app_server) as client:
+        # Under the body limit, but the fields are far longer than any real one.
+        long = _register(client, app_services, "x" * 5000 + "@example.com", "short")
+        _, fields, _ = _flash_of(long, app_services)
+        assert len(fields["email"]) == 320
+        huge = _register(client, app_services, "y" * 1_000_000 + "@example.com")
+        message, fields, _ = _flash_of(huge, app_services)
+        assert message.startswith("The form was too large")
+        assert fields == {}
+        login = client.post(
+            "/api/auth/login",
+            data={"email": "z" * 1_000_000, "password": "p", "form_token": "t"},
+        )
+        message, fields, _ = _flash_of(login, app_services)
+        assert message.startswith("The form was too large")
+    biggest = max(
+        (
+            app_services.redis.memory_usage(k) or 0
+            for k in app_services.redis.scan_iter(f"{prefix}*")
+        ),
+        default=0,
+    )
+    assert biggest < 20_000
+
+
+def test_change_password__keeps_this_session_under_a_new_id_and_ends_the_others(
+    app_server: AppServer, app_services: Services
+) -> None:
+    user = make_user(app_services)
+    with _client(app_server) as other, _client(app_server) as this:
+        _login(other, app_services, user.email, PASSWORD)
+        _login(this, app_services, user.email, PASSWORD)
+        old_cookie = this.cookies["pa_session"]
+        data = {
+            "current_password": PASSWORD,
+            "new_password": "a different passphrase",
+            "new_password_confirm": "a different passphrase",
+            "form_token": app_services.form_tokens.issue("password"),
+        }
+        response = this.post("/api/account/password", data=data)
+        assert response.status_code == 303
+        message, _, level = _flash_of(response, app_services)
+        assert (message, level) == (
+            "Password changed. Your other sessions were signed out; this one stays signed in.",
+            "success",
+        )
+        assert "HttpOnly" in response.headers["set-cookie"]
+        assert this.cookies["pa_session"] != old_cookie
+        assert this.get("/api/me").json()["id"] == user.id
+        assert other.get("/api/me").status_code == 401
+    with httpx.Client(base_url=app_server.url, cookies={"pa_session": old_cookie}) as stale:
+        assert stale.get("/api/me").status_code == 401
+
+
+def test_reset__a_link_sets_the_password_once(
+    app_server: AppServer, app_services: Services
+) -> None:
+    user = make_user(app_services)
+    link = app_services.password_resets.issue(actor_id=None, user_id=user.id)
+    token = link.url.split("token=")[1]
+
+    def post(password: str) -> httpx.Response:
+        data = {
+            "token": token,
+            "password": password,
+            "password_confirm": password,
+            "form_token": app_services.form_tokens.issue("reset"),
+        }
+        with _client(app_server) as client:
+            return client.post("/api/auth/reset", data=data)
+
+    done = post("a fresh passphrase")
+    assert done.headers["location"].startswith("/signin?flash=")
+    assert _flash_of(done, app_services)[0] == "Password set: sign in with it."
+    again = post("another passphrase")
+    assert _flash_of(again, app_services)[0].startswith("Reset link: it has expired")
+    with _client(app_server) as client:
+        assert (
+            _login(client, app_services, user.email, "a fresh passphrase").headers["location"]
+            == "/"
+        )

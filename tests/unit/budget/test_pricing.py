@@ -171,3 +171,16 @@ def test_usd_to_nusd__is_exact_and_refuses_bad_input() -> None:
     for bad in ("-1", "abc", "NaN"):
         with pytest.raises(InvalidInputError):
             usd_to_nusd(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("abc", "Amount in USD: 'abc' is not a number."),
+        ("-1", "Amount in USD: '-1' is not a number of 0 or more."),
+    ],
+)
+def test_usd_to_nusd__names_the_field(text: str, message: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        usd_to_nusd(text)
+    assert str(refused.value) == message

@@ -1,6 +1,11 @@
 import pytest
 
-from services.auth.accounts import WRONG_CREDENTIALS, ExternalIdentity, ThrottledError
+from services.auth.accounts import (
+    WRONG_CREDENTIALS,
+    AccountExistsError,
+    ExternalIdentity,
+    ThrottledError,
+)
 from services.container import Services
 from services.errors import InvalidInputError, NotAllowedError
 from services.models import Role, UserStatus
@@ -21,10 +26,12 @@ def test_register__first_account_is_admin_then_members(services: Services) -> No
 @pytest.mark.parametrize(
     ("password", "message"),
     [
-        ("short", "at least 10"),
-        ("aaaaaaaaaaaa", "less repetitive"),
-        ("password123", "too common"),
-        ("xx-carla-xx-2026", "email address"),
+        ("short", "^Password: use at least 10 characters"),
+        ("x" * 257, "^Password: use at most 256 characters"),
+        ("aaaaaaaaaaaa", "^Password: use at least 4 different characters"),
+        ("password123", "^Password: this one is too common"),
+        ("carla12345", "^Password: do not build it mostly from your email"),
+        ("my carla@example.com pw", "^Password: do not build it mostly from your email"),
     ],
 )
 def test_register__enforces_the_password_policy(
@@ -35,12 +42,24 @@ def test_register__enforces_the_password_policy(
     assert services.accounts.list_users() == []
 
 
-def test_register__refuses_a_duplicate_or_invalid_email(services: Services) -> None:
-    services.accounts.register(email="ana@example.com", password=PASSWORD)
-    with pytest.raises(InvalidInputError, match="already exists"):
-        services.accounts.register(email="ANA@example.com", password=PASSWORD)
-    with pytest.raises(InvalidInputError, match="valid email"):
+def test_register__accepts_a_password_that_only_contains_the_local_part(
+    services: Services,
+) -> None:
+    user = services.accounts.register(email="carla@example.com", password="xx-carla-xx-2026")
+    assert user.email == "carla@example.com"
+
+
+def test_register__a_duplicate_email_tells_its_owner_once(services: Services) -> None:
+    owner = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    with pytest.raises(AccountExistsError):
+        services.accounts.register(email="ANA@example.com", password="another long one")
+    [notice] = services.accounts.notices.take(owner.id)
+    assert notice.startswith("Someone tried to register with your email on ")
+    assert services.accounts.notices.take(owner.id) == []
+    with pytest.raises(InvalidInputError, match=r"^Email: enter an address like"):
         services.accounts.register(email="not-an-email", password=PASSWORD)
+    with pytest.raises(InvalidInputError, match=r"^Email: use at most 320 characters"):
+        services.accounts.register(email="a" * 400 + "@example.com", password=PASSWORD)
 
 
 def test_authenticate__same_message_for_unknown_account_and_wrong_password(
@@ -102,7 +121,7 @@ def test_roles__the_last_active_admin_stays(services: Services) -> None:
 def test_change_password__ends_other_sessions(services: Services) -> None:
     user = services.accounts.register(email="ana@example.com", password=PASSWORD)
     token = services.session_store.create(user.id)
-    with pytest.raises(InvalidInputError, match="current password"):
+    with pytest.raises(InvalidInputError, match=r"^Current password: this is not your password"):
         services.accounts.change_password(user_id=user.id, current="nope", new="another long one")
     services.accounts.change_password(user_id=user.id, current=PASSWORD, new="another long one")
     assert services.session_store.resolve(token) is None
@@ -138,3 +157,57 @@ def test_external__creates_a_member_for_a_new_email(services: Services) -> None:
         ExternalIdentity("oidc:x", "sub-2", "new@example.com", email_verified=True, name="New")
     )
     assert (user.email, user.role, user.password_hash) == ("new@example.com", "member", None)
+
+
+def test_create_user__by_an_admin_without_a_password_then_a_reset_link_sets_one(
+    services: Services,
+) -> None:
+    admin = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    added = services.accounts.create_user(
+        actor_id=admin.id, email="Bo@Example.com", display_name="Bo"
+    )
+    assert (added.email, added.role, added.password_hash) == ("bo@example.com", "member", None)
+    with pytest.raises(InvalidInputError, match="already exists"):
+        services.accounts.create_user(actor_id=admin.id, email="bo@example.com")
+    link = services.password_resets.issue(actor_id=admin.id, user_id=added.id)
+    assert link.url.startswith(f"{services.settings.public_url}/reset_password?token=")
+    token = link.url.split("token=")[1]
+    assert services.password_resets.email_for(token) == "bo@example.com"
+    with pytest.raises(InvalidInputError, match=r"^Password: use at least"):
+        services.password_resets.complete(token=token, password="short")
+    assert services.password_resets.complete(token=token, password="a brand new pass") == (
+        "bo@example.com"
+    )
+    services.accounts.authenticate(email="bo@example.com", password="a brand new pass", address="a")
+    with pytest.raises(InvalidInputError, match="expired or was already used"):
+        services.password_resets.complete(token=token, password="yet another pass")
+    assert services.password_resets.email_for(token) is None
+
+
+def test_reset_link__a_newer_link_replaces_the_older_one(services: Services) -> None:
+    user = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    first = services.password_resets.issue(actor_id=None, user_id=user.id)
+    second = services.password_resets.issue(actor_id=None, user_id=user.id)
+    assert services.password_resets.email_for(first.url.split("token=")[1]) is None
+    assert services.password_resets.email_for(second.url.split("token=")[1]) == user.email
+
+
+def test_reset_link__expires_after_an_hour(services: Services) -> None:
+    user = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    link = services.password_resets.issue(actor_id=None, user_id=user.id)
+    [key] = [
+        k
+        for k in services.redis.scan_iter(f"{services.settings.redis_key_prefix}auth:reset:*")
+        if b":user:" not in k
+    ]
+    assert 3590 <= services.redis.ttl(key) <= 3600
+    assert link.email == user.email
+
+
+def test_list_users__searches_email_and_name_literally(services: Services) -> None:
+    services.accounts.register(email="ana@example.com", password=PASSWORD, display_name="Ana Ruiz")
+    services.accounts.register(email="bo_x@example.com", password=PASSWORD, display_name="Bo")
+    assert [u.email for u in services.accounts.list_users("RUIZ")] == ["ana@example.com"]
+    assert [u.email for u in services.accounts.list_users("_x")] == ["bo_x@example.com"]
+    assert [u.email for u in services.accounts.list_users("%")] == []
+    assert len(services.accounts.list_users("")) == 2

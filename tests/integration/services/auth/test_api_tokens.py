@@ -6,7 +6,7 @@ import pytest
 
 from services.container import Services
 from services.errors import InvalidInputError, NotAllowedError
-from services.models import ApiToken
+from services.models import ApiToken, UserStatus
 
 pytestmark = pytest.mark.sql
 PASSWORD = "correct horse battery staple"
@@ -71,3 +71,41 @@ def test_token__only_its_owner_revokes_it_and_it_is_never_stored(services: Servi
         assert issued.token not in repr(row.__dict__)
     with pytest.raises(InvalidInputError):
         services.api_tokens.create(user_id=owner.id, name="  ")
+
+
+def test_token__stays_revoked_when_its_redis_entry_is_lost(services: Services) -> None:
+    user = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    issued = services.api_tokens.create(user_id=user.id, name="ci")
+    services.api_tokens.revoke(user_id=user.id, jti=issued.jti)
+    prefix = services.settings.redis_key_prefix
+    assert services.redis.delete(f"{prefix}auth:revoked:{issued.jti}") == 1
+    with pytest.raises(NotAllowedError, match="revoked"):
+        services.api_tokens.verify(issued.token)
+    # SQL answered, and Redis remembers the answer again.
+    assert services.redis.exists(f"{prefix}auth:revoked:{issued.jti}")
+
+
+def test_token__disabling_the_user_revokes_it_for_good(services: Services) -> None:
+    admin = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    member = services.accounts.register(email="bo@example.com", password=PASSWORD)
+    issued = services.api_tokens.create(user_id=member.id, name="ci")
+    services.accounts.set_status(actor_id=admin.id, user_id=member.id, status=UserStatus.DISABLED)
+    services.accounts.set_status(actor_id=admin.id, user_id=member.id, status=UserStatus.ACTIVE)
+    with pytest.raises(NotAllowedError, match="revoked"):
+        services.api_tokens.verify(issued.token)
+    [row] = services.api_tokens.list_for(member.id)
+    assert row.revoked_at is not None
+    fresh = services.api_tokens.create(user_id=member.id, name="new")
+    assert services.api_tokens.verify(fresh.token) == member.id
+
+
+def test_token__names_the_field_in_its_messages(services: Services) -> None:
+    user = services.accounts.register(email="ana@example.com", password=PASSWORD)
+    with pytest.raises(InvalidInputError, match=r"^Token name: enter a name"):
+        services.api_tokens.create(user_id=user.id, name=" ")
+    with pytest.raises(InvalidInputError, match=r"^Token name: use at most 100 characters"):
+        services.api_tokens.create(user_id=user.id, name="n" * 101)
+    with pytest.raises(InvalidInputError, match=r"^Token lifetime: use 1 to 3650 days"):
+        services.api_tokens.create(user_id=user.id, name="t", days=0)
+    issued = services.api_tokens.create(user_id=user.id, name="t", days=7)
+    assert 6 < (issued.expires_at - datetime.now(UTC)).total_seconds() / 86400 <= 7
