@@ -47,8 +47,27 @@ def current_user(request: Request, services: Services) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+# The `type` of an API error by status (PLATFORM.md: `{"error": {"type", "message"}}`).
+ERROR_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_input",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
 def refuse(status: int, message: str, **details: str) -> JSONResponse:
-    return JSONResponse({"error": message, **details}, status_code=status)
+    """An API error as JSON: `{"error": {"type", "message", ...details}}`."""
+    kind = ERROR_TYPES.get(status, "error")
+    return JSONResponse(
+        {"error": {"type": kind, "message": message, **details}}, status_code=status
+    )
 
 
 async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -172,7 +172,7 @@ def test_make_run__outlives_a_killed_embedded_redis_and_recovers_without_a_resta
         assert killed - started < REDIS_CHECK_EVERY_S - 5, "too slow to start: no outage left"
         wait_for_http(f"{url}/api/ready", timeout=5, expect=503)
         me = client.get("/api/me")
-        assert (me.status_code, me.json()["store"]) == (503, "redis")
+        assert (me.status_code, me.json()["error"]["store"]) == (503, "redis")
         page.reload()
         expect(page.get_by_text("Temporarily unavailable")).to_be_visible()
 

@@ -95,7 +95,7 @@ def test_admin_route__checks_the_role(app_server: AppServer, app_services: Servi
         _login(client, app_services, member.email, PASSWORD)
         refused = client.get("/api/admin/users")
         assert refused.status_code == 403
-        assert "Not allowed" in refused.json()["error"]
+        assert "Not allowed" in refused.json()["error"]["message"]
     with _client(app_server) as client:
         _login(client, app_services, admin.email, PASSWORD)
         listed = client.get("/api/admin/users")

@@ -69,8 +69,8 @@ def _signed_in(client: httpx.Client, services: Services) -> None:
 def _assert_redis_unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503
     body = response.json()
-    assert body["store"] == "redis"
-    assert "Redis" in body["error"]
+    assert body["error"]["store"] == "redis"
+    assert "Redis" in body["error"]["message"]
 
 
 def test_me__answers_503_naming_redis_while_redis_is_down(
