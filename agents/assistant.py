@@ -32,12 +32,18 @@ from langchain_core.messages import (
 from langchain_core.tools import BaseTool
 
 from agents.middleware import TurnContext, TurnModelMiddleware
+from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
 from agents.prompt import system_prompt
 from services.budget.ledger import totals_for_ref
 from services.budget.types import CallRef, Purpose, RefType
 from services.container import Services
-from services.conversations import Conversation
-from services.errors import AppError, InvalidInputError, ProviderError
+from services.conversations import (
+    DEFAULT_TITLE,
+    Conversation,
+    error_entry,
+    title_from_question,
+)
+from services.errors import AppError, InvalidInputError
 from services.questions import question_problem
 from tools.airtable import airtable_tools
 from tools.spend import spend_tools
@@ -46,9 +52,8 @@ logger = logging.getLogger(__name__)
 
 MAX_MODEL_CALLS_PER_TURN = 8
 MAX_TOOL_CALLS_PER_TURN = 16
-DEFAULT_TITLE = "New conversation"
 
-ModelProvider = Callable[[int, Purpose, CallRef, "str | None"], BaseChatModel]
+__all__ = ["DEFAULT_TITLE", "Assistant", "ModelProvider", "TurnEvent", "TurnResult"]
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,9 @@ class Assistant:
         tools: Sequence[BaseTool] | None = None,
     ) -> None:
         self._services = services
-        self._models: ModelProvider = model_provider or self._guarded_model
+        self._models: ModelProvider = model_provider or guarded_models(services)
         default = [*airtable_tools(services), *spend_tools(services)]
         self._agent = _compile(list(tools) if tools is not None else default)
-
-    def _guarded_model(
-        self, user_id: int, purpose: Purpose, ref: CallRef, model: str | None
-    ) -> BaseChatModel:
-        return self._services.models.for_user(user_id, purpose, model=model, ref=ref)
 
     def run_turn(
         self,
@@ -103,56 +103,91 @@ class Assistant:
     ) -> TurnResult:
         """Answer `text` in the conversation; the question is kept even if the turn fails.
 
-        `purpose` and `ref` say what the ledger charges the answer to (a prompt run passes
-        its own); by default the conversation's chat.
+        A failed turn keeps its question, what the tools did, and an error entry that says
+        what went wrong; an untitled conversation is then titled from the question (with no
+        model call). `purpose` and `ref` say what the ledger charges the answer to (a prompt
+        run passes its own); by default the conversation's chat.
         """
-        problem = question_problem(text)
-        if problem:
-            raise InvalidInputError(problem)
-        text = text.strip()
+        text = _checked(text)
         store = self._services.conversations
         conversation = store.get(user_id=user_id, conversation_id=conversation_id)
         ref = ref or CallRef(RefType.CONVERSATION, conversation.id)
         started = datetime.now(UTC)
-        window = store.window(
-            user_id=user_id,
-            conversation_id=conversation.id,
-            max_tokens=self._services.settings.conversation_window_tokens,
-            summarize=self._summarizer(user_id, ref, conversation.model),
-        )
         human = HumanMessage(text)
         produced: list[BaseMessage] = []
+        failure: AppError | None = None
         try:
-            context = TurnContext(
-                user_id,
-                conversation.base_id,
-                conversation.id,
-                model=self._models(user_id, purpose, ref, conversation.model),
-                system_prompt=self._prompt(user_id, conversation, window.summary),
-            )
-            stream = self._agent.stream(
-                {"messages": [*window.messages, human]},
-                context=context,
-                stream_mode=["messages", "updates"],
-            )
-            for mode, chunk in stream:
-                _dispatch(mode, chunk, produced, on_event)
-        except AppError:
+            with provider_errors(f"turn in {conversation.id}", model=conversation.model):
+                window = store.window(
+                    user_id=user_id,
+                    conversation_id=conversation.id,
+                    max_tokens=self._services.settings.conversation_window_tokens,
+                    summarize=self._summarizer(user_id, ref, conversation.model),
+                )
+                context = TurnContext(
+                    user_id,
+                    conversation.base_id,
+                    conversation.id,
+                    model=self._models(user_id, purpose, ref, conversation.model),
+                    system_prompt=self._prompt(user_id, conversation.base_id, window.summary),
+                )
+                self._stream(context, [*window.messages, human], produced, on_event)
+        except AppError as exc:
+            failure = exc
             raise
-        except Exception as exc:
-            # A provider's own error (HTTP 4xx/5xx, timeout): the guard has already settled
-            # the call (refund or input charge); the person gets a message, not a traceback.
-            logger.warning("turn failed in %s: %s", conversation.id, type(exc).__name__)
-            raise ProviderError(
-                "The language model failed to answer (the provider returned an error). "
-                "Nothing you asked was lost; try again in a moment."
-            ) from exc
         finally:
-            store.append(
-                user_id=user_id, conversation_id=conversation.id, messages=[human, *produced]
-            )
+            kept = [human, *_answered(produced)]
+            if failure is not None:
+                kept.append(error_entry(str(failure), kind=getattr(failure, "kind", "error")))
+            store.append(user_id=user_id, conversation_id=conversation.id, messages=kept)
+            if failure is not None:
+                store.title_if_untitled(user_id=user_id, conversation_id=conversation.id, text=text)
         if conversation.title == DEFAULT_TITLE:
             self._name(user_id, conversation, ref, text)
+        return self._result(produced, ref, started)
+
+    def answer(
+        self,
+        *,
+        user_id: int,
+        base_id: str | None,
+        text: str,
+        purpose: Purpose,
+        ref: CallRef,
+        on_event: Callable[[TurnEvent], None] | None = None,
+        model: str | None = None,
+    ) -> TurnResult:
+        """Answer one question outside any conversation; nothing is stored here (a saved
+        prompt's run keeps its own record)."""
+        text = _checked(text)
+        started = datetime.now(UTC)
+        produced: list[BaseMessage] = []
+        with provider_errors(f"{ref.type.value} {ref.id}", model=model):
+            context = TurnContext(
+                user_id,
+                base_id,
+                None,
+                model=self._models(user_id, purpose, ref, model),
+                system_prompt=self._prompt(user_id, base_id, ""),
+            )
+            self._stream(context, [HumanMessage(text)], produced, on_event)
+        return self._result(produced, ref, started)
+
+    def _stream(
+        self,
+        context: TurnContext,
+        messages: list[BaseMessage],
+        produced: list[BaseMessage],
+        on_event: Callable[[TurnEvent], None] | None,
+    ) -> None:
+        stream = self._agent.stream(
+            {"messages": messages}, context=context, stream_mode=["messages", "updates"]
+        )
+        for mode, chunk in stream:
+            _dispatch(mode, chunk, produced, on_event)
+        raise_if_refused(produced)
+
+    def _result(self, produced: list[BaseMessage], ref: CallRef, started: datetime) -> TurnResult:
         totals = totals_for_ref(
             self._services.sessions, ref_type=ref.type.value, ref_id=ref.id, since=started
         )
@@ -161,11 +196,11 @@ class Assistant:
         )
         return TurnResult(answer, produced, totals.tokens, totals.nusd)
 
-    def _prompt(self, user_id: int, conversation: Conversation, summary: str) -> str:
+    def _prompt(self, user_id: int, base_id: str | None, summary: str) -> str:
         schema, base_name = None, ""
-        if conversation.base_id:
+        if base_id:
             gateway = self._services.airtable
-            base = gateway.require_base(user_id, conversation.base_id)
+            base = gateway.require_base(user_id, base_id)
             schema, base_name = gateway.schema(user_id, base.id), base.name
         return system_prompt(
             schema=schema, base_name=base_name, summary=summary, today=datetime.now(UTC).date()
@@ -190,21 +225,36 @@ class Assistant:
 
     def _name(self, user_id: int, conversation: Conversation, ref: CallRef, text: str) -> None:
         """Title the conversation from its first question; the question itself if that fails."""
-        title = " ".join(text.split())[:60]
+        title = title_from_question(text)
         try:
-            model = self._models(user_id, Purpose.TITLE, ref, conversation.model)
-            reply = model.invoke(
-                [
-                    SystemMessage("Reply with a title of at most 6 words for this request."),
-                    HumanMessage(text[:500]),
-                ]
-            ).text
+            with provider_errors(f"title of {conversation.id}", model=conversation.model):
+                model = self._models(user_id, Purpose.TITLE, ref, conversation.model)
+                reply = model.invoke(
+                    [
+                        SystemMessage("Reply with a title of at most 6 words for this request."),
+                        HumanMessage(text[:500]),
+                    ]
+                ).text
             title = " ".join(reply.strip().strip('"').split())[:80] or title
         except AppError as exc:
             logger.info("title not generated for %s: %s", conversation.id, type(exc).__name__)
         self._services.conversations.rename(
             user_id=user_id, conversation_id=conversation.id, title=title
         )
+
+
+def _checked(text: str) -> str:
+    problem = question_problem(text)
+    if problem:
+        raise InvalidInputError(problem)
+    return text.strip()
+
+
+def _answered(produced: list[BaseMessage]) -> list[BaseMessage]:
+    """What a turn produced, less empty answers (a blocked reply has no text and no calls)."""
+    return [
+        m for m in produced if not (isinstance(m, AIMessage) and not m.text and not m.tool_calls)
+    ]
 
 
 def _compile(tools: list[BaseTool]) -> Any:

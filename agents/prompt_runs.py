@@ -1,8 +1,11 @@
 """Run a saved prompt: validate and render it, answer it, store the run with its cost.
 
 Plain text generation calls one budget-guarded model with `Purpose.PROMPT_RUN` and the
-run's own `CallRef`; the tools mode asks the agent in a new conversation on the prompt's
-base. Either way the tokens and cost come from the ledger, not from the model's reply.
+run's own `CallRef`; the tools mode asks the agent on the prompt's base. Either way the
+tokens and cost come from the ledger, not from the model's reply.
+
+A run keeps its own record (`PromptRunStore`); it appears in a chat conversation only
+when it was started from that conversation (`/name` in chat passes `conversation_id`).
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
-from agents.assistant import Assistant, ModelProvider, TurnEvent
+from agents.assistant import Assistant, TurnEvent
+from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
 from services.budget.ledger import totals_for_ref
 from services.budget.types import CallRef, Purpose, RefType
 from services.container import Services
-from services.errors import AppError, ProviderError
+from services.conversations import error_entry
+from services.errors import AppError
 from services.prompts.library import PromptLibrary, RunMode
 from services.prompts.runs import PromptRunStore
 
 logger = logging.getLogger(__name__)
+
+NEW_CHAT = "new"
+"""What Chat passes as the conversation when `/name` was typed with none open."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,8 @@ class PromptRunner:
         self._services = services
         self._library = library
         self._runs = runs
-        self._models: ModelProvider = model_provider or self._guarded_model
+        self._models: ModelProvider = model_provider or guarded_models(services)
         self._assistant = assistant
-
-    def _guarded_model(
-        self, user_id: int, purpose: Purpose, ref: CallRef, model: str | None
-    ) -> BaseChatModel:
-        return self._services.models.for_user(user_id, purpose, model=model, ref=ref)
 
     def run(
         self,
@@ -68,20 +70,37 @@ class PromptRunner:
         values: dict[str, Any],
         on_token: Callable[[str], None] | None = None,
         today: date | None = None,
+        conversation_id: str | None = None,
     ) -> PromptRunResult:
-        """Validate `values` (nothing is stored if they are wrong), answer, store the run."""
+        """Validate `values` (nothing is stored if they are wrong), answer, store the run.
+
+        Args:
+            conversation_id: The chat conversation the run was started from (`NEW_CHAT`:
+                a new one): the question and the answer (or the error) are added to it.
+                Without one, the run is kept only in the prompt's run history.
+        """
         rendered = self._library.render(
             user_id=user_id, prompt_id=prompt_id, values=values, today=today
         )
         run_id = uuid.uuid4().hex
         emit = on_token or (lambda _text: None)
+        conversations = self._services.conversations
+        if conversation_id == NEW_CHAT:  # made now that the inputs are known to be good
+            base = rendered.base_id or None
+            conversation_id = conversations.create(user_id=user_id, base_id=base).id
+        elif conversation_id:  # fail before the model is called, not after
+            conversations.get(user_id=user_id, conversation_id=conversation_id)
         if rendered.version.mode is RunMode.TOOLS:
-            output, tokens, cost, conversation_id = self._with_tools(
-                user_id, rendered.base_id, rendered.text, emit, run_id
+            output, tokens, cost = self._with_tools(
+                user_id, rendered.base_id, rendered.text, emit, run_id, conversation_id
             )
         else:
-            conversation_id = ""
-            output, tokens, cost = self._generate(user_id, run_id, rendered.text, emit)
+            output, tokens, cost = self._in_chat(
+                user_id,
+                conversation_id,
+                rendered.text,
+                lambda: self._generate(user_id, run_id, rendered.text, emit),
+            )
         self._runs.record(
             run_id=run_id,
             user_id=user_id,
@@ -93,49 +112,95 @@ class PromptRunner:
             cost_nusd=cost,
         )
         logger.info("prompt run %s of %s: %s tokens", run_id, prompt_id, tokens)
-        return PromptRunResult(run_id, output, tokens, cost, conversation_id)
+        return PromptRunResult(run_id, output, tokens, cost, conversation_id or "")
 
     def _generate(
         self, user_id: int, run_id: str, text: str, emit: Callable[[str], None]
     ) -> tuple[str, int, int]:
         ref = CallRef(RefType.RUN, run_id)
         started = datetime.now(UTC)
-        model = self._models(user_id, Purpose.PROMPT_RUN, ref, None)
         parts: list[str] = []
-        try:
+        chunks: list[AIMessageChunk] = []
+        with provider_errors(f"prompt run {run_id}"):
+            model = self._models(user_id, Purpose.PROMPT_RUN, ref, None)
             for chunk in model.stream([HumanMessage(text)]):
+                chunks.append(chunk)
                 if chunk.text:
                     parts.append(chunk.text)
                     emit(chunk.text)
-        except AppError:
-            raise
-        except Exception as exc:
-            logger.warning("prompt run %s failed: %s", run_id, type(exc).__name__)
-            raise ProviderError(
-                "The language model failed to answer (the provider returned an error); "
-                "try again in a moment."
-            ) from exc
+            if not parts:
+                raise_if_refused([_merged(chunks)])
         totals = totals_for_ref(
             self._services.sessions, ref_type=ref.type.value, ref_id=ref.id, since=started
         )
         return "".join(parts), totals.tokens, totals.nusd
 
+    def _in_chat(
+        self,
+        user_id: int,
+        conversation_id: str | None,
+        text: str,
+        generate: Callable[[], tuple[str, int, int]],
+    ) -> tuple[str, int, int]:
+        """Generate; when started from chat, add the question and the outcome to it."""
+        if not conversation_id:
+            return generate()
+        store = self._services.conversations
+        human = HumanMessage(text)
+        try:
+            output, tokens, cost = generate()
+        except AppError as exc:
+            failed = [human, error_entry(str(exc), kind=getattr(exc, "kind", "error"))]
+            store.append(user_id=user_id, conversation_id=conversation_id, messages=failed)
+            store.title_if_untitled(user_id=user_id, conversation_id=conversation_id, text=text)
+            raise
+        answered = [human, AIMessage(output)]
+        store.append(user_id=user_id, conversation_id=conversation_id, messages=answered)
+        store.title_if_untitled(user_id=user_id, conversation_id=conversation_id, text=text)
+        return output, tokens, cost
+
     def _with_tools(
-        self, user_id: int, base_id: str, text: str, emit: Callable[[str], None], run_id: str
-    ) -> tuple[str, int, int, str]:
+        self,
+        user_id: int,
+        base_id: str,
+        text: str,
+        emit: Callable[[str], None],
+        run_id: str,
+        conversation_id: str | None,
+    ) -> tuple[str, int, int]:
         assistant = self._assistant or Assistant(self._services, model_provider=self._models)
-        conversation = self._services.conversations.create(user_id=user_id, base_id=base_id or None)
 
         def forward(event: TurnEvent) -> None:
             if event.kind == "token":
                 emit(event.text)
 
-        result = assistant.run_turn(
-            user_id=user_id,
-            conversation_id=conversation.id,
-            text=text,
-            on_event=forward,
-            purpose=Purpose.PROMPT_RUN,
-            ref=CallRef(RefType.RUN, run_id),
-        )
-        return result.answer, result.tokens, result.cost_nusd, conversation.id
+        ref = CallRef(RefType.RUN, run_id)
+        if conversation_id:
+            result = assistant.run_turn(
+                user_id=user_id,
+                conversation_id=conversation_id,
+                text=text,
+                on_event=forward,
+                purpose=Purpose.PROMPT_RUN,
+                ref=ref,
+            )
+        else:
+            result = assistant.answer(
+                user_id=user_id,
+                base_id=base_id or None,
+                text=text,
+                purpose=Purpose.PROMPT_RUN,
+                ref=ref,
+                on_event=forward,
+            )
+        return result.answer, result.tokens, result.cost_nusd
+
+
+def _merged(chunks: list[AIMessageChunk]) -> BaseMessage:
+    """The streamed chunks as one message (their metadata merged), to check for a block."""
+    if not chunks:
+        return AIMessage("")
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    return total

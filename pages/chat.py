@@ -7,6 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from agents.assistant import TurnEvent
+from agents.prompt_runs import NEW_CHAT
 from services.airtable.change_sets import UndoConflictError
 from services.budget.pricing import format_usd
 from services.budget.usage import limits_and_spend
@@ -221,7 +222,9 @@ if prompt and prompt.startswith("/"):
     if saved is None:
         st.error(f'No saved prompt is called "{prompt[1:].strip()}"; see the Prompts page.')
         st.stop()
-    st.switch_page("pages/prompts.py", query_params={"p": saved.id})
+    # The run is added to this conversation (or a new one, made when it runs).
+    chat = conversation.id if conversation else NEW_CHAT
+    st.switch_page("pages/prompts.py", query_params={"p": saved.id, "c": chat})
 if prompt:
     if conversation is None:
         conversation = conversations.create(user_id=user.id, base_id=base_id, model=model)

@@ -7,7 +7,7 @@ from datetime import date
 
 import streamlit as st
 
-from agents.prompt_runs import PromptRunner
+from agents.prompt_runs import NEW_CHAT, PromptRunner
 from services.budget.pricing import format_usd
 from services.errors import AppError
 from services.prompts.library import (
@@ -198,6 +198,9 @@ def _run_form(prompt: PromptInfo) -> None:
     run_base = next((str(values[v.name]) for v in pickers if values[v.name]), version.base_id)
     for var in rest:
         values[var.name] = _input(var, f"{key}-{var.name}", run_base)
+    chat = st.query_params.get("c")  # started with /name in Chat: the run goes there too
+    if chat:
+        st.caption("Started from Chat: the question and the answer are added to the conversation.")
     if not st.button("Run", icon=":material/play_arrow:", type="primary", key=f"{key}-run"):
         return
     output = st.empty()
@@ -210,14 +213,31 @@ def _run_form(prompt: PromptInfo) -> None:
     try:
         with st.spinner("Running the prompt…"):
             result = runner.run(
-                user_id=user.id, prompt_id=prompt.id, values=values, on_token=on_token
+                user_id=user.id,
+                prompt_id=prompt.id,
+                values=values,
+                on_token=on_token,
+                conversation_id=chat or None,
             )
     except AppError as exc:
         output.empty()
         st.error(str(exc))
+        _back_to_chat(chat)
         return
     output.markdown(result.output)
     st.caption(f"{result.tokens:,} tokens · {format_usd(result.cost_nusd)}")
+    if result.conversation_id:
+        st.query_params["c"] = result.conversation_id
+    _back_to_chat(result.conversation_id or chat)
+
+
+def _back_to_chat(conversation_id: str | None) -> None:
+    if not conversation_id:
+        return
+    # A new conversation's ID is not known after a failed run; it heads the Chat sidebar.
+    known = {} if conversation_id == NEW_CHAT else {"c": conversation_id}
+    label = "Back to the conversation"
+    st.page_link("pages/chat.py", label=label, icon=":material/chat:", query_params=known)
 
 
 def _history(prompt: PromptInfo) -> None:
@@ -297,6 +317,7 @@ def _manage(prompt: PromptInfo) -> None:
 
 
 def _select(prompt_id: str | None) -> None:
+    st.query_params.pop("c", None)  # a prompt picked here runs here, not in a chat
     if prompt_id:
         st.query_params["p"] = prompt_id
     else:

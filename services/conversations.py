@@ -7,6 +7,9 @@ Keys (all under the install's prefix, all with a sliding TTL):
 
 Redis persistence (AOF on the embedded server) makes conversations survive restarts, and
 every replica sees the same ones.
+
+A turn that failed keeps its question and an error entry (`error_entry`): shown in the
+history as an error, never sent to the model as something the assistant said.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 import redis
 from langchain_core.messages import (
     BaseMessage,
+    ChatMessage,
     HumanMessage,
     messages_from_dict,
     messages_to_dict,
@@ -29,6 +33,23 @@ from langchain_core.messages.utils import count_tokens_approximately
 from services.errors import InvalidInputError, NotFoundError
 
 MAX_TITLE = 80
+DEFAULT_TITLE = "New conversation"
+QUESTION_TITLE_CHARS = 60
+ERROR_ROLE = "error"
+
+
+def error_entry(message: str, *, kind: str = "error") -> ChatMessage:
+    """The history entry of a failed turn: what the person was told, and the error's kind."""
+    return ChatMessage(role=ERROR_ROLE, content=message, additional_kwargs={"kind": kind})
+
+
+def is_error_entry(message: BaseMessage) -> bool:
+    return isinstance(message, ChatMessage) and message.role == ERROR_ROLE
+
+
+def title_from_question(text: str) -> str:
+    """A title made of the question itself (no model call): its first words."""
+    return " ".join(text.split())[:QUESTION_TITLE_CHARS]
 
 
 def _text(value: object) -> str:
@@ -82,7 +103,7 @@ class ConversationStore:
         now = time.time()
         meta: dict[str, str | int | float] = {
             "user_id": user_id,
-            "title": "New conversation",
+            "title": DEFAULT_TITLE,
             "base_id": base_id or "",
             "model": model or "",
             "created_at": now,
@@ -178,6 +199,15 @@ class ConversationStore:
         self.get(user_id=user_id, conversation_id=conversation_id)
         self._redis.hset(self._meta(conversation_id), "title", title)
 
+    def title_if_untitled(self, *, user_id: int, conversation_id: str, text: str) -> bool:
+        """Title a still-untitled conversation from `text`; True if it was renamed."""
+        conversation = self.get(user_id=user_id, conversation_id=conversation_id)
+        title = title_from_question(text)
+        if conversation.title != DEFAULT_TITLE or not title:
+            return False
+        self.rename(user_id=user_id, conversation_id=conversation_id, title=title)
+        return True
+
     def set_scope(
         self, *, user_id: int, conversation_id: str, base_id: str | None, model: str | None
     ) -> None:
@@ -218,13 +248,16 @@ class ConversationStore:
             # rather than on every turn.
             keep = _window_start(recent, max_tokens // 2)
             if summarize is not None and keep > 0:
-                summary = summarize(summary, recent[:keep])
+                dropped = [m for m in recent[:keep] if not is_error_entry(m)]
+                summary = summarize(summary, dropped)
                 self._redis.hset(
                     self._meta(conversation_id),
                     mapping={"summary": summary, "summarized_count": done + keep},
                 )
         return ContextWindow(
-            summary=summary, messages=recent[keep:], total_messages=done + len(recent)
+            summary=summary,
+            messages=[m for m in recent[keep:] if not is_error_entry(m)],
+            total_messages=done + len(recent),
         )
 
 

@@ -7,6 +7,8 @@ AppError
 ├── NotFoundError         the thing asked for does not exist
 ├── InvalidInputError     the user's (or model's) input is wrong; nothing changed
 ├── AirtableError         Airtable refused or failed
+├── ProviderError         the language model provider refused or failed (kinds in
+│                         services/llm/errors.py)
 └── BudgetExceededError   a spend or rate limit would be crossed
 """
 
@@ -47,7 +49,15 @@ class AirtableError(AppError):
 
 
 class ProviderError(AppError):
-    pass
+    """A model call failed at the provider. The message is for the person; `detail` is the
+    provider's own message (secrets redacted), for the log only."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, detail: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+        self.status = status
 
 
 class BudgetExceededError(AppError):

@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from services.budget.pricing import TokenUsage, cost_nusd, format_usd
 from services.chat_export import metric_label
 from services.container import Services
+from services.conversations import is_error_entry
 from services.errors import AppError
 from ui.chat_extras import download_table, records_dataframe
 
@@ -203,6 +204,8 @@ def render_history(
                 st.markdown(first.text)
         with st.chat_message("assistant"):
             for index, message in enumerate(turn):
+                if is_error_entry(message):
+                    st.error(message.text, icon=":material/error:")
                 if not isinstance(message, AIMessage):
                     continue
                 for call in message.tool_calls:

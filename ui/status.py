@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from services.container import Services
+from services.errors import AppError
 from services.health import ComponentStatus, check_readiness
+from services.llm.connection import check_llm_connection
 from ui.context import get_services
 
 LABELS = {"database": "Database", "redis": "Redis", "airtable": "Airtable", "llm": "Language model"}
+CHECK_LABELS = {
+    "auth": "Bad or missing API key",
+    "quota": "Quota or rate limit reached",
+    "model_not_found": "Model not found",
+    "unavailable": "Provider down or unreachable",
+    "timeout": "No answer in time",
+    "not_configured": "Not configured",
+}
 
 
 def render_statuses(statuses: list[ComponentStatus]) -> None:
@@ -25,3 +36,23 @@ def render_outage(message: str) -> None:
     st.title("Temporarily unavailable")
     st.warning(message, icon=":material/cloud_off:")
     render_statuses([s for s in check_readiness(get_services()) if not s.ok])
+
+
+def render_connection_test(services: Services) -> None:
+    """A "Test connection" button: lists the provider's models with the configured key
+    (no tokens spent) and says whether that worked, and if not, what is wrong."""
+    st.subheader("Language model connection")
+    st.caption("Checks the key and the default model by listing the provider's models; free.")
+    if not st.button("Test connection", icon=":material/network_check:", key="llm-test"):
+        return
+    try:
+        model: str | None = services.models.default_model().name
+    except AppError:
+        model = None
+    with st.spinner("Asking the provider for its models…"):
+        check = check_llm_connection(services.settings, model=model)
+    if check.ok:
+        st.success(check.message, icon=":material/check_circle:")
+    else:
+        label = CHECK_LABELS.get(check.kind, "Provider error")
+        st.error(f"**{label}.** {check.message}", icon=":material/error:")

@@ -14,16 +14,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from langchain_core.messages import BaseMessage
 
 from services.budget.guard import BudgetGuard, Reservation
 from services.budget.pricing import TokenUsage
 from services.budget.settlement import Settlement
 from services.budget.types import CallRef, CallStatus, Purpose
+from services.llm.errors import is_timeout
 
 _CANCELLATIONS = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
-_TIMEOUTS = (TimeoutError, httpx.TimeoutException)
 
 
 class ModelCall:
@@ -74,7 +73,9 @@ class ModelCall:
         latency_ms = self.latency_ms
         if isinstance(error, _CANCELLATIONS):
             status = CallStatus.CANCELLED
-        elif partial is not None or isinstance(error, _TIMEOUTS):
+        elif partial is not None or is_timeout(error):
+            # Any client's timeout (google-genai's vendored httpx2 as well as httpx): the
+            # provider may have processed, and billed, the input.
             status = CallStatus.ERROR
         else:
             self._settlement = self.guard.refund(self.reservation, latency_ms=latency_ms)

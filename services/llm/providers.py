@@ -58,3 +58,38 @@ def _ollama(spec: ModelSpec, settings: Settings) -> BaseChatModel:
         num_predict=spec.output_cap,
         client_kwargs={"timeout": settings.llm_request_timeout_seconds},
     )
+
+
+def list_provider_models(settings: Settings) -> list[str]:
+    """The names of the models the configured provider serves, asked without spending:
+    Gemini `GET /{version}/models` (one page), Ollama `GET /api/tags`.
+
+    Raises:
+        ConfigurationError: No provider, or Gemini without an API key.
+        Exception: Whatever the provider's client raises (see `services.llm.errors`).
+    """
+    timeout = settings.llm_request_timeout_seconds
+    if settings.llm_provider is LLMProvider.GEMINI:
+        from google import genai
+        from google.genai import types
+
+        if settings.google_api_key is None:
+            raise ConfigurationError("Gemini needs an API key: set GOOGLE_API_KEY.")
+        client = genai.Client(
+            api_key=settings.google_api_key.get_secret_value(),
+            http_options=types.HttpOptions(
+                base_url=settings.gemini_base_url,
+                api_version=settings.gemini_api_version,
+                timeout=int(timeout * 1000),  # milliseconds
+                retry_options=types.HttpRetryOptions(attempts=1),
+            ),
+        )
+        with client:
+            pager = client.models.list(config=types.ListModelsConfig(page_size=100))
+            return [str(m.name).removeprefix("models/") for m in pager.page]
+    if settings.llm_provider is LLMProvider.OLLAMA:
+        import ollama
+
+        listed = ollama.Client(host=settings.ollama_base_url, timeout=timeout).list()
+        return [str(m.model) for m in listed.models]
+    raise ConfigurationError("No language model provider is configured (LLM_PROVIDER).")

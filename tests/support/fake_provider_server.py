@@ -47,6 +47,9 @@ class ScriptedReply:
         chunk_delay_s: Seconds between streamed chunks.
         chunks: How many text pieces a streamed answer has.
         omit_prompt_count: Ollama only: leave out `prompt_eval_count` (a prompt-cache hit).
+        retry_delay_s: Gemini only, with status 429: the `RetryInfo.retryDelay` it sends.
+        block_reason: Gemini only: block the prompt (`promptFeedback.blockReason`, e.g.
+            "SAFETY") and answer no candidates, as Gemini's safety filter does.
     """
 
     text: str = "OK."
@@ -61,6 +64,8 @@ class ScriptedReply:
     chunk_delay_s: float = 0.0
     chunks: int = 3
     omit_prompt_count: bool = False
+    retry_delay_s: float | None = None
+    block_reason: str = ""
 
     def text_pieces(self) -> list[str]:
         """`text` split into at most `chunks` non-empty pieces (one empty piece if no text)."""

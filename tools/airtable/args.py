@@ -1,4 +1,5 @@
-"""Argument schemas of the Airtable tools; the model reads every description here."""
+"""Argument schemas of the Airtable tools: each parameter's one declaration (name, type,
+default and the description the model reads). Each tool's body takes its model."""
 
 from __future__ import annotations
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel
 
-from services.airtable.aggregate import DateBucket, GroupOrder, Metric
-from services.airtable.filters import Condition, SortKey
 from services.container import Services
 from tools.airtable import render
 from tools.airtable.args import (
@@ -22,6 +22,7 @@ from tools.context import AssistantContext
 
 Runtime = ToolRuntime[AssistantContext, Any]
 Result = tuple[str, dict[str, Any]]
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
 
 def read_tools(services: Services) -> list[BaseTool]:
@@ -36,106 +37,75 @@ def read_tools(services: Services) -> list[BaseTool]:
         artifact = {"kind": "bases", "bases": [b.__dict__ for b in bases]}
         return render.bases_text(bases), artifact
 
-    def describe_table(
-        runtime: Runtime, table: str | None = None, base_id: str | None = None
-    ) -> Result:
+    def describe_table(args: DescribeTableArgs, runtime: Runtime) -> Result:
         """List a base's tables with their field names, or show one table's fields with types,
         select options and link targets; call it before filtering on fields you have not seen."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             base = gateway.require_base(scope.user_id, scope.base_id)
             schema = gateway.schema(scope.user_id, scope.base_id)
-            if table is None:
+            if args.table is None:
                 return render.tables_text(schema, base), render.schema_artifact(
                     base.id, schema.tables
                 )
-            found = gateway.table(scope.user_id, scope.base_id, table)
+            found = gateway.table(scope.user_id, scope.base_id, args.table)
         text = render.table_text(found, base, schema)
         return text, render.schema_artifact(base.id, [found])
 
-    def search_records(
-        runtime: Runtime,
-        table: str,
-        filters: list[Condition] | None = None,
-        match: Literal["all", "any"] = "all",
-        fields: list[str] | None = None,
-        sort: list[SortKey] | None = None,
-        limit: int = 20,
-        view: str | None = None,
-        base_id: str | None = None,
-    ) -> Result:
+    def search_records(args: SearchArgs, runtime: Runtime) -> Result:
         """Find records matching filters and show only the fields asked for, with the number of
         matches in the whole table; use aggregate_records instead for counts and totals."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             page = records.search(
                 scope.user_id,
                 scope.base_id,
-                table,
-                filters=filters or [],
-                match=match,
-                fields=fields or [],
-                sort=sort or [],
-                limit=limit,
-                view=view,
+                args.table,
+                filters=args.filters,
+                match=args.match,
+                fields=args.fields,
+                sort=args.sort,
+                limit=args.limit,
+                view=args.view,
             )
         return render.records_text(page), render.records_artifact(page)
 
-    def aggregate_records(
-        runtime: Runtime,
-        table: str,
-        metric: Metric,
-        field: str | None = None,
-        group_by: str | None = None,
-        date_bucket: DateBucket | None = None,
-        filters: list[Condition] | None = None,
-        match: Literal["all", "any"] = "all",
-        order: GroupOrder | None = None,
-        max_groups: int = 25,
-        base_id: str | None = None,
-    ) -> Result:
+    def aggregate_records(args: AggregateArgs, runtime: Runtime) -> Result:
         """Count records, or sum/average/min/max a field, over ALL matching records of a table,
         optionally one result per group; use it for every how-many / total / average question."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             result = records.aggregate(
                 scope.user_id,
                 scope.base_id,
-                table,
-                metric=metric,
-                field=field,
-                group_by=group_by,
-                bucket=date_bucket,
-                filters=filters or [],
-                match=match,
-                order=order,
-                max_groups=max_groups,
+                args.table,
+                metric=args.metric,
+                field=args.field,
+                group_by=args.group_by,
+                bucket=args.date_bucket,
+                filters=args.filters,
+                match=args.match,
+                order=args.order,
+                max_groups=args.max_groups,
             )
         return render.aggregation_text(result), render.aggregation_artifact(result)
 
-    def get_record(
-        runtime: Runtime,
-        table: str,
-        record_id: str,
-        fields: list[str] | None = None,
-        base_id: str | None = None,
-    ) -> Result:
+    def get_record(args: GetRecordArgs, runtime: Runtime) -> Result:
         """Show one record's fields by its record ID (long text is shortened)."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             page = records.get_record(
-                scope.user_id, scope.base_id, table, record_id, fields=fields or []
+                scope.user_id, scope.base_id, args.table, args.record_id, fields=args.fields
             )
         return render.record_text(page), render.records_artifact(page, kind="record")
 
-    specs = [
-        (list_bases, None),
-        (describe_table, DescribeTableArgs),
-        (search_records, SearchArgs),
-        (aggregate_records, AggregateArgs),
-        (get_record, GetRecordArgs),
+    return [
+        make_tool(list_bases, None),
+        args_tool(describe_table, DescribeTableArgs),
+        args_tool(search_records, SearchArgs),
+        args_tool(aggregate_records, AggregateArgs),
+        args_tool(get_record, GetRecordArgs),
     ]
-    return [make_tool(func, schema) for func, schema in specs]
 
 
 def make_tool(func: Any, schema: type | None) -> BaseTool:
@@ -152,3 +122,20 @@ def make_tool(func: Any, schema: type | None) -> BaseTool:
         handle_tool_error=True,
         handle_validation_error=validation_message,
     )
+
+
+def args_tool(body: Callable[[ArgsT, Runtime], Result], schema: type[ArgsT]) -> BaseTool:
+    """A tool whose body takes its arguments as one validated `schema` model.
+
+    Each parameter is declared once, in `schema` (name, type, default, the description the
+    model reads). LangChain validates a call's arguments against `schema` and passes the
+    fields, defaults included, as keyword arguments, with the runtime injected by name
+    (langchain-core 1.8: `BaseTool._parse_input`); they are gathered back into the model.
+    """
+
+    def call(runtime: Runtime, **fields: Any) -> Result:
+        return body(schema.model_validate(fields), runtime)
+
+    call.__name__ = body.__name__
+    call.__doc__ = body.__doc__
+    return make_tool(call, schema)

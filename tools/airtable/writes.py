@@ -8,26 +8,22 @@ model is talked into, can change a base without the person's click.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Literal
+from typing import Any
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool
 
 from services.airtable.cells import plain_text
-from services.airtable.filters import Condition
 from services.airtable.proposals import Proposal
 from services.container import Services
 from tools.airtable.args import (
     CreateArgs,
     DeleteArgs,
-    FieldValue,
-    NewRecord,
-    RecordEdit,
     UpdateArgs,
     UpsertArgs,
     field_values,
 )
-from tools.airtable.reads import make_tool
+from tools.airtable.reads import args_tool
 from tools.airtable.render import CELL_CHARS
 from tools.airtable.scope import as_tool_errors, scope_of
 from tools.context import AssistantContext
@@ -41,97 +37,73 @@ def write_tools(services: Services) -> list[BaseTool]:
     """create_records, update_records, upsert_records and delete_records (proposals)."""
     planner = services.airtable_proposals
 
-    def create_records(
-        runtime: Runtime, table: str, records: list[NewRecord], base_id: str | None = None
-    ) -> Result:
+    def create_records(args: CreateArgs, runtime: Runtime) -> Result:
         """Propose new records; nothing is written until the person confirms it in the app."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             proposal = planner.create(
                 scope.user_id,
                 scope.base_id,
-                table,
-                [field_values(r.fields) for r in records],
+                args.table,
+                [field_values(r.fields) for r in args.records],
                 conversation_id=scope.conversation_id,
             )
         return proposal_text(proposal), proposal.to_artifact()
 
-    def update_records(
-        runtime: Runtime,
-        table: str,
-        records: list[RecordEdit] | None = None,
-        filters: list[Condition] | None = None,
-        match: Literal["all", "any"] = "all",
-        set_fields: list[FieldValue] | None = None,
-        base_id: str | None = None,
-    ) -> Result:
+    def update_records(args: UpdateArgs, runtime: Runtime) -> Result:
         """Propose new field values for records given by ID, or for every record matching
         filters (set_fields); nothing is written until the person confirms it in the app."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             proposal = planner.update(
                 scope.user_id,
                 scope.base_id,
-                table,
-                updates={r.id: field_values(r.fields) for r in records or []},
-                filters=filters or [],
-                match=match,
-                values=field_values(set_fields) if set_fields else None,
+                args.table,
+                updates={r.id: field_values(r.fields) for r in args.records},
+                filters=args.filters,
+                match=args.match,
+                values=field_values(args.set_fields) if args.set_fields else None,
                 conversation_id=scope.conversation_id,
             )
         return proposal_text(proposal), proposal.to_artifact()
 
-    def upsert_records(
-        runtime: Runtime,
-        table: str,
-        records: list[NewRecord],
-        merge_on: list[str],
-        base_id: str | None = None,
-    ) -> Result:
+    def upsert_records(args: UpsertArgs, runtime: Runtime) -> Result:
         """Propose records matched on merge_on fields: matches are updated, the rest created;
         nothing is written until the person confirms it in the app."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             proposal = planner.upsert(
                 scope.user_id,
                 scope.base_id,
-                table,
-                [field_values(r.fields) for r in records],
-                merge_on,
+                args.table,
+                [field_values(r.fields) for r in args.records],
+                args.merge_on,
                 conversation_id=scope.conversation_id,
             )
         return proposal_text(proposal), proposal.to_artifact()
 
-    def delete_records(
-        runtime: Runtime,
-        table: str,
-        record_ids: list[str] | None = None,
-        filters: list[Condition] | None = None,
-        match: Literal["all", "any"] = "all",
-        base_id: str | None = None,
-    ) -> Result:
+    def delete_records(args: DeleteArgs, runtime: Runtime) -> Result:
         """Propose deleting records by ID or by filters; nothing is deleted until the person
         confirms it in the app (and it can be undone)."""
-        scope = scope_of(runtime, base_id)
+        scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             proposal = planner.delete(
                 scope.user_id,
                 scope.base_id,
-                table,
-                record_ids=record_ids or [],
-                filters=filters or [],
-                match=match,
+                args.table,
+                record_ids=args.record_ids,
+                filters=args.filters,
+                match=args.match,
                 conversation_id=scope.conversation_id,
             )
         return proposal_text(proposal), proposal.to_artifact()
 
-    specs = [
-        (create_records, CreateArgs),
-        (update_records, UpdateArgs),
-        (upsert_records, UpsertArgs),
-        (delete_records, DeleteArgs),
+    return [
+        args_tool(create_records, CreateArgs),
+        args_tool(update_records, UpdateArgs),
+        args_tool(upsert_records, UpsertArgs),
+        args_tool(delete_records, DeleteArgs),
     ]
-    return [make_tool(func, schema) for func, schema in specs]
 
 
 def proposal_text(proposal: Proposal) -> str:

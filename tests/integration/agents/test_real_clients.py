@@ -7,7 +7,9 @@ servers that speak each provider's wire protocol, including function/tool calls.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +20,9 @@ from config.settings import LLMProvider, Settings
 from emulator.testing import EmulatorServer
 from services.budget.ledger import totals_for_ref
 from services.container import Services
+from services.conversations import is_error_entry
 from services.errors import ProviderError
+from services.llm.errors import ProviderQuotaError, ProviderUnavailableError
 from tests.integration.agents.conftest import BASE, PASSWORD
 from tests.support.emulated import services_on
 from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
@@ -105,18 +109,58 @@ def test_provider_error__is_a_clear_message_and_costs_nothing(
     real_services: Services, provider: tuple[str, FakeProviderServer]
 ) -> None:
     _, server = provider
-    server.script(ScriptedReply(status=500, error_message="backend exploded"))
+    server.default_reply = ScriptedReply(status=500, error_message="backend exploded")
     user = real_services.accounts.register(email="ana@example.com", password=PASSWORD)
     conversation = real_services.conversations.create(user_id=user.id, base_id=BASE)
-    with pytest.raises(ProviderError, match="failed to answer") as excinfo:
+    with pytest.raises(ProviderUnavailableError, match=r"failing \(HTTP 500\)") as excinfo:
         Assistant(real_services).run_turn(
             user_id=user.id, conversation_id=conversation.id, text="How many projects?"
         )
     assert "backend exploded" not in str(excinfo.value)
+    assert excinfo.value.detail.endswith("backend exploded")
     since = datetime.fromtimestamp(conversation.created_at, UTC)
     ledger = totals_for_ref(
         real_services.sessions, ref_type="conversation", ref_id=conversation.id, since=since
     )
     assert ledger.nusd == 0
     stored = real_services.conversations.messages(user_id=user.id, conversation_id=conversation.id)
-    assert [m.text for m in stored] == ["How many projects?"]
+    assert [m.text for m in stored] == ["How many projects?", str(excinfo.value)]
+    assert is_error_entry(stored[-1])
+
+
+@pytest.mark.parametrize(
+    ("reply", "error_type", "words"),
+    [
+        (
+            ScriptedReply(status=429, error_message="Quota exceeded", retry_delay_s=20),
+            ProviderQuotaError,
+            "try again in 20 seconds",
+        ),
+        (ScriptedReply(status=503, error_message="overloaded"), ProviderUnavailableError, "503"),
+    ],
+)
+def test_turn_failure__names_the_kind_and_logs_the_providers_words(
+    real_services: Services,
+    provider: tuple[str, FakeProviderServer],
+    caplog: pytest.LogCaptureFixture,
+    reply: ScriptedReply,
+    error_type: type[ProviderError],
+    words: str,
+) -> None:
+    name, server = provider
+    if name == "ollama" and reply.retry_delay_s is not None:
+        reply = replace(reply, retry_delay_s=None)  # Ollama gives no retry time
+        words = "try again later"
+    server.default_reply = reply
+    user = real_services.accounts.register(email="ana@example.com", password=PASSWORD)
+    conversation = real_services.conversations.create(user_id=user.id, base_id=BASE)
+    with (
+        caplog.at_level(logging.WARNING, logger="agents.model_calls"),
+        pytest.raises(error_type, match=words),
+    ):
+        Assistant(real_services).run_turn(
+            user_id=user.id, conversation_id=conversation.id, text="How many projects?"
+        )
+    [record] = [r for r in caplog.records if r.name == "agents.model_calls"]
+    assert reply.error_message in record.getMessage()
+    assert f"kind={error_type.kind}" in record.getMessage()

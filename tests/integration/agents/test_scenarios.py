@@ -20,6 +20,7 @@ from emulator.testing import EmulatorServer
 from services.budget.budgets import BudgetOverrides
 from services.budget.types import Purpose
 from services.container import Services
+from services.conversations import is_error_entry
 from services.errors import BudgetExceededError, NotFoundError
 from services.models import User
 from tests.integration.agents.conftest import BASE, Make
@@ -250,11 +251,13 @@ def test_budget_exhausted__refuses_clearly_and_keeps_the_question(
         user.id, BudgetOverrides(day_nusd=1, month_nusd=None, day_tokens=None, month_tokens=None)
     )
     calls_before = len(chat.calls)
-    with pytest.raises(BudgetExceededError, match="daily"):
+    with pytest.raises(BudgetExceededError, match="daily") as refused:
         _run(agent_services, user, assistant, "Another question", conversation_id)
     assert len(chat.calls) == calls_before  # refused before reaching the model
     stored = agent_services.conversations.messages(user_id=user.id, conversation_id=conversation_id)
-    assert stored[-1].text == "Another question"
+    # The question is kept, followed by the refusal as an error entry (not an answer).
+    assert [m.text for m in stored[-2:]] == ["Another question", str(refused.value)]
+    assert is_error_entry(stored[-1])
 
 
 def test_injected_instruction_in_a_record__cannot_write_without_confirmation(

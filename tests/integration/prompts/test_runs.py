@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from langchain_core.messages import AIMessage
 from sqlalchemy import select
 
+from agents.prompt_runs import NEW_CHAT
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.seed_crm import SALES_CRM_ID
 from services.budget.models import LedgerEntry
 from services.budget.types import Purpose, RefType
 from services.container import Services
+from services.conversations import is_error_entry
 from services.errors import InvalidInputError
+from services.llm.errors import ProviderUnavailableError
 from services.models import User
 from services.prompts.library import PromptDraft, PromptLibrary, RunMode
 from services.prompts.runs import PromptRunStore
@@ -99,10 +105,12 @@ def test_run__with_tools_answers_through_the_agent(
         base_id=PROJECT_TRACKER_ID,
     )
     prompt = library.create(user_id=ana.id, draft=draft)
-    runner, _ = make_runner(answer("There are many tasks."), answer("Task count"))
+    runner, _ = make_runner(answer("There are many tasks."))
     result = runner.run(user_id=ana.id, prompt_id=prompt.id, values={})
     assert result.output == "There are many tasks."
-    assert result.conversation_id
+    # Kept in the prompt's run history only: no chat conversation clutters the sidebar.
+    assert result.conversation_id == ""
+    assert prompt_services.conversations.find(user_id=ana.id) == []
     assert result.cost_nusd > 0
     assert runs.history(user_id=ana.id, prompt_id=prompt.id)[0].output == result.output
     with prompt_services.sessions() as session:
@@ -123,12 +131,12 @@ def test_run__with_tools_works_on_the_base_its_base_picker_chose(
         base_id=PROJECT_TRACKER_ID,
     )
     prompt = library.create(user_id=ana.id, draft=draft)
-    runner, _ = make_runner(answer("It tracks deals."), answer("Sales"))
+    runner, model = make_runner(answer("It tracks deals."))
     result = runner.run(user_id=ana.id, prompt_id=prompt.id, values={"base": "Sales CRM"})
-    conversation = prompt_services.conversations.get(
-        user_id=ana.id, conversation_id=result.conversation_id
-    )
-    assert conversation.base_id == SALES_CRM_ID
+    assert result.output == "It tracks deals."
+    system = model.calls[0][0].text
+    assert SALES_CRM_ID in system
+    assert PROJECT_TRACKER_ID not in system
 
 
 def test_prompt_names__name_the_prompt_each_run_ran(
@@ -141,3 +149,95 @@ def test_prompt_names__name_the_prompt_each_run_ran(
     )
     assert runs.prompt_names([result.run_id, "gone"]) == {result.run_id: "Summary"}
     assert runs.prompt_names([]) == {}
+
+
+TOOLS_DRAFT = PromptDraft(
+    name="Tools",
+    template="How many tasks?",
+    variables=[],
+    mode=RunMode.TOOLS,
+    base_id=PROJECT_TRACKER_ID,
+)
+
+
+def _provider_down(_messages: object) -> AIMessage:
+    raise ConnectionError("the provider went away")
+
+
+def test_run__failed_with_tools_leaves_no_conversation_and_no_run(
+    library: PromptLibrary,
+    runs: PromptRunStore,
+    ana: User,
+    make_runner: MakeRunner,
+    prompt_services: Services,
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=TOOLS_DRAFT)
+    runner, _ = make_runner(_provider_down)
+    with pytest.raises(ProviderUnavailableError):
+        runner.run(user_id=ana.id, prompt_id=prompt.id, values={})
+    assert prompt_services.conversations.find(user_id=ana.id) == []
+    assert runs.history(user_id=ana.id) == []
+
+
+@pytest.mark.parametrize("mode", [RunMode.TOOLS, RunMode.TEXT])
+def test_run__started_from_chat_appears_in_that_conversation(
+    library: PromptLibrary,
+    runs: PromptRunStore,
+    ana: User,
+    make_runner: MakeRunner,
+    prompt_services: Services,
+    mode: RunMode,
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=replace(TOOLS_DRAFT, mode=mode))
+    chat = prompt_services.conversations.create(user_id=ana.id, base_id=PROJECT_TRACKER_ID)
+    runner, _ = make_runner(answer("There are 12 tasks."), answer("Task count"))
+    result = runner.run(user_id=ana.id, prompt_id=prompt.id, values={}, conversation_id=chat.id)
+    assert result.conversation_id == chat.id
+    stored = prompt_services.conversations.messages(user_id=ana.id, conversation_id=chat.id)
+    assert [(m.type, m.text) for m in stored] == [
+        ("human", "How many tasks?"),
+        ("ai", "There are 12 tasks."),
+    ]
+    assert [c.id for c in prompt_services.conversations.find(user_id=ana.id)] == [chat.id]
+    assert runs.history(user_id=ana.id)[0].output == "There are 12 tasks."
+
+
+@pytest.mark.parametrize("mode", [RunMode.TOOLS, RunMode.TEXT])
+def test_run__failed_from_chat_keeps_the_error_in_that_conversation(
+    library: PromptLibrary,
+    ana: User,
+    make_runner: MakeRunner,
+    prompt_services: Services,
+    mode: RunMode,
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=replace(TOOLS_DRAFT, mode=mode))
+    chat = prompt_services.conversations.create(user_id=ana.id, base_id=PROJECT_TRACKER_ID)
+    runner, _ = make_runner(_provider_down)
+    with pytest.raises(ProviderUnavailableError) as excinfo:
+        runner.run(user_id=ana.id, prompt_id=prompt.id, values={}, conversation_id=chat.id)
+    stored = prompt_services.conversations.messages(user_id=ana.id, conversation_id=chat.id)
+    assert [m.text for m in stored] == ["How many tasks?", str(excinfo.value)]
+    assert is_error_entry(stored[-1])
+    titled = prompt_services.conversations.get(user_id=ana.id, conversation_id=chat.id)
+    assert titled.title == "How many tasks?"
+
+
+def test_run__from_chat_with_no_conversation_open_makes_one_only_for_good_input(
+    library: PromptLibrary, ana: User, make_runner: MakeRunner, prompt_services: Services
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=DRAFT)
+    runner, _ = make_runner(answer("Two tasks."))
+    with pytest.raises(InvalidInputError):
+        runner.run(
+            user_id=ana.id, prompt_id=prompt.id, values={"status": "Nope"}, conversation_id=NEW_CHAT
+        )
+    assert prompt_services.conversations.find(user_id=ana.id) == []
+    result = runner.run(
+        user_id=ana.id,
+        prompt_id=prompt.id,
+        values={"status": "Done", "due": "2026-12-01"},
+        conversation_id=NEW_CHAT,
+    )
+    [made] = prompt_services.conversations.find(user_id=ana.id)
+    assert made.id == result.conversation_id
+    assert made.title == "Summarise Done tasks due 2026-12-01."

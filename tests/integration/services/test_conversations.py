@@ -4,7 +4,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from services.container import Services
-from services.conversations import ConversationStore
+from services.conversations import ConversationStore, error_entry, is_error_entry
 from services.errors import InvalidInputError, NotFoundError
 
 
@@ -111,3 +111,29 @@ def test_conversations__survive_a_new_client(services: Services, store: Conversa
         ttl_seconds=3600,
     )
     assert len(fresh.messages(user_id=5, conversation_id=conversation.id)) == 4
+
+
+def test_error_entry__is_kept_in_history_but_never_sent_to_the_model(
+    store: ConversationStore,
+) -> None:
+    conversation = store.create(user_id=1)
+    failed = [HumanMessage("How many deals?"), error_entry("Quota reached.", kind="quota")]
+    store.append(user_id=1, conversation_id=conversation.id, messages=[*failed, *_turn(2)])
+    history = store.messages(user_id=1, conversation_id=conversation.id)
+    assert is_error_entry(history[1])
+    assert (history[1].text, history[1].additional_kwargs) == ("Quota reached.", {"kind": "quota"})
+    window = store.window(user_id=1, conversation_id=conversation.id, max_tokens=10_000)
+    assert [m.text for m in window.messages][:2] == [
+        "How many deals?",
+        "question 2 word word word word word",
+    ]
+    assert not any(is_error_entry(m) for m in window.messages)
+
+
+def test_title_if_untitled__titles_once_from_the_question(store: ConversationStore) -> None:
+    conversation = store.create(user_id=1)
+    question = "  How many   deals closed last month, by owner, in the Sales CRM base, please? "
+    assert store.title_if_untitled(user_id=1, conversation_id=conversation.id, text=question)
+    title = store.get(user_id=1, conversation_id=conversation.id).title
+    assert title == "How many deals closed last month, by owner, in the Sales CRM"
+    assert not store.title_if_untitled(user_id=1, conversation_id=conversation.id, text="Other")
