@@ -171,7 +171,6 @@ if conversation is not None:
     render_history(
         services,
         history,
-        model=conversation.model,
         proposal_state=lambda pid: services.airtable_changes.state(pid, user.id),
         act=_act,
     )
