@@ -71,8 +71,11 @@ def test_usage__a_member_sees_only_their_own_spend(
     expect(page.get_by_test_id("stMetric").filter(has_text="Tokens")).to_contain_text("1,234")
     expect(page.get_by_text("Budgets left")).to_be_visible()
     tables = page.get_by_test_id("stDataFrame")
+    expect(tables).to_have_count(3)  # by model, by purpose, budgets left
+    tables.nth(1).scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
     expect(_cells(tables, "Chat")).to_be_attached()
     expect(_cells(tables, "chat")).to_have_count(0)
+    tables.last.scroll_into_view_if_needed()
     expect(_cells(tables, "Your daily budget (USD)")).to_be_attached()
     expect(_cells(tables, "Your monthly budget (tokens)")).to_be_attached()
     # How much the whole organisation used is for admins only.
@@ -94,6 +97,7 @@ def test_usage__an_admin_sees_the_organisation_budgets(
     page.goto(f"{app_server.url}/usage")
 
     tables = page.get_by_test_id("stDataFrame")
+    tables.last.scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
     expect(_cells(tables, "Organisation daily budget (USD)")).to_be_attached()
     expect(_cells(tables, "Your daily budget (USD)")).to_be_attached()
 
