@@ -8,10 +8,8 @@ import streamlit as st
 
 from services.budget.budgets import BudgetOverrides, Limits
 from services.budget.limit_input import (
-    LIMIT_FIELDS,
     LimitField,
-    box_label,
-    format_limit,
+    limit_boxes,
     limit_input_text,
     parse_budget,
 )
@@ -84,22 +82,23 @@ def _budget_form(
     """The four limits of one budget; the parsed overrides once saved, else None."""
     with st.form(form_key):
         st.caption("Leave a box empty to use the default shown in it.")
+        boxes = limit_boxes(owner, defaults)
         entered: dict[LimitField, tuple[str, bool]] = {}
-        for col, field in zip(st.columns(len(LIMIT_FIELDS)), LIMIT_FIELDS, strict=True):
-            stored = getattr(current, field.name)
-            default = format_limit(getattr(defaults, field.name), field.metric)
+        for col, field in zip(st.columns(len(boxes)), boxes, strict=True):
+            stored = getattr(current, field.limit.name)
             text = col.text_input(
-                box_label(owner, field),
-                limit_input_text(stored, field.metric),
-                placeholder=f"default {default}",
+                field.label,
+                limit_input_text(stored, field.limit.metric),
+                placeholder=f"default {field.default_text}",
             )
             unlimited = col.checkbox(
                 "No limit",
                 value=stored == 0,
-                key=f"{form_key}-{field.name}-unlimited",
-                help=f"No {field.label} limit at all for this budget; the box is then ignored.",
+                key=f"{form_key}-{field.limit.name}-unlimited",
+                help=f"No {field.limit.label} limit at all for this budget; "
+                "the box is then ignored.",
             )
-            entered[field] = (text, unlimited)
+            entered[field.limit] = (text, unlimited)
         if not st.form_submit_button(f"Save {owner.lower()} budget"):
             return None
     return parse_budget(entered, owner)

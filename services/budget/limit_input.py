@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from services.budget.budgets import BudgetOverrides
+from services.budget.budgets import BudgetOverrides, Limits
 from services.budget.pricing import NANO_PER_USD, format_usd
 from services.budget.windows import Metric
 from services.errors import InvalidInputError
@@ -44,6 +44,23 @@ LIMIT_FIELDS = (
     LimitField("day_tokens", "day tokens", Metric.TOKENS),
     LimitField("month_tokens", "month tokens", Metric.TOKENS),
 )
+
+
+@dataclass(frozen=True)
+class LimitBox:
+    """One box of a budget form: the limit it sets, its label, the default it stands for."""
+
+    limit: LimitField
+    label: str
+    default_text: str
+
+
+def limit_boxes(owner: str, defaults: Limits) -> list[LimitBox]:
+    """The boxes of `owner`'s budget form ("Org", "User"), one per limit, in form order."""
+    return [
+        LimitBox(f, box_label(owner, f), format_limit(getattr(defaults, f.name), f.metric))
+        for f in LIMIT_FIELDS
+    ]
 
 
 def format_amount(value: int, metric: Metric) -> str:

@@ -6,13 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.budget.budgets import BudgetOverrides
+from services.budget.budgets import BudgetOverrides, Limits
 from services.budget.limit_input import (
     LIMIT_FIELDS,
     MAX_LIMIT_NUSD,
     MAX_LIMIT_TOKENS,
     LimitField,
     format_limit,
+    limit_boxes,
     limit_input_text,
     parse_budget,
     parse_limit,
@@ -102,3 +103,15 @@ def test_format_limit__amount_tokens_or_no_limit() -> None:
     assert format_limit(1_998_100_000, Metric.USD) == "$1.998"
     assert format_limit(2_000_000, Metric.TOKENS) == "2,000,000 tokens"
     assert format_limit(0, Metric.USD) == "no limit"
+
+
+def test_limit_boxes__name_each_box_and_the_default_it_stands_for() -> None:
+    defaults = Limits(day_nusd=2_000_000_000, month_nusd=0, day_tokens=5, month_tokens=6)
+    boxes = limit_boxes("Org", defaults)
+    assert [(b.label, b.default_text) for b in boxes] == [
+        ("Org day USD", "$2.00"),
+        ("Org month USD", "no limit"),
+        ("Org day tokens", "5 tokens"),
+        ("Org month tokens", "6 tokens"),
+    ]
+    assert [b.limit for b in boxes] == list(LIMIT_FIELDS)
