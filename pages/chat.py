@@ -10,10 +10,10 @@ from agents.assistant import TurnEvent
 from agents.prompt_runs import NEW_CHAT
 from services.airtable.change_sets import UndoConflictError
 from services.budget.pricing import format_usd
-from services.budget.usage import limits_and_spend
-from services.budget.windows import Metric, Window
+from services.budget.usage import budget_left
+from services.budget.windows import Window
 from services.conversations import Conversation
-from services.errors import AppError, StoreUnavailableError
+from services.errors import AppError
 from services.llm.factory import CONNECT_MODEL_HELP
 from services.models import User
 from services.prompts.library import PromptLibrary
@@ -183,7 +183,6 @@ if conversation is not None:
     render_history(
         services,
         history,
-        model=conversation.model,
         proposal_state=lambda pid: services.airtable_changes.state(pid, user.id),
         act=_act,
     )
@@ -196,16 +195,13 @@ else:
 
 def _budget_line() -> str:
     try:
-        statuses = limits_and_spend(services.models.budget_guard, user.id)
-    except (AppError, StoreUnavailableError):
+        tightest = budget_left(services.models.budget_guard, user.id)
+    except AppError:
         return ""
-    money = [s for s in statuses if s.metric is Metric.USD and s.limit]
-    if not money:
+    if tightest is None or tightest.left is None:
         return ""
-    tightest = min(money, key=lambda s: s.limit - s.spent - s.in_flight)
-    left = max(tightest.limit - tightest.spent - tightest.in_flight, 0)
     when = "today" if tightest.window is Window.DAY else "this month"
-    return f"Budget left {when}: {format_usd(left)} of {format_usd(tightest.limit)}"
+    return f"Budget left {when}: {format_usd(tightest.left)} of {format_usd(tightest.limit)}"
 
 
 budget = _budget_line()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from services.budget.limit_input import format_amount, format_limit
 from services.budget.pricing import format_usd
 from services.budget.reports import (
     spend_by_day,
@@ -26,20 +27,13 @@ _PERIODS = {Window.DAY: "daily", Window.MONTH: "monthly"}
 _UNITS = {Metric.USD: "USD", Metric.TOKENS: "tokens"}
 
 
-def _limit_text(limit: int, left: int, metric: Metric) -> tuple[str, str]:
-    if metric is Metric.USD:
-        return format_usd(limit) if limit else "no limit", format_usd(left) if limit else "—"
-    return (f"{limit:,} tokens" if limit else "no limit"), (f"{left:,}" if limit else "—")
-
-
 def _budget_row(status: LimitStatus) -> dict[str, str]:
-    left = max(status.limit - status.spent - status.in_flight, 0)
-    limit_text, left_text = _limit_text(status.limit, left, status.metric)
     owner = "Your" if status.scope is Scope.USER else "Organisation"
     return {
         "budget": f"{owner} {_PERIODS[status.window]} budget ({_UNITS[status.metric]})",
-        "limit": limit_text,
-        "left": left_text,
+        "limit": format_limit(status.limit, status.metric),
+        "used": format_amount(status.used, status.metric),
+        "left": "—" if status.left is None else format_amount(status.left, status.metric),
         "resets": status.resets_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -75,10 +69,9 @@ spend_table(by_purpose, "purpose", purpose_label)
 
 st.subheader("Budgets left")
 try:
-    statuses = limits_and_spend(services.models.budget_guard, user.id)
+    # The organisation's rows tell how much everyone spent: that is for admins only.
+    statuses = limits_and_spend(services.models.budget_guard, user.id, include_org=user.is_admin)
 except AppError as exc:
     st.error(str(exc))
 else:
-    # The organisation's rows tell how much everyone spent: that is for admins only.
-    shown = [s for s in statuses if s.scope is Scope.USER or user.is_admin]
-    st.dataframe([_budget_row(s) for s in shown], hide_index=True)
+    st.dataframe([_budget_row(s) for s in statuses], hide_index=True)

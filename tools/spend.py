@@ -9,22 +9,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
-import redis
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool
 
+from services.budget.limit_input import format_amount
 from services.budget.pricing import format_usd
 from services.budget.reports import SpendRow, spend_by_model, spend_by_purpose
 from services.budget.usage import LimitStatus, limits_and_spend
-from services.budget.windows import Metric, Scope, Window
+from services.budget.windows import Metric, Window
 from services.container import Services
+from services.errors import StoreUnavailableError
 from tools.airtable.reads import make_tool
 from tools.airtable.scope import user_of
 from tools.context import AssistantContext
 
 Runtime = ToolRuntime[AssistantContext, Any]
 Period = Literal["today", "this_month"]
-_CENT = 10_000_000  # nano-USD
 
 
 def spend_tools(services: Services) -> list[BaseTool]:
@@ -39,12 +39,8 @@ def spend_tools(services: Services) -> list[BaseTool]:
         by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user_id)
         by_purpose = spend_by_purpose(services.sessions, start=start, end=end, user_id=user_id)
         try:
-            statuses = [
-                s
-                for s in limits_and_spend(services.models.budget_guard, user_id)
-                if s.scope is Scope.USER
-            ]
-        except redis.RedisError:
+            statuses = limits_and_spend(services.models.budget_guard, user_id, include_org=False)
+        except StoreUnavailableError:
             statuses = None
         text = spend_text(period, start, by_model, by_purpose, statuses)
         artifact = {
@@ -98,25 +94,14 @@ def _row(row: SpendRow) -> str:
     return f"{row.key} {format_usd(row.cost_nusd)} ({calls}, {row.tokens:,} tokens)"
 
 
-def _floor_cents(nusd: int) -> int:
-    """Round an amount left down to whole cents (format_usd rounds up, as costs should)."""
-    return nusd if nusd < _CENT else nusd - nusd % _CENT
-
-
 def _budget(status: LimitStatus) -> str:
     when = "Daily" if status.window is Window.DAY else "Monthly"
-    money = status.metric is Metric.USD
-
-    def amount(value: int) -> str:
-        return format_usd(value) if money else f"{value:,} tokens"
-
-    used = status.spent + status.in_flight
-    if not status.limit:
-        return f"{when} {'USD' if money else 'token'} budget: no limit ({amount(used)} used)."
-    left = max(status.limit - used, 0)
-    left = _floor_cents(left) if money else left
+    unit = "USD" if status.metric is Metric.USD else "token"
+    used = format_amount(status.used, status.metric)
+    if status.left is None:
+        return f"{when} {unit} budget: no limit ({used} used)."
     return (
-        f"{when} {'USD' if money else 'token'} budget: {amount(used)} of "
-        f"{amount(status.limit)} used, {amount(left)} left; resets "
+        f"{when} {unit} budget: {used} of {format_amount(status.limit, status.metric)} used, "
+        f"{format_amount(status.left, status.metric)} left; resets "
         f"{status.resets_at:%Y-%m-%d %H:%M} UTC."
     )

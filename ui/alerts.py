@@ -8,18 +8,17 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from services.budget.alerts import all_alerts, user_alerts
+from services.budget.limit_input import format_amount
 from services.budget.models import BudgetAlert
-from services.budget.pricing import format_usd
 from services.budget.reports import DELETED_USER
+from services.budget.windows import Metric
 from ui.context import get_services
 
 
 def describe(alert: BudgetAlert) -> str:
     whose = "The organisation's" if alert.scope == "org" else "Your"
     period = "daily" if alert.window == "day" else "monthly"
-    limit = (
-        format_usd(alert.limit_value) if alert.metric == "usd" else f"{alert.limit_value:,} tokens"
-    )
+    limit = format_amount(alert.limit_value, Metric(alert.metric))
     return f"{whose} {period} budget ({limit}) is {alert.threshold_pct}% used."
 
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from services.budget.pricing import TokenUsage, cost_nusd, format_usd
+from services.budget.pricing import format_usd
+from services.budget.views import CallCost, call_costs, total_cost
 from services.chat_export import metric_label
 from services.container import Services
 from services.conversations import is_error_entry
-from services.errors import AppError
+from services.llm.guarded import ledger_request_id
 from ui.chat_extras import download_table, records_dataframe
 
 ProposalAction = Callable[[str, str], None]  # (action, proposal or change set id)
@@ -33,24 +34,11 @@ TOOL_LABELS = {
 }
 
 
-def _turn_cost(services: Services, messages: Sequence[BaseMessage], model: str | None) -> str:
-    tokens, nusd = 0, 0
-    for message in messages:
-        if not isinstance(message, AIMessage):
-            continue
-        usage = TokenUsage.from_metadata(message.usage_metadata)
-        if usage is None:
-            continue
-        tokens += usage.input_tokens + usage.output_tokens
-        name = message.response_metadata.get("model_name") or model
-        try:
-            spec = (
-                services.models.catalog.get(str(name)) if name else services.models.default_model()
-            )
-            nusd += cost_nusd(spec, usage)
-        except AppError:
-            continue
-    return f"{tokens:,} tokens · {format_usd(nusd)}" if tokens else ""
+def _turn_cost(costs: Mapping[str, CallCost], messages: Sequence[BaseMessage]) -> str:
+    """The ledger's tokens and cost of the model calls that produced the turn's answers."""
+    request_ids = [r for m in messages if isinstance(m, AIMessage) if (r := ledger_request_id(m))]
+    total = total_cost(costs, request_ids)
+    return f"{total.tokens:,} tokens · {format_usd(total.cost_nusd)}" if total else ""
 
 
 def render_artifact(artifact: Any, key: str) -> None:
@@ -186,12 +174,13 @@ def render_history(
     services: Services,
     messages: Sequence[BaseMessage],
     *,
-    model: str | None,
     proposal_state: Callable[[str], str],
     act: ProposalAction,
 ) -> None:
     """Every turn: the question, tool steps, results, the answer and what it cost."""
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    answered = [ledger_request_id(m) for m in messages if isinstance(m, AIMessage)]
+    costs = call_costs(services.sessions, [r for r in answered if r])
     turns: list[list[BaseMessage]] = []
     for message in messages:
         if isinstance(message, HumanMessage) or not turns:
@@ -222,6 +211,6 @@ def render_history(
                         render_artifact(artifact, key)
                 if message.text:
                     st.markdown(message.text)
-            cost = _turn_cost(services, turn, model)
+            cost = _turn_cost(costs, turn)
             if cost:
                 st.caption(cost)

@@ -24,19 +24,20 @@ _PURPOSE_LABELS = {
 def pick_period() -> tuple[datetime, datetime]:
     """Whole UTC days chosen by the person, as [start, end); stops the page until valid."""
     today = datetime.now(UTC).date()
+    label = "Period (UTC days)"
     picked = st.date_input(
-        "Period (UTC days)",
+        label,
         value=(today - timedelta(days=DEFAULT_REPORT_DAYS - 1), today),
         max_value=today,
         help=f"Up to {MAX_REPORT_DAYS} days.",
     )
     if not isinstance(picked, tuple) or len(picked) != 2:
-        st.info("Pick the first and the last day of the period.")
+        st.info(f"{label}: pick the first and the last day of the period.")
         st.stop()
     try:
         return day_range(picked[0], picked[1])
     except AppError as exc:
-        st.error(str(exc))
+        st.error(f"{label}: {exc}")
         st.stop()
 
 

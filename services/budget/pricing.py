@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -22,6 +22,8 @@ from config.models import ModelSpec
 from services.errors import InvalidInputError
 
 NANO_PER_USD = 1_000_000_000
+# How many digits an amount shows (at least down to cents): see `format_usd`.
+SIGNIFICANT_DIGITS = 4
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,21 @@ def estimate_call(
 
 
 def format_usd(nusd: int) -> str:
-    """`$2.00` for whole cents; more digits for smaller amounts (`$0.0003`)."""
-    usd = Decimal(nusd) / NANO_PER_USD
-    if usd == 0 or abs(usd) >= Decimal("0.01"):
-        return f"${usd.quantize(Decimal('0.01'), rounding=ROUND_CEILING):,}"
-    digits = -usd.adjusted() + 1  # two significant digits
-    return f"${usd.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_CEILING).normalize():f}"
+    """An amount as people read it: 4 significant digits, never fewer than cents.
+
+    `$2.00`, `$1.998`, `$0.011`, `$0.0019`, `$1,234.50`. Extra digits are cut, not rounded
+    (toward zero): a cost never reads as more than was charged, and a budget with anything
+    spent never reads as untouched ($1.998 left of $2.00, not $2.00).
+    """
+    with localcontext() as context:
+        context.prec = len(str(abs(nusd))) + 16  # room for every digit: exact at any size
+        usd = Decimal(nusd) / NANO_PER_USD
+        places = 2 if usd == 0 else max(2, SIGNIFICANT_DIGITS - 1 - usd.adjusted())
+        cut = usd.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+    text = f"{abs(cut):,f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    return f"{'-' if cut < 0 else ''}${whole}.{fraction}"
 
 
 def usd_to_nusd(amount: Decimal | str | float) -> int:

@@ -15,7 +15,7 @@ calling through a `RunnableBinding` would merge the caller's callbacks back in.)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -30,6 +30,9 @@ from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose
 from services.errors import ConfigurationError
 from services.llm.calls import ModelCall
+
+# Where an answer keeps the request id of its model call: its cost is that ledger row.
+LEDGER_REQUEST_ID = "ledger_request_id"
 
 
 def _quiet() -> RunnableConfig:
@@ -108,7 +111,7 @@ class GuardedChatModel(BaseChatModel):
             call.fail(exc)
             raise
         call.succeed(message)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return ChatResult(generations=[ChatGeneration(message=_stamped(message, call))])
 
     async def _agenerate(
         self,
@@ -128,7 +131,7 @@ class GuardedChatModel(BaseChatModel):
             await call.afail(exc)
             raise
         await call.asucceed(message)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return ChatResult(generations=[ChatGeneration(message=_stamped(message, call))])
 
     def _stream(
         self,
@@ -142,7 +145,7 @@ class GuardedChatModel(BaseChatModel):
         chunks = self.inner.stream(messages, _quiet(), **self._call_kwargs(stop, kwargs))
         try:
             for chunk in chunks:
-                piece = _as_chunk(chunk)
+                piece = _as_chunk(chunk) if total is not None else _stamped(_as_chunk(chunk), call)
                 # Chunk addition sums usage deltas: the total is counted once, at the end.
                 total = piece if total is None else total + piece
                 yield ChatGenerationChunk(message=piece)
@@ -164,7 +167,7 @@ class GuardedChatModel(BaseChatModel):
         chunks = self.inner.astream(messages, _quiet(), **self._call_kwargs(stop, kwargs))
         try:
             async for chunk in chunks:
-                piece = _as_chunk(chunk)
+                piece = _as_chunk(chunk) if total is not None else _stamped(_as_chunk(chunk), call)
                 total = piece if total is None else total + piece
                 yield ChatGenerationChunk(message=piece)
         except BaseException as exc:
@@ -172,6 +175,22 @@ class GuardedChatModel(BaseChatModel):
             await call.afail(exc, total)
             raise
         await call.asucceed(total)
+
+
+def ledger_request_id(message: BaseMessage) -> str | None:
+    """The request id of the ledger row of the call that produced `message`, if any."""
+    value = message.response_metadata.get(LEDGER_REQUEST_ID)
+    return value if isinstance(value, str) else None
+
+
+_Message = TypeVar("_Message", bound=BaseMessage)
+
+
+def _stamped(message: _Message, call: ModelCall) -> _Message:
+    """A copy of `message` carrying its call's request id (on the first chunk of a stream:
+    adding chunks merges their metadata, so the whole message carries it once)."""
+    metadata = {**message.response_metadata, LEDGER_REQUEST_ID: call.reservation.request_id}
+    return message.model_copy(update={"response_metadata": metadata})
 
 
 def _bound_kwargs(bound: Runnable[Any, Any], inner: BaseChatModel) -> dict[str, Any]:

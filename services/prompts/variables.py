@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,6 +20,8 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 MAX_TEXT = 500
 MAX_LONG_TEXT = 8_000
+# Beyond 2**53 a float (what a model or Airtable computes with) loses whole units.
+MAX_NUMBER = 10**15
 
 
 class AirtableLookups(Protocol):
@@ -186,11 +189,7 @@ def _base(var: Variable, text: str, bases: dict[str, str]) -> tuple[str, str]:
 def _check(var: Variable, text: str, lookups: AirtableLookups, base_id: str) -> str:
     kind = var.type
     if kind is VariableType.NUMBER:
-        try:
-            float(text.replace(",", ""))
-        except ValueError:
-            raise InvalidInputError(f'{var.title} must be a number, not "{text}".') from None
-        return text.replace(",", "")
+        return _number(var, text.replace(",", ""))
     if kind is VariableType.DATE:
         try:
             return date.fromisoformat(text).isoformat()
@@ -214,6 +213,22 @@ def _check(var: Variable, text: str, lookups: AirtableLookups, base_id: str) -> 
     limit = MAX_LONG_TEXT if kind is VariableType.LONG_TEXT else MAX_TEXT
     if len(text) > limit:
         raise InvalidInputError(f"{var.title} must be at most {limit} characters.")
+    return text
+
+
+def _number(var: Variable, text: str) -> str:
+    """`text` as a finite number within ±MAX_NUMBER ("1e400" and "inf" are not)."""
+    shown = text if len(text) <= 24 else text[:24] + "…"
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInputError(f'{var.title} must be a number, not "{shown}".') from None
+    if not number.is_finite():
+        raise InvalidInputError(f'{var.title} must be a number, not "{shown}".')
+    if abs(number) > MAX_NUMBER:
+        raise InvalidInputError(
+            f"{var.title} must be between -{MAX_NUMBER:,} and {MAX_NUMBER:,}, not {shown}."
+        )
     return text
 
 

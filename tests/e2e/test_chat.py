@@ -7,13 +7,16 @@ import re
 import pyairtable
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.budget.budgets import BudgetOverrides
+from services.budget.models import LedgerEntry
 from services.budget.pricing import usd_to_nusd
 from services.container import Services
+from services.db import transaction
 from services.models import Role
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
@@ -185,7 +188,8 @@ def test_budget_alert__shown_to_the_user_and_to_admins(
     )
     gemini.script(
         ScriptedReply(text="Hello there.", output_tokens=12_000),  # $0.03 of $0.05: past 50%
-        ScriptedReply(text="Greeting", output_tokens=2),
+        # No title reply: the title call's worst case ($0.04) no longer fits and is refused,
+        # and a reply left queued would answer the next test's question.
     )
     sign_in(page, server.url, user.email)
     _ask(page, "Say hello")
@@ -198,3 +202,41 @@ def test_budget_alert__shown_to_the_user_and_to_admins(
     expect(page.get_by_text("Budget alerts")).to_be_visible()
     # st.dataframe draws on a canvas; its cells are in the DOM for screen readers.
     expect(page.get_by_text("daily budget ($0.05) is 50% used").first).to_be_attached()
+
+
+def test_chat__turn_cost_and_budget_left_are_the_ledgers_exact_figures(
+    chat_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Penny")
+    gemini.script(
+        # 12 input and 4,400 output tokens: $0.0000036 + $0.011 = $0.0110036.
+        ScriptedReply(text="Counted to three.", output_tokens=4_400),
+        ScriptedReply(text="Counting", output_tokens=2),  # the title: $0.0000086
+    )
+    sign_in(page, server.url, user.email)
+    expect(page.get_by_text("Budget left today: $2.00 of $2.00")).to_be_visible(timeout=15_000)
+    _ask(page, "Count to three")
+    expect(page.get_by_text("Counted to three.")).to_be_visible(timeout=30_000)
+
+    # Was "$0.02" (rounded up to the cent) and "$2.00 of $2.00" left.
+    expect(page.get_by_text("4,412 tokens · $0.011", exact=True)).to_be_visible()
+    expect(page.get_by_text("Budget left today: $1.988 of $2.00")).to_be_visible()
+
+    conversation_url = page.url
+    page.goto(f"{server.url}/usage")
+    spent = page.get_by_test_id("stMetric").filter(has_text="Spent")
+    expect(spent).to_contain_text("$0.011")  # 11,003,600 + 8,600 nano-USD
+    budgets = page.get_by_test_id("stDataFrame").last
+    budgets.scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
+    expect(budgets.locator("td").filter(has_text=re.compile(r"^\$1\.988$"))).to_be_attached()
+
+    # The footer is the ledger's row, not a price worked out again from the tokens.
+    with transaction(services.sessions) as session:
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.user_id == user.id, LedgerEntry.purpose == "chat")
+            .values(cost_nusd=123_456_789)
+        )
+    page.goto(conversation_url)
+    expect(page.get_by_text("4,412 tokens · $0.1234", exact=True)).to_be_visible()

@@ -137,3 +137,21 @@ def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(
     page.get_by_role("button", name="Delete permanently").click()
     expect(page.get_by_role("heading", name="New prompt")).to_be_visible()
     expect(page.get_by_role("button", name="Table check")).to_have_count(0)
+
+
+def test_prompt__a_number_out_of_range_names_its_box_and_sends_nothing(
+    chat_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
+) -> None:
+    _on_prompts_page(page, chat_app, "Counter")
+    _create_prompt(page, "Top tasks", "List the top {{count}} tasks.", [("count", "Number", "")])
+    sent = gemini.request_count
+
+    for typed in ("99999999999999999999", "1e400"):
+        _type(page, "Count", typed)
+        page.get_by_role("button", name="Run").click()
+        # "1e400" was taken as a number (float gives inf) and sent to the model.
+        expect(
+            page.get_by_text("Count must be between -1,000,000,000,000,000 and ")
+        ).to_contain_text(f"not {typed}.")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert gemini.request_count == sent

@@ -71,8 +71,11 @@ def test_usage__a_member_sees_only_their_own_spend(
     expect(page.get_by_test_id("stMetric").filter(has_text="Tokens")).to_contain_text("1,234")
     expect(page.get_by_text("Budgets left")).to_be_visible()
     tables = page.get_by_test_id("stDataFrame")
+    expect(tables).to_have_count(3)  # by model, by purpose, budgets left
+    tables.nth(1).scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
     expect(_cells(tables, "Chat")).to_be_attached()
     expect(_cells(tables, "chat")).to_have_count(0)
+    tables.last.scroll_into_view_if_needed()
     expect(_cells(tables, "Your daily budget (USD)")).to_be_attached()
     expect(_cells(tables, "Your monthly budget (tokens)")).to_be_attached()
     # How much the whole organisation used is for admins only.
@@ -94,6 +97,7 @@ def test_usage__an_admin_sees_the_organisation_budgets(
     page.goto(f"{app_server.url}/usage")
 
     tables = page.get_by_test_id("stDataFrame")
+    tables.last.scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
     expect(_cells(tables, "Organisation daily budget (USD)")).to_be_attached()
     expect(_cells(tables, "Your daily budget (USD)")).to_be_attached()
 
@@ -153,3 +157,29 @@ def test_admin_costs__a_budget_set_on_the_page_refuses_the_next_call(
     assert (saved.day_nusd, saved.day_tokens, saved.month_nusd) == (1_000, 0, None)
     with pytest.raises(BudgetExceededError):
         guard.reserve(user_id=member.id, model=MODEL, purpose=Purpose.CHAT, estimate=CALL)
+
+
+@pytest.mark.parametrize("typed", ["99999999999999999999", "1e400"])
+def test_admin_costs__an_amount_out_of_range_names_its_box_and_saves_nothing(
+    app_server: AppServer, app_services: Services, page: Page, typed: str
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN)
+    budgets = app_services.models.budget_guard.budgets
+    before = budgets.get_org_budget()
+    sign_in(page, app_server.url, admin.email)
+
+    page.goto(f"{app_server.url}/admin_costs")
+    page.get_by_label("Org day USD").fill(typed)
+    page.get_by_role("button", name="Save org budget").click()
+
+    # Was an OverflowError in Streamlit's error box.
+    wrong_day = f"Org day USD: {typed} is more than the largest limit, $1,000,000.00."
+    expect(page.get_by_text(wrong_day)).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert budgets.get_org_budget() == before
+
+    page.get_by_label("Org month tokens").fill("1e400")
+    page.get_by_role("button", name="Save org budget").click()
+    both = page.get_by_test_id("stAlert").filter(has_text=wrong_day)
+    expect(both).to_contain_text("Org month tokens: “1e400” is not a whole number of tokens.")
+    assert budgets.get_org_budget() == before

@@ -52,6 +52,10 @@ def test_render__fills_variables_and_built_ins(library: PromptLibrary, ana: User
     ("changes", "message"),
     [
         ({"count": "three"}, 'Count must be a number, not "three".'),
+        ({"count": "1e400"}, "Count must be between -1,000,000,000,000,000 and 1,000,000,"),
+        ({"count": "99999999999999999999"}, "Count must be between -1,000,000,000,000,000"),
+        ({"count": "inf"}, 'Count must be a number, not "inf".'),
+        ({"count": "nan"}, 'Count must be a number, not "nan".'),
         ({"due": "next week"}, "Due date must be a date like"),
         ({"tone": "angry"}, '"angry" is not an option of Tone'),
         ({"status": "Finished"}, '"Finished" is not an option of Status'),

@@ -63,7 +63,9 @@ def test_report_my_spend__totals_and_budgets_of_the_person_only(
     assert "(1 call," in text
     assert "chat " in text
     day_limit = format_usd(usd_to_nusd(airtable_services.settings.budget_user_day_usd))
-    assert f"Daily USD budget: {format_usd(cost)} of {day_limit} used, $1.99 left" in text
+    assert (cost, day_limit) == (610_000, "$2.00")
+    # What is left is the limit less the ledger's figures, shown as exactly as spend is.
+    assert "Daily USD budget: $0.00061 of $2.00 used, $1.999 left" in text
     assert "90,000" not in text  # the other person's call
     assert "Organisation" not in text
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
 from config.models import ModelCatalog, load_model_catalog
 from config.settings import load_settings
 from services.budget.pricing import (
+    NANO_PER_USD,
     TokenUsage,
     cost_nusd,
     estimate_call,
@@ -152,16 +156,62 @@ def test_estimate__covers_what_the_provider_then_reports(catalog: ModelCatalog) 
     [
         (2_000_000_000, "$2.00"),
         (1_980_000_000, "$1.98"),
+        (1_998_100_000, "$1.998"),  # $2 budget less $0.0019 spent
+        (11_000_000, "$0.011"),  # was "$0.02": rounded up to the cent
+        (1_900_000, "$0.0019"),
         (50_000_000, "$0.05"),
-        (49_000_001, "$0.05"),
+        (49_000_001, "$0.049"),
         (300_000, "$0.0003"),
-        (123_456, "$0.00013"),
+        (123_456, "$0.0001234"),
+        (999_999_999, "$0.9999"),
+        (1, "$0.000000001"),
         (0, "$0.00"),
+        (12_345_678_900, "$12.34"),
         (1_234_500_000_000, "$1,234.50"),
+        (-5_000_000, "-$0.005"),
     ],
 )
-def test_format_usd(nusd: int, text: str) -> None:
+def test_format_usd__four_significant_digits_at_least_cents(nusd: int, text: str) -> None:
     assert format_usd(nusd) == text
+
+
+_AMOUNT = re.compile(r"^-?\$\d{1,3}(,\d{3})*\.\d{2,9}$")
+_NANO = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # the ledger's BigInteger
+
+
+def _value(text: str) -> Decimal:
+    return Decimal(text.replace("$", "").replace(",", ""))
+
+
+@given(_NANO)
+def test_format_usd__reads_back_within_a_thousandth_never_above(nusd: int) -> None:
+    text = format_usd(nusd)
+    exact = Decimal(nusd) / NANO_PER_USD
+    assert _AMOUNT.match(text), text
+    shown = _value(text)
+    assert abs(shown) <= abs(exact)  # cut toward zero: never more than there is
+    assert abs(exact) - abs(shown) <= abs(exact) / 1000  # 4 significant digits
+    assert (shown == 0) == (nusd == 0)  # a cost is never shown as nothing
+
+
+@given(st.integers(min_value=0, max_value=9_999), st.integers(min_value=-9, max_value=-2))
+def test_format_usd__exact_for_amounts_of_four_digits(digits: int, exponent: int) -> None:
+    amount = Decimal(digits).scaleb(exponent)
+    assert _value(format_usd(int(amount * NANO_PER_USD))) == amount
+
+
+@given(_NANO, _NANO)
+def test_format_usd__keeps_the_order_of_amounts(a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    assert _value(format_usd(low)) <= _value(format_usd(high))
+
+
+@given(st.integers(min_value=1, max_value=10**15), st.integers(min_value=1, max_value=10**15))
+def test_format_usd__a_budget_with_spend_never_reads_untouched(spent: int, limit: int) -> None:
+    # A limit typed as a round amount (whole cents) and anything spent of it.
+    limit -= limit % 10_000_000
+    assume(0 < spent < limit)
+    assert format_usd(limit - spent) != format_usd(limit)
 
 
 def test_usd_to_nusd__is_exact_and_refuses_bad_input() -> None:
