@@ -9,6 +9,11 @@ script, which does nothing when the call is already counted: settling twice char
 (see `services.budget.scripts` for the call records that make this hold). Leases that
 nobody settles are settled by the reaper (`services.budget.reaper`).
 
+The reservation is a true upper bound when the provider keeps to the request: input
+estimate plus the output cap plus the thinking budget of the model table, all output
+priced at the output rate. A provider that still reports more is charged what it reports
+(see `services.budget.settlement`).
+
 Redis unreachable: paid models are refused (fail closed). A model whose prices are all
 zero may still run, unreserved and uncounted against token budgets and rate limits; its
 ledger row is written as usual, since SQL does not depend on Redis.
@@ -280,7 +285,7 @@ def _input_charge(reservation: Reservation, status: CallStatus) -> Charge:
 
 
 def _untracked(reservation: Reservation) -> Reservation:
-    return Reservation(**{**reservation.__dict__, "tracked": False})
+    return replace(reservation, tracked=False)
 
 
 def _refusal(

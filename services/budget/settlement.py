@@ -8,6 +8,10 @@ safety lives in Redis); such a call is counted in Redis but missing from the led
 Counting goes through one script (`scripts.COUNT`) for every writer: the caller's settle,
 the reaper and reconciliation. It moves the call's record up from `open` (or missing) to
 `prov` to `final` and never back, so a call is counted once however many of them try.
+A call charged more than it reserved (a provider that wrote past its limits, or input
+above the estimate) is counted at its real cost and logged as an overrun. Where that takes
+a counter past its limit, an alert records how far over it is (`alerts`), and every
+reservation is refused until the window has room again.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Settlement:
     Attributes:
         applied: The counters were updated now (False: already settled, or Redis was
             unreachable and the reaper will settle it, or the call was never reserved).
+        overrun: The call cost more (money or tokens) than it reserved.
         alerts: Thresholds this settlement crossed for the first time in their window.
     """
 
@@ -61,6 +66,7 @@ class Settlement:
     tokens: int
     applied: bool
     alerts: tuple[Crossing, ...] = ()
+    overrun: bool = False
 
 
 class SettlementWriter:
@@ -119,6 +125,19 @@ class SettlementWriter:
         if not out:
             logger.info("already settled request_id=%s", request_id)
             return settled
+        estimate = reservation.estimate
+        overrun = charge.nusd > estimate.total_nusd or tokens > estimate.total_tokens
+        if overrun:
+            logger.warning(
+                "call cost more than it reserved request_id=%s model=%s reserved_nusd=%d "
+                "nusd=%d reserved_tokens=%d tokens=%d",
+                request_id,
+                reservation.model.name,
+                estimate.total_nusd,
+                charge.nusd,
+                estimate.total_tokens,
+                tokens,
+            )
         alerts = self.alerts(reservation.counters, reservation.limits, out, now)
         if (output_tokens := charge.usage.output_tokens) and not provisional:
             try:
@@ -133,7 +152,9 @@ class SettlementWriter:
             tokens,
             latency_ms,
         )
-        return Settlement(request_id, charge.status, charge.nusd, tokens, True, tuple(alerts))
+        return Settlement(
+            request_id, charge.status, charge.nusd, tokens, True, tuple(alerts), overrun
+        )
 
     def count(
         self,

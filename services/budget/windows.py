@@ -88,7 +88,7 @@ class BudgetKeys:
         """Calls counted provisionally (presumed dead), whose caller may still settle."""
         return f"{self.base}prov"
 
-    def alert(self, ref: CounterRef, metric: Metric, threshold: int) -> str:
+    def alert(self, ref: CounterRef, metric: Metric, threshold: int | str) -> str:
         return f"{self.base}alert:{ref.owner}:{ref.span.label}:{metric.value}:{threshold}"
 
     def limits(self, user_id: int | None) -> str:
