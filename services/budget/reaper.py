@@ -8,8 +8,8 @@ Why the counters end equal to the ledger, whatever happens in between:
 1. Redis holds, per call, a record of what the counters hold for it (`scripts.COUNT`):
    nothing, its reservation (`open`), or a count (`prov`, then `final`). Every script
    changes a call's record and its counters together, atomically, so for every counter
-   `snusd` = the sum of the counts of the records that name it, and `nusd` = `snusd` plus
-   the open reservations. A Redis restart keeps or loses records and counters together
+   `snusd` = the sum of the counts in the records of its calls, and `nusd` = `snusd` plus
+   their open reservations. A Redis restart keeps or loses records and counters together
    (a snapshot is taken between scripts, never inside one); this needs a Redis that never
    evicts keys (`maxmemory-policy noeviction`), as befits a store of money.
 2. A ledger row goes from absent to `expired` (the reaper's provisional charge) to final,
@@ -24,13 +24,13 @@ Why the counters end equal to the ledger, whatever happens in between:
    reconciliation at once), `prov` under a final row (a late settle missed Redis:
    reconciliation counts it from the `prov` set), or missing (lost with Redis's data).
    After the first two are counted, `counter < ledger` for some counter exactly when a
-   row is missing from Redis; reconciliation then counts every row of the month, and
-   skipped rows (already counted) change nothing.
+   row that costs something is missing from Redis; reconciliation then counts every row
+   of the month, and skipped rows (already counted) change nothing.
 
 So, with the ledger written (SQL up), a reconciliation after the last settle leaves every
 counter equal to the ledger's total of its window and owner, in money and in tokens.
 Counters are never lowered: a call whose ledger row could not be written keeps its count.
-Records live as long as the counters they name (until the month's end plus
+Records live as long as the counters of their calls (until the month's end plus
 `COUNTER_GRACE`): about 100 bytes of Redis per call.
 """
 

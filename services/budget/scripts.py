@@ -11,8 +11,9 @@ Every call has a record (`res:<request id>`, a hash) saying what the counters ho
 (counted provisionally, as the input estimate of a call presumed dead or as its `expired`
 ledger row) or `final` (counted as its ledger row says). A missing record means the
 counters hold nothing for the call. `COUNT` moves a call up that order, never down, and
-changes the counters by exactly the difference, in one step: so every counter always equals
-the sum of the records that name it, whatever order the scripts run in and however often.
+changes the call's counters by exactly the difference, in one step: so every counter always
+equals the sum over the records of its calls, whatever order the scripts run in and however
+often.
 """
 
 from __future__ import annotations
