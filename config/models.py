@@ -20,6 +20,7 @@ from services.errors import ConfigurationError
 _NANO_PER_TOKEN_PER_USD_PER_MTOK = Decimal(1000)
 
 PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
 Price = Annotated[Decimal, Field(ge=0)]
 
 
@@ -80,6 +81,7 @@ class ModelSpec(_PriceBlock):
     context_window: PositiveInt
     max_output_tokens: PositiveInt
     output_cap_tokens: PositiveInt | None = None
+    thinking_budget_tokens: NonNegativeInt | None = None
     long_context: LongContextPrices | None = None
 
     @model_validator(mode="after")
@@ -88,12 +90,32 @@ class ModelSpec(_PriceBlock):
             raise ValueError("provider must be gemini or ollama")
         if self.output_cap_tokens is not None and self.output_cap_tokens > self.max_output_tokens:
             raise ValueError("output_cap_tokens cannot exceed max_output_tokens")
+        if self.provider is LLMProvider.GEMINI and self.thinking_budget_tokens is None:
+            raise ValueError(
+                "thinking_budget_tokens is required for Gemini models: without it Gemini "
+                "thinks as much as it likes, beyond what the budget guard reserves"
+            )
+        if self.provider is LLMProvider.OLLAMA and self.thinking_budget_tokens is not None:
+            raise ValueError(
+                "thinking_budget_tokens does not apply to Ollama models: their thinking "
+                "counts within output_cap_tokens (num_predict)"
+            )
         return self
 
     @property
     def output_cap(self) -> int:
         """The output tokens the app requests per call (and reserves for)."""
         return self.output_cap_tokens or self.max_output_tokens
+
+    @property
+    def thinking_budget(self) -> int:
+        """The thinking tokens the app allows per call, on top of `output_cap`."""
+        return self.thinking_budget_tokens or 0
+
+    @property
+    def reserved_output_tokens(self) -> int:
+        """The most output a call may write, thinking included: what the guard reserves."""
+        return self.output_cap + self.thinking_budget
 
     @property
     def is_free(self) -> bool:

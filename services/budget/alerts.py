@@ -2,8 +2,10 @@
 
 A settle moves a counter's settled total from `before` to `after`; every threshold `t`
 with `before < t * limit <= after` fires, so one large call crossing 50 and 80% at once
-records both. `SET NX` in Redis decides which process records it; the SQL row (unique by
-its key, insert-or-ignore) is what the usage pages show.
+records both. A total above its limit (a call that cost more than it reserved, or a
+budget lowered below what was spent) also records, once per window, how far over it is
+(`threshold_pct` above 100, e.g. "190% used"). `SET NX` in Redis decides which process
+records it; the SQL row (unique by its key, insert-or-ignore) is what the usage pages show.
 """
 
 from __future__ import annotations
@@ -37,19 +39,28 @@ class Crossing:
     threshold_pct: int
     limit: int
     value: int
+    over: bool = False
+    """The total went above the limit; `threshold_pct` is then how far (rounded up)."""
+
+    def key(self, keys: BudgetKeys) -> str:
+        return keys.alert(self.counter, self.metric, "over" if self.over else self.threshold_pct)
 
 
 def crossings(
     counter: CounterRef, metric: Metric, *, limit: int, before: int, after: int
 ) -> list[Crossing]:
-    """Thresholds crossed by moving from `before` to `after` (none when `limit` is 0)."""
+    """Thresholds crossed by moving from `before` to `after` (none when `limit` is 0),
+    and the overshoot when `after` is above `limit`."""
     if limit <= 0:
         return []
-    return [
+    found = [
         Crossing(counter, metric, t, limit, after)
         for t in THRESHOLDS_PCT
         if before * 100 < t * limit <= after * 100
     ]
+    if after > limit:
+        found.append(Crossing(counter, metric, -(-after * 100 // limit), limit, after, over=True))
+    return found
 
 
 def record_crossings(
@@ -63,7 +74,7 @@ def record_crossings(
     """Record each crossing not yet recorded in its window; return the new ones."""
     fresh: list[Crossing] = []
     for item in items:
-        key = keys.alert(item.counter, item.metric, item.threshold_pct)
+        key = item.key(keys)
         ttl = ttl_seconds(item.counter.span.end, now)
         if redis_client.set(key, item.value, nx=True, ex=ttl):
             fresh.append(item)
@@ -88,7 +99,7 @@ def _insert(
 ) -> None:
     rows = [
         {
-            "alert_key": keys.alert(i.counter, i.metric, i.threshold_pct).removeprefix(keys.base),
+            "alert_key": i.key(keys).removeprefix(keys.base),
             "scope": i.counter.scope.value,
             "user_id": i.counter.user_id,
             "window": i.counter.span.window.value,

@@ -5,8 +5,14 @@ counter the call counts against (user day and month, org day and month; money an
 and, only if all have room, adds the worst case to each, stores the reservation under its
 request id with a lease, and adds the lease to a sorted set. `settle` writes the ledger row (insert-
 or-ignore by request id) and replaces the reserved amount with the actual one in a second
-script, which does nothing when the reservation is already gone: settling twice charges
-once. Leases that nobody settles are settled by the reaper (`services.budget.reaper`).
+script, which does nothing when the call is already counted: settling twice charges once
+(see `services.budget.scripts` for the call records that make this hold). Leases that
+nobody settles are settled by the reaper (`services.budget.reaper`).
+
+The reservation is a true upper bound when the provider keeps to the request: input
+estimate plus the output cap plus the thinking budget of the model table, all output
+priced at the output rate. A provider that still reports more is charged what it reports
+(see `services.budget.settlement`).
 
 Redis unreachable: paid models are refused (fail closed). A model whose prices are all
 zero may still run, unreserved and uncounted against token budgets and rate limits; its
@@ -19,7 +25,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,9 +56,6 @@ from services.models import utcnow
 
 logger = logging.getLogger(__name__)
 
-# A reservation outlives its lease by this much, so the reaper can still settle it.
-_RESERVATION_RETENTION = timedelta(days=1)
-
 
 @dataclass(frozen=True)
 class Reservation:
@@ -66,13 +69,15 @@ class Reservation:
     estimate: CostEstimate
     reserved_at: datetime
     tracked: bool = True
+    limits: tuple[tuple[int, int], ...] = ()
+    """(nano-USD, tokens) limit of each counter when the call was reserved (for alerts)."""
 
     @property
     def counters(self) -> list[CounterRef]:
         """The counters this call counts against, in the windows it was reserved in."""
         return counters_for(self.user_id, self.reserved_at)
 
-    def meta(self, limits: AppliedLimits) -> dict[str, Any]:
+    def meta(self) -> dict[str, Any]:
         """What the reaper and alerts need later, stored with the reservation in Redis."""
         return {
             "u": self.user_id,
@@ -83,7 +88,7 @@ class Reservation:
             "at": self.reserved_at.isoformat(),
             "e": [self.estimate.input_tokens, self.estimate.output_tokens],
             "en": [self.estimate.input_nusd, self.estimate.total_nusd],
-            "l": [limits.for_counter(ref) for ref in self.counters],
+            "l": [list(limits) for limits in self.limits],
         }
 
     @classmethod
@@ -97,6 +102,7 @@ class Reservation:
             ref=CallRef(RefType(meta["rt"]), meta["ri"]) if meta["rt"] else None,
             estimate=CostEstimate(in_tok, out_tok, in_nusd, total_nusd),
             reserved_at=datetime.fromisoformat(meta["at"]),
+            limits=tuple((int(n), int(t)) for n, t in meta["l"]),
         )
 
 
@@ -130,7 +136,7 @@ class BudgetGuard:
         self._lease = timedelta(seconds=settings.budget_reservation_lease_seconds)
         self._safety_factor = settings.budget_estimate_safety_factor
         self._reserve_script = redis_client.register_script(scripts.RESERVE)
-        self._writer = SettlementWriter(
+        self.settlements = SettlementWriter(
             redis_client=redis_client, sessions=sessions, keys=self.keys, rates=self.rates
         )
 
@@ -170,8 +176,11 @@ class BudgetGuard:
         )
         try:
             limits = self.budgets.applied_limits(user_id)
+            reservation = replace(
+                reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
+            )
             self.rates.acquire(user_id, estimate.input_tokens)
-            outcome = self._run_reserve(reservation, limits)
+            outcome = self._run_reserve(reservation)
         except redis.RedisError as exc:
             if not reservation.model.is_free:
                 logger.warning("redis unreachable: paid call refused user_id=%s", user_id)
@@ -195,12 +204,12 @@ class BudgetGuard:
             charge = Charge(CallStatus.ESTIMATED, estimate.total_nusd, kept)
         else:
             charge = Charge(CallStatus.OK, cost_nusd(reservation.model, usage), usage)
-        return self._writer.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
+        return self.settlements.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
 
     def refund(self, reservation: Reservation, *, latency_ms: int) -> Settlement:
         """The provider refused the call before generating anything: charge nothing."""
         charge = Charge(CallStatus.ERROR, 0, TokenUsage(0, 0))
-        return self._writer.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
+        return self.settlements.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
 
     def charge_input(
         self,
@@ -216,16 +225,17 @@ class BudgetGuard:
         partial_cost = cost_nusd(reservation.model, partial) if partial is not None else 0
         if partial is not None and partial_cost > charge.nusd:
             charge = Charge(status, partial_cost, partial)
-        return self._writer.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
+        return self.settlements.write(reservation, charge, latency_ms=latency_ms, now=self.clock())
 
     def settle_expired(self, request_id: str) -> Settlement | None:
         """Settle a reservation whose lease ran out (the reaper's step for one lease).
 
         When the ledger already has the call (its caller wrote the row but could not reach
-        Redis), its recorded cost is charged; otherwise the input estimate, as `expired`.
+        Redis), its recorded cost is counted; otherwise the input estimate, as `expired`
+        and provisionally, so that a caller who settles late still replaces it.
         """
         raw = self.redis.hget(self.keys.reservation(request_id), "meta")
-        if raw is None:
+        if raw is None:  # counted already
             self.redis.zrem(self.keys.leases, request_id)
             return None
         reservation = Reservation.from_meta(request_id, json.loads(raw), self.catalog)
@@ -233,26 +243,36 @@ class BudgetGuard:
         now = self.clock()
         if row is None:
             charge = _input_charge(reservation, CallStatus.EXPIRED)
-            return self._writer.write(reservation, charge, latency_ms=0, now=now, reap=True)
+            return self.settlements.write(
+                reservation, charge, latency_ms=0, now=now, provisional=True
+            )
         usage = TokenUsage(
             row.input_tokens, row.output_tokens, row.cached_tokens, row.reasoning_tokens
         )
-        charge = Charge(CallStatus(row.status), row.cost_nusd, usage)
-        return self._writer.write(
-            reservation, charge, latency_ms=row.latency_ms, now=now, ledger=False
+        status = CallStatus(row.status)
+        return self.settlements.write(
+            reservation,
+            Charge(status, row.cost_nusd, usage),
+            latency_ms=row.latency_ms,
+            now=now,
+            provisional=status is CallStatus.EXPIRED,
+            ledger=False,
         )
 
-    def _run_reserve(self, reservation: Reservation, limits: AppliedLimits) -> list[Any]:
+    def _run_reserve(self, reservation: Reservation) -> list[Any]:
         now, estimate, refs = reservation.reserved_at, reservation.estimate, reservation.counters
         args: list[Any] = [len(refs), estimate.total_nusd, estimate.total_tokens]
-        for ref in refs:
-            args += [*limits.for_counter(ref), ttl_seconds(ref.span.end + COUNTER_GRACE, now)]
+        ttls = [ttl_seconds(ref.span.end + COUNTER_GRACE, now) for ref in refs]
+        for limits, ttl in zip(reservation.limits, ttls, strict=True):
+            args += [*limits, ttl]
         lease_deadline = now + self._lease
+        # The call's record lives as long as its counters: until then, it is what tells
+        # every writer whether (and how) the call is counted.
         args += [
             reservation.request_id,
             int(lease_deadline.timestamp() * 1000),
-            ttl_seconds(lease_deadline + _RESERVATION_RETENTION, now),
-            json.dumps(reservation.meta(limits), separators=(",", ":")),
+            max(ttls),
+            json.dumps(reservation.meta(), separators=(",", ":")),
         ]
         keys = [self.keys.counter(r) for r in refs]
         keys += [self.keys.reservation(reservation.request_id), self.keys.leases]
@@ -265,7 +285,7 @@ def _input_charge(reservation: Reservation, status: CallStatus) -> Charge:
 
 
 def _untracked(reservation: Reservation) -> Reservation:
-    return Reservation(**{**reservation.__dict__, "tracked": False})
+    return replace(reservation, tracked=False)
 
 
 def _refusal(

@@ -70,7 +70,8 @@ def cost_nusd(spec: ModelSpec, usage: TokenUsage) -> int:
 
 @dataclass(frozen=True)
 class CostEstimate:
-    """The worst case of a call before it runs: estimated input plus the full output cap."""
+    """The worst case of a call before it runs: estimated input plus the most output it
+    may write (`output_tokens`, thinking included)."""
 
     input_tokens: int
     output_tokens: int
@@ -93,12 +94,13 @@ def estimate_call(
     """Estimate the worst-case cost of sending `messages` (and `tools`) to `spec`.
 
     Input is counted offline (`count_tokens_approximately`, no network) and scaled by
-    `safety_factor`; output is `output_tokens` or the model's output cap, priced at the
-    output rate. The long-context tier is chosen from the estimated input.
+    `safety_factor`; output is `output_tokens` or the model's output cap plus its thinking
+    budget, all priced at the output rate. The long-context tier is chosen from the
+    estimated input.
     """
     counted = count_tokens_approximately(messages, tools=[dict(t) for t in tools or []])
     input_tokens = math.ceil(counted * safety_factor)
-    output = spec.output_cap if output_tokens is None else output_tokens
+    output = spec.reserved_output_tokens if output_tokens is None else output_tokens
     rates = spec.rates_for(input_tokens)
     input_nusd = input_tokens * rates.input_nusd
     return CostEstimate(

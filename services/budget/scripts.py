@@ -1,17 +1,26 @@
-"""The Lua scripts that make reservation and settlement atomic in Redis.
+"""The Lua scripts that make reservation and counting atomic in Redis.
 
-Counters are hashes with four integer fields: `nusd` and `tok` (settled plus reserved; what
-limits are checked against) and `snusd` and `stok` (settled only; what alerts and the
+Counters are hashes with four integer fields: `nusd` and `tok` (counted plus reserved; what
+limits are checked against) and `snusd` and `stok` (counted only; what alerts and the
 ledger compare with). Numbers are passed as strings, and differences computed in Lua are
 formatted with `%.0f` (never `-0`) before `HINCRBY`, so amounts up to 2^53 nano-USD stay
 exact.
+
+Every call has a record (`res:<request id>`, a hash) saying what the counters hold for it:
+`st` is `open` (reserved: `nusd`/`tok` are in the counters' checked fields only), `prov`
+(counted provisionally, as the input estimate of a call presumed dead or as its `expired`
+ledger row) or `final` (counted as its ledger row says). A missing record means the
+counters hold nothing for the call. `COUNT` moves a call up that order, never down, and
+changes the call's counters by exactly the difference, in one step: so every counter always
+equals the sum over the records of its calls, whatever order the scripts run in and however
+often.
 """
 
 from __future__ import annotations
 
-# KEYS: counter_1..counter_n, reservation, leases
+# KEYS: counter_1..counter_n, record, leases
 # ARGV: n, nusd, tok, (limit_nusd, limit_tok, ttl) x n,
-#       request_id, lease_deadline_ms, reservation_ttl, meta
+#       request_id, lease_deadline_ms, record_ttl, meta
 # Returns {1} reserved, {0, i, field, current} refused by counter i, {-1} duplicate id.
 RESERVE = """
 local n = tonumber(ARGV[1])
@@ -35,93 +44,63 @@ for i = 1, n do
   redis.call('EXPIRE', KEYS[i], ARGV[3 + i * 3])
 end
 local p = 3 + n * 3
-redis.call('HSET', res, 'nusd', ARGV[2], 'tok', ARGV[3],
-  'keys', table.concat(KEYS, ' ', 1, n), 'meta', ARGV[p + 4])
+redis.call('HSET', res, 'st', 'open', 'nusd', ARGV[2], 'tok', ARGV[3], 'meta', ARGV[p + 4])
 redis.call('EXPIRE', res, ARGV[p + 3])
 redis.call('ZADD', KEYS[n + 2], ARGV[p + 2], ARGV[p + 1])
 return {1}
 """
 
-# KEYS: reservation, leases, reaped (tombstone)
-# ARGV: request_id, mode ('final' | 'reap'), actual_nusd, actual_tok, tombstone_ttl
-# A final settle of a live reservation replaces the reserved amount with the actual one.
-# The reaper ('reap') does the same with the input estimate and leaves a tombstone, so a
-# caller that settles late still corrects the charge to its actual cost, exactly once.
-# The counters touched are read from the reservation: a call that spans midnight is
-# settled in the window it reserved. (They share its hash tag, hence its Cluster slot.)
-# Returns {0} when there is nothing to settle, else
-# {1 | 2 (late, after the reaper), meta, key, snusd_before, snusd_after, stok_before,
-#  stok_after, ...} for each counter that still exists.
-SETTLE = """
+# KEYS: record, leases, provisional, counter_1..counter_n
+# ARGV: request_id, state ('prov' | 'final'), nusd, tok, record_ttl, now_ms, ttl_1..ttl_n
+# Counts the call as `nusd`/`tok` in `state`, unless its record already holds that state
+# or a later one: missing or `open` -> `prov` or `final`, `prov` -> `final`. A missing
+# record (the reservation was lost with Redis's data) is counted in full. The counters
+# are the call's own, in the windows it was reserved in (they share its hash tag).
+# Returns {0} when nothing changed, else
+# {1 (was open) | 2 (was prov) | 3 (was missing), key, snusd_before, snusd_after,
+#  stok_before, stok_after, ...} for each counter.
+COUNT = """
 local function int(x) if x == 0 then return '0' end return string.format('%.0f', x) end
-local res, leases, tomb = KEYS[1], KEYS[2], KEYS[3]
-local mode = ARGV[2]
-local source = nil
-if redis.call('EXISTS', res) == 1 then
-  source = res
-elseif mode == 'final' and redis.call('EXISTS', tomb) == 1 then
-  source = tomb
-end
-if not source then
+local res, leases, prov = KEYS[1], KEYS[2], KEYS[3]
+local state = ARGV[2]
+local h = redis.call('HMGET', res, 'st', 'nusd', 'tok')
+local st = h[1]
+if not st and h[2] then st = 'open' end  -- a reservation written before records had `st`
+local held_nusd, held_tok, held_snusd, held_stok = 0, 0, 0, 0
+local code = 3
+if st == 'open' then
+  held_nusd, held_tok, code = tonumber(h[2]), tonumber(h[3]), 1
+elseif st == 'prov' and state == 'final' then
+  held_nusd, held_tok, code = tonumber(h[2]), tonumber(h[3]), 2
+  held_snusd, held_stok = held_nusd, held_tok
+elseif st then
   redis.call('ZREM', leases, ARGV[1])
   return {0}
 end
-local h = redis.call('HMGET', source, 'nusd', 'tok', 'keys', 'meta')
-local actual_nusd = tonumber(ARGV[3])
-local actual_tok = tonumber(ARGV[4])
-local d_nusd = int(actual_nusd - tonumber(h[1]))
-local d_tok = int(actual_tok - tonumber(h[2]))
-local s_nusd, s_tok = ARGV[3], ARGV[4]
-if source == tomb then s_nusd, s_tok = d_nusd, d_tok end
-local out = {source == res and 1 or 2, h[4]}
-for key in string.gmatch(h[3], '%S+') do
-  if redis.call('EXISTS', key) == 1 then
-    local before = redis.call('HMGET', key, 'snusd', 'stok')
-    redis.call('HINCRBY', key, 'nusd', d_nusd)
-    redis.call('HINCRBY', key, 'tok', d_tok)
-    local after_nusd = redis.call('HINCRBY', key, 'snusd', s_nusd)
-    local after_tok = redis.call('HINCRBY', key, 'stok', s_tok)
-    table.insert(out, key)
-    table.insert(out, tonumber(before[1] or '0'))
-    table.insert(out, after_nusd)
-    table.insert(out, tonumber(before[2] or '0'))
-    table.insert(out, after_tok)
-  end
+local nusd, tok = tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {code}
+for i = 4, #KEYS do
+  local key = KEYS[i]
+  local before = redis.call('HMGET', key, 'snusd', 'stok')
+  redis.call('HINCRBY', key, 'nusd', int(nusd - held_nusd))
+  redis.call('HINCRBY', key, 'tok', int(tok - held_tok))
+  local after_nusd = redis.call('HINCRBY', key, 'snusd', int(nusd - held_snusd))
+  local after_tok = redis.call('HINCRBY', key, 'stok', int(tok - held_stok))
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[3 + i]) end
+  table.insert(out, key)
+  table.insert(out, tonumber(before[1] or '0'))
+  table.insert(out, after_nusd)
+  table.insert(out, tonumber(before[2] or '0'))
+  table.insert(out, after_tok)
 end
+redis.call('HSET', res, 'st', state, 'nusd', ARGV[3], 'tok', ARGV[4])
+redis.call('HDEL', res, 'meta', 'keys')
+redis.call('EXPIRE', res, ARGV[5])
 redis.call('ZREM', leases, ARGV[1])
-if mode == 'reap' then
-  redis.call('RENAME', res, tomb)
-  redis.call('HSET', tomb, 'nusd', ARGV[3], 'tok', ARGV[4])
-  redis.call('EXPIRE', tomb, ARGV[5])
+if state == 'prov' then
+  redis.call('ZADD', prov, ARGV[6], ARGV[1])
 else
-  redis.call('DEL', source)
+  redis.call('ZREM', prov, ARGV[1])
 end
 return out
-"""
-
-# KEYS: counter; ARGV: settled_nusd, settled_tok, ttl
-# Raises the settled totals (and the checked totals with them) to at least the given
-# values; never lowers anything. Returns 1 when something was raised.
-RAISE_TO = """
-local function int(x) if x == 0 then return '0' end return string.format('%.0f', x) end
-local cur = redis.call('HMGET', KEYS[1], 'snusd', 'stok')
-local d_nusd = tonumber(ARGV[1]) - tonumber(cur[1] or '0')
-local d_tok = tonumber(ARGV[2]) - tonumber(cur[2] or '0')
-local raised = 0
-if d_nusd > 0 then
-  local d = int(d_nusd)
-  redis.call('HINCRBY', KEYS[1], 'snusd', d)
-  redis.call('HINCRBY', KEYS[1], 'nusd', d)
-  raised = 1
-end
-if d_tok > 0 then
-  local d = int(d_tok)
-  redis.call('HINCRBY', KEYS[1], 'stok', d)
-  redis.call('HINCRBY', KEYS[1], 'tok', d)
-  raised = 1
-end
-if raised == 1 and redis.call('TTL', KEYS[1]) < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-end
-return raised
 """

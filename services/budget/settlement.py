@@ -1,15 +1,23 @@
 """Writing a settlement: the ledger row first, then the counters, then alerts.
 
-The ledger row goes first: if Redis is unreachable at that moment the reservation stays,
-and the reaper later charges exactly what the ledger says. If SQL is unreachable the
-counters are still settled (money safety lives in Redis), and `reconcile_counters` can
-only ever raise them, never lower them.
+The ledger row goes first: if Redis is unreachable at that moment the call's record stays
+`open`, and the reaper (at the end of its lease) or `reconcile_counters` (sooner) counts
+exactly what the ledger says. If SQL is unreachable the counters are still settled (money
+safety lives in Redis); such a call is counted in Redis but missing from the ledger.
+
+Counting goes through one script (`scripts.COUNT`) for every writer: the caller's settle,
+the reaper and reconciliation. It moves the call's record up from `open` (or missing) to
+`prov` to `final` and never back, so a call is counted once however many of them try.
+A call charged more than it reserved (a provider that wrote past its limits, or input
+above the estimate) is counted at its real cost and logged as an overrun. Where that takes
+a counter past its limit, an alert records how far over it is (`alerts`), and every
+reservation is refused until the window has room again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,15 +32,12 @@ from services.budget.ledger import LedgerRecord, record_call
 from services.budget.pricing import TokenUsage
 from services.budget.rates import UserRateLimits
 from services.budget.types import CallStatus
-from services.budget.windows import BudgetKeys, Metric, counters_for
+from services.budget.windows import COUNTER_GRACE, BudgetKeys, CounterRef, Metric, ttl_seconds
 
 if TYPE_CHECKING:
     from services.budget.guard import Reservation
 
 logger = logging.getLogger(__name__)
-
-# How long the reaper's tombstone lets a late settle correct the charge.
-_TOMBSTONE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Settlement:
     Attributes:
         applied: The counters were updated now (False: already settled, or Redis was
             unreachable and the reaper will settle it, or the call was never reserved).
+        overrun: The call cost more (money or tokens) than it reserved.
         alerts: Thresholds this settlement crossed for the first time in their window.
     """
 
@@ -60,6 +66,7 @@ class Settlement:
     tokens: int
     applied: bool
     alerts: tuple[Crossing, ...] = ()
+    overrun: bool = False
 
 
 class SettlementWriter:
@@ -77,7 +84,7 @@ class SettlementWriter:
         self._sessions = sessions
         self._keys = keys
         self._rates = rates
-        self._script = redis_client.register_script(scripts.SETTLE)
+        self._script = redis_client.register_script(scripts.COUNT)
 
     def write(
         self,
@@ -86,41 +93,53 @@ class SettlementWriter:
         *,
         latency_ms: int,
         now: datetime,
-        reap: bool = False,
+        provisional: bool = False,
         ledger: bool = True,
     ) -> Settlement:
-        """Record `charge` for `reservation`; idempotent by its request id."""
+        """Record `charge` for `reservation`; idempotent by its request id.
+
+        Args:
+            provisional: The charge stands in for a call presumed dead (its caller may
+                still settle it, which replaces the charge).
+            ledger: Write the ledger row (False: the ledger already has it).
+        """
         if ledger:
             self._record(reservation, charge, latency_ms)
-        settled = Settlement(
-            reservation.request_id, charge.status, charge.nusd, charge.usage.total_tokens, False
-        )
+        tokens = charge.usage.total_tokens
+        settled = Settlement(reservation.request_id, charge.status, charge.nusd, tokens, False)
         if not reservation.tracked:
             return settled
         request_id = reservation.request_id
         try:
-            out = self._script(
-                keys=[
-                    self._keys.reservation(request_id),
-                    self._keys.leases,
-                    self._keys.reaped(request_id),
-                ],
-                args=[
-                    request_id,
-                    "reap" if reap else "final",
-                    charge.nusd,
-                    charge.usage.total_tokens,
-                    _TOMBSTONE_SECONDS,
-                ],
+            out = self.count(
+                request_id,
+                reservation.counters,
+                nusd=charge.nusd,
+                tokens=tokens,
+                provisional=provisional,
+                now=now,
             )
         except redis.RedisError:
             logger.warning("settle left to the reaper request_id=%s", request_id)
             return settled
-        if int(out[0]) == 0:
+        if not out:
             logger.info("already settled request_id=%s", request_id)
             return settled
-        alerts = self._alerts(out, now)
-        if (output_tokens := charge.usage.output_tokens) and not reap:
+        estimate = reservation.estimate
+        overrun = charge.nusd > estimate.total_nusd or tokens > estimate.total_tokens
+        if overrun:
+            logger.warning(
+                "call cost more than it reserved request_id=%s model=%s reserved_nusd=%d "
+                "nusd=%d reserved_tokens=%d tokens=%d",
+                request_id,
+                reservation.model.name,
+                estimate.total_nusd,
+                charge.nusd,
+                estimate.total_tokens,
+                tokens,
+            )
+        alerts = self.alerts(reservation.counters, reservation.limits, out, now)
+        if (output_tokens := charge.usage.output_tokens) and not provisional:
             try:
                 self._rates.charge_output(reservation.user_id, output_tokens)
             except redis.RedisError:
@@ -130,12 +149,49 @@ class SettlementWriter:
             request_id,
             charge.status.value,
             charge.nusd,
-            charge.usage.total_tokens,
+            tokens,
             latency_ms,
         )
         return Settlement(
-            request_id, charge.status, charge.nusd, charge.usage.total_tokens, True, tuple(alerts)
+            request_id, charge.status, charge.nusd, tokens, True, tuple(alerts), overrun
         )
+
+    def count(
+        self,
+        request_id: str,
+        counters: Sequence[CounterRef],
+        *,
+        nusd: int,
+        tokens: int,
+        provisional: bool,
+        now: datetime,
+    ) -> list[Any]:
+        """Count one call in Redis as `nusd`/`tokens` unless it is counted at least as
+        finally already (see `scripts.COUNT`); returns the script's report, empty when
+        nothing changed.
+
+        Raises:
+            redis.RedisError: Redis cannot be reached.
+        """
+        ttls = [ttl_seconds(ref.span.end + COUNTER_GRACE, now) for ref in counters]
+        out = self._script(
+            keys=[
+                self._keys.reservation(request_id),
+                self._keys.leases,
+                self._keys.provisional,
+                *(self._keys.counter(ref) for ref in counters),
+            ],
+            args=[
+                request_id,
+                "prov" if provisional else "final",
+                nusd,
+                tokens,
+                max(ttls),
+                int(now.timestamp() * 1000),
+                *ttls,
+            ],
+        )
+        return [] if int(out[0]) == 0 else list(out)
 
     def _record(self, reservation: Reservation, charge: Charge, latency_ms: int) -> None:
         usage = charge.usage
@@ -162,16 +218,28 @@ class SettlementWriter:
         except SQLAlchemyError:
             logger.exception("ledger row not written request_id=%s", reservation.request_id)
 
-    def _alerts(self, out: list[Any], now: datetime) -> list[Crossing]:
-        meta = json.loads(out[1])
-        refs = counters_for(int(meta["u"]), datetime.fromisoformat(meta["at"]))
+    def alerts(
+        self,
+        counters: Sequence[CounterRef],
+        limits: Sequence[tuple[int, int]],
+        out: list[Any],
+        now: datetime,
+    ) -> list[Crossing]:
+        """Record the thresholds that a count (`out`, from `count`) crossed.
+
+        Args:
+            counters: The counters counted.
+            limits: The (nano-USD, tokens) limit of each of `counters`.
+        """
         by_key = {
-            self._keys.counter(ref): (ref, limits)
-            for ref, limits in zip(refs, meta["l"], strict=True)
+            self._keys.counter(ref): (ref, limit)
+            for ref, limit in zip(counters, limits, strict=False)
         }
         found: list[Crossing] = []
-        for i in range(2, len(out), 5):
+        for i in range(1, len(out), 5):
             key = out[i].decode() if isinstance(out[i], bytes) else out[i]
+            if key not in by_key:
+                continue
             ref, (lim_nusd, lim_tok) = by_key[key]
             usd_from, usd_to, tok_from, tok_to = (int(v) for v in out[i + 1 : i + 5])
             found += crossings(ref, Metric.USD, limit=lim_nusd, before=usd_from, after=usd_to)

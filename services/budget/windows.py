@@ -79,14 +79,16 @@ class BudgetKeys:
     def reservation(self, request_id: str) -> str:
         return f"{self.base}res:{request_id}"
 
-    def reaped(self, request_id: str) -> str:
-        return f"{self.base}reaped:{request_id}"
-
     @property
     def leases(self) -> str:
         return f"{self.base}leases"
 
-    def alert(self, ref: CounterRef, metric: Metric, threshold: int) -> str:
+    @property
+    def provisional(self) -> str:
+        """Calls counted provisionally (presumed dead), whose caller may still settle."""
+        return f"{self.base}prov"
+
+    def alert(self, ref: CounterRef, metric: Metric, threshold: int | str) -> str:
         return f"{self.base}alert:{ref.owner}:{ref.span.label}:{metric.value}:{threshold}"
 
     def limits(self, user_id: int | None) -> str:

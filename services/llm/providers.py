@@ -16,8 +16,8 @@ from services.errors import ConfigurationError
 def build_provider_model(spec: ModelSpec, settings: Settings) -> BaseChatModel:
     """A raw (unguarded) chat model for `spec`, configured from `settings`.
 
-    The output cap of the model table is sent with every request, so the provider never
-    writes more than the guard reserved for.
+    The output cap (and for Gemini the thinking budget) of the model table is sent with
+    every request, so the provider never writes more than the guard reserved for.
 
     Raises:
         ConfigurationError: The provider of `spec` is not configured.
@@ -43,6 +43,7 @@ def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:
         api_version=settings.gemini_api_version,
         vertexai=False,
         max_output_tokens=spec.output_cap,
+        thinking_budget=spec.thinking_budget,
         # The SDK counts the first attempt: 1 means no retry.
         max_retries=settings.llm_max_retries + 1,
         timeout=settings.llm_request_timeout_seconds,

@@ -183,25 +183,26 @@ def test_budget_alert__shown_to_the_user_and_to_admins(
     services.models.budget_guard.budgets.set_user_budget(
         user.id,
         BudgetOverrides(
-            day_nusd=usd_to_nusd(0.05), month_nusd=None, day_tokens=None, month_tokens=None
+            day_nusd=usd_to_nusd(0.08), month_nusd=None, day_tokens=None, month_tokens=None
         ),
     )
     gemini.script(
-        ScriptedReply(text="Hello there.", output_tokens=12_000),  # $0.03 of $0.05: past 50%
-        # No title reply: the title call's worst case ($0.04) no longer fits and is refused,
-        # and a reply left queued would answer the next test's question.
+        # A call reserves about $0.062 (output cap and thinking budget); this one spends
+        # $0.048 of $0.08: past 50%. No title reply: the title call's worst case no longer
+        # fits and is refused, and a reply left queued would answer the next test's question.
+        ScriptedReply(text="Hello there.", output_tokens=19_200),
     )
     sign_in(page, server.url, user.email)
     _ask(page, "Say hello")
     expect(page.get_by_text("Hello there.")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Your daily budget ($0.05) is 50% used.")).to_be_visible()
+    expect(page.get_by_text("Your daily budget ($0.08) is 50% used.")).to_be_visible()
 
     page.context.clear_cookies()
     sign_in(page, server.url, admin.email)
     page.goto(f"{server.url}/admin_users")
     expect(page.get_by_text("Budget alerts")).to_be_visible()
     # st.dataframe draws on a canvas; its cells are in the DOM for screen readers.
-    expect(page.get_by_text("daily budget ($0.05) is 50% used").first).to_be_attached()
+    expect(page.get_by_text("daily budget ($0.08) is 50% used").first).to_be_attached()
 
 
 def test_chat__turn_cost_and_budget_left_are_the_ledgers_exact_figures(

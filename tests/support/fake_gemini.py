@@ -20,6 +20,7 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ _STATUS_NAMES = {
     500: "INTERNAL",
     503: "UNAVAILABLE",
 }
+# Gemini 2.5 Flash thinks up to this many tokens when a request sets no thinking budget.
+DYNAMIC_THINKING_MAX = 24_576
 # Gemini attaches an opaque thought signature to function-call parts; clients send it back.
 _SIGNATURE = base64.b64encode(b"fake-thought-signature").decode()
 
@@ -99,11 +102,26 @@ class FakeGeminiServer(FakeProviderServer):
             return _scripted_error(reply)
         if reply.block_reason:
             return _blocked(reply, streamed=method == "streamGenerateContent")
+        if reply.max_thinking:
+            budget = requested_thinking_budget(body)
+            allowed = DYNAMIC_THINKING_MAX if budget is None or budget < 0 else budget
+            reply = replace(reply, thinking_tokens=allowed)
         if method == "generateContent":
             return JSONResponse(_response(model, reply, [reply.text], last=True))
         if request.query_params.get("alt") != "sse":
             return _error(400, "FakeGeminiServer streams only with alt=sse")
         return StreamingResponse(_events(model, reply), media_type="text/event-stream")
+
+
+def requested_thinking_budget(body: dict[str, Any]) -> int | None:
+    """The `thinkingBudget` of a request (-1: dynamic), None when it sets none.
+
+    Like Gemini's JSON, this accepts the proto field name (`thinking_budget`, which the SDK
+    sends inside `thinkingConfig`) as well as the camel-case one.
+    """
+    thinking = body.get("generationConfig", {}).get("thinkingConfig") or {}
+    budget = thinking.get("thinkingBudget", thinking.get("thinking_budget"))
+    return None if budget is None else int(budget)
 
 
 async def _events(model: str, reply: ScriptedReply) -> AsyncIterator[bytes]:

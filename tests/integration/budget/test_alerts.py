@@ -7,6 +7,7 @@ import pytest
 from config.settings import Settings
 from services.budget.alerts import all_alerts, user_alerts
 from services.budget.budgets import BudgetOverrides
+from services.budget.errors import SpendLimitExceededError
 from services.budget.guard import BudgetGuard
 from services.budget.pricing import TokenUsage
 from services.budget.reaper import reap_expired_reservations
@@ -105,3 +106,29 @@ def test_alerts__cover_org_and_token_budgets(
     )  # fmt: skip
     assert alert.window == Window.DAY.value
     assert user_alerts(services.sessions, other) == []
+
+
+def test_alerts__a_call_over_its_reservation_is_charged_alerted_and_blocks_the_window(
+    guard: BudgetGuard, services: Services, user_id: int
+) -> None:
+    set_user_budget(guard, user_id, day_nusd=LIMIT)
+    owner = f"user:{user_id}"
+    within = guard.reserve(
+        user_id=user_id,
+        model=LITE,
+        purpose=Purpose.CHAT,
+        estimate=estimate(input_nusd=0, total_nusd=5000, input_tokens=50, output_tokens=0),
+    )
+    assert not guard.settle(within, TokenUsage(50, 0), latency_ms=1).overrun
+
+    over = _call(guard, user_id, 1850)  # reserved 1,000 nano-USD, reports 185,000
+
+    assert over.overrun
+    assert _thresholds(over) == [
+        (owner, "usd", 50), (owner, "usd", 80), (owner, "usd", 100), (owner, "usd", 190),
+    ]  # fmt: skip
+    assert over.alerts[-1].value == 190_000
+    with pytest.raises(SpendLimitExceededError, match="daily budget"):
+        _call(guard, user_id, 1)
+    stored = {a.threshold_pct: a.value for a in user_alerts(services.sessions, user_id)}
+    assert stored[190] == 190_000

@@ -103,7 +103,7 @@ def test_reaper__charges_what_the_ledger_recorded_when_redis_missed_the_settle(
     assert [(r.status, r.cost_nusd) for r in ledger(services)] == [("ok", 16_000)]
 
 
-def test_reconcile__raises_counters_to_the_ledger_totals(
+def test_reconcile__counts_ledger_calls_that_redis_lost(
     guard: BudgetGuard, services: Services, user_id: int, clock: ManualClock
 ) -> None:
     guard.settle(
@@ -127,7 +127,7 @@ def test_reconcile__raises_counters_to_the_ledger_totals(
         ),
     )  # fmt: skip
 
-    assert reconcile_counters(guard) == 4  # user and org, day and month
+    assert reconcile_counters(guard) == 1  # the lost call, in all four counters
     assert reconcile_counters(guard) == 0
 
     expected = 28_000 + 30_000
@@ -157,3 +157,33 @@ def test_reconcile__never_lowers_a_counter(guard: BudgetGuard, user_id: int) -> 
 
     assert counter(guard, user_id, Window.DAY) == before
     guard.refund(in_flight, latency_ms=1)
+
+
+def test_reconcile__then_reaper__count_a_call_whose_settle_missed_redis_once(
+    guard: BudgetGuard,
+    make_guard: GuardMaker,
+    services: Services,
+    settings: Settings,
+    user_id: int,
+    clock: ManualClock,
+) -> None:
+    # Issue 11, item 3: during an outage the second call's settle writes its ledger row but
+    # cannot reach Redis; reconciling, then reaping its lease, must count it once.
+    worst = estimate(input_nusd=3000, total_nusd=90_000, input_tokens=10, output_tokens=100)
+    cut_off = make_guard(redis_client=unreachable_redis())
+    first = guard.reserve(user_id=user_id, model=FLASH, purpose=Purpose.CHAT, estimate=worst)
+    guard.settle(first, TokenUsage(5, 8), latency_ms=1)
+    second = guard.reserve(user_id=user_id, model=FLASH, purpose=Purpose.CHAT, estimate=worst)
+    assert not cut_off.settle(second, TokenUsage(5, 8), latency_ms=1).applied
+
+    reconcile_counters(guard)
+    clock.advance(seconds=settings.budget_reservation_lease_seconds + 1)
+    reap_expired_reservations(guard)
+    reconcile_counters(guard)
+
+    each = 5 * 300 + 8 * 2500  # 21,500 nano-USD
+    assert sum(r.cost_nusd for r in ledger(services)) == 2 * each
+    settled = {"nusd": 2 * each, "tok": 26, "snusd": 2 * each, "stok": 26}
+    for owner in (user_id, None):
+        for window in (Window.DAY, Window.MONTH):
+            assert counter(guard, owner, window) == settled

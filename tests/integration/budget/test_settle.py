@@ -83,7 +83,10 @@ def test_refund__returns_the_whole_reservation(
 
     assert counter(guard, user_id, Window.DAY) == {"nusd": 0, "tok": 0, "snusd": 0, "stok": 0}
     assert [(r.status, r.cost_nusd, r.input_tokens) for r in ledger(services)] == [("error", 0, 0)]
-    assert not guard.redis.exists(guard.keys.reservation(reservation.request_id))
+    # The call's record stays, to say the call is counted (at 0), until its counters expire.
+    record = guard.redis.hgetall(guard.keys.reservation(reservation.request_id))
+    assert record == {b"st": b"final", b"nusd": b"0", b"tok": b"0"}
+    assert guard.redis.zcard(guard.keys.leases) == 0
 
 
 def test_charge_input__charges_the_input_estimate_on_cancel(

@@ -13,6 +13,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, SecretStr
 
 from config.settings import LLMProvider
+from services.budget.alerts import user_alerts
 from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
 from services.budget.models import LedgerEntry
 from services.budget.types import CallRef, Purpose, RefType
@@ -26,7 +27,11 @@ from tests.integration.budget.guard_setup import (
     unreachable_redis,
 )
 from tests.integration.llm.conftest import FactoryMaker
-from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from tests.support.fake_gemini import (
+    FAKE_GEMINI_KEY,
+    FakeGeminiServer,
+    requested_thinking_budget,
+)
 from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
 
 pytestmark = pytest.mark.sql
@@ -232,6 +237,98 @@ def test_concurrent_calls__never_exceed_a_budget_that_fits_ten(
     day = counter(factory.budget_guard, user_id, Window.DAY)
     assert day["snusd"] == day["nusd"] == charged
     assert counter(factory.budget_guard, None, Window.MONTH)["snusd"] == charged
+
+
+def test_invoke__asks_gemini_for_the_thinking_budget_of_the_model_table(
+    gemini: ChatModelFactory, gemini_server: FakeGeminiServer, user_id: int
+) -> None:
+    gemini_server.script(ScriptedReply(text="ok"), ScriptedReply(text="ok"))
+    model = gemini.for_user(user_id, Purpose.CHAT)
+
+    model.invoke("Hello")
+    "".join(chunk.text for chunk in model.stream("Hello"))
+
+    assert len(gemini_server.requests) == 2
+    for request in gemini_server.requests:
+        assert requested_thinking_budget(request.body) == 8192
+        assert request.body["generationConfig"]["maxOutputTokens"] == 16_384
+
+
+def test_concurrent_calls__thinking_to_the_limit_stays_within_the_budget(
+    make_factory: FactoryMaker, gemini_server: FakeGeminiServer, services: Services, user_id: int
+) -> None:
+    # Issue 11, item 4: every answer writes its whole output cap and thinks as much as the
+    # request allows; 50 at once against a budget that fits ten worst cases.
+    factory = make_factory(
+        llm_provider=LLMProvider.GEMINI,
+        google_api_key=SecretStr(FAKE_GEMINI_KEY),
+        gemini_base_url=gemini_server.url,
+        rate_user_requests_per_minute=1000,
+        rate_user_tokens_per_minute=10**9,
+    )
+    question = "Sum the Amount field of Deals"
+    worst = factory.budget_guard.estimate(FLASH, [HumanMessage(question)])
+    budget = 10 * worst.total_nusd
+    set_user_budget(factory.budget_guard, user_id, day_nusd=budget)
+    gemini_server.default_reply = ScriptedReply(
+        text="42",
+        input_tokens=worst.input_tokens,
+        output_tokens=factory.catalog.get(FLASH).output_cap,
+        max_thinking=True,
+        delay_s=0.05,
+    )
+
+    def call(_: int) -> str:
+        try:
+            factory.for_user(user_id, Purpose.CHAT).invoke(question)
+        except SpendLimitExceededError:
+            return "refused"
+        return "answered"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(call, range(50)))
+
+    rows = ledger(services)
+    spent = sum(r.cost_nusd for r in rows)
+    assert outcomes.count("answered") == len(rows) >= 1
+    assert spent <= budget + worst.total_nusd, f"{100 * spent // budget}% of the budget"
+    day = counter(factory.budget_guard, user_id, Window.DAY)
+    assert day["snusd"] == day["nusd"] == spent
+
+
+def test_overrun__is_charged_alerted_and_refuses_calls_until_the_window_has_room(
+    gemini: ChatModelFactory, gemini_server: FakeGeminiServer, services: Services, user_id: int
+) -> None:
+    # A provider that thinks past the budget it was given: four times over.
+    question = "Plan the quarter"
+    worst = gemini.budget_guard.estimate(FLASH, [HumanMessage(question)])
+    set_user_budget(gemini.budget_guard, user_id, day_nusd=worst.total_nusd)
+    gemini_server.script(
+        ScriptedReply(
+            text="A plan.",
+            input_tokens=worst.input_tokens,
+            output_tokens=100,
+            thinking_tokens=4 * 8192,
+        )
+    )
+    model = gemini.for_user(user_id, Purpose.CHAT)
+
+    model.invoke(question)
+
+    (row,) = ledger(services)
+    actual = worst.input_tokens * 300 + (100 + 4 * 8192) * 2500
+    assert (row.cost_nusd, row.reserved_nusd, row.reasoning_tokens) == (
+        actual, worst.total_nusd, 4 * 8192,
+    )  # fmt: skip
+    assert counter(gemini.budget_guard, user_id, Window.DAY)["snusd"] == actual
+    over = -(-actual * 100 // worst.total_nusd)
+    alerts = user_alerts(services.sessions, user_id)
+    assert {(a.window, a.metric, a.threshold_pct) for a in alerts} >= {
+        ("day", "usd", 100), ("day", "usd", over),
+    }  # fmt: skip
+    with pytest.raises(SpendLimitExceededError, match="daily budget"):
+        model.invoke(question)
+    assert gemini_server.request_count == 1
 
 
 def test_budget_refusal__never_reaches_the_provider(

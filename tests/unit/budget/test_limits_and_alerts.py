@@ -52,8 +52,9 @@ def test_keys__put_the_prefix_before_the_hash_tag() -> None:
         (49, 60, [50]),
         (50, 79, []),
         (40, 85, [50, 80]),
-        (0, 150, [50, 80, 100]),
-        (100, 120, []),
+        (0, 150, [50, 80, 100, 150]),
+        (100, 120, [120]),
+        (100, 100, []),
     ],
 )
 def test_crossings__fire_every_threshold_passed(before: int, after: int, fired: list[int]) -> None:

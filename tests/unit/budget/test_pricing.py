@@ -109,7 +109,9 @@ def test_usage__never_counts_more_cached_than_input() -> None:
     assert usage.cached_tokens == 10
 
 
-def test_estimate__is_input_times_safety_factor_plus_the_output_cap(catalog: ModelCatalog) -> None:
+def test_estimate__is_input_times_safety_factor_plus_output_cap_and_thinking(
+    catalog: ModelCatalog,
+) -> None:
     flash = catalog.get("gemini-2.5-flash")
     messages = [SystemMessage("You answer questions about bases."), HumanMessage("x" * 4000)]
     counted = count_tokens_approximately(messages)
@@ -117,9 +119,10 @@ def test_estimate__is_input_times_safety_factor_plus_the_output_cap(catalog: Mod
     estimate = estimate_call(flash, messages, safety_factor=1.3)
 
     assert estimate.input_tokens == math.ceil(counted * 1.3)
-    assert estimate.output_tokens == flash.output_cap == 16_384
+    assert (flash.output_cap, flash.thinking_budget) == (16_384, 8192)
+    assert estimate.output_tokens == 16_384 + 8192
     assert estimate.input_nusd == estimate.input_tokens * 300
-    assert estimate.total_nusd == estimate.input_nusd + 16_384 * 2500
+    assert estimate.total_nusd == estimate.input_nusd + (16_384 + 8192) * 2500
 
 
 def test_estimate__counts_tools_and_uses_the_long_context_tier(catalog: ModelCatalog) -> None:

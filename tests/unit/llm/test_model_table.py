@@ -15,6 +15,7 @@ ROW = """
 provider = "gemini"
 context_window = 1000
 max_output_tokens = 100
+thinking_budget_tokens = 0
 input_per_mtok = {input}
 output_per_mtok = 1
 cached_input_per_mtok = 0
@@ -58,6 +59,26 @@ def test_table__refuses_an_output_cap_above_the_model_limit() -> None:
     text = ROW.format(input="1") + "output_cap_tokens = 101\n"
     with pytest.raises(ConfigurationError, match="output_cap_tokens"):
         parse_model_catalog(text)
+
+
+def test_table__requires_a_thinking_budget_for_gemini() -> None:
+    text = ROW.format(input="1").replace("thinking_budget_tokens = 0\n", "")
+    with pytest.raises(ConfigurationError, match="thinking_budget_tokens is required"):
+        parse_model_catalog(text)
+
+
+def test_table__refuses_a_thinking_budget_for_ollama() -> None:
+    text = ROW.format(input="0").replace('"gemini"', '"ollama"')
+    with pytest.raises(ConfigurationError, match="does not apply to Ollama"):
+        parse_model_catalog(text)
+
+
+def test_table__reserves_the_output_cap_plus_the_thinking_budget() -> None:
+    catalog = load_model_catalog(load_settings().model_table_path)
+    for model in catalog.all():
+        assert model.reserved_output_tokens == model.output_cap + model.thinking_budget
+    assert catalog.get("gemini-2.5-flash").reserved_output_tokens == 16_384 + 8192
+    assert catalog.get("llama3.2").thinking_budget == 0
 
 
 def test_table__refuses_a_default_that_is_not_listed() -> None:
