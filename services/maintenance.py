@@ -28,15 +28,17 @@ MAX_BACKOFF_INTERVALS = 8
 
 
 def run_once(services: Services) -> tuple[int, int]:
-    """One pass; returns (reservations settled, counters raised)."""
+    """One pass; returns (reservations settled, calls counted by reconciliation)."""
     guard = services.models.budget_guard
     reaped = reap_expired_reservations(guard)
-    raised = reconcile_counters(guard)
-    if reaped or raised:
+    counted = reconcile_counters(guard)
+    if reaped or counted:
         logger.info(
-            "maintenance: %d leaked reservations settled, %d counters raised", reaped, raised
+            "maintenance: %d leaked reservations settled, %d calls counted from the ledger",
+            reaped,
+            counted,
         )
-    return reaped, raised
+    return reaped, counted
 
 
 def run_forever(services: Services, *, every_seconds: float, stop: threading.Event) -> None:
