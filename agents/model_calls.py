@@ -25,7 +25,7 @@ def guarded_models(services: Services) -> ModelProvider:
     """The app's budget-guarded models, as a `ModelProvider` (tests pass scripted ones)."""
 
     def provide(user_id: int, purpose: Purpose, ref: CallRef, model: str | None) -> BaseChatModel:
-        return services.models.for_user(user_id, purpose, model=model, ref=ref)
+        return services.chat_models.for_user(user_id, purpose, model=model, ref=ref)
 
     return provide
 

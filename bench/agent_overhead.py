@@ -136,7 +136,9 @@ def _ours(services: Services, turns: int) -> Assistant:
 
     def provider(uid: int, purpose: Purpose, ref: CallRef, model: str | None) -> BaseChatModel:
         inner = chat if purpose is Purpose.CHAT else others
-        return services.models.guard(inner, user_id=uid, purpose=purpose, model_name=MODEL, ref=ref)
+        return services.chat_models.guard(
+            inner, user_id=uid, purpose=purpose, model_name=MODEL, ref=ref
+        )
 
     return Assistant(services, model_provider=provider)
 

@@ -139,7 +139,7 @@ def run(calls: int, warmup: int) -> Run:
             session.add(user)
             session.flush()
             user_id = user.id
-        factory = services.models
+        factory = services.chat_models
         guard = factory.budget_guard
         estimate = guard.estimate(MODEL, MESSAGES)
         # Two charged calls per round: the guarded model's, and the guard's own parts.

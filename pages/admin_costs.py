@@ -32,7 +32,7 @@ from ui.session import require_admin
 
 services = get_services()
 admin = require_admin()
-budgets = services.models.budget_guard.budgets
+budgets = services.budget_guard.budgets
 
 
 def _download(rows: Sequence[SpendRow] | Sequence[RefSpend], name: str) -> None:

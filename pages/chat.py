@@ -16,7 +16,6 @@ from services.conversations import Conversation
 from services.errors import AppError
 from services.llm.factory import CONNECT_MODEL_HELP
 from services.models import User
-from services.prompts.library import PromptLibrary
 from ui.alerts import show_current_user_alerts
 from ui.chat_extras import (
     ask_box,
@@ -93,8 +92,8 @@ try:
 except AppError as exc:
     st.error(str(exc))
     st.stop()
-models = [m.name for m in services.models.available_models()]
-default_model = services.models.default_model().name
+models = [m.name for m in services.chat_models.available_models()]
+default_model = services.chat_models.default_model().name
 base_names = {b.id: b.name for b in bases}
 
 top = st.columns([3, 2])
@@ -195,7 +194,7 @@ else:
 
 def _budget_line() -> str:
     try:
-        tightest = budget_left(services.models.budget_guard, user.id)
+        tightest = budget_left(services.budget_guard, user.id)
     except AppError:
         return ""
     if tightest is None or tightest.left is None:
@@ -212,9 +211,7 @@ show_current_user_alerts(user.id)
 prompt = ask_box("Ask about your base…")
 if prompt and prompt.startswith("/"):
     # "/name" opens that saved prompt's run form instead of asking the model.
-    saved = PromptLibrary(services.sessions, services.airtable).find_by_name(
-        user_id=user.id, name=prompt[1:]
-    )
+    saved = services.prompts.find_by_name(user_id=user.id, name=prompt[1:])
     if saved is None:
         st.error(f'No saved prompt is called "{prompt[1:].strip()}"; see the Prompts page.')
         st.stop()

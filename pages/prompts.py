@@ -7,20 +7,18 @@ from datetime import date
 
 import streamlit as st
 
-from agents.prompt_runs import NEW_CHAT, PromptRunner
+from agents.prompt_runs import NEW_CHAT
 from services.budget.pricing import format_usd
 from services.errors import AppError
 from services.prompts.library import (
     PromptDraft,
     PromptInfo,
-    PromptLibrary,
     RunMode,
     VersionInfo,
     compare_versions,
 )
-from services.prompts.runs import PromptRunStore
 from services.prompts.variables import Variable, VariableType
-from ui.context import get_assistant, get_services
+from ui.context import get_prompt_runner, get_services
 from ui.session import require_user
 
 services = get_services()
@@ -38,16 +36,7 @@ TYPE_LABELS = {
 }
 
 
-@st.cache_resource(show_spinner=False)
-def _prompt_services() -> tuple[PromptLibrary, PromptRunStore, PromptRunner]:
-    """Stateless over the shared engine and gateway: one set per process."""
-    shared = get_services()
-    library = PromptLibrary(shared.sessions, shared.airtable)
-    runs = PromptRunStore(shared.sessions)
-    return library, runs, PromptRunner(shared, library, runs, assistant=get_assistant())
-
-
-library, runs, runner = _prompt_services()
+library, runs, runner = services.prompts, services.prompt_runs, get_prompt_runner()
 try:
     base_names = {b.id: b.name for b in services.airtable.bases(user.id)}
 except AppError as exc:

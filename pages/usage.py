@@ -70,7 +70,7 @@ spend_table(by_purpose, "purpose", purpose_label)
 st.subheader("Budgets left")
 try:
     # The organisation's rows tell how much everyone spent: that is for admins only.
-    statuses = limits_and_spend(services.models.budget_guard, user.id, include_org=user.is_admin)
+    statuses = limits_and_spend(services.budget_guard, user.id, include_org=user.is_admin)
 except AppError as exc:
     st.error(str(exc))
 else:

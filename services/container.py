@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cached_property
 
 import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.models import load_model_catalog
 from config.settings import EMULATOR_DEV_TOKEN, Settings
 from services.airtable.changes import ChangeLog
 from services.airtable.connections import AirtableConnections
@@ -28,12 +28,15 @@ from services.auth.notices import AccountNotices
 from services.auth.resets import PasswordResets
 from services.auth.sessions import SessionStore
 from services.auth.throttle import LoginThrottle
+from services.budget.guard import BudgetGuard
 from services.conversations import ConversationStore
 from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
-from services.llm.factory import ChatModelFactory, build_model_factory
+from services.llm.factory import ChatModelFactory
 from services.preferences import UserPreferences
+from services.prompts.library import PromptLibrary
+from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
 
 logger = logging.getLogger(__name__)
@@ -61,11 +64,10 @@ class Services:
     airtable_proposals: ProposalPlanner
     airtable_changes: ChangeLog
     preferences: UserPreferences
-
-    @cached_property
-    def models(self) -> ChatModelFactory:
-        """Every chat model of the app, budget-guarded (built on first use)."""
-        return build_model_factory(self)
+    budget_guard: BudgetGuard
+    chat_models: ChatModelFactory
+    prompts: PromptLibrary
+    prompt_runs: PromptRunStore
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -102,6 +104,12 @@ def build_services(settings: Settings) -> Services:
         default_token=_default_airtable_token(settings),
     )
     gateway, records, proposals, changes = _airtable(settings, client, connections, sessions)
+    guard = BudgetGuard(
+        redis_client=client,
+        sessions=sessions,
+        settings=settings,
+        catalog=load_model_catalog(settings.model_table_path),
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -133,6 +141,10 @@ def build_services(settings: Settings) -> Services:
         airtable_proposals=proposals,
         airtable_changes=changes,
         preferences=UserPreferences(client, prefix=prefix),
+        budget_guard=guard,
+        chat_models=ChatModelFactory(settings, guard),
+        prompts=PromptLibrary(sessions, gateway),
+        prompt_runs=PromptRunStore(sessions),
     )
 
 

@@ -29,7 +29,7 @@ MAX_BACKOFF_INTERVALS = 8
 
 def run_once(services: Services) -> tuple[int, int]:
     """One pass; returns (reservations settled, calls counted by reconciliation)."""
-    guard = services.models.budget_guard
+    guard = services.budget_guard
     reaped = reap_expired_reservations(guard)
     counted = reconcile_counters(guard)
     if reaped or counted:

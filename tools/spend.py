@@ -39,7 +39,7 @@ def spend_tools(services: Services) -> list[BaseTool]:
         by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user_id)
         by_purpose = spend_by_purpose(services.sessions, start=start, end=end, user_id=user_id)
         try:
-            statuses = limits_and_spend(services.models.budget_guard, user_id, include_org=False)
+            statuses = limits_and_spend(services.budget_guard, user_id, include_org=False)
         except StoreUnavailableError:
             statuses = None
         text = spend_text(period, start, by_model, by_purpose, statuses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from agents.assistant import Assistant
+from agents.prompt_runs import PromptRunner
 from config.logging import setup_logging
 from config.settings import Settings, load_settings
 from services.container import Services, build_services
@@ -27,3 +28,10 @@ def get_services() -> Services:
 def get_assistant() -> Assistant:
     """Stateless across users (identity travels in each turn's context): one per process."""
     return Assistant(get_services())
+
+
+@st.cache_resource(show_spinner=False)
+def get_prompt_runner() -> PromptRunner:
+    """Runs saved prompts over the process's services and assistant: one per process."""
+    services = get_services()
+    return PromptRunner(services, services.prompts, services.prompt_runs, assistant=get_assistant())

@@ -46,7 +46,7 @@ def render_connection_test(services: Services) -> None:
     if not st.button("Test connection", icon=":material/network_check:", key="llm-test"):
         return
     try:
-        model: str | None = services.models.default_model().name
+        model: str | None = services.chat_models.default_model().name
     except AppError:
         model = None
     with st.spinner("Asking the provider for its models…"):

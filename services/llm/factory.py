@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING
 
-import redis
 from langchain_core.language_models import BaseChatModel
-from sqlalchemy.orm import Session, sessionmaker
 
-from config.models import ModelCatalog, ModelSpec, load_model_catalog
+from config.models import ModelSpec
 from config.settings import LLMProvider, Settings
 from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose
 from services.errors import ConfigurationError
 from services.llm.guarded import GuardedChatModel
 from services.llm.providers import build_provider_model
-from services.models import utcnow
-
-if TYPE_CHECKING:
-    from services.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -43,31 +34,14 @@ class ChatModelFactory:
     thread-safe); the guarded wrapper is cheap and made per request.
 
     Args:
-        settings: Provider, keys, endpoints, budgets.
-        redis_client: Budget counters, reservations and rate limits.
-        sessions: The ledger, budgets and alerts.
-        catalog: The model table (default: read from `settings.model_table_path`).
-        clock: Current UTC time for budget windows (tests inject one).
+        settings: Provider, keys, endpoints.
+        budget_guard: Prices and limits every call (it holds the model table).
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        redis_client: redis.Redis,
-        sessions: sessionmaker[Session],
-        *,
-        catalog: ModelCatalog | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
+    def __init__(self, settings: Settings, budget_guard: BudgetGuard) -> None:
         self.settings = settings
-        self.catalog = catalog or load_model_catalog(settings.model_table_path)
-        self.budget_guard = BudgetGuard(
-            redis_client=redis_client,
-            sessions=sessions,
-            settings=settings,
-            catalog=self.catalog,
-            clock=clock,
-        )
+        self.budget_guard = budget_guard
+        self.catalog = budget_guard.catalog
         self._providers: dict[str, BaseChatModel] = {}
         self._lock = threading.Lock()
 
@@ -171,8 +145,3 @@ class ChatModelFactory:
                 self._providers[spec.name] = build_provider_model(spec, self.settings)
                 logger.info("provider model built model=%s", spec.name)
             return self._providers[spec.name]
-
-
-def build_model_factory(services: Services) -> ChatModelFactory:
-    """The factory for the composition root (`services.container`)."""
-    return ChatModelFactory(services.settings, services.redis, services.sessions)

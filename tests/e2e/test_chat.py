@@ -180,7 +180,7 @@ def test_budget_alert__shown_to_the_user_and_to_admins(
     server, services = chat_app
     user = make_user(services, name="Spender")
     admin = make_user(services, role=Role.ADMIN, name="Boss")
-    services.models.budget_guard.budgets.set_user_budget(
+    services.budget_guard.budgets.set_user_budget(
         user.id,
         BudgetOverrides(
             day_nusd=usd_to_nusd(0.08), month_nusd=None, day_tokens=None, month_tokens=None

@@ -119,7 +119,7 @@ def test_admin_costs__a_budget_set_on_the_page_refuses_the_next_call(
         ref_type=RefType.CONVERSATION.value,
         ref_id=conversation.id,
     )
-    guard = app_services.models.budget_guard
+    guard = app_services.budget_guard
     allowed = guard.reserve(user_id=member.id, model=MODEL, purpose=Purpose.CHAT, estimate=CALL)
     guard.refund(allowed, latency_ms=0)
     sign_in(page, app_server.url, admin.email)
@@ -164,7 +164,7 @@ def test_admin_costs__an_amount_out_of_range_names_its_box_and_saves_nothing(
     app_server: AppServer, app_services: Services, page: Page, typed: str
 ) -> None:
     admin = make_user(app_services, role=Role.ADMIN)
-    budgets = app_services.models.budget_guard.budgets
+    budgets = app_services.budget_guard.budgets
     before = budgets.get_org_budget()
     sign_in(page, app_server.url, admin.email)
 

@@ -31,7 +31,7 @@ def test_maintenance_process__settles_a_leaked_reservation(
     short = build_services(settings.model_copy(update={"budget_reservation_lease_seconds": 1}))
     user = short.accounts.register(email="ana@example.com", password="correct horse battery")
     worst = CostEstimate(input_tokens=10, output_tokens=100, input_nusd=3_000, total_nusd=90_000)
-    reservation = short.models.budget_guard.reserve(
+    reservation = short.budget_guard.reserve(
         user_id=user.id, model="gemini-2.5-flash", purpose=Purpose.CHAT, estimate=worst
     )
     env = {

@@ -71,7 +71,7 @@ def scripted(agent_services: Services) -> Make:
             user_id: int, purpose: Purpose, ref: CallRef, model: str | None
         ) -> BaseChatModel:
             inner = chat if purpose is Purpose.CHAT else others
-            return agent_services.models.guard(
+            return agent_services.chat_models.guard(
                 inner, user_id=user_id, purpose=purpose, model_name=MODEL, ref=ref
             )
 

@@ -247,7 +247,7 @@ def test_budget_exhausted__refuses_clearly_and_keeps_the_question(
 ) -> None:
     assistant, chat = scripted(answer("First answer."))
     _, _, conversation_id = _run(agent_services, user, assistant, "Hello")
-    agent_services.models.budget_guard.budgets.set_user_budget(
+    agent_services.budget_guard.budgets.set_user_budget(
         user.id, BudgetOverrides(day_nusd=1, month_nusd=None, day_tokens=None, month_tokens=None)
     )
     calls_before = len(chat.calls)
@@ -316,7 +316,7 @@ def test_airtable_429_during_a_tool_call__is_waited_out_and_recovered(
         titles = ScriptedChatModel(script=[answer("Projects")])
         assistant = Assistant(
             built,
-            model_provider=lambda uid, purpose, ref, model: built.models.guard(
+            model_provider=lambda uid, purpose, ref, model: built.chat_models.guard(
                 chat if purpose is Purpose.CHAT else titles,
                 user_id=uid,
                 purpose=purpose,

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
+from config.models import load_model_catalog
 from config.settings import LLMProvider, Settings
+from services.budget.guard import BudgetGuard
 from services.container import Services
 from services.llm.factory import ChatModelFactory
 from tests.integration.budget.guard_setup import ManualClock, add_user
@@ -46,12 +48,15 @@ def make_factory(services: Services, settings: Settings, clock: ManualClock) -> 
 
     def make(**overrides: object) -> ChatModelFactory:
         redis_client = overrides.pop("redis_client", services.redis)
-        return ChatModelFactory(
-            settings.model_copy(update={"llm_max_retries": 0, **overrides}),
-            redis_client,  # type: ignore[arg-type]
-            services.sessions,
+        changed = settings.model_copy(update={"llm_max_retries": 0, **overrides})
+        guard = BudgetGuard(
+            redis_client=redis_client,  # type: ignore[arg-type]
+            sessions=services.sessions,
+            settings=changed,
+            catalog=load_model_catalog(changed.model_table_path),
             clock=clock,
         )
+        return ChatModelFactory(changed, guard)
 
     return make
 

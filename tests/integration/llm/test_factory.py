@@ -18,7 +18,7 @@ from config.settings import LLMProvider
 from services.budget.types import Purpose
 from services.container import Services
 from services.errors import ConfigurationError
-from services.llm.factory import NO_PROVIDER_MESSAGE, build_model_factory
+from services.llm.factory import NO_PROVIDER_MESSAGE
 from services.llm.guarded import GuardedChatModel
 from tests.integration.budget.guard_setup import ledger
 from tests.integration.llm.conftest import FactoryMaker
@@ -167,8 +167,9 @@ def test_bind_tools__refuses_models_whose_binding_cannot_be_unwrapped(
         model.bind_tools([lookup])
 
 
-def test_build_model_factory__uses_the_services(services: Services) -> None:
-    factory = build_model_factory(services)
+def test_container__gives_the_factory_the_one_guard(services: Services) -> None:
+    factory = services.chat_models
     assert factory.settings is services.settings
+    assert factory.budget_guard is services.budget_guard
     assert factory.budget_guard.redis is services.redis
     assert factory.catalog.get("gemini-2.5-flash").provider is LLMProvider.GEMINI

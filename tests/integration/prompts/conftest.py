@@ -69,7 +69,7 @@ def make_runner(
             user_id: int, purpose: Purpose, ref: CallRef, model: str | None
         ) -> BaseChatModel:
             purposes.append(purpose)
-            return prompt_services.models.guard(
+            return prompt_services.chat_models.guard(
                 scripted, user_id=user_id, purpose=purpose, model_name=MODEL, ref=ref
             )
 

@@ -21,7 +21,7 @@ FLASH = "gemini-2.5-flash"
 
 def _spend(services: Services, user_id: int, purpose: Purpose, tokens: int) -> int:
     """One settled model call through the real guard; its cost in nano-USD."""
-    guard = services.models.budget_guard
+    guard = services.budget_guard
     reservation = guard.reserve(
         user_id=user_id,
         model=FLASH,
