@@ -34,7 +34,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from sqlalchemy import delete, func, make_url, select
 
 from bench.report import Check, finish, percentile
-from config.models import ModelSpec
+from services.llm.catalog import ModelSpec
 from config.settings import Settings, load_settings
 from services.budget.budgets import BudgetOverrides
 from services.budget.errors import SpendLimitExceededError

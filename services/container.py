@@ -9,7 +9,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.models import load_model_catalog
+from services.llm.catalog import load_model_catalog
 from config.settings import EMULATOR_DEV_TOKEN, Settings
 from services.airtable.changes import ChangeLog
 from services.airtable.connections import AirtableConnections

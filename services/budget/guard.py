@@ -33,7 +33,7 @@ import redis
 from langchain_core.messages import BaseMessage
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.models import ModelCatalog, ModelSpec
+from services.llm.catalog import ModelCatalog, ModelSpec
 from config.settings import Settings
 from services.budget import scripts
 from services.budget.budgets import AppliedLimits, BudgetStore

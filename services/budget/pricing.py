@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.utils import count_tokens_approximately
 
-from config.models import ModelSpec
+from services.llm.catalog import ModelSpec
 from services.errors import InvalidInputError
 
 NANO_PER_USD = 1_000_000_000

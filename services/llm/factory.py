@@ -7,7 +7,7 @@ import threading
 
 from langchain_core.language_models import BaseChatModel
 
-from config.models import ModelSpec
+from services.llm.catalog import ModelSpec
 from config.settings import LLMProvider, Settings
 from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose

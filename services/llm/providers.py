@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from config.models import ModelSpec
+from services.llm.catalog import ModelSpec
 from config.settings import LLMProvider, Settings
 from services.errors import ConfigurationError
 

@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from config.models import load_model_catalog
 from config.settings import LLMProvider
+from services.llm.catalog import load_model_catalog
 from tests.support.fake_provider_server import FakeProviderServer, RecordedRequest, ScriptedReply
 
 FAKE_GEMINI_KEY = "fake-gemini-key-for-tests"

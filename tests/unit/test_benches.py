@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -34,24 +33,6 @@ def test_finish__exits_0_when_every_check_is_met(capsys: pytest.CaptureFixture[s
 def test_finish__refuses_a_bench_that_checks_nothing() -> None:
     with pytest.raises(ValueError, match="check something"):
         finish([])
-
-
-def _imported(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
-def test_bench__imports_nothing_from_tests() -> None:
-    offenders = {
-        path.name: sorted(n for n in _imported(path) if n.split(".")[0] == "tests")
-        for path in sorted(BENCH.glob("*.py"))
-    }
-    assert {name: found for name, found in offenders.items() if found} == {}
 
 
 def test_day_token_budget__lets_through_exactly_the_planned_calls() -> None:

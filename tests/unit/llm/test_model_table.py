@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from config.models import load_model_catalog, parse_model_catalog
 from config.settings import LLMProvider, load_settings
 from services.errors import ConfigurationError
+from services.llm.catalog import load_model_catalog, parse_model_catalog
 
 ROW = """
 [models."m"]
