@@ -1,8 +1,6 @@
-"""The benches fail when they should: a missed target exits 1, and bench/ stands on its own."""
+"""The benches fail when they should: a missed target exits 1, a miscounted fact is refused."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from pyairtable import Api
@@ -12,8 +10,6 @@ from bench.report import Check, finish
 from bench.tool_facts import DemoData, facts_of
 from emulator import DEV_TOKEN
 from services.budget.pricing import CostEstimate
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_finish__exits_1_when_a_check_missed(capsys: pytest.CaptureFixture[str]) -> None:
