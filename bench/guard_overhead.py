@@ -34,7 +34,6 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from sqlalchemy import delete, func, make_url, select
 
 from bench.report import Check, finish, percentile
-from services.llm.catalog import ModelSpec
 from config.settings import Settings, load_settings
 from services.budget.budgets import BudgetOverrides
 from services.budget.errors import SpendLimitExceededError
@@ -45,6 +44,7 @@ from services.budget.types import CallStatus, Purpose
 from services.budget.windows import Metric, Window
 from services.container import Services, build_services
 from services.db import transaction
+from services.llm.catalog import ModelSpec
 from services.llm.scripted import ScriptedChatModel, usage
 from services.models import User
 from services.redis_store import EmbeddedRedis

@@ -9,7 +9,6 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.llm.catalog import load_model_catalog
 from config.settings import EMULATOR_DEV_TOKEN, Settings
 from services.airtable.changes import ChangeLog
 from services.airtable.connections import AirtableConnections
@@ -33,6 +32,7 @@ from services.conversations import ConversationStore
 from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
+from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
 from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary

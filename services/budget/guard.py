@@ -33,7 +33,6 @@ import redis
 from langchain_core.messages import BaseMessage
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.llm.catalog import ModelCatalog, ModelSpec
 from config.settings import Settings
 from services.budget import scripts
 from services.budget.budgets import AppliedLimits, BudgetStore
@@ -52,6 +51,7 @@ from services.budget.windows import (
     ttl_seconds,
 )
 from services.errors import InvalidInputError
+from services.llm.catalog import ModelCatalog, ModelSpec
 from services.models import utcnow
 
 logger = logging.getLogger(__name__)

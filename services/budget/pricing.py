@@ -18,8 +18,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.utils import count_tokens_approximately
 
-from services.llm.catalog import ModelSpec
 from services.errors import InvalidInputError
+from services.llm.catalog import ModelSpec
 
 NANO_PER_USD = 1_000_000_000
 # How many digits an amount shows (at least down to cents): see `format_usd`.

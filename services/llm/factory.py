@@ -7,11 +7,11 @@ import threading
 
 from langchain_core.language_models import BaseChatModel
 
-from services.llm.catalog import ModelSpec
 from config.settings import LLMProvider, Settings
 from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose
 from services.errors import ConfigurationError
+from services.llm.catalog import ModelSpec
 from services.llm.guarded import GuardedChatModel
 from services.llm.providers import build_provider_model
 

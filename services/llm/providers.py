@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from services.llm.catalog import ModelSpec
 from config.settings import LLMProvider, Settings
 from services.errors import ConfigurationError
+from services.llm.catalog import ModelSpec
 
 
 def build_provider_model(spec: ModelSpec, settings: Settings) -> BaseChatModel:
