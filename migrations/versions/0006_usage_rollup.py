@@ -1,6 +1,6 @@
 """usage rollup: ledger totals per day, user, model and purpose, and per conversation or run
 
-Creates `usage_daily` and `usage_ref_daily`, fills them from the existing ledger rows, and
+Creates `usage_daily`, `usage_ref_daily` and `usage_refs`, fills them from the existing ledger rows, and
 indexes the ledger by reference (the per-conversation totals of each chat turn).
 
 Revision ID: 0006
@@ -75,8 +75,36 @@ def upgrade() -> None:
     )
     op.create_index("ix_usage_ref_daily_ref", "usage_ref_daily", ["ref_type", "ref_id", "user_id"])
     op.create_index("ix_usage_ref_daily_user", "usage_ref_daily", ["user_id"])
+    _create_usage_refs()
     op.create_index("ix_usage_ledger_ref", "usage_ledger", ["ref_type", "ref_id", "created_at"])
     _backfill()
+
+
+def _create_usage_refs() -> None:
+    op.create_table(
+        "usage_refs",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+        sa.Column("ref_type", sa.String(20), nullable=False),
+        sa.Column("ref_id", sa.String(64), nullable=False),
+        sa.Column("first_day", sa.String(10), nullable=False),
+        sa.Column("last_day", sa.String(10), nullable=False),
+        sa.Column("calls", sa.BigInteger(), nullable=False),
+        sa.Column("tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cost_nusd", sa.BigInteger(), nullable=False),
+        sa.Column("last_call_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("uq_usage_refs_key", "usage_refs", ["ref_type", "ref_id"], unique=True)
+    op.create_index(
+        "ix_usage_refs_first_day_cost", "usage_refs", ["ref_type", "first_day", "cost_nusd"]
+    )
+    spans = sa.text("first_day <> last_day")
+    op.create_index(
+        "ix_usage_refs_spanning",
+        "usage_refs",
+        ["ref_type", "last_day"],
+        sqlite_where=spans,
+        postgresql_where=spans,
+    )
 
 
 def _backfill() -> None:
@@ -100,9 +128,18 @@ def _backfill() -> None:
         "FROM usage_ledger WHERE ref_type IS NOT NULL AND ref_id IS NOT NULL "
         f"GROUP BY ref_type, ref_id, {day}, user_id"
     )
+    op.execute(
+        "INSERT INTO usage_refs "
+        "(ref_type, ref_id, first_day, last_day, calls, tokens, cost_nusd, last_call_at) "
+        f"SELECT ref_type, ref_id, min({day}), max({day}), count(*), "
+        "sum(input_tokens + output_tokens), sum(cost_nusd), max(created_at) "
+        "FROM usage_ledger WHERE ref_type IS NOT NULL AND ref_id IS NOT NULL "
+        "GROUP BY ref_type, ref_id"
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_usage_ledger_ref", table_name="usage_ledger")
+    op.drop_table("usage_refs")
     op.drop_table("usage_ref_daily")
     op.drop_table("usage_daily")

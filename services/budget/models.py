@@ -53,6 +53,7 @@ class LedgerEntry(Base):
 # Rollup keys are unique only while their user exists: deleting a user turns its rows'
 # `user_id` to NULL (like the ledger's), and those rows may then share a key.
 _USER_KNOWN = text("user_id IS NOT NULL")
+_SPANS_DAYS = text("first_day <> last_day")
 
 
 class UsageDay(Base):
@@ -118,6 +119,36 @@ class UsageRefDay(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    calls: Mapped[int] = mapped_column(BigInteger)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_nusd: Mapped[int] = mapped_column(BigInteger)
+    last_call_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UsageRef(Base):
+    """Ledger totals per conversation or run over its whole life, with its first and last
+    UTC day: a reference that lived only inside a report's range counts whole, so the most
+    expensive ones are found per day from an index (services/budget/ref_reports.py)."""
+
+    __tablename__ = "usage_refs"
+    __table_args__ = (
+        Index("uq_usage_refs_key", "ref_type", "ref_id", unique=True),
+        Index("ix_usage_refs_first_day_cost", "ref_type", "first_day", "cost_nusd"),
+        # The few that span days: the only ones a range can cut.
+        Index(
+            "ix_usage_refs_spanning",
+            "ref_type",
+            "last_day",
+            sqlite_where=_SPANS_DAYS,
+            postgresql_where=_SPANS_DAYS,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref_type: Mapped[str] = mapped_column(String(20))
+    ref_id: Mapped[str] = mapped_column(String(64))
+    first_day: Mapped[str] = mapped_column(String(10))
+    last_day: Mapped[str] = mapped_column(String(10))
     calls: Mapped[int] = mapped_column(BigInteger)
     tokens: Mapped[int] = mapped_column(BigInteger)
     cost_nusd: Mapped[int] = mapped_column(BigInteger)

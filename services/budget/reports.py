@@ -18,20 +18,35 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.budget.models import LedgerEntry, UsageDay, UsageRefDay
+from services.budget.models import LedgerEntry, UsageDay
 from services.budget.pricing import NANO_PER_USD
+from services.budget.ref_reports import RefSpend, ref_owners, top_refs
+from services.budget.report_range import MAX_REPORT_DAYS, ReportSpan, in_edges, report_span
 from services.budget.rollup import ledger_day
 from services.errors import InvalidInputError
 from services.models import User
 
+__all__ = [
+    "DEFAULT_REPORT_DAYS",
+    "DELETED_USER",
+    "MAX_REPORT_DAYS",
+    "RefSpend",
+    "SpendRow",
+    "day_range",
+    "ref_owners",
+    "spend_by_day",
+    "spend_by_model",
+    "spend_by_purpose",
+    "spend_by_user",
+    "to_csv",
+    "top_refs",
+]
+
 DELETED_USER = "(deleted user)"
 DEFAULT_REPORT_DAYS = 30
-# The longest period a report covers: it bounds the rollup rows one query aggregates
-# (bench/cost_pages.py checks every report stays fast over ten million ledger rows).
-MAX_REPORT_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -42,18 +57,6 @@ class SpendRow:
     calls: int
     cost_nusd: int
     tokens: int
-
-
-@dataclass(frozen=True)
-class RefSpend:
-    """Spend of one conversation or prompt run (`ref_type`, `ref_id`)."""
-
-    ref_type: str
-    ref_id: str
-    calls: int
-    cost_nusd: int
-    tokens: int
-    last_call_at: datetime
 
 
 def day_range(first: date, last: date) -> tuple[datetime, datetime]:
@@ -68,45 +71,7 @@ def day_range(first: date, last: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
 
 
-def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInputError("Report ranges need timezone-aware datetimes.")
-    if end <= start:
-        raise InvalidInputError("The end of a report range must come after its start.")
-    if end - start > timedelta(days=MAX_REPORT_DAYS):
-        raise InvalidInputError(f"A report covers at most {MAX_REPORT_DAYS} days.")
-
-
-@dataclass(frozen=True)
-class _Span:
-    """A report range cut into whole UTC days `[first_day, end_day)` read from the rollup,
-    and the parts of days at its edges (`edges`) read from the ledger."""
-
-    first_day: str
-    end_day: str
-    edges: tuple[tuple[datetime, datetime], ...]
-
-
-def _span(start: datetime, end: datetime) -> _Span:
-    _check_range(start, end)
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    midnight = datetime.combine(start.date(), time.min, tzinfo=UTC)
-    first = midnight if midnight == start else midnight + timedelta(days=1)
-    last = datetime.combine(end.date(), time.min, tzinfo=UTC)
-    if last <= first:  # no whole day: all of it from the ledger
-        return _Span("", "", ((start, end),))
-    edges = tuple((a, b) for a, b in ((start, first), (last, end)) if a < b)
-    return _Span(first.date().isoformat(), last.date().isoformat(), edges)
-
-
-def _in_edges(span: _Span, user_id: int | None) -> ColumnElement[bool]:
-    edges = or_(
-        *(and_(LedgerEntry.created_at >= a, LedgerEntry.created_at < b) for a, b in span.edges)
-    )
-    return edges if user_id is None else and_(edges, LedgerEntry.user_id == user_id)
-
-
-def _spend_source(sessions: sessionmaker[Session], span: _Span, user_id: int | None) -> Any:
+def _spend_source(sessions: sessionmaker[Session], span: ReportSpan, user_id: int | None) -> Any:
     """(day, user_id, model, purpose, calls, cost_nusd, tokens) rows covering `span`."""
     days = select(
         UsageDay.day,
@@ -131,7 +96,7 @@ def _spend_source(sessions: sessionmaker[Session], span: _Span, user_id: int | N
         literal(1),
         LedgerEntry.cost_nusd,
         LedgerEntry.input_tokens + LedgerEntry.output_tokens,
-    ).where(_in_edges(span, user_id))
+    ).where(in_edges(span, user_id))
     return union_all(days, edges).subquery()
 
 
@@ -159,7 +124,7 @@ def spend_by_day(
     user_id: int | None = None,
 ) -> list[SpendRow]:
     """Spend per UTC day with calls, oldest first."""
-    source = _spend_source(sessions, _span(start, end), user_id)
+    source = _spend_source(sessions, report_span(start, end), user_id)
     query = select(source.c.day, *_sums(source)).group_by(source.c.day).order_by(source.c.day)
     return _spend_rows(sessions, query)
 
@@ -194,7 +159,7 @@ def _spend_by_column(
     end: datetime,
     user_id: int | None,
 ) -> list[SpendRow]:
-    source = _spend_source(sessions, _span(start, end), user_id)
+    source = _spend_source(sessions, report_span(start, end), user_id)
     column = source.c[name]
     cost = func.sum(source.c.cost_nusd)
     query = select(column, *_sums(source)).group_by(column).order_by(cost.desc(), column)
@@ -205,7 +170,7 @@ def spend_by_user(
     sessions: sessionmaker[Session], *, start: datetime, end: datetime
 ) -> list[SpendRow]:
     """Spend per user (keyed by email), most expensive first; deleted users grouped."""
-    source = _spend_source(sessions, _span(start, end), None)
+    source = _spend_source(sessions, report_span(start, end), None)
     per_user = select(source.c.user_id, *_sums(source)).group_by(source.c.user_id).subquery()
     # Aggregate first, then join the few result rows to users.
     query = (
@@ -220,96 +185,6 @@ def spend_by_user(
         .order_by(per_user.c.cost_nusd.desc(), User.email)
     )
     return _spend_rows(sessions, query)
-
-
-def _ref_source(span: _Span, ref_type: str, user_id: int | None) -> Any:
-    """(ref_id, calls, cost_nusd, tokens, last_call_at) rows of `ref_type` covering `span`."""
-    days = select(
-        UsageRefDay.ref_id,
-        UsageRefDay.calls,
-        UsageRefDay.cost_nusd,
-        UsageRefDay.tokens,
-        UsageRefDay.last_call_at,
-    ).where(
-        UsageRefDay.ref_type == ref_type,
-        UsageRefDay.day >= span.first_day,
-        UsageRefDay.day < span.end_day,
-    )
-    if user_id is not None:
-        days = days.where(UsageRefDay.user_id == user_id)
-    if not span.edges:
-        return days.subquery()
-    edges = select(
-        LedgerEntry.ref_id,
-        literal(1),
-        LedgerEntry.cost_nusd,
-        LedgerEntry.input_tokens + LedgerEntry.output_tokens,
-        LedgerEntry.created_at,
-    ).where(_in_edges(span, user_id), LedgerEntry.ref_type == ref_type)
-    return union_all(days, edges).subquery()
-
-
-def top_refs(
-    sessions: sessionmaker[Session],
-    *,
-    ref_type: str,
-    start: datetime,
-    end: datetime,
-    user_id: int | None = None,
-    limit: int = 20,
-) -> list[RefSpend]:
-    """The `limit` most expensive conversations or prompt runs (`ref_type`) in the range."""
-    source = _ref_source(_span(start, end), ref_type, user_id)
-    cost = func.sum(source.c.cost_nusd)
-    last = func.max(source.c.last_call_at)
-    query = (
-        select(source.c.ref_id, *_sums(source), last)
-        .group_by(source.c.ref_id)
-        .order_by(cost.desc(), source.c.ref_id)
-        .limit(limit)
-    )
-    with sessions() as session:
-        rows: list[Any] = list(session.execute(query))
-    return [
-        RefSpend(
-            ref_type=ref_type,
-            ref_id=str(ref_id),
-            calls=int(calls),
-            cost_nusd=int(nusd),
-            tokens=int(tokens),
-            last_call_at=_utc(last_at),
-        )
-        for ref_id, calls, nusd, tokens, last_at in rows
-    ]
-
-
-def _utc(value: datetime | str) -> datetime:
-    # Through a UNION, SQLite hands back the stored text rather than the column's type.
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def ref_owners(
-    sessions: sessionmaker[Session], *, ref_type: str, ref_ids: Sequence[str]
-) -> dict[str, int]:
-    """The user whose calls a conversation or prompt run (`ref_type`) was charged to, by id.
-
-    Ids with no ledger row, or whose user was deleted, are left out.
-    """
-    if not ref_ids:
-        return {}
-    query = (
-        select(UsageRefDay.ref_id, func.max(UsageRefDay.user_id))
-        .where(
-            UsageRefDay.ref_type == ref_type,
-            UsageRefDay.ref_id.in_(list(ref_ids)),
-            UsageRefDay.user_id.is_not(None),
-        )
-        .group_by(UsageRefDay.ref_id)
-    )
-    with sessions() as session:
-        rows = session.execute(query).all()
-    return {str(ref_id): int(user_id) for ref_id, user_id in rows if user_id is not None}
 
 
 def to_csv(rows: Sequence[SpendRow] | Sequence[RefSpend]) -> str:

@@ -1,8 +1,9 @@
 """The daily rollup of the usage ledger: what every cost report reads.
 
 `usage_daily` sums calls, tokens by kind and cost per UTC day, user, model and purpose;
-`usage_ref_daily` per conversation or run, day and user. The ledger write adds its row to
-both in its own transaction, only when the row was really written (services/budget/ledger.py),
+`usage_ref_daily` per conversation or run, day and user; `usage_refs` per conversation or
+run over its life, with its first and last day. The ledger write adds its row to all
+three in its own transaction, only when the row was really written (services/budget/ledger.py),
 so the rollup always equals the ledger. `rebuild` recomputes both from the ledger
 (`python manage.py rollup rebuild`), after a bulk import or to repair them.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Insert, bindparam, del
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.budget.models import LedgerEntry, UsageDay, UsageRefDay
+from services.budget.models import LedgerEntry, UsageDay, UsageRef, UsageRefDay
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,16 @@ def utc_day(at: datetime) -> str:
 
 
 @functools.cache
-def _upserts(dialect: str) -> tuple[Insert, Insert]:
-    """(add to usage_daily, add to usage_ref_daily) for `dialect`: `x = x + excluded.x`.
+def _upserts(dialect: str) -> tuple[Insert, Insert, Insert]:
+    """(add to usage_daily, to usage_ref_daily, to usage_refs) for `dialect`:
+    `x = x + excluded.x`.
 
     Adding in the database, not read-modify-write, keeps concurrent writers exact; the
     conflict target is the partial unique index of rows whose user exists.
     """
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     later = func.greatest if dialect == "postgresql" else func.max
+    earlier = func.least if dialect == "postgresql" else func.min
     day_columns = ("day", "user_id", "model", "purpose", *_DAY_SUMS, "cost_nusd")
     day = insert(UsageDay).values({c: bindparam(c) for c in day_columns})
     day = day.on_conflict_do_update(
@@ -75,12 +78,23 @@ def _upserts(dialect: str) -> tuple[Insert, Insert]:
             "last_call_at": later(UsageRefDay.last_call_at, ref.excluded.last_call_at),
         },
     )
-    return day, ref
+    life_columns = ("ref_type", "ref_id", "first_day", "last_day", *_REF_SUMS, "last_call_at")
+    life = insert(UsageRef).values({c: bindparam(c) for c in life_columns})
+    life = life.on_conflict_do_update(
+        index_elements=["ref_type", "ref_id"],
+        set_={
+            **{c: getattr(UsageRef, c) + life.excluded[c] for c in _REF_SUMS},
+            "first_day": earlier(UsageRef.first_day, life.excluded.first_day),
+            "last_day": later(UsageRef.last_day, life.excluded.last_day),
+            "last_call_at": later(UsageRef.last_call_at, life.excluded.last_call_at),
+        },
+    )
+    return day, ref, life
 
 
 def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None:
     """Add one ledger row to the rollup (`sign=-1` takes it out), in the caller's transaction."""
-    day_upsert, ref_upsert = _upserts(connection.dialect.name)
+    day_upsert, ref_upsert, life_upsert = _upserts(connection.dialect.name)
     day = utc_day(call.created_at)
     connection.execute(
         day_upsert,
@@ -99,19 +113,16 @@ def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None
     )
     if call.ref_type is None or call.ref_id is None:
         return
-    connection.execute(
-        ref_upsert,
-        {
-            "ref_type": call.ref_type,
-            "ref_id": call.ref_id,
-            "day": day,
-            "user_id": call.user_id,
-            "calls": sign,
-            "tokens": sign * (call.input_tokens + call.output_tokens),
-            "cost_nusd": sign * call.cost_nusd,
-            "last_call_at": call.created_at,
-        },
-    )
+    sums = {
+        "ref_type": call.ref_type,
+        "ref_id": call.ref_id,
+        "calls": sign,
+        "tokens": sign * (call.input_tokens + call.output_tokens),
+        "cost_nusd": sign * call.cost_nusd,
+        "last_call_at": call.created_at,
+    }
+    connection.execute(ref_upsert, {**sums, "day": day, "user_id": call.user_id})
+    connection.execute(life_upsert, {**sums, "first_day": day, "last_day": day})
 
 
 def remove_call(connection: Connection, call: RolledCall) -> None:
@@ -137,6 +148,13 @@ def remove_call(connection: Connection, call: RolledCall) -> None:
                 UsageRefDay.calls == 0,
             )
         )
+        connection.execute(
+            delete(UsageRef).where(
+                UsageRef.ref_type == call.ref_type,
+                UsageRef.ref_id == call.ref_id,
+                UsageRef.calls == 0,
+            )
+        )
 
 
 def ledger_day(dialect: str) -> ColumnElement[str]:
@@ -157,6 +175,7 @@ def rebuild(engine: Engine) -> tuple[int, int]:
         dialect = connection.dialect.name
         if dialect == "postgresql":
             connection.execute(sql_text("LOCK TABLE usage_ledger IN SHARE MODE"))
+        connection.execute(delete(UsageRef))
         connection.execute(delete(UsageRefDay))
         connection.execute(delete(UsageDay))
         day = ledger_day(dialect)
@@ -170,6 +189,12 @@ def rebuild(engine: Engine) -> tuple[int, int]:
             UsageRefDay.__table__.insert().from_select(  # type: ignore[attr-defined]
                 ["ref_type", "ref_id", "day", "user_id", *_REF_SUMS, "last_call_at"],
                 _ref_sums(day),
+            )
+        )
+        connection.execute(
+            UsageRef.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["ref_type", "ref_id", "first_day", "last_day", *_REF_SUMS, "last_call_at"],
+                _life_sums(day),
             )
         )
         # Counted, not taken from rowcount, which some drivers leave at -1 here.
@@ -204,6 +229,23 @@ def _ref_sums(day: ColumnElement[str]) -> Any:
     )
 
 
+def _life_sums(day: ColumnElement[str]) -> Any:
+    keys = (LedgerEntry.ref_type, LedgerEntry.ref_id)
+    return (
+        select(
+            *keys,
+            func.min(day),
+            func.max(day),
+            func.count(),
+            func.sum(LedgerEntry.input_tokens + LedgerEntry.output_tokens),
+            func.sum(LedgerEntry.cost_nusd),
+            func.max(LedgerEntry.created_at),
+        )
+        .where(LedgerEntry.ref_type.is_not(None), LedgerEntry.ref_id.is_not(None))
+        .group_by(*keys)
+    )
+
+
 def differences(engine: Engine) -> int:
     """How many rollup groups differ from a recount of the ledger (0: they agree)."""
     with engine.connect() as connection:
@@ -212,6 +254,7 @@ def differences(engine: Engine) -> int:
         for stored, recount in (
             (_regrouped_days(), _day_sums(day)),
             (_regrouped_refs(), _ref_sums(day)),
+            (_stored_lives(), _life_sums(day)),
         ):
             mine = _by_key(connection.execute(stored))
             theirs = _by_key(connection.execute(recount))
@@ -236,7 +279,19 @@ def _regrouped_refs() -> Any:
     )
 
 
+def _stored_lives() -> Any:
+    return select(
+        UsageRef.ref_type,
+        UsageRef.ref_id,
+        UsageRef.first_day,
+        UsageRef.last_day,
+        *(getattr(UsageRef, c) for c in _REF_SUMS),
+        UsageRef.last_call_at,
+    ).where(UsageRef.calls != 0)
+
+
 def _by_key(rows: Any) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    # Keys are the first four columns (of usage_refs: the reference and its days).
     return {tuple(row[:4]): tuple(_plain(v) for v in row[4:]) for row in rows}
 
 
