@@ -8,7 +8,7 @@ are migrated like production and the rollup is built by `rollup.rebuild` (what
 alerts, budgets, limits and spend) and, for each report, the same report summed over the
 raw ledger (bench/ledger_reports.py) as the baseline: it prints the ratio and checks the
 two answers are equal. Exits 1 when a query's median is 100 ms or more, or any answer
-differs. Run it with ``python -m bench.cost_pages [--rows N]``.
+differs. Run it with ``python -m bench.cost_pages [--rows N] [--only sqlite|postgresql]``.
 """
 
 from __future__ import annotations
@@ -225,19 +225,29 @@ def run_backend(label: str, tmp: Path, database_url: str, rows: int) -> bool:
         return bench(label, services, rows)
 
 
+def run_postgres(rows: int) -> bool:
+    settings = load_settings()
+    if not settings.database_url:
+        print("PostgreSQL: skipped (DATABASE_URL is not set)")
+        return True
+    with tempfile.TemporaryDirectory() as tmp, postgres_database(settings.sql_url) as url:
+        return run_backend("PostgreSQL", Path(tmp), url, rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument(
+        "--only", choices=["sqlite", "postgresql"], help="run one backend (default: both)"
+    )
     args = parser.parse_args()
     ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= run_backend("SQLite", Path(tmp), f"sqlite:///{Path(tmp) / 'costs.db'}", args.rows)
-    settings = load_settings()
-    if settings.database_url:
-        with tempfile.TemporaryDirectory() as tmp, postgres_database(settings.sql_url) as url:
-            ok &= run_backend("PostgreSQL", Path(tmp), url, args.rows)
-    else:
-        print("PostgreSQL: skipped (DATABASE_URL is not set)")
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            db = f"sqlite:///{Path(tmp) / 'costs.db'}"
+            ok &= run_backend("SQLite", Path(tmp), db, args.rows)
+    if args.only != "sqlite":
+        ok &= run_postgres(args.rows)
     verdict = "OK" if ok else "MISSED"
     print(f"target: every query's median < {TARGET_MS:.0f} ms, answers equal: {verdict}")
     sys.exit(0 if ok else 1)
