@@ -81,7 +81,9 @@ def top_refs(
         ).group_by(source.c.ref_id)
         candidates = summed.subquery()
     else:
-        candidates = _whole_day_candidates(span, ref_type, limit)
+        with sessions() as session:
+            cut = list(session.scalars(_cut_by_range(span, ref_type)))
+        candidates = _whole_day_candidates(span, ref_type, limit, cut)
     query = (
         select(candidates).order_by(candidates.c.cost_nusd.desc(), candidates.c.ref_id).limit(limit)
     )
@@ -100,7 +102,19 @@ def top_refs(
     ]
 
 
-def _whole_day_candidates(span: ReportSpan, ref_type: str, limit: int) -> Any:
+def _cut_by_range(span: ReportSpan, ref_type: str) -> Any:
+    """The ids of references that span the range's first or last midnight (a few: only
+    those that span days are in `ix_usage_refs_spanning`)."""
+    return select(UsageRef.ref_id).where(
+        UsageRef.ref_type == ref_type,
+        UsageRef.first_day != UsageRef.last_day,
+        UsageRef.last_day >= span.first_day,
+        UsageRef.first_day < span.end_day,
+        or_(UsageRef.first_day < span.first_day, UsageRef.last_day >= span.end_day),
+    )
+
+
+def _whole_day_candidates(span: ReportSpan, ref_type: str, limit: int, cut: list[str]) -> Any:
     """References that may rank in the top `limit` over whole days, with their range sums.
 
     One that lived only inside the range ranks by its lifetime totals: the best `limit`
@@ -133,13 +147,8 @@ def _whole_day_candidates(span: ReportSpan, ref_type: str, limit: int) -> Any:
         )
         for day in days
     ]
-    cut = select(UsageRef.ref_id).where(
-        UsageRef.ref_type == ref_type,
-        UsageRef.first_day != UsageRef.last_day,
-        UsageRef.last_day >= span.first_day,
-        UsageRef.first_day < span.end_day,
-        or_(UsageRef.first_day < span.first_day, UsageRef.last_day >= span.end_day),
-    )
+    # The cut ones by id, not by a subquery: PostgreSQL would otherwise read every
+    # reference row of the type to join them.
     cut_sums = (
         select(
             UsageRefDay.ref_id,
@@ -150,7 +159,7 @@ def _whole_day_candidates(span: ReportSpan, ref_type: str, limit: int) -> Any:
         )
         .where(
             UsageRefDay.ref_type == ref_type,
-            UsageRefDay.ref_id.in_(cut.scalar_subquery()),
+            UsageRefDay.ref_id.in_(cut),
             UsageRefDay.day >= span.first_day,
             UsageRefDay.day < span.end_day,
         )
