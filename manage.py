@@ -1,6 +1,7 @@
-"""Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL`,
-`user create EMAIL [--admin]` (password on stdin), `user reset-password EMAIL` (prints a
-one-time link) and `token create EMAIL --name NAME [--days N]` (prints the token once).
+"""Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL |
+rollup rebuild|check`, `user create EMAIL [--admin]` (password on stdin), `user
+reset-password EMAIL` (prints a one-time link) and `token create EMAIL --name NAME [--days N]`
+(prints the token once).
 
 `run` starts every process this configuration needs (web, maintenance, and the Airtable
 emulator unless a real endpoint is configured) under one honcho manager, so one command
@@ -107,6 +108,23 @@ def _maintenance(settings: Settings, every_seconds: float) -> int:
     return 0
 
 
+def _rollup(settings: Settings, action: str) -> int:
+    from services.budget import rollup
+    from services.db import create_db_engine
+
+    engine = create_db_engine(settings.sql_url)
+    try:
+        if action == "rebuild":
+            days, refs = rollup.rebuild(engine)
+            print(f"usage rollup rebuilt from the ledger: {days} day rows, {refs} reference rows")
+            return 0
+        differences = rollup.differences(engine)
+    finally:
+        engine.dispose()
+    print(f"usage rollup: {differences} groups differ from the ledger")
+    return 1 if differences else 0
+
+
 def _processes(
     settings: Settings, host: str, port: int, maintenance_every: float
 ) -> dict[str, str]:
@@ -198,6 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     promote = commands.add_parser("promote", help="make an existing user an admin")
     promote.add_argument("email")
     _add_account_commands(commands)
+    rollup = commands.add_parser(
+        "rollup", help="the daily usage rollup the cost pages read: rebuild it, or check it"
+    )
+    rollup.add_argument(
+        "action",
+        choices=["rebuild", "check"],
+        help="rebuild: recompute it from the ledger; check: exit 1 if it differs from the ledger",
+    )
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -209,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "promote":
         _migrate(settings)
         return _promote(settings, args.email)
+    if args.command == "rollup":
+        return _rollup(settings, args.action)
     if args.command == "user" and args.action == "create":
         return _with_services(settings, lambda s: _user_create(s, args.email, args.admin))
     if args.command == "user":

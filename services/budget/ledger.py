@@ -2,7 +2,8 @@
 
 Writes are insert-or-ignore, so a retried settle never records a call twice. The one
 exception is a row the reaper wrote for a call it presumed dead (`expired`): when that
-call's own settle arrives after all, its actual figures replace the estimate.
+call's own settle arrives after all, its actual figures replace the estimate. Each write
+updates the daily rollup (services/budget/rollup.py) in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, Insert, bindparam, func, select
+from sqlalchemy import Connection, Engine, Insert, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.budget import rollup
 from services.budget.models import LedgerEntry
 from services.budget.types import CallStatus
 from services.errors import ConfigurationError
@@ -59,33 +62,52 @@ _KEPT_ON_REPLACE = ("request_id", "created_at")
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple[Insert, Insert]:
-    """(insert-or-ignore, insert-or-replace-expired) for `dialect`, built once.
-
-    Both dialects spell upserts the same way, through their own `insert` constructs; built
-    once with bind parameters, each write only binds values to an already compiled
-    statement (the ledger write is on every model call's path).
-    """
+def _insert_or_ignore(dialect: str) -> Insert:
+    """The ledger insert for `dialect`, built once with bind parameters (every model call
+    writes one row, so each write only binds values to an already compiled statement)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(LedgerEntry).values({c: bindparam(c) for c in _COLUMNS})
-    ignore = statement.on_conflict_do_nothing(index_elements=["request_id"])
-    replace = statement.on_conflict_do_update(
-        index_elements=["request_id"],
-        set_={c: statement.excluded[c] for c in _COLUMNS if c not in _KEPT_ON_REPLACE},
-        where=LedgerEntry.status == CallStatus.EXPIRED.value,
-    )
-    return ignore, replace
+    # RETURNING tells whether the row was written (rowcount is not reliable on every driver).
+    return statement.on_conflict_do_nothing(index_elements=["request_id"]).returning(LedgerEntry.id)
 
 
 def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
     """Write `record` unless its request id is already there (then only an `expired`
-    row is replaced)."""
+    row is replaced), and add what changed to the daily rollup in the same transaction."""
     values = {**asdict(record), "status": record.status.value}
     engine = _engine(sessions)
-    ignore, replace = _statements(engine.dialect.name)
-    # One statement is atomic on its own: autocommit saves the BEGIN and COMMIT round trips.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(ignore if record.status is CallStatus.EXPIRED else replace, values)
+    with engine.begin() as connection:
+        # Only the insert that really wrote the row adds it to the rollup: a duplicate
+        # settle inserts nothing (no row returned), however many race.
+        written = connection.execute(_insert_or_ignore(engine.dialect.name), values).first()
+        if written is not None:
+            rollup.add_call(connection, _rolled(record))
+        elif record.status is not CallStatus.EXPIRED:
+            _replace_expired(connection, record, values)
+
+
+def _replace_expired(connection: Connection, record: LedgerRecord, values: dict[str, Any]) -> None:
+    # An expired row is never changed but by this replacement: the row read under its lock
+    # (PostgreSQL; SQLite holds the write lock since the insert) is exactly what is replaced.
+    expired = (LedgerEntry.request_id == record.request_id) & (
+        LedgerEntry.status == CallStatus.EXPIRED.value
+    )
+    old = connection.execute(
+        select(*(getattr(LedgerEntry, c) for c in _ROLLED)).where(expired).with_for_update()
+    ).one_or_none()
+    if old is None:
+        return
+    changed = {c: v for c, v in values.items() if c not in _KEPT_ON_REPLACE}
+    connection.execute(update(LedgerEntry).where(expired).values(changed))
+    rollup.remove_call(connection, rollup.RolledCall(**old._asdict()))
+    rollup.add_call(connection, _rolled(record))
+
+
+_ROLLED = [f.name for f in fields(rollup.RolledCall)]
+
+
+def _rolled(record: LedgerRecord) -> rollup.RolledCall:
+    return rollup.RolledCall(**{c: getattr(record, c) for c in _ROLLED})
 
 
 def _engine(sessions: sessionmaker[Session]) -> Engine:

@@ -1,8 +1,11 @@
 """Cost reports over the usage ledger: every figure is a SQL aggregate (GROUP BY in SQL).
 
 Each report covers calls reserved in `[start, end)`, for one user (`user_id`) or for the
-whole organisation (`user_id=None`). Money is integer nano-USD; tokens are input plus
-output, as the budgets count them. `to_csv` renders any report for download.
+whole organisation (`user_id=None`). Whole UTC days are read from the daily rollup
+(services/budget/rollup.py), so a report's cost grows with days and groups, not with
+ledger rows; only the parts of days at the edges of a range not on midnights are read from
+the ledger. Money is integer nano-USD; tokens are input plus output, as the budgets count
+them. `to_csv` renders any report for download.
 """
 
 from __future__ import annotations
@@ -15,19 +18,35 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
+from sqlalchemy.orm import Session, sessionmaker
 
-from services.budget.models import LedgerEntry
+from services.budget.models import LedgerEntry, UsageDay
 from services.budget.pricing import NANO_PER_USD
+from services.budget.ref_reports import RefSpend, ref_owners, top_refs
+from services.budget.report_range import MAX_REPORT_DAYS, ReportSpan, in_edges, report_span
+from services.budget.rollup import ledger_day
 from services.errors import InvalidInputError
 from services.models import User
 
+__all__ = [
+    "DEFAULT_REPORT_DAYS",
+    "DELETED_USER",
+    "MAX_REPORT_DAYS",
+    "RefSpend",
+    "SpendRow",
+    "day_range",
+    "ref_owners",
+    "spend_by_day",
+    "spend_by_model",
+    "spend_by_purpose",
+    "spend_by_user",
+    "to_csv",
+    "top_refs",
+]
+
 DELETED_USER = "(deleted user)"
 DEFAULT_REPORT_DAYS = 30
-# The longest period a report covers: it bounds the rows one query aggregates, so every
-# report stays fast however long the ledger grows (bench/cost_pages.py checks this).
-MAX_REPORT_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -38,29 +57,6 @@ class SpendRow:
     calls: int
     cost_nusd: int
     tokens: int
-
-
-@dataclass(frozen=True)
-class RefSpend:
-    """Spend of one conversation or prompt run (`ref_type`, `ref_id`)."""
-
-    ref_type: str
-    ref_id: str
-    calls: int
-    cost_nusd: int
-    tokens: int
-    last_call_at: datetime
-
-
-_TOKENS = LedgerEntry.input_tokens + LedgerEntry.output_tokens
-
-
-def _aggregates() -> tuple[ColumnElement[Any], ...]:
-    return (
-        func.count().label("calls"),
-        func.coalesce(func.sum(LedgerEntry.cost_nusd), 0).label("cost_nusd"),
-        func.coalesce(func.sum(_TOKENS), 0).label("tokens"),
-    )
 
 
 def day_range(first: date, last: date) -> tuple[datetime, datetime]:
@@ -75,29 +71,41 @@ def day_range(first: date, last: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
 
 
-def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInputError("Report ranges need timezone-aware datetimes.")
-    if end <= start:
-        raise InvalidInputError("The end of a report range must come after its start.")
-    if end - start > timedelta(days=MAX_REPORT_DAYS):
-        raise InvalidInputError(f"A report covers at most {MAX_REPORT_DAYS} days.")
+def _spend_source(sessions: sessionmaker[Session], span: ReportSpan, user_id: int | None) -> Any:
+    """(day, user_id, model, purpose, calls, cost_nusd, tokens) rows covering `span`."""
+    days = select(
+        UsageDay.day,
+        UsageDay.user_id,
+        UsageDay.model,
+        UsageDay.purpose,
+        UsageDay.calls,
+        UsageDay.cost_nusd,
+        (UsageDay.input_tokens + UsageDay.output_tokens).label("tokens"),
+    ).where(UsageDay.day >= span.first_day, UsageDay.day < span.end_day)
+    if user_id is not None:
+        days = days.where(UsageDay.user_id == user_id)
+    if not span.edges:
+        return days.subquery()
+    with sessions() as session:
+        dialect = session.get_bind().dialect.name
+    edges = select(
+        ledger_day(dialect),
+        LedgerEntry.user_id,
+        LedgerEntry.model,
+        LedgerEntry.purpose,
+        literal(1),
+        LedgerEntry.cost_nusd,
+        LedgerEntry.input_tokens + LedgerEntry.output_tokens,
+    ).where(in_edges(span, user_id))
+    return union_all(days, edges).subquery()
 
 
-def _in_range(
-    query: Select[Any], *, start: datetime, end: datetime, user_id: int | None
-) -> Select[Any]:
-    _check_range(start, end)
-    query = query.where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
-    return query if user_id is None else query.where(LedgerEntry.user_id == user_id)
-
-
-def _day(dialect: str) -> ColumnElement[str]:
-    """The UTC calendar day of a call as `YYYY-MM-DD`, computed in SQL."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", LedgerEntry.created_at), "YYYY-MM-DD")
-    # SQLite stores UTC datetimes as ISO text: the day is its first ten characters.
-    return func.substr(LedgerEntry.created_at, 1, 10)
+def _sums(source: Any) -> tuple[ColumnElement[Any], ...]:
+    return (
+        func.sum(source.c.calls).label("calls"),
+        func.sum(source.c.cost_nusd).label("cost_nusd"),
+        func.sum(source.c.tokens).label("tokens"),
+    )
 
 
 def _spend_rows(sessions: sessionmaker[Session], query: Select[Any]) -> list[SpendRow]:
@@ -116,11 +124,9 @@ def spend_by_day(
     user_id: int | None = None,
 ) -> list[SpendRow]:
     """Spend per UTC day with calls, oldest first."""
-    with sessions() as session:
-        dialect = session.get_bind().dialect.name
-    day = _day(dialect).label("day")
-    query = _in_range(select(day, *_aggregates()), start=start, end=end, user_id=user_id)
-    return _spend_rows(sessions, query.group_by(day).order_by(day))
+    source = _spend_source(sessions, report_span(start, end), user_id)
+    query = select(source.c.day, *_sums(source)).group_by(source.c.day).order_by(source.c.day)
+    return _spend_rows(sessions, query)
 
 
 def spend_by_model(
@@ -131,7 +137,7 @@ def spend_by_model(
     user_id: int | None = None,
 ) -> list[SpendRow]:
     """Spend per model, most expensive first."""
-    return _spend_by_column(sessions, LedgerEntry.model, start=start, end=end, user_id=user_id)
+    return _spend_by_column(sessions, "model", start=start, end=end, user_id=user_id)
 
 
 def spend_by_purpose(
@@ -142,37 +148,31 @@ def spend_by_purpose(
     user_id: int | None = None,
 ) -> list[SpendRow]:
     """Spend per purpose (chat, summary, prompt run, ...), most expensive first."""
-    return _spend_by_column(sessions, LedgerEntry.purpose, start=start, end=end, user_id=user_id)
+    return _spend_by_column(sessions, "purpose", start=start, end=end, user_id=user_id)
 
 
 def _spend_by_column(
     sessions: sessionmaker[Session],
-    column: InstrumentedAttribute[str],
+    name: str,
     *,
     start: datetime,
     end: datetime,
     user_id: int | None,
 ) -> list[SpendRow]:
-    query = _in_range(select(column, *_aggregates()), start=start, end=end, user_id=user_id)
-    cost = func.coalesce(func.sum(LedgerEntry.cost_nusd), 0)
-    return _spend_rows(sessions, query.group_by(column).order_by(cost.desc(), column))
+    source = _spend_source(sessions, report_span(start, end), user_id)
+    column = source.c[name]
+    cost = func.sum(source.c.cost_nusd)
+    query = select(column, *_sums(source)).group_by(column).order_by(cost.desc(), column)
+    return _spend_rows(sessions, query)
 
 
 def spend_by_user(
     sessions: sessionmaker[Session], *, start: datetime, end: datetime
 ) -> list[SpendRow]:
     """Spend per user (keyed by email), most expensive first; deleted users grouped."""
-    per_user = (
-        _in_range(
-            select(LedgerEntry.user_id.label("user_id"), *_aggregates()),
-            start=start,
-            end=end,
-            user_id=None,
-        )
-        .group_by(LedgerEntry.user_id)
-        .subquery()
-    )
-    # Aggregate first, then join the few result rows to users: the join never sees the ledger.
+    source = _spend_source(sessions, report_span(start, end), None)
+    per_user = select(source.c.user_id, *_sums(source)).group_by(source.c.user_id).subquery()
+    # Aggregate first, then join the few result rows to users.
     query = (
         select(
             func.coalesce(User.email, DELETED_USER),
@@ -185,65 +185,6 @@ def spend_by_user(
         .order_by(per_user.c.cost_nusd.desc(), User.email)
     )
     return _spend_rows(sessions, query)
-
-
-def top_refs(
-    sessions: sessionmaker[Session],
-    *,
-    ref_type: str,
-    start: datetime,
-    end: datetime,
-    user_id: int | None = None,
-    limit: int = 20,
-) -> list[RefSpend]:
-    """The `limit` most expensive conversations or prompt runs (`ref_type`) in the range."""
-    query = (
-        _in_range(
-            select(
-                LedgerEntry.ref_id,
-                *_aggregates(),
-                func.max(LedgerEntry.created_at).label("last_call_at"),
-            ),
-            start=start,
-            end=end,
-            user_id=user_id,
-        )
-        .where(LedgerEntry.ref_type == ref_type)
-        .group_by(LedgerEntry.ref_id)
-        .order_by(func.sum(LedgerEntry.cost_nusd).desc(), LedgerEntry.ref_id)
-        .limit(limit)
-    )
-    with sessions() as session:
-        return [
-            RefSpend(
-                ref_type=ref_type,
-                ref_id=str(ref_id),
-                calls=int(calls),
-                cost_nusd=int(nusd),
-                tokens=int(tokens),
-                last_call_at=last,
-            )
-            for ref_id, calls, nusd, tokens, last in session.execute(query)
-        ]
-
-
-def ref_owners(
-    sessions: sessionmaker[Session], *, ref_type: str, ref_ids: Sequence[str]
-) -> dict[str, int]:
-    """The user whose calls a conversation or prompt run (`ref_type`) was charged to, by id.
-
-    Ids with no ledger row, or whose user was deleted, are left out.
-    """
-    if not ref_ids:
-        return {}
-    query = (
-        select(LedgerEntry.ref_id, func.max(LedgerEntry.user_id))
-        .where(LedgerEntry.ref_type == ref_type, LedgerEntry.ref_id.in_(list(ref_ids)))
-        .group_by(LedgerEntry.ref_id)
-    )
-    with sessions() as session:
-        rows = session.execute(query).all()
-    return {str(ref_id): int(user_id) for ref_id, user_id in rows if user_id is not None}
 
 
 def to_csv(rows: Sequence[SpendRow] | Sequence[RefSpend]) -> str:

@@ -6,16 +6,15 @@ import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlalchemy import insert
 
-from services.budget.models import LedgerEntry
+from services.budget.ledger import LedgerRecord, record_call
 from services.budget.pricing import CostEstimate
-from services.budget.types import Purpose, RefType
+from services.budget.types import CallStatus, Purpose, RefType
 from services.container import Services
-from services.db import transaction
 from services.errors import BudgetExceededError
 from services.models import Role
 from tests.support.accounts import make_user, sign_in
@@ -36,23 +35,28 @@ MODEL = "gemini-2.5-flash"
 CALL = CostEstimate(input_tokens=100, output_tokens=100, input_nusd=1_000, total_nusd=5_000)
 
 
-def _spend(services: Services, user_id: int, cost_nusd: int, **extra: object) -> None:
-    row: dict[str, object] = {
+def _spend(services: Services, user_id: int, cost_nusd: int, **extra: Any) -> None:
+    row: dict[str, Any] = {
         "request_id": uuid.uuid4().hex,
         "user_id": user_id,
         "purpose": Purpose.CHAT.value,
+        "ref_type": None,
+        "ref_id": None,
         "provider": "gemini",
         "model": MODEL,
         "input_tokens": 1000,
+        "cached_tokens": 0,
         "output_tokens": 234,
+        "reasoning_tokens": 0,
         "cost_nusd": cost_nusd,
         "reserved_nusd": cost_nusd,
-        "status": "ok",
+        "latency_ms": 0,
+        "status": CallStatus.OK,
         "created_at": datetime.now(UTC),
         **extra,
     }
-    with transaction(services.sessions) as session:
-        session.execute(insert(LedgerEntry), [row])
+    # Through the ledger write, which keeps the rollup the pages read.
+    record_call(services.sessions, LedgerRecord(**row))
 
 
 def test_usage__a_member_sees_only_their_own_spend(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
-from services.budget.models import LedgerEntry
+from services.budget.ledger import LedgerRecord, record_call
 from services.budget.reports import (
     DELETED_USER,
     MAX_REPORT_DAYS,
@@ -23,8 +23,8 @@ from services.budget.reports import (
     to_csv,
     top_refs,
 )
+from services.budget.types import CallStatus
 from services.container import Services
-from services.db import transaction
 from services.errors import InvalidInputError
 from services.models import User
 from tests.integration.budget.guard_setup import add_user
@@ -37,7 +37,7 @@ DAY2 = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
 START, END = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)
 
 
-def _row(user_id: int | None, at: datetime, nusd: int, **extra: object) -> dict[str, object]:
+def _row(user_id: int | None, at: datetime, nusd: int, **extra: object) -> dict[str, Any]:
     return {
         "request_id": uuid.uuid4().hex,
         "user_id": user_id,
@@ -59,9 +59,10 @@ def _row(user_id: int | None, at: datetime, nusd: int, **extra: object) -> dict[
     }
 
 
-def _seed(services: Services, rows: list[dict[str, object]]) -> None:
-    with transaction(services.sessions) as session:
-        session.execute(insert(LedgerEntry), rows)
+def _seed(services: Services, rows: list[dict[str, Any]]) -> None:
+    # Through the ledger write, which keeps the rollup the reports read.
+    for row in rows:
+        record_call(services.sessions, LedgerRecord(**{**row, "status": CallStatus(row["status"])}))
 
 
 def _email(services: Services, user_id: int) -> str:

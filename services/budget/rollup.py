@@ -1,0 +1,301 @@
+"""The daily rollup of the usage ledger: what every cost report reads.
+
+`usage_daily` sums calls, tokens by kind and cost per UTC day, user, model and purpose;
+`usage_ref_daily` per conversation or run, day and user; `usage_refs` per conversation or
+run over its life, with its first and last day. The ledger write adds its row to all
+three in its own transaction, only when the row was really written (services/budget/ledger.py),
+so the rollup always equals the ledger. `rebuild` recomputes both from the ledger
+(`python manage.py rollup rebuild`), after a bulk import or to repair them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, bindparam, delete, func, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.budget.models import LedgerEntry, UsageDay, UsageRef, UsageRefDay
+
+logger = logging.getLogger(__name__)
+
+_DAY_SUMS = ("calls", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens")
+_REF_SUMS = ("calls", "tokens", "cost_nusd")
+
+
+@dataclass(frozen=True)
+class RolledCall:
+    """The figures of one ledger row that the rollup sums."""
+
+    user_id: int | None
+    purpose: str
+    ref_type: str | None
+    ref_id: str | None
+    model: str
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    cost_nusd: int
+    created_at: datetime
+
+
+def utc_day(at: datetime) -> str:
+    """The UTC calendar day of `at` as `YYYY-MM-DD`, as the rollup keys it."""
+    return at.astimezone(UTC).date().isoformat()
+
+
+@functools.cache
+def _upserts(dialect: str) -> tuple[Insert, Insert, Insert]:
+    """(add to usage_daily, to usage_ref_daily, to usage_refs) for `dialect`:
+    `x = x + excluded.x`.
+
+    Adding in the database, not read-modify-write, keeps concurrent writers exact; the
+    conflict target is the partial unique index of rows whose user exists.
+    """
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    later = func.greatest if dialect == "postgresql" else func.max
+    earlier = func.least if dialect == "postgresql" else func.min
+    day_columns = ("day", "user_id", "model", "purpose", *_DAY_SUMS, "cost_nusd")
+    day = insert(UsageDay).values({c: bindparam(c) for c in day_columns})
+    day = day.on_conflict_do_update(
+        index_elements=["day", "user_id", "model", "purpose"],
+        index_where=UsageDay.user_id.is_not(None),
+        set_={c: getattr(UsageDay, c) + day.excluded[c] for c in (*_DAY_SUMS, "cost_nusd")},
+    )
+    ref_columns = ("ref_type", "ref_id", "day", "user_id", *_REF_SUMS, "last_call_at")
+    ref = insert(UsageRefDay).values({c: bindparam(c) for c in ref_columns})
+    ref = ref.on_conflict_do_update(
+        index_elements=["ref_type", "day", "ref_id", "user_id"],
+        index_where=UsageRefDay.user_id.is_not(None),
+        set_={
+            **{c: getattr(UsageRefDay, c) + ref.excluded[c] for c in _REF_SUMS},
+            "last_call_at": later(UsageRefDay.last_call_at, ref.excluded.last_call_at),
+        },
+    )
+    life_columns = ("ref_type", "ref_id", "first_day", "last_day", *_REF_SUMS, "last_call_at")
+    life = insert(UsageRef).values({c: bindparam(c) for c in life_columns})
+    life = life.on_conflict_do_update(
+        index_elements=["ref_type", "ref_id"],
+        set_={
+            **{c: getattr(UsageRef, c) + life.excluded[c] for c in _REF_SUMS},
+            "first_day": earlier(UsageRef.first_day, life.excluded.first_day),
+            "last_day": later(UsageRef.last_day, life.excluded.last_day),
+            "last_call_at": later(UsageRef.last_call_at, life.excluded.last_call_at),
+        },
+    )
+    return day, ref, life
+
+
+def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None:
+    """Add one ledger row to the rollup (`sign=-1` takes it out), in the caller's transaction."""
+    day_upsert, ref_upsert, life_upsert = _upserts(connection.dialect.name)
+    day = utc_day(call.created_at)
+    connection.execute(
+        day_upsert,
+        {
+            "day": day,
+            "user_id": call.user_id,
+            "model": call.model,
+            "purpose": call.purpose,
+            "calls": sign,
+            "input_tokens": sign * call.input_tokens,
+            "cached_tokens": sign * call.cached_tokens,
+            "output_tokens": sign * call.output_tokens,
+            "reasoning_tokens": sign * call.reasoning_tokens,
+            "cost_nusd": sign * call.cost_nusd,
+        },
+    )
+    if call.ref_type is None or call.ref_id is None:
+        return
+    sums = {
+        "ref_type": call.ref_type,
+        "ref_id": call.ref_id,
+        "calls": sign,
+        "tokens": sign * (call.input_tokens + call.output_tokens),
+        "cost_nusd": sign * call.cost_nusd,
+        "last_call_at": call.created_at,
+    }
+    connection.execute(ref_upsert, {**sums, "day": day, "user_id": call.user_id})
+    connection.execute(life_upsert, {**sums, "first_day": day, "last_day": day})
+
+
+def remove_call(connection: Connection, call: RolledCall) -> None:
+    """Take one ledger row out of the rollup, dropping groups it leaves without calls."""
+    add_call(connection, call, sign=-1)
+    day = utc_day(call.created_at)
+    connection.execute(
+        delete(UsageDay).where(
+            UsageDay.day == day,
+            UsageDay.user_id == call.user_id,
+            UsageDay.model == call.model,
+            UsageDay.purpose == call.purpose,
+            UsageDay.calls == 0,
+        )
+    )
+    if call.ref_type is not None and call.ref_id is not None:
+        connection.execute(
+            delete(UsageRefDay).where(
+                UsageRefDay.ref_type == call.ref_type,
+                UsageRefDay.day == day,
+                UsageRefDay.ref_id == call.ref_id,
+                UsageRefDay.user_id == call.user_id,
+                UsageRefDay.calls == 0,
+            )
+        )
+        connection.execute(
+            delete(UsageRef).where(
+                UsageRef.ref_type == call.ref_type,
+                UsageRef.ref_id == call.ref_id,
+                UsageRef.calls == 0,
+            )
+        )
+
+
+def ledger_day(dialect: str) -> ColumnElement[str]:
+    """The UTC calendar day of a ledger row as `YYYY-MM-DD`, computed in SQL."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", LedgerEntry.created_at), "YYYY-MM-DD")
+    # SQLite stores UTC datetimes as ISO text: the day is its first ten characters.
+    return func.substr(LedgerEntry.created_at, 1, 10)
+
+
+def rebuild(engine: Engine) -> tuple[int, int]:
+    """Recompute the rollup from the ledger in one transaction; (day rows, ref rows).
+
+    On PostgreSQL the ledger is locked against writes meanwhile (reads go on), so no call
+    lands between the delete and the recount; SQLite writers wait for the write lock anyway.
+    """
+    with engine.begin() as connection:
+        dialect = connection.dialect.name
+        if dialect == "postgresql":
+            connection.execute(sql_text("LOCK TABLE usage_ledger IN SHARE MODE"))
+        connection.execute(delete(UsageRef))
+        connection.execute(delete(UsageRefDay))
+        connection.execute(delete(UsageDay))
+        day = ledger_day(dialect)
+        connection.execute(
+            UsageDay.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["day", "user_id", "model", "purpose", *_DAY_SUMS, "cost_nusd"],
+                _day_sums(day),
+            )
+        )
+        connection.execute(
+            UsageRefDay.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["ref_type", "ref_id", "day", "user_id", *_REF_SUMS, "last_call_at"],
+                _ref_sums(day),
+            )
+        )
+        connection.execute(
+            UsageRef.__table__.insert().from_select(  # type: ignore[attr-defined]
+                ["ref_type", "ref_id", "first_day", "last_day", *_REF_SUMS, "last_call_at"],
+                _life_sums(day),
+            )
+        )
+        # Counted, not taken from rowcount, which some drivers leave at -1 here.
+        days = int(connection.scalar(select(func.count()).select_from(UsageDay)) or 0)
+        refs = int(connection.scalar(select(func.count()).select_from(UsageRefDay)) or 0)
+    logger.info("rollup rebuilt day_rows=%d ref_rows=%d", days, refs)
+    return days, refs
+
+
+def _day_sums(day: ColumnElement[str]) -> Any:
+    keys = (day, LedgerEntry.user_id, LedgerEntry.model, LedgerEntry.purpose)
+    return select(
+        *keys,
+        func.count(),
+        *(func.sum(getattr(LedgerEntry, c)) for c in _DAY_SUMS[1:]),
+        func.sum(LedgerEntry.cost_nusd),
+    ).group_by(*keys)
+
+
+def _ref_sums(day: ColumnElement[str]) -> Any:
+    keys = (LedgerEntry.ref_type, LedgerEntry.ref_id, day, LedgerEntry.user_id)
+    return (
+        select(
+            *keys,
+            func.count(),
+            func.sum(LedgerEntry.input_tokens + LedgerEntry.output_tokens),
+            func.sum(LedgerEntry.cost_nusd),
+            func.max(LedgerEntry.created_at),
+        )
+        .where(LedgerEntry.ref_type.is_not(None), LedgerEntry.ref_id.is_not(None))
+        .group_by(*keys)
+    )
+
+
+def _life_sums(day: ColumnElement[str]) -> Any:
+    keys = (LedgerEntry.ref_type, LedgerEntry.ref_id)
+    return (
+        select(
+            *keys,
+            func.min(day),
+            func.max(day),
+            func.count(),
+            func.sum(LedgerEntry.input_tokens + LedgerEntry.output_tokens),
+            func.sum(LedgerEntry.cost_nusd),
+            func.max(LedgerEntry.created_at),
+        )
+        .where(LedgerEntry.ref_type.is_not(None), LedgerEntry.ref_id.is_not(None))
+        .group_by(*keys)
+    )
+
+
+def differences(engine: Engine) -> int:
+    """How many rollup groups differ from a recount of the ledger (0: they agree)."""
+    with engine.connect() as connection:
+        day = ledger_day(connection.dialect.name)
+        found = 0
+        for stored, recount in (
+            (_regrouped_days(), _day_sums(day)),
+            (_regrouped_refs(), _ref_sums(day)),
+            (_stored_lives(), _life_sums(day)),
+        ):
+            mine = _by_key(connection.execute(stored))
+            theirs = _by_key(connection.execute(recount))
+            found += sum(mine.get(k) != theirs.get(k) for k in mine.keys() | theirs.keys())
+    return found
+
+
+def _regrouped_days() -> Any:
+    # Rows of deleted users (NULL) may share a key: regroup as the ledger recount groups.
+    keys = (UsageDay.day, UsageDay.user_id, UsageDay.model, UsageDay.purpose)
+    sums = (func.sum(getattr(UsageDay, c)) for c in (*_DAY_SUMS, "cost_nusd"))
+    return select(*keys, *sums).group_by(*keys).having(func.sum(UsageDay.calls) != 0)
+
+
+def _regrouped_refs() -> Any:
+    keys = (UsageRefDay.ref_type, UsageRefDay.ref_id, UsageRefDay.day, UsageRefDay.user_id)
+    sums = (func.sum(getattr(UsageRefDay, c)) for c in _REF_SUMS)
+    return (
+        select(*keys, *sums, func.max(UsageRefDay.last_call_at))
+        .group_by(*keys)
+        .having(func.sum(UsageRefDay.calls) != 0)
+    )
+
+
+def _stored_lives() -> Any:
+    return select(
+        UsageRef.ref_type,
+        UsageRef.ref_id,
+        UsageRef.first_day,
+        UsageRef.last_day,
+        *(getattr(UsageRef, c) for c in _REF_SUMS),
+        UsageRef.last_call_at,
+    ).where(UsageRef.calls != 0)
+
+
+def _by_key(rows: Any) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    # Keys are the first four columns (of usage_refs: the reference and its days).
+    return {tuple(row[:4]): tuple(_plain(v) for v in row[4:]) for row in rows}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value if value is None else int(value)
