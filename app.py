@@ -14,7 +14,7 @@ import streamlit as st
 from services.errors import StoreUnavailableError
 from ui.context import get_settings
 from ui.forms import post_form, show_flash
-from ui.session import NOT_ALLOWED, current_user
+from ui.signed_in import NOT_ALLOWED, current_user
 from ui.status import render_outage
 
 st.set_page_config(page_title="PyAirtable Assistant", page_icon=":material/table_chart:")

@@ -21,7 +21,7 @@ from services.redis_store import EmbeddedRedis
 
 if TYPE_CHECKING:
     from services.container import Services
-from services.schema import upgrade_database
+from services.migrations import upgrade_database
 
 
 def _migrate(settings: Settings) -> int:

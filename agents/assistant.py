@@ -189,7 +189,7 @@ class Assistant:
 
     def _result(self, produced: list[BaseMessage], ref: CallRef, started: datetime) -> TurnResult:
         totals = totals_for_ref(
-            self._services.sessions, ref_type=ref.type.value, ref_id=ref.id, since=started
+            self._services.sql, ref_type=ref.type.value, ref_id=ref.id, since=started
         )
         answer = next(
             (m.text for m in reversed(produced) if isinstance(m, AIMessage) and m.text), ""

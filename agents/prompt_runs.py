@@ -131,7 +131,7 @@ class PromptRunner:
             if not parts:
                 raise_if_refused([_merged(chunks)])
         totals = totals_for_ref(
-            self._services.sessions, ref_type=ref.type.value, ref_id=ref.id, since=started
+            self._services.sql, ref_type=ref.type.value, ref_id=ref.id, since=started
         )
         return "".join(parts), totals.tokens, totals.nusd
 

@@ -12,10 +12,10 @@ from starlette.routing import Route
 
 from api.auth import FORM_MISMATCH, FormTooLargeError, checked_form, redirect, with_session
 from api.security import current_user, refuse
-from services.auth.sessions import SESSION_COOKIE
+from services.auth.sign_ins import SESSION_COOKIE
 from services.container import Services
 from services.errors import AppError
-from services.models import User
+from services.orm import User
 
 NOT_SIGNED_IN = "Sign in or send an API token (Authorization: Bearer …)."
 NOT_ALLOWED = "Not allowed: this needs the admin role."
@@ -63,7 +63,7 @@ def account_routes(get_services: Callable[[], Services]) -> list[Route]:
         if form is None:
             return redirect("/account", flash=services.flash.put(FORM_MISMATCH))
         token = request.cookies.get(SESSION_COOKIE)
-        user_id = await run_in_threadpool(services.session_store.resolve, token)
+        user_id = await run_in_threadpool(services.sign_ins.resolve, token)
         if user_id is None:
             return redirect("/signin")
         if form.get("new_password", "") != form.get("new_password_confirm", ""):

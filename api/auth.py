@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from api.security import client_address, refuse, same_origin
 from services.auth.accounts import MAX_DISPLAY_NAME, MAX_EMAIL, AccountExistsError, ExternalIdentity
-from services.auth.sessions import SESSION_COOKIE
+from services.auth.sign_ins import SESSION_COOKIE
 from services.container import Services
 from services.errors import AppError
 
@@ -68,7 +68,7 @@ def with_session(
     services: Services, request: Request, user_id: int, response: RedirectResponse
 ) -> RedirectResponse:
     """`response` setting the HttpOnly cookie of a new session of `user_id`."""
-    token = services.session_store.create(user_id)
+    token = services.sign_ins.create(user_id)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -175,7 +175,7 @@ def auth_routes(get_services: Callable[[], Services]) -> list[Route]:
             form = None
         if form is None:
             return refuse(403, FORM_MISMATCH)
-        await run_in_threadpool(services.session_store.end, request.cookies.get(SESSION_COOKIE))
+        await run_in_threadpool(services.sign_ins.end, request.cookies.get(SESSION_COOKIE))
         response = redirect("/", signed_out="1")
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
         return response
@@ -187,7 +187,7 @@ def auth_routes(get_services: Callable[[], Services]) -> list[Route]:
             form = await _form(request, "oidc")
         except FormTooLargeError:
             form = None
-        user_id = services.session_store.redeem_ticket(form.get("ticket", "")) if form else None
+        user_id = services.sign_ins.redeem_ticket(form.get("ticket", "")) if form else None
         if user_id is None:
             return redirect("/signin", flash=services.flash.put(FORM_MISMATCH))
         return _signed_in(services, request, user_id)

@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services.auth.sessions import SESSION_COOKIE
+from services.auth.sign_ins import SESSION_COOKIE
 from services.container import Services
 from services.errors import NotAllowedError, StoreUnavailableError
-from services.models import User
+from services.orm import User
 
 
 def _origin_of(url: str) -> str:
@@ -40,7 +40,7 @@ def current_user(request: Request, services: Services) -> User | None:
         except NotAllowedError:
             return None
     else:
-        user_id = services.session_store.resolve(request.cookies.get(SESSION_COOKIE))
+        user_id = services.sign_ins.resolve(request.cookies.get(SESSION_COOKIE))
     if user_id is None:
         return None
     user = services.accounts.get_user(user_id)

@@ -52,12 +52,12 @@ from config.settings import Settings, load_settings
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.types import CallRef, Purpose
 from services.container import Services, build_services
 from services.llm.scripted import ScriptedChatModel, answer, tool_call
+from services.migrations import upgrade_database
 from services.redis_store import EmbeddedRedis
-from services.schema import upgrade_database
 from tools.airtable import airtable_tools
 from tools.context import AssistantContext
 
@@ -165,7 +165,7 @@ def _chat_rows(services: Services, user_id: int, conversation_id: str) -> int:
         LedgerEntry.ref_id == conversation_id,
         LedgerEntry.cost_nusd > 0,
     )
-    with services.sessions() as session:
+    with services.sql() as session:
         return int(session.execute(query).scalar_one())
 
 

@@ -39,9 +39,9 @@ from services.budget.reports import DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS, day_ra
 from services.budget.usage import limits_and_spend
 from services.container import Services, build_services
 from services.db import create_db_engine
+from services.migrations import upgrade_database
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis
-from services.schema import upgrade_database
 
 TARGET_MS = 100.0
 REPEATS = 5
@@ -59,7 +59,7 @@ class Query:
 def page_queries(services: Services, user_id: int, today: datetime) -> list[Query]:
     """Each query the usage and cost pages run, over their default and longest period."""
     found: list[Query] = []
-    sessions = services.sessions
+    sessions = services.sql
     for days in (DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS):
         start, end = day_range((today - timedelta(days=days - 1)).date(), today.date())
         org: dict[str, Any] = {"start": start, "end": end}
@@ -91,7 +91,7 @@ def _call(function: Callable[..., object], *args: Any, **kwargs: Any) -> Callabl
 
 def _lookups(services: Services, user_id: int, today: datetime) -> list[Query]:
     """What the Costs page looks up for the rows it shows, and the rest of both pages."""
-    sessions = services.sessions
+    sessions = services.sql
     start, end = day_range((today - timedelta(days=MAX_REPORT_DAYS - 1)).date(), today.date())
     span: dict[str, Any] = {"start": start, "end": end}
     conversations = [r.ref_id for r in reports.top_refs(sessions, ref_type="conversation", **span)]

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-from services.budget.models import BudgetAlert
-from services.models import User
-from services.prompts.models import Prompt, PromptRun
+from services.budget.orm import BudgetAlert
+from services.orm import User
+from services.prompts.orm import Prompt, PromptRun
 
 USERS = 200
 DAYS = 365

@@ -38,7 +38,7 @@ from config.settings import Settings, load_settings
 from services.budget.budgets import BudgetOverrides
 from services.budget.errors import SpendLimitExceededError
 from services.budget.guard import BudgetGuard
-from services.budget.models import BudgetAlert, LedgerEntry
+from services.budget.orm import BudgetAlert, LedgerEntry
 from services.budget.pricing import CostEstimate, TokenUsage
 from services.budget.types import CallStatus, Purpose
 from services.budget.windows import Metric, Window
@@ -46,9 +46,9 @@ from services.container import Services, build_services
 from services.db import transaction
 from services.llm.catalog import ModelSpec
 from services.llm.scripted import ScriptedChatModel, usage
-from services.models import User
+from services.migrations import upgrade_database
+from services.orm import User
 from services.redis_store import EmbeddedRedis
-from services.schema import upgrade_database
 
 T = TypeVar("T")
 
@@ -134,7 +134,7 @@ def run(calls: int, warmup: int) -> Run:
     """Time `calls` calls of each kind after `warmup`; check the ledger, budget and alerts."""
     total = warmup + calls
     with tempfile.TemporaryDirectory() as tmp, _services(Path(tmp)) as services:
-        with transaction(services.sessions) as session:
+        with transaction(services.sql) as session:
             user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com")
             session.add(user)
             session.flush()
@@ -174,7 +174,7 @@ def run(calls: int, warmup: int) -> Run:
                 *_budget_checks(services, guard, user_id, estimate, budget, 2 * total),
             ]
         finally:
-            with transaction(services.sessions) as session:
+            with transaction(services.sql) as session:
                 session.execute(delete(LedgerEntry).where(LedgerEntry.user_id == user_id))
                 session.execute(delete(User).where(User.id == user_id))
         return result
@@ -199,7 +199,7 @@ def _ledger_checks(
         .where(LedgerEntry.user_id == user_id)
         .group_by(LedgerEntry.purpose)
     )
-    with services.sessions() as session:
+    with services.sql() as session:
         rows = {purpose: (n, right) for purpose, n, right in session.execute(query)}
     checks = []
     for purpose, label in ((Purpose.CHAT, "guarded calls"), (Purpose.SUMMARY, "guard parts")):
@@ -223,7 +223,7 @@ def _budget_checks(
     """The alerts the settled total crossed, each once; the next call refused by tokens."""
     settled = calls * CALL_TOKENS
     wanted = expected_alerts(budget, settled)
-    with services.sessions() as session:
+    with services.sql() as session:
         alerts = [
             (a.scope, a.window, a.metric, a.threshold_pct)
             for a in session.scalars(select(BudgetAlert).where(BudgetAlert.user_id == user_id))

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.reports import DELETED_USER, RefSpend, SpendRow
 from services.budget.rollup import ledger_day
-from services.models import User
+from services.orm import User
 
 _TOKENS = LedgerEntry.input_tokens + LedgerEntry.output_tokens
 

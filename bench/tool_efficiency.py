@@ -49,8 +49,8 @@ from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.airtable.schema import BaseSchema
 from services.container import Services, build_services
+from services.migrations import upgrade_database
 from services.redis_store import EmbeddedRedis
-from services.schema import upgrade_database
 from tools.airtable import airtable_tools
 from tools.context import AssistantContext
 

@@ -1,15 +1,15 @@
-"""Alembic environment: the URL comes from the caller (services.schema) or from settings."""
+"""Alembic environment: the URL comes from the caller (services.migrations) or from settings."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from services.airtable import models as _airtable_models  # noqa: F401 - registers the tables
-from services.budget import models as _budget_models  # noqa: F401 - registers the tables
+from services.airtable import orm as _airtable_models  # noqa: F401 - registers the tables
+from services.budget import orm as _budget_models  # noqa: F401 - registers the tables
 from services.db import create_db_engine
-from services.models import Base
-from services.prompts import models as _prompt_models  # noqa: F401 - registers the tables
+from services.orm import Base
+from services.prompts import orm as _prompt_models  # noqa: F401 - registers the tables
 
 config = context.config
 target_metadata = Base.metadata

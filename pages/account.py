@@ -8,7 +8,7 @@ from services.auth.passwords import MIN_LENGTH
 from services.errors import AppError
 from ui.context import get_services
 from ui.forms import FormField, post_form
-from ui.session import require_user
+from ui.signed_in import require_user
 
 services = get_services()
 user = require_user()

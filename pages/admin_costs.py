@@ -28,7 +28,7 @@ from services.errors import AppError
 from ui.alerts import show_all_alerts
 from ui.context import get_services
 from ui.period import daily_chart, pick_period, purpose_label, spend_table
-from ui.session import require_admin
+from ui.signed_in import require_admin
 
 services = get_services()
 admin = require_admin()
@@ -109,14 +109,14 @@ emails = {u.id: u.email for u in services.accounts.list_users()}
 start, end = pick_period()
 try:
     with st.spinner("Adding up the organisation's costs…"):
-        by_day = spend_by_day(services.sessions, start=start, end=end)
-        by_user = spend_by_user(services.sessions, start=start, end=end)
-        by_model = spend_by_model(services.sessions, start=start, end=end)
-        by_purpose = spend_by_purpose(services.sessions, start=start, end=end)
+        by_day = spend_by_day(services.sql, start=start, end=end)
+        by_user = spend_by_user(services.sql, start=start, end=end)
+        by_model = spend_by_model(services.sql, start=start, end=end)
+        by_purpose = spend_by_purpose(services.sql, start=start, end=end)
         conversations = top_conversations(
-            services.sessions, services.conversations, emails, start=start, end=end
+            services.sql, services.conversations, emails, start=start, end=end
         )
-        runs = top_prompt_runs(services.sessions, emails, start=start, end=end)
+        runs = top_prompt_runs(services.sql, emails, start=start, end=end)
 except AppError as exc:
     st.error(str(exc))
     st.stop()

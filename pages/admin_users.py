@@ -7,10 +7,10 @@ import streamlit as st
 
 from services.auth.resets import RESET_TTL_S
 from services.errors import AppError
-from services.models import Role, User, UserStatus
+from services.orm import Role, User, UserStatus
 from ui.alerts import show_all_alerts
 from ui.context import get_services
-from ui.session import require_admin
+from ui.signed_in import require_admin
 
 services = get_services()
 admin = require_admin()

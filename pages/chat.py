@@ -15,7 +15,7 @@ from services.budget.windows import Window
 from services.conversations import Conversation
 from services.errors import AppError
 from services.llm.factory import CONNECT_MODEL_HELP
-from services.models import User
+from services.orm import User
 from ui.alerts import show_current_user_alerts
 from ui.chat_extras import (
     ask_box,
@@ -26,7 +26,7 @@ from ui.chat_extras import (
 )
 from ui.chat_view import render_history, tool_label, undo_conflict_key
 from ui.context import get_assistant, get_services
-from ui.session import require_user
+from ui.signed_in import require_user
 
 services = get_services()
 user = require_user()

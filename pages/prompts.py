@@ -19,7 +19,7 @@ from services.prompts.library import (
 )
 from services.prompts.variables import Variable, VariableType
 from ui.context import get_prompt_runner, get_services
-from ui.session import require_user
+from ui.signed_in import require_user
 
 services = get_services()
 user = require_user()

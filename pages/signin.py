@@ -37,7 +37,7 @@ def _continue_after_oidc() -> None:
         if st.button("Use another account"):
             st.logout()
         return
-    ticket = services.session_store.issue_ticket(user.id)
+    ticket = services.sign_ins.issue_ticket(user.id)
     st.write(f"Signed in with {settings.oidc_provider_label} as **{user.email}**.")
     post_form("/api/auth/oidc/complete", "oidc", [], "Continue", hidden={"ticket": ticket})
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from services.health import check_components
 from ui.context import get_services
-from ui.session import require_admin
+from ui.signed_in import require_admin
 from ui.status import render_connection_test, render_statuses
 
 require_admin()

@@ -17,7 +17,7 @@ from services.errors import AppError
 from ui.alerts import show_current_user_alerts
 from ui.context import get_services
 from ui.period import daily_chart, pick_period, purpose_label, spend_table
-from ui.session import require_user
+from ui.signed_in import require_user
 
 services = get_services()
 user = require_user()
@@ -44,9 +44,9 @@ show_current_user_alerts(user.id)
 start, end = pick_period()
 try:
     with st.spinner("Adding up your usage…"):
-        by_day = spend_by_day(services.sessions, start=start, end=end, user_id=user.id)
-        by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user.id)
-        by_purpose = spend_by_purpose(services.sessions, start=start, end=end, user_id=user.id)
+        by_day = spend_by_day(services.sql, start=start, end=end, user_id=user.id)
+        by_model = spend_by_model(services.sql, start=start, end=end, user_id=user.id)
+        by_purpose = spend_by_purpose(services.sql, start=start, end=end, user_id=user.id)
 except AppError as exc:
     st.error(str(exc))
     st.stop()

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.models import AuditEvent
+from services.orm import AuditEvent
 
 logger = logging.getLogger(__name__)
 

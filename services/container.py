@@ -25,7 +25,7 @@ from services.auth.forms import FormTokens
 from services.auth.github import GitHubSignIn
 from services.auth.notices import AccountNotices
 from services.auth.resets import PasswordResets
-from services.auth.sessions import SessionStore
+from services.auth.sign_ins import SignInSessions
 from services.auth.throttle import LoginThrottle
 from services.budget.guard import BudgetGuard
 from services.conversations import ConversationStore
@@ -48,9 +48,9 @@ class Services:
 
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
+    sql: sessionmaker[Session]
     redis: redis.Redis
-    session_store: SessionStore
+    sign_ins: SignInSessions
     accounts: AccountService
     password_resets: PasswordResets
     api_tokens: ApiTokenService
@@ -90,7 +90,7 @@ def build_services(settings: Settings) -> Services:
     sessions = create_session_factory(engine)
     prefix = settings.redis_key_prefix
     secret = settings.secret_key.get_secret_value()
-    session_store = SessionStore(client, prefix=prefix, ttl_seconds=settings.session_ttl_seconds)
+    sign_ins = SignInSessions(client, prefix=prefix, ttl_seconds=settings.session_ttl_seconds)
     throttle = LoginThrottle(
         client,
         prefix=prefix,
@@ -113,14 +113,14 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         engine=engine,
-        sessions=sessions,
+        sql=sessions,
         redis=client,
-        session_store=session_store,
+        sign_ins=sign_ins,
         accounts=AccountService(
-            sessions, session_store, throttle, AccountNotices(client, prefix=prefix)
+            sessions, sign_ins, throttle, AccountNotices(client, prefix=prefix)
         ),
         password_resets=PasswordResets(
-            sessions, client, session_store, prefix=prefix, public_url=settings.public_url
+            sessions, client, sign_ins, prefix=prefix, public_url=settings.public_url
         ),
         api_tokens=ApiTokenService(
             sessions,

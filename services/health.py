@@ -74,16 +74,13 @@ def _airtable_status(services: Services) -> ComponentStatus:
     return ComponentStatus("airtable", True, f"{where} at {settings.airtable_url}: connected")
 
 
-LLM_HELP = CONNECT_MODEL_HELP
-
-
 def _llm_status(services: Services) -> ComponentStatus:
     settings = services.settings
     if settings.llm_provider is LLMProvider.NONE:
-        return ComponentStatus("llm", False, "No model provider is configured.", LLM_HELP)
+        return ComponentStatus("llm", False, "No model provider is configured.", CONNECT_MODEL_HELP)
     if not settings.llm_configured:
         return ComponentStatus(
-            "llm", False, "Gemini is selected but GOOGLE_API_KEY is not set.", LLM_HELP
+            "llm", False, "Gemini is selected but GOOGLE_API_KEY is not set.", CONNECT_MODEL_HELP
         )
     where = (
         settings.ollama_base_url

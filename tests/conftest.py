@@ -16,7 +16,7 @@ from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.container import Services, build_services
-from services.models import Base
+from services.orm import Base
 from tests.support.appserver import AppServer, run_app_server
 from tests.support.browser import launch_chromium
 from tests.support.stores import delete_prefixed_keys, redis_server, sql_database
@@ -52,7 +52,7 @@ def services(settings: Settings) -> Iterator[Services]:
         yield built
     finally:
         delete_prefixed_keys(built.redis, settings.redis_key_prefix)
-        with built.sessions.begin() as session:
+        with built.sql.begin() as session:
             for table in reversed(Base.metadata.sorted_tables):
                 session.execute(delete(table))
         built.close()

@@ -36,8 +36,8 @@ def spend_tools(services: Services) -> list[BaseTool]:
         monthly budgets is left; use it for questions about their usage, costs or budget."""
         user_id = user_of(runtime).user_id
         start, end = period_bounds(period, datetime.now(UTC))
-        by_model = spend_by_model(services.sessions, start=start, end=end, user_id=user_id)
-        by_purpose = spend_by_purpose(services.sessions, start=start, end=end, user_id=user_id)
+        by_model = spend_by_model(services.sql, start=start, end=end, user_id=user_id)
+        by_purpose = spend_by_purpose(services.sql, start=start, end=end, user_id=user_id)
         try:
             statuses = limits_and_spend(services.budget_guard, user_id, include_org=False)
         except StoreUnavailableError:

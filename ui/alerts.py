@@ -9,7 +9,7 @@ import streamlit as st
 
 from services.budget.alerts import all_alerts, user_alerts
 from services.budget.limit_input import format_amount
-from services.budget.models import BudgetAlert
+from services.budget.orm import BudgetAlert
 from services.budget.reports import DELETED_USER
 from services.budget.windows import Metric
 from ui.context import get_services
@@ -25,9 +25,7 @@ def describe(alert: BudgetAlert) -> str:
 def show_current_user_alerts(user_id: int) -> None:
     """The highest threshold crossed in each current window, as a warning."""
     now = datetime.now(UTC)
-    live = [
-        a for a in user_alerts(get_services().sessions, user_id, limit=20) if a.window_ends_at > now
-    ]
+    live = [a for a in user_alerts(get_services().sql, user_id, limit=20) if a.window_ends_at > now]
     shown: set[tuple[str, str]] = set()
     for alert in sorted(live, key=lambda a: -a.threshold_pct):
         if (alert.window, alert.metric) in shown:
@@ -38,7 +36,7 @@ def show_current_user_alerts(user_id: int) -> None:
 
 def show_all_alerts(emails: Mapping[int, str], limit: int = 50) -> None:
     """Every recent alert, for admins; `emails` names the users (the page has them)."""
-    alerts = all_alerts(get_services().sessions, limit=limit)
+    alerts = all_alerts(get_services().sql, limit=limit)
     if not alerts:
         st.caption("No budget alerts yet.")
         return

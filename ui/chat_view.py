@@ -180,7 +180,7 @@ def render_history(
     """Every turn: the question, tool steps, results, the answer and what it cost."""
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
     answered = [ledger_request_id(m) for m in messages if isinstance(m, AIMessage)]
-    costs = call_costs(services.sessions, [r for r in answered if r])
+    costs = call_costs(services.sql, [r for r in answered if r])
     turns: list[list[BaseMessage]] = []
     for message in messages:
         if isinstance(message, HumanMessage) or not turns:

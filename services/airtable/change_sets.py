@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.airtable.models import ChangeSet, ChangeStatus, RecordChange
+from services.airtable.orm import ChangeSet, ChangeStatus, RecordChange
 from services.airtable.proposals import Proposal
 from services.errors import InvalidInputError, NotAllowedError, NotFoundError
 

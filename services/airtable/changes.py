@@ -22,7 +22,7 @@ from services.airtable.change_sets import (
 )
 from services.airtable.gateway import AirtableGateway
 from services.airtable.lookups import RecordLookups
-from services.airtable.models import ChangeSet, ChangeStatus, RecordChange
+from services.airtable.orm import ChangeSet, ChangeStatus, RecordChange
 from services.airtable.proposals import PlannedChange, Proposal, ProposalStore, new_id
 from services.airtable.schema import TableSchema
 from services.airtable.writing import BatchWriter, Progress, Target

@@ -20,7 +20,7 @@ from services.airtable.client import make_api
 from services.audit import record_event
 from services.crypto import TokenCipher
 from services.errors import AirtableError, InvalidInputError, NotAllowedError
-from services.models import AirtableConnection
+from services.orm import AirtableConnection
 
 logger = logging.getLogger(__name__)
 

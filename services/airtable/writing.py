@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import BATCH_SIZE, AirtableGateway
-from services.airtable.models import ChangeSet, RecordChange
+from services.airtable.orm import ChangeSet, RecordChange
 from services.airtable.proposals import PlannedChange
 
 logger = logging.getLogger(__name__)

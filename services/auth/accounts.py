@@ -19,10 +19,10 @@ from services.auth.passwords import (
     needs_rehash,
     verify_password,
 )
-from services.auth.sessions import SessionStore
+from services.auth.sign_ins import SignInSessions
 from services.auth.throttle import THROTTLED_MESSAGE, LoginThrottle
 from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
-from services.models import ApiToken, Identity, Role, User, UserStatus
+from services.orm import ApiToken, Identity, Role, User, UserStatus
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class AccountService:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        store: SessionStore,
+        store: SignInSessions,
         throttle: LoginThrottle,
         notices: AccountNotices,
     ) -> None:

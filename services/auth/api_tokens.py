@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.audit import record_event
 from services.errors import InvalidInputError, NotAllowedError, NotFoundError
-from services.models import ApiToken
+from services.orm import ApiToken
 
 _ALGORITHM = "HS256"
 _AUDIENCE = "pyairtable-assistant-api"

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.audit import record_event
 from services.auth.passwords import check_password_policy, hash_password
-from services.auth.sessions import SessionStore
+from services.auth.sign_ins import SignInSessions
 from services.errors import InvalidInputError, NotFoundError
-from services.models import User
+from services.orm import User
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class PasswordResets:
         self,
         sessions: sessionmaker[Session],
         client: redis.Redis,
-        store: SessionStore,
+        store: SignInSessions,
         *,
         prefix: str,
         public_url: str,

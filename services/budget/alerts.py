@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.budget.models import BudgetAlert
+from services.budget.orm import BudgetAlert
 from services.budget.windows import BudgetKeys, CounterRef, Metric, Scope, ttl_seconds
 from services.db import transaction
 

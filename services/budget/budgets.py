@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from services.budget.models import OrgBudget, UserBudget
+from services.budget.orm import OrgBudget, UserBudget
 from services.budget.pricing import usd_to_nusd
 from services.budget.windows import BudgetKeys, CounterRef, Scope, Window
 from services.db import transaction

@@ -52,7 +52,7 @@ from services.budget.windows import (
 )
 from services.errors import InvalidInputError
 from services.llm.catalog import ModelCatalog, ModelSpec
-from services.models import utcnow
+from services.orm import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class BudgetGuard:
 
     Args:
         redis_client: The app's Redis (`Services.redis`).
-        sessions: The SQL session factory (`Services.sessions`).
+        sessions: The SQL session factory (`Services.sql`).
         settings: Key prefix, defaults, lease, safety factor and rate limits.
         catalog: The model table, for prices and output caps.
         clock: Returns the current aware UTC time; injected by tests (day rollover).
@@ -127,7 +127,7 @@ class BudgetGuard:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.redis = redis_client
-        self.sessions = sessions
+        self.sql = sessions
         self.catalog = catalog
         self.clock = clock
         self.keys = BudgetKeys(settings.redis_key_prefix)
@@ -239,7 +239,7 @@ class BudgetGuard:
             self.redis.zrem(self.keys.leases, request_id)
             return None
         reservation = Reservation.from_meta(request_id, json.loads(raw), self.catalog)
-        row = find_call(self.sessions, request_id)
+        row = find_call(self.sql, request_id)
         now = self.clock()
         if row is None:
             charge = _input_charge(reservation, CallStatus.EXPIRED)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.budget import rollup
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.types import CallStatus
 from services.errors import ConfigurationError
 

@@ -46,7 +46,7 @@ from sqlalchemy import Row, select
 
 from services.budget.guard import BudgetGuard
 from services.budget.ledger import Totals, totals_by_user
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.types import CallStatus
 from services.budget.windows import (
     COUNTER_GRACE,
@@ -126,7 +126,7 @@ def _count_known_calls(guard: BudgetGuard, raw_ids: Sequence[Any], now: datetime
     counted = 0
     for start in range(0, len(ids), _BATCH):
         query = _row_query().where(LedgerEntry.request_id.in_(ids[start : start + _BATCH]))
-        with guard.sessions() as session:
+        with guard.sql() as session:
             rows = session.execute(query).all()
         counted += sum(_count_row(guard, row, now) for row in rows)
     return counted
@@ -137,7 +137,7 @@ def _below_ledger(guard: BudgetGuard, at: datetime) -> bool:
     targets: list[tuple[CounterRef, Totals]] = []
     for window in (Window.DAY, Window.MONTH):
         span = window_span(window, at)
-        per_user = totals_by_user(guard.sessions, start=span.start, end=span.end)
+        per_user = totals_by_user(guard.sql, start=span.start, end=span.end)
         org = Totals(
             nusd=sum(t.nusd for t in per_user.values()),
             tokens=sum(t.tokens for t in per_user.values()),
@@ -172,7 +172,7 @@ def _ledger_rows(guard: BudgetGuard, span: WindowSpan) -> Iterator[Sequence[_Cal
         .order_by(LedgerEntry.id)
         .execution_options(yield_per=_BATCH)
     )
-    with guard.sessions() as session:
+    with guard.sql() as session:
         yield from session.execute(query).partitions()
 
 

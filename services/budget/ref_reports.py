@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.budget.models import LedgerEntry, UsageRef, UsageRefDay
+from services.budget.orm import LedgerEntry, UsageRef, UsageRefDay
 from services.budget.report_range import ReportSpan, in_edges, report_span
 
 

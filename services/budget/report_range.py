@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.errors import InvalidInputError
 
 # The longest period a report covers: it bounds the rollup rows one query aggregates

@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.budget.models import LedgerEntry, UsageDay
+from services.budget.orm import LedgerEntry, UsageDay
 from services.budget.pricing import NANO_PER_USD
 from services.budget.ref_reports import RefSpend, ref_owners, top_refs
 from services.budget.report_range import MAX_REPORT_DAYS, ReportSpan, in_edges, report_span
 from services.budget.rollup import ledger_day
 from services.errors import InvalidInputError
-from services.models import User
+from services.orm import User
 
 __all__ = [
     "DEFAULT_REPORT_DAYS",

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Insert, bindparam, del
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.budget.models import LedgerEntry, UsageDay, UsageRef, UsageRefDay
+from services.budget.orm import LedgerEntry, UsageDay, UsageRef, UsageRefDay
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.reports import DELETED_USER, RefSpend, ref_owners, top_refs
 from services.budget.types import RefType
 from services.conversations import ConversationStore

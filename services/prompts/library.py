@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
 from services.errors import InvalidInputError, NotAllowedError, NotFoundError
-from services.models import User
-from services.prompts.models import Prompt, PromptRun, PromptVersion
+from services.orm import User
+from services.prompts.orm import Prompt, PromptRun, PromptVersion
 from services.prompts.variables import Variable, check_definitions, render, validate_inputs
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.prompts.models import Prompt, PromptRun
+from services.prompts.orm import Prompt, PromptRun
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import insert
 
-from services.budget.models import BudgetAlert
+from services.budget.orm import BudgetAlert
 from services.container import Services
 from services.db import transaction
-from services.models import Role
+from services.orm import Role
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
 
@@ -42,7 +42,7 @@ def _alert(services: Services, user_id: int) -> None:
         "value": 1_600_000_000,
         "created_at": now,
     }
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.execute(insert(BudgetAlert), [row])
 
 

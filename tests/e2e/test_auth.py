@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.container import Services
-from services.models import Role, UserStatus
+from services.orm import Role, UserStatus
 from tests.support.accounts import PASSWORD, make_user, sign_in
 from tests.support.appserver import AppServer, run_app_server
 

@@ -13,11 +13,11 @@ from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.budget.budgets import BudgetOverrides
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.pricing import usd_to_nusd
 from services.container import Services
 from services.db import transaction
-from services.models import Role
+from services.orm import Role
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
 from tests.support.fake_gemini import FakeGeminiServer
@@ -233,7 +233,7 @@ def test_chat__turn_cost_and_budget_left_are_the_ledgers_exact_figures(
     expect(budgets.locator("td").filter(has_text=re.compile(r"^\$1\.988$"))).to_be_attached()
 
     # The footer is the ledger's row, not a price worked out again from the tokens.
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.execute(
             update(LedgerEntry)
             .where(LedgerEntry.user_id == user.id, LedgerEntry.purpose == "chat")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.container import Services, build_services
-from services.models import Role
+from services.orm import Role
 from tests.support.accounts import make_user
 from tests.support.appserver import AppServer, run_app_server
 from tests.support.fake_github import FakeGitHub, GitHubEmail

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.container import Services
-from services.models import Role
+from services.orm import Role
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
 from tests.support.fake_gemini import FakeGeminiServer

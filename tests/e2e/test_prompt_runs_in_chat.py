@@ -32,9 +32,7 @@ def test_prompt_run__stays_out_of_chat_unless_started_there(
         mode=RunMode.TOOLS,
         base_id=PROJECT_TRACKER_ID,
     )
-    prompt = PromptLibrary(services.sessions, services.airtable).create(
-        user_id=user.id, draft=draft
-    )
+    prompt = PromptLibrary(services.sql, services.airtable).create(user_id=user.id, draft=draft)
     sign_in(page, server.url, user.email)
     page.goto(f"{server.url}/prompts?p={prompt.id}")
     _type(page, "Team", "Sales")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from config.settings import load_settings
 from services.container import Services, build_services
-from services.models import Role
+from services.orm import Role
 from services.redis_store import EmbeddedRedis
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer, run_app_server

@@ -16,7 +16,7 @@ from services.budget.pricing import CostEstimate
 from services.budget.types import CallStatus, Purpose, RefType
 from services.container import Services
 from services.errors import BudgetExceededError
-from services.models import Role
+from services.orm import Role
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
 
@@ -56,7 +56,7 @@ def _spend(services: Services, user_id: int, cost_nusd: int, **extra: Any) -> No
         **extra,
     }
     # Through the ledger write, which keeps the rollup the pages read.
-    record_call(services.sessions, LedgerRecord(**row))
+    record_call(services.sql, LedgerRecord(**row))
 
 
 def test_usage__a_member_sees_only_their_own_spend(

@@ -49,7 +49,7 @@ def test_maintenance_process__settles_a_leaked_reservation(
         deadline = time.monotonic() + 20
         row = None
         while time.monotonic() < deadline:
-            row = find_call(short.sessions, reservation.request_id)
+            row = find_call(short.sql, reservation.request_id)
             if row is not None:
                 break
             time.sleep(0.2)

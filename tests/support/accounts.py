@@ -7,7 +7,7 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from services.container import Services
-from services.models import Role, User
+from services.orm import Role, User
 
 PASSWORD = "correct horse battery staple"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, make_url, text
 
+from services.migrations import upgrade_database
 from services.redis_store import EmbeddedRedis
-from services.schema import upgrade_database
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
 from services.budget.types import CallRef, Purpose
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.support.emulated import services_on
 from tests.support.scripted_model import ScriptedChatModel, answer
 

@@ -96,7 +96,7 @@ def test_turn__streams_calls_a_tool_and_is_charged(
     assert result.tokens == 900 + 20 + 1000 + 12 + 50 + 3
     since = datetime.fromtimestamp(conversation.created_at, UTC)
     ledger = totals_for_ref(
-        real_services.sessions, ref_type="conversation", ref_id=conversation.id, since=since
+        real_services.sql, ref_type="conversation", ref_id=conversation.id, since=since
     )
     assert ledger.tokens == result.tokens
     if name == "gemini":
@@ -120,7 +120,7 @@ def test_provider_error__is_a_clear_message_and_costs_nothing(
     assert excinfo.value.detail.endswith("backend exploded")
     since = datetime.fromtimestamp(conversation.created_at, UTC)
     ledger = totals_for_ref(
-        real_services.sessions, ref_type="conversation", ref_id=conversation.id, since=since
+        real_services.sql, ref_type="conversation", ref_id=conversation.id, since=since
     )
     assert ledger.nusd == 0
     stored = real_services.conversations.messages(user_id=user.id, conversation_id=conversation.id)

@@ -22,7 +22,7 @@ from services.budget.types import Purpose
 from services.container import Services
 from services.conversations import is_error_entry
 from services.errors import BudgetExceededError, NotFoundError
-from services.models import User
+from services.orm import User
 from tests.integration.agents.conftest import BASE, Make
 from tests.support.emulated import services_on
 from tests.support.scripted_model import ScriptedChatModel, answer, tool_call

@@ -21,7 +21,7 @@ from config.settings import Settings
 from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.support.accounts import make_user
 from tests.support.emulated import services_on
 from tools.context import AssistantContext

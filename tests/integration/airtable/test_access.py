@@ -8,7 +8,7 @@ from emulator.testing import EmulatorServer
 from services.airtable.filters import Condition
 from services.container import Services
 from services.errors import NotAllowedError
-from services.models import User
+from services.orm import User
 from tests.conftest import LIMITED_PAT
 from tests.integration.airtable.fixtures import FreshBase, emulator_stats
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from emulator.testing import EmulatorServer
 from services.airtable.change_sets import ApplyResult
 from services.airtable.filters import Condition
-from services.airtable.models import ChangeSet, RecordChange
+from services.airtable.orm import ChangeSet, RecordChange
 from services.container import Services
 from services.errors import InvalidInputError, NotAllowedError, NotFoundError
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import FreshBase, emulator_stats
 from tests.support.accounts import make_user
 
@@ -97,7 +97,7 @@ def test_delete_then_undo__recreates_the_records_and_records_the_new_ids(
     undo = log.undo(proposal.id, member.id)
     after = fresh_base.snapshot()
     assert sorted(after.values(), key=str) == sorted(before.values(), key=str)
-    with airtable_services.sessions() as session:
+    with airtable_services.sql() as session:
         rows = session.scalars(
             select(RecordChange).where(RecordChange.change_set_id == undo.change_set_id)
         ).all()
@@ -147,7 +147,7 @@ def test_apply_from_two_threads_at_once__writes_once(
     assert sorted(r.already_done for r in results) == [False, True]
     names = [f.get("Name", "") for f in fresh_base.snapshot().values()]
     assert sum(n.startswith("Race ") for n in names) == 15
-    with airtable_services.sessions() as session:
+    with airtable_services.sql() as session:
         audited = session.scalars(
             select(RecordChange).where(RecordChange.change_set_id == proposal.id)
         ).all()
@@ -162,7 +162,7 @@ def test_audit__records_who_what_and_before_after_values(
         member.id, fresh_base.id, "Tasks", updates={target_id: {"Hours": 99}}
     )
     airtable_services.airtable_changes.apply(proposal.id, member.id)
-    with airtable_services.sessions() as session:
+    with airtable_services.sql() as session:
         row = session.scalars(select(RecordChange)).one()
         change_set = session.get(ChangeSet, proposal.id)
     hours = proposal.changes[0].after

@@ -17,7 +17,7 @@ from emulator.seed_inventory import INVENTORY_ID
 from emulator.testing import EmulatorServer
 from services.airtable.filters import Condition, Operator
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import emulator_stats
 from tools.airtable import render
 

@@ -17,7 +17,7 @@ from emulator.testing import EmulatorServer
 from services.airtable.pacing import PacingPolicy, SharedRateLimiter, base_id_of
 from services.container import Services, build_services
 from services.errors import AirtableError
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import emulator_stats
 from tests.support.accounts import make_user
 from tests.support.stores import delete_prefixed_keys

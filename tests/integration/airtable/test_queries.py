@@ -14,7 +14,7 @@ from emulator.testing import EmulatorServer
 from services.airtable.filters import Condition, SortKey
 from services.container import Services
 from services.errors import InvalidInputError
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import FreshBase, emulator_stats
 
 pytestmark = pytest.mark.sql

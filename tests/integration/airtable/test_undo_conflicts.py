@@ -9,7 +9,7 @@ import pytest
 from services.airtable.change_sets import ApplyResult, UndoConflictError
 from services.container import Services
 from services.errors import InvalidInputError
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import FreshBase
 
 pytestmark = pytest.mark.sql

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.container import Services
-from services.models import Role, UserStatus
+from services.orm import Role, UserStatus
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.appserver import AppServer
 

@@ -36,7 +36,7 @@ def make_guard(services: Services, settings: Settings, clock: ManualClock) -> Gu
     def make(**overrides: object) -> BudgetGuard:
         return BudgetGuard(
             redis_client=overrides.pop("redis_client", services.redis),  # type: ignore[arg-type]
-            sessions=services.sessions,
+            sessions=services.sql,
             settings=settings.model_copy(update=overrides),
             catalog=catalog,
             clock=clock,

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from services.budget.budgets import BudgetOverrides
 from services.budget.guard import BudgetGuard
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.pricing import CostEstimate
 from services.budget.windows import CounterRef, Scope, Window, window_span
 from services.container import Services
 from services.db import transaction
-from services.models import User
+from services.orm import User
 from tests.support.net import free_port
 
 
@@ -36,7 +36,7 @@ class ManualClock:
 
 
 def add_user(services: Services) -> int:
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         user = User(email=f"{uuid.uuid4().hex[:12]}@example.com")
         session.add(user)
         session.flush()
@@ -79,5 +79,5 @@ def counter(guard: BudgetGuard, user_id: int | None, window: Window) -> dict[str
 
 
 def ledger(services: Services) -> list[LedgerEntry]:
-    with services.sessions() as session:
+    with services.sql() as session:
         return list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))

@@ -51,7 +51,7 @@ def test_alerts__fire_once_per_threshold_per_window(
     clock.advance(days=1)
     assert _thresholds(_call(guard, user_id, 600)) == [(owner, "usd", 50)]
 
-    rows = user_alerts(services.sessions, user_id)
+    rows = user_alerts(services.sql, user_id)
     assert [(r.threshold_pct, r.window, r.metric, r.limit_value) for r in rows] == [
         (50, "day", "usd", LIMIT),
         (100, "day", "usd", LIMIT),
@@ -71,7 +71,7 @@ def test_alerts__one_settle_crossing_50_and_80_records_both(
 
     owner = f"user:{user_id}"
     assert _thresholds(settlement) == [(owner, "usd", 50), (owner, "usd", 80)]
-    assert sorted(r.threshold_pct for r in user_alerts(services.sessions, user_id)) == [50, 80]
+    assert sorted(r.threshold_pct for r in user_alerts(services.sql, user_id)) == [50, 80]
 
 
 def test_alerts__do_not_repeat_when_a_late_settle_lowers_the_total(
@@ -89,7 +89,7 @@ def test_alerts__do_not_repeat_when_a_late_settle_lowers_the_total(
     guard.settle(reservation, TokenUsage(100, 0), latency_ms=1)  # actually 10%
 
     assert _thresholds(_call(guard, user_id, 500)) == []  # back over 50%: already alerted
-    assert [r.threshold_pct for r in user_alerts(services.sessions, user_id)] == [50]
+    assert [r.threshold_pct for r in user_alerts(services.sql, user_id)] == [50]
 
 
 def test_alerts__cover_org_and_token_budgets(
@@ -100,12 +100,12 @@ def test_alerts__cover_org_and_token_budgets(
 
     _call(guard, other, 600)
 
-    (alert,) = all_alerts(services.sessions)
+    (alert,) = all_alerts(services.sql)
     assert (alert.scope, alert.user_id, alert.metric, alert.threshold_pct) == (
         Scope.ORG.value, None, Metric.TOKENS.value, 50,
     )  # fmt: skip
     assert alert.window == Window.DAY.value
-    assert user_alerts(services.sessions, other) == []
+    assert user_alerts(services.sql, other) == []
 
 
 def test_alerts__a_call_over_its_reservation_is_charged_alerted_and_blocks_the_window(
@@ -130,5 +130,5 @@ def test_alerts__a_call_over_its_reservation_is_charged_alerted_and_blocks_the_w
     assert over.alerts[-1].value == 190_000
     with pytest.raises(SpendLimitExceededError, match="daily budget"):
         _call(guard, user_id, 1)
-    stored = {a.threshold_pct: a.value for a in user_alerts(services.sessions, user_id)}
+    stored = {a.threshold_pct: a.value for a in user_alerts(services.sql, user_id)}
     assert stored[190] == 190_000

@@ -16,7 +16,7 @@ from services.budget.windows import Metric, Scope, Window
 from services.container import Services
 from services.db import create_db_engine, transaction
 from services.errors import InvalidInputError, NotFoundError
-from services.models import User
+from services.orm import User
 from tests.integration.budget.guard_setup import estimate, ledger
 
 pytestmark = pytest.mark.sql
@@ -98,7 +98,7 @@ def test_deleting_a_user__drops_their_budget_but_keeps_the_ledger(
     )
     guard.settle(reservation, TokenUsage(10, 2), latency_ms=3)
 
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.execute(delete(User).where(User.id == user_id))
 
     assert guard.budgets.get_user_budget(user_id) == BudgetOverrides()

@@ -118,7 +118,7 @@ def test_reconcile__counts_ledger_calls_that_redis_lost(
     )
     # A call whose counters were lost (Redis restarted without persistence, say).
     record_call(
-        services.sessions,
+        services.sql,
         LedgerRecord(
             request_id="lost-1", user_id=user_id, purpose="chat", ref_type=None, ref_id=None,
             provider="gemini", model=FLASH, input_tokens=100, cached_tokens=0, output_tokens=0,

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 
 from config.settings import Settings
 from services.budget.guard import BudgetGuard, Reservation
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.pricing import TokenUsage
 from services.budget.reaper import reap_expired_reservations, reconcile_counters
 from services.budget.types import CallStatus, Purpose
@@ -147,7 +147,7 @@ def new_scenario(
     start = clock.now
 
     def make() -> Scenario:
-        with services.sessions.begin() as session:
+        with services.sql.begin() as session:
             session.execute(delete(LedgerEntry))
         clock.now = start
         prefix = f"{settings.redis_key_prefix}{uuid.uuid4().hex[:6]}:"

@@ -26,7 +26,7 @@ from services.budget.reports import (
 from services.budget.types import CallStatus
 from services.container import Services
 from services.errors import InvalidInputError
-from services.models import User
+from services.orm import User
 from tests.integration.budget.guard_setup import add_user
 
 pytestmark = pytest.mark.sql
@@ -62,11 +62,11 @@ def _row(user_id: int | None, at: datetime, nusd: int, **extra: object) -> dict[
 def _seed(services: Services, rows: list[dict[str, Any]]) -> None:
     # Through the ledger write, which keeps the rollup the reports read.
     for row in rows:
-        record_call(services.sessions, LedgerRecord(**{**row, "status": CallStatus(row["status"])}))
+        record_call(services.sql, LedgerRecord(**{**row, "status": CallStatus(row["status"])}))
 
 
 def _email(services: Services, user_id: int) -> str:
-    with services.sessions() as session:
+    with services.sql() as session:
         user = session.get(User, user_id)
         assert user is not None
         return user.email
@@ -95,7 +95,7 @@ def users(services: Services) -> tuple[int, int]:
 def test_spend_by_day__groups_by_utc_day_for_the_org(
     services: Services, users: tuple[int, int]
 ) -> None:
-    rows = spend_by_day(services.sessions, start=START, end=END)
+    rows = spend_by_day(services.sql, start=START, end=END)
 
     assert rows == [
         SpendRow("2026-03-01", calls=3, cost_nusd=12 * USD, tokens=450),
@@ -108,7 +108,7 @@ def test_spend_by_day__counts_only_the_users_own_calls(
 ) -> None:
     alice, _ = users
 
-    rows = spend_by_day(services.sessions, start=START, end=END, user_id=alice)
+    rows = spend_by_day(services.sql, start=START, end=END, user_id=alice)
 
     assert [(r.key, r.cost_nusd) for r in rows] == [("2026-03-01", USD), ("2026-03-02", 9 * USD)]
 
@@ -118,8 +118,8 @@ def test_spend_by_model_and_purpose__most_expensive_first(
 ) -> None:
     alice, _ = users
 
-    models = spend_by_model(services.sessions, start=START, end=END)
-    purposes = spend_by_purpose(services.sessions, start=START, end=END, user_id=alice)
+    models = spend_by_model(services.sql, start=START, end=END)
+    purposes = spend_by_purpose(services.sql, start=START, end=END, user_id=alice)
 
     assert [(r.key, r.calls, r.cost_nusd) for r in models] == [
         ("gemini-2.5-flash", 6, 26 * USD),
@@ -133,7 +133,7 @@ def test_spend_by_user__names_users_and_groups_deleted_ones(
 ) -> None:
     alice, bob = users
 
-    rows = spend_by_user(services.sessions, start=START, end=END)
+    rows = spend_by_user(services.sql, start=START, end=END)
 
     assert [(r.key, r.cost_nusd) for r in rows] == [
         (_email(services, bob), 11 * USD),
@@ -147,9 +147,9 @@ def test_top_refs__ranks_conversations_and_runs_by_cost(
 ) -> None:
     alice, _ = users
 
-    conversations = top_refs(services.sessions, ref_type="conversation", start=START, end=END)
-    mine = top_refs(services.sessions, ref_type="conversation", start=START, end=END, user_id=alice)
-    runs = top_refs(services.sessions, ref_type="run", start=START, end=END, limit=1)
+    conversations = top_refs(services.sql, ref_type="conversation", start=START, end=END)
+    mine = top_refs(services.sql, ref_type="conversation", start=START, end=END, user_id=alice)
+    runs = top_refs(services.sql, ref_type="run", start=START, end=END, limit=1)
 
     assert [(r.ref_id, r.calls, r.cost_nusd) for r in conversations] == [
         ("c-1", 2, 7 * USD),
@@ -164,22 +164,22 @@ def test_reports__empty_range_gives_no_rows(services: Services, users: tuple[int
     start = datetime(2020, 1, 1, tzinfo=UTC)
     end = start + timedelta(days=1)
 
-    assert spend_by_day(services.sessions, start=start, end=end) == []
-    assert spend_by_user(services.sessions, start=start, end=end) == []
+    assert spend_by_day(services.sql, start=start, end=end) == []
+    assert spend_by_user(services.sql, start=start, end=end) == []
 
 
 def test_reports__refuse_a_backwards_or_naive_range(services: Services) -> None:
     with pytest.raises(InvalidInputError):
-        spend_by_model(services.sessions, start=END, end=START)
+        spend_by_model(services.sql, start=END, end=START)
     with pytest.raises(InvalidInputError):
-        spend_by_model(services.sessions, start=datetime(2026, 3, 1), end=END)
+        spend_by_model(services.sql, start=datetime(2026, 3, 1), end=END)
 
 
 def test_reports__refuse_a_range_longer_than_the_maximum(services: Services) -> None:
     end = START + timedelta(days=MAX_REPORT_DAYS, microseconds=1)
     with pytest.raises(InvalidInputError, match=f"at most {MAX_REPORT_DAYS} days"):
-        spend_by_day(services.sessions, start=START, end=end)
-    assert spend_by_day(services.sessions, start=START, end=end - timedelta(microseconds=1)) == []
+        spend_by_day(services.sql, start=START, end=end)
+    assert spend_by_day(services.sql, start=START, end=end - timedelta(microseconds=1)) == []
 
 
 def test_to_csv__renders_usd_and_iso_times() -> None:
@@ -218,11 +218,11 @@ def test_ref_owners__maps_each_known_id_to_its_user(services: Services) -> None:
     )
 
     owners = ref_owners(
-        services.sessions, ref_type="conversation", ref_ids=[first, second, orphan, "missing"]
+        services.sql, ref_type="conversation", ref_ids=[first, second, orphan, "missing"]
     )
 
     assert owners == {first: alice, second: bob}
 
 
 def test_ref_owners__no_ids_is_no_query(services: Services) -> None:
-    assert ref_owners(services.sessions, ref_type="conversation", ref_ids=[]) == {}
+    assert ref_owners(services.sql, ref_type="conversation", ref_ids=[]) == {}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from services.budget.ledger import LedgerRecord, record_call
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.reports import (
     DELETED_USER,
     RefSpend,
@@ -28,7 +28,7 @@ from services.budget.reports import (
 from services.budget.types import CallStatus
 from services.container import Services
 from services.db import transaction
-from services.models import User
+from services.orm import User
 from tests.integration.budget.guard_setup import add_user
 
 pytestmark = pytest.mark.sql
@@ -48,7 +48,7 @@ def _seed(services: Services) -> list[LedgerEntry]:
     for _ in range(200):
         kind = rng.choice(["conversation", "run", None])
         record_call(
-            services.sessions,
+            services.sql,
             LedgerRecord(
                 request_id=uuid.uuid4().hex,
                 user_id=rng.choice(users),
@@ -68,9 +68,9 @@ def _seed(services: Services) -> list[LedgerEntry]:
                 created_at=FIRST + timedelta(seconds=rng.randrange(7 * 86_400)),
             ),
         )
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.execute(delete(User).where(User.id == users[3]))
-    with services.sessions() as session:
+    with services.sql() as session:
         return list(session.scalars(select(LedgerEntry)))
 
 
@@ -99,18 +99,18 @@ def test_reports__equal_sums_over_the_ledger_rows(services: Services) -> None:
         mine = [r for r in inside if r.user_id == user]
         span: dict[str, Any] = {"start": start, "end": end}
 
-        assert spend_by_day(services.sessions, **span) == sorted(
+        assert spend_by_day(services.sql, **span) == sorted(
             _as_rows(_grouped(inside, lambda r: r.created_at.date().isoformat())),
             key=lambda r: r.key,
         )
-        assert set(spend_by_model(services.sessions, **span, user_id=user)) == _as_rows(
+        assert set(spend_by_model(services.sql, **span, user_id=user)) == _as_rows(
             _grouped(mine, lambda r: r.model)
         )
-        assert set(spend_by_purpose(services.sessions, **span)) == _as_rows(
+        assert set(spend_by_purpose(services.sql, **span)) == _as_rows(
             _grouped(inside, lambda r: r.purpose)
         )
         by_user = _grouped(inside, lambda r: emails.get(r.user_id or 0, DELETED_USER))
-        assert set(spend_by_user(services.sessions, **span)) == _as_rows(by_user)
+        assert set(spend_by_user(services.sql, **span)) == _as_rows(by_user)
         _assert_top_refs(services, inside, start, end)
 
 
@@ -123,16 +123,14 @@ def _assert_top_refs(
     expected = [RefSpend("run", k, *v, last_call_at=last[k]) for k, v in sums.items()]
     expected.sort(key=lambda r: (-r.cost_nusd, r.ref_id))
 
-    assert (
-        top_refs(services.sessions, ref_type="run", start=start, end=end, limit=5) == (expected[:5])
-    )
+    assert top_refs(services.sql, ref_type="run", start=start, end=end, limit=5) == (expected[:5])
 
 
 def test_ref_owners__equal_the_ledger_owners(services: Services) -> None:
     ledger = _seed(services)
     ids = sorted({str(r.ref_id) for r in ledger if r.ref_type == "conversation"})
 
-    owners = ref_owners(services.sessions, ref_type="conversation", ref_ids=[*ids, "missing"])
+    owners = ref_owners(services.sql, ref_type="conversation", ref_ids=[*ids, "missing"])
 
     expected: dict[str, int] = {}
     for row in ledger:

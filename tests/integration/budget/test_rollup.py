@@ -17,14 +17,14 @@ from sqlalchemy import delete, func, insert, select
 from config.settings import Settings
 from services.budget.guard import BudgetGuard
 from services.budget.ledger import LedgerRecord, record_call
-from services.budget.models import LedgerEntry, UsageDay, UsageRefDay
+from services.budget.orm import LedgerEntry, UsageDay, UsageRefDay
 from services.budget.pricing import TokenUsage
 from services.budget.reaper import reap_expired_reservations
 from services.budget.rollup import differences, rebuild
 from services.budget.types import CallRef, CallStatus, Purpose, RefType
 from services.container import Services
 from services.db import transaction
-from services.models import User
+from services.orm import User
 from tests.integration.budget.guard_setup import ManualClock, add_user, estimate
 from tests.support.appserver import PROJECT_ROOT
 
@@ -59,13 +59,13 @@ def _record(user_id: int | None, **changes: Any) -> LedgerRecord:
 def _day_totals(services: Services) -> tuple[int, int, int, int]:
     """(calls, cost, input tokens, output tokens) summed over the whole rollup."""
     sums = (UsageDay.calls, UsageDay.cost_nusd, UsageDay.input_tokens, UsageDay.output_tokens)
-    with services.sessions() as session:
+    with services.sql() as session:
         row = session.execute(select(*(func.coalesce(func.sum(c), 0) for c in sums))).one()
     return tuple(int(v) for v in row)  # type: ignore[return-value]
 
 
 def _ref_calls(services: Services) -> int:
-    with services.sessions() as session:
+    with services.sql() as session:
         return int(session.scalar(select(func.coalesce(func.sum(UsageRefDay.calls), 0))) or 0)
 
 
@@ -103,8 +103,8 @@ def test_settle__a_duplicate_settle_adds_nothing(
     guard.settle(reservation, usage, latency_ms=5)
     guard.settle(reservation, usage, latency_ms=5)
     record = _record(user_id)
-    record_call(services.sessions, record)
-    record_call(services.sessions, record)
+    record_call(services.sql, record)
+    record_call(services.sql, record)
 
     assert _day_totals(services)[0] == 2
     assert _ref_calls(services) == 2
@@ -151,7 +151,7 @@ def test_record_call__concurrent_writers_count_each_call_once(services: Services
     def write(mine: list[LedgerRecord]) -> None:
         try:
             for record in mine:
-                record_call(services.sessions, record)
+                record_call(services.sql, record)
         except BaseException as exc:  # the assertion below reports it
             errors.append(exc)
 
@@ -173,14 +173,14 @@ def test_record_call__concurrent_writers_count_each_call_once(services: Services
 def test_rollup__follows_a_deleted_user_like_the_ledger(services: Services) -> None:
     gone, kept = add_user(services), add_user(services)
     for user in (gone, kept, gone):
-        record_call(services.sessions, _record(user))
+        record_call(services.sql, _record(user))
 
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.execute(delete(User).where(User.id == gone))
-    record_call(services.sessions, _record(None))
+    record_call(services.sql, _record(None))
 
     assert differences(services.engine) == 0
-    with services.sessions() as session:
+    with services.sql() as session:
         owners = session.execute(select(UsageDay.user_id, UsageDay.calls)).all()
     assert sorted(owners, key=str) == sorted([(None, 2), (kept, 1), (None, 1)], key=str)
 
@@ -191,7 +191,7 @@ def _bulk_ledger(services: Services, count: int) -> None:
         {**vars(_record(user, ref_id=f"r-{n % 4}", ref_type="run")), "status": "ok"}
         for n in range(count)
     ]
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.execute(insert(LedgerEntry), rows)
 
 
@@ -215,7 +215,7 @@ def _manage(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rollup_rebuild__recomputes_it_from_the_ledger(services: Services) -> None:
-    record_call(services.sessions, _record(add_user(services)))
+    record_call(services.sql, _record(add_user(services)))
     _bulk_ledger(services, 12)  # written around the rollup, as a bulk import would
     assert differences(services.engine) > 0
     check = _manage(services, "rollup", "check")

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.budget.guard import BudgetGuard
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.pricing import TokenUsage, format_usd
 from services.budget.types import Purpose
 from services.budget.usage import budget_left, limits_and_spend
@@ -33,7 +33,7 @@ def _ledger_today(services: Services, guard: BudgetGuard, user_id: int) -> int:
         LedgerEntry.created_at >= span.start,
         LedgerEntry.created_at < span.end,
     )
-    with services.sessions() as session:
+    with services.sql() as session:
         return int(session.execute(query).scalar_one())
 
 

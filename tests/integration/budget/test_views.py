@@ -9,7 +9,7 @@ import pytest
 from services.budget.reports import DELETED_USER
 from services.budget.views import top_conversations
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.integration.budget.guard_setup import add_user
 from tests.integration.budget.test_reports import _row, _seed
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.sql
 
 def test_top_conversations__titled_and_owned_or_shown_by_id(services: Services) -> None:
     owner = add_user(services)
-    with services.sessions() as session:
+    with services.sql() as session:
         user = session.get(User, owner)
         assert user is not None
         email = user.email
@@ -36,7 +36,7 @@ def test_top_conversations__titled_and_owned_or_shown_by_id(services: Services) 
     )
 
     rows = top_conversations(
-        services.sessions,
+        services.sql,
         services.conversations,
         {owner: email},
         start=now - timedelta(minutes=1),

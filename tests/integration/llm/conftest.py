@@ -51,7 +51,7 @@ def make_factory(services: Services, settings: Settings, clock: ManualClock) -> 
         changed = settings.model_copy(update={"llm_max_retries": 0, **overrides})
         guard = BudgetGuard(
             redis_client=redis_client,  # type: ignore[arg-type]
-            sessions=services.sessions,
+            sessions=services.sql,
             settings=changed,
             catalog=load_model_catalog(changed.model_table_path),
             clock=clock,

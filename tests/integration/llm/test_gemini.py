@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr
 from config.settings import LLMProvider
 from services.budget.alerts import user_alerts
 from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.types import CallRef, Purpose, RefType
 from services.budget.windows import Window
 from services.container import Services
@@ -322,7 +322,7 @@ def test_overrun__is_charged_alerted_and_refuses_calls_until_the_window_has_room
     )  # fmt: skip
     assert counter(gemini.budget_guard, user_id, Window.DAY)["snusd"] == actual
     over = -(-actual * 100 // worst.total_nusd)
-    alerts = user_alerts(services.sessions, user_id)
+    alerts = user_alerts(services.sql, user_id)
     assert {(a.window, a.metric, a.threshold_pct) for a in alerts} >= {
         ("day", "usd", 100), ("day", "usd", over),
     }  # fmt: skip

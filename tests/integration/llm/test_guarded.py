@@ -47,7 +47,7 @@ def test_agent_answers__carry_the_request_ids_of_their_ledger_rows(
     ids = [ledger_request_id(m) for m in answers]
     assert ids == [row.request_id for row in ledger(services)]
     found = [i for i in ids if i]
-    assert total_cost(call_costs(services.sessions, found), found) == CallCost(
+    assert total_cost(call_costs(services.sql, found), found) == CallCost(
         tokens=100 + 20 + 150 + 10, cost_nusd=(100 + 150) * 300 + (20 + 10) * 2500
     )
 
@@ -80,6 +80,6 @@ def test_stream__the_whole_answer_carries_its_request_id_once(
 
 
 def test_call_costs__only_calls_with_a_ledger_row(services: Services) -> None:
-    assert call_costs(services.sessions, []) == {}
-    assert call_costs(services.sessions, ["no-such-request"]) == {}
+    assert call_costs(services.sql, []) == {}
+    assert call_costs(services.sql, ["no-such-request"]) == {}
     assert total_cost({}, ["no-such-request"]) is None

@@ -13,7 +13,7 @@ from config.settings import Settings
 from emulator.testing import EmulatorServer
 from services.budget.types import CallRef, Purpose
 from services.container import Services
-from services.models import User
+from services.orm import User
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from tests.support.emulated import services_on
@@ -37,12 +37,12 @@ def prompt_services(
 
 @pytest.fixture
 def library(prompt_services: Services) -> PromptLibrary:
-    return PromptLibrary(prompt_services.sessions, prompt_services.airtable)
+    return PromptLibrary(prompt_services.sql, prompt_services.airtable)
 
 
 @pytest.fixture
 def runs(prompt_services: Services) -> PromptRunStore:
-    return PromptRunStore(prompt_services.sessions)
+    return PromptRunStore(prompt_services.sql)
 
 
 @pytest.fixture

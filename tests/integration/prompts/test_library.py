@@ -9,7 +9,7 @@ import pytest
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.seed_crm import SALES_CRM_ID
 from services.errors import InvalidInputError, NotAllowedError, NotFoundError
-from services.models import User
+from services.orm import User
 from services.prompts.library import PromptDraft, PromptLibrary, RunMode, compare_versions
 from services.prompts.variables import Variable, VariableType
 

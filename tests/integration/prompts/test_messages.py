@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.errors import InvalidInputError
-from services.models import User
+from services.orm import User
 from services.prompts.library import PromptDraft, PromptLibrary
 
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from agents.prompt_runs import NEW_CHAT
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.seed_crm import SALES_CRM_ID
-from services.budget.models import LedgerEntry
+from services.budget.orm import LedgerEntry
 from services.budget.types import Purpose, RefType
 from services.container import Services
 from services.conversations import is_error_entry
 from services.errors import InvalidInputError
 from services.llm.errors import ProviderUnavailableError
-from services.models import User
+from services.orm import User
 from services.prompts.library import PromptDraft, PromptLibrary, RunMode
 from services.prompts.runs import PromptRunStore
 from services.prompts.variables import Variable, VariableType
@@ -72,7 +72,7 @@ def test_run__text_generation_is_stored_with_tokens_and_cost(
     )
     assert stored.inputs == {"status": "Done", "due": "2026-12-01"}
     assert stored.prompt_name == "Summary"
-    with prompt_services.sessions() as session:
+    with prompt_services.sql() as session:
         entry = session.scalars(
             select(LedgerEntry).where(LedgerEntry.ref_id == result.run_id)
         ).one()
@@ -113,7 +113,7 @@ def test_run__with_tools_answers_through_the_agent(
     assert prompt_services.conversations.find(user_id=ana.id) == []
     assert result.cost_nusd > 0
     assert runs.history(user_id=ana.id, prompt_id=prompt.id)[0].output == result.output
-    with prompt_services.sessions() as session:
+    with prompt_services.sql() as session:
         rows = session.scalars(select(LedgerEntry).where(LedgerEntry.ref_id == result.run_id)).all()
     answers = [r for r in rows if r.purpose == "prompt_run"]
     assert answers  # charged to the prompt run, so cost pages count it there

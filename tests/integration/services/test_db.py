@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from services.container import Services
 from services.db import check_database, create_db_engine, transaction
 from services.errors import StoreUnavailableError
-from services.models import Role, User
-from services.schema import pending_revisions, upgrade_database
+from services.migrations import pending_revisions, upgrade_database
+from services.orm import Role, User
 
 pytestmark = pytest.mark.sql
 
@@ -25,9 +25,9 @@ def test_migrations__leave_nothing_pending(sql_url: str) -> None:
 
 def test_user__round_trips_with_an_aware_utc_timestamp(services: Services) -> None:
     created = datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.add(User(email="ana@example.com", role=Role.ADMIN.value, created_at=created))
-    with services.sessions() as session:
+    with services.sql() as session:
         user = session.scalars(select(User).where(User.email == "ana@example.com")).one()
     assert user.created_at == created
     assert user.created_at.tzinfo is not None
@@ -37,23 +37,23 @@ def test_user__round_trips_with_an_aware_utc_timestamp(services: Services) -> No
 
 
 def test_user__defaults_to_an_active_member(services: Services) -> None:
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.add(User(email="bo@example.com"))
-    with services.sessions() as session:
+    with services.sql() as session:
         user = session.scalars(select(User)).one()
     assert (user.role, user.status, user.password_hash) == ("member", "active", None)
     assert datetime.now(UTC) - user.created_at < timedelta(minutes=1)
 
 
 def test_user__email_is_unique(services: Services) -> None:
-    with transaction(services.sessions) as session:
+    with transaction(services.sql) as session:
         session.add(User(email="same@example.com"))
-    with pytest.raises(IntegrityError), transaction(services.sessions) as session:
+    with pytest.raises(IntegrityError), transaction(services.sql) as session:
         session.add(User(email="same@example.com"))
 
 
 def test_naive_datetimes__are_refused(services: Services) -> None:
-    with pytest.raises(Exception, match="naive"), transaction(services.sessions) as session:
+    with pytest.raises(Exception, match="naive"), transaction(services.sql) as session:
         session.add(User(email="naive@example.com", created_at=datetime(2026, 1, 1)))
 
 
@@ -68,10 +68,10 @@ def test_migrations__match_the_models(sql_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import services.airtable.models
-    import services.budget.models
-    import services.prompts.models  # noqa: F401 - every model module registers its tables
-    from services.models import Base
+    import services.airtable.orm
+    import services.budget.orm
+    import services.prompts.orm  # noqa: F401 - every model module registers its tables
+    from services.orm import Base
 
     engine = create_db_engine(sql_url)
     try:

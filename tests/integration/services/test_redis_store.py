@@ -92,8 +92,8 @@ def _token(services: Services) -> str:
 
 
 STORE_CALLS: dict[str, Callable[[Services, str], object]] = {
-    "sessions.create": lambda s, _: s.session_store.create(1),
-    "sessions.resolve": lambda s, _: s.session_store.resolve("some-session-token"),
+    "sessions.create": lambda s, _: s.sign_ins.create(1),
+    "sessions.resolve": lambda s, _: s.sign_ins.resolve("some-session-token"),
     "flash.put": lambda s, _: s.flash.put("Signed out."),
     "flash.take": lambda s, _: s.flash.take("some-flash-id"),
     "conversations.create": lambda s, _: s.conversations.create(user_id=1),

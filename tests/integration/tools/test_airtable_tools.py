@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import FreshBase, runtime_for
 from tools.airtable import airtable_tools
 from tools.context import AssistantContext

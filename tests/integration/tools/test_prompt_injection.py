@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from emulator.testing import EmulatorServer
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import FreshBase, emulator_stats
 from tests.integration.tools.test_airtable_tools import ToolFake
 from tools.airtable import airtable_tools

@@ -10,7 +10,7 @@ from langchain_core.messages import ToolMessage
 from services.budget.pricing import CostEstimate, TokenUsage, format_usd, usd_to_nusd
 from services.budget.types import Purpose
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import runtime_for
 from tests.support.accounts import make_user
 from tools.spend import period_bounds, spend_tools

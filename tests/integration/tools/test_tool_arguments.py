@@ -10,7 +10,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from services.container import Services
-from services.models import User
+from services.orm import User
 from tests.integration.airtable.fixtures import runtime_for
 from tools.airtable import airtable_tools
 from tools.airtable.args import SearchArgs

@@ -8,7 +8,7 @@ from services.auth.accounts import (
 )
 from services.container import Services
 from services.errors import InvalidInputError, NotAllowedError
-from services.models import Role, UserStatus
+from services.orm import Role, UserStatus
 
 pytestmark = pytest.mark.sql
 PASSWORD = "correct horse battery staple"
@@ -101,9 +101,9 @@ def test_authenticate__throttles_an_address_across_accounts(services: Services) 
 def test_disable__ends_every_session_and_refuses_sign_in(services: Services) -> None:
     admin = services.accounts.register(email="ana@example.com", password=PASSWORD)
     member = services.accounts.register(email="bo@example.com", password=PASSWORD)
-    tokens = [services.session_store.create(member.id) for _ in range(2)]
+    tokens = [services.sign_ins.create(member.id) for _ in range(2)]
     services.accounts.set_status(actor_id=admin.id, user_id=member.id, status=UserStatus.DISABLED)
-    assert [services.session_store.resolve(t) for t in tokens] == [None, None]
+    assert [services.sign_ins.resolve(t) for t in tokens] == [None, None]
     with pytest.raises(NotAllowedError, match="disabled"):
         services.accounts.authenticate(email="bo@example.com", password=PASSWORD, address="a")
 
@@ -120,11 +120,11 @@ def test_roles__the_last_active_admin_stays(services: Services) -> None:
 
 def test_change_password__ends_other_sessions(services: Services) -> None:
     user = services.accounts.register(email="ana@example.com", password=PASSWORD)
-    token = services.session_store.create(user.id)
+    token = services.sign_ins.create(user.id)
     with pytest.raises(InvalidInputError, match=r"^Current password: this is not your password"):
         services.accounts.change_password(user_id=user.id, current="nope", new="another long one")
     services.accounts.change_password(user_id=user.id, current=PASSWORD, new="another long one")
-    assert services.session_store.resolve(token) is None
+    assert services.sign_ins.resolve(token) is None
     services.accounts.authenticate(
         email="ana@example.com", password="another long one", address="a"
     )

@@ -6,7 +6,7 @@ import pytest
 
 from services.container import Services
 from services.errors import InvalidInputError, NotAllowedError
-from services.models import ApiToken, UserStatus
+from services.orm import ApiToken, UserStatus
 
 pytestmark = pytest.mark.sql
 PASSWORD = "correct horse battery staple"
@@ -65,7 +65,7 @@ def test_token__only_its_owner_revokes_it_and_it_is_never_stored(services: Servi
     issued = services.api_tokens.create(user_id=owner.id, name="t")
     with pytest.raises(Exception, match="No such token"):
         services.api_tokens.revoke(user_id=other.id, jti=issued.jti)
-    with services.sessions() as session:
+    with services.sql() as session:
         row = session.get(ApiToken, issued.jti)
         assert row is not None
         assert issued.token not in repr(row.__dict__)

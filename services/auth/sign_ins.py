@@ -32,7 +32,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class SessionStore:
+class SignInSessions:
     """Create, resolve (refreshing the TTL) and end sessions."""
 
     def __init__(self, client: redis.Redis, *, prefix: str, ttl_seconds: int) -> None:

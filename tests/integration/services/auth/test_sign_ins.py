@@ -1,9 +1,9 @@
-from services.auth.sessions import SessionStore
+from services.auth.sign_ins import SignInSessions
 from services.container import Services
 
 
 def test_session__resolves_until_ended(services: Services) -> None:
-    store = services.session_store
+    store = services.sign_ins
     token = store.create(7)
     assert store.resolve(token) == 7
     store.end(token)
@@ -13,7 +13,9 @@ def test_session__resolves_until_ended(services: Services) -> None:
 
 
 def test_session__expiry_slides_on_use(services: Services) -> None:
-    store = SessionStore(services.redis, prefix=services.settings.redis_key_prefix, ttl_seconds=100)
+    store = SignInSessions(
+        services.redis, prefix=services.settings.redis_key_prefix, ttl_seconds=100
+    )
     token = store.create(3)
     key = next(
         services.redis.scan_iter(match=f"{services.settings.redis_key_prefix}auth:session:*")
@@ -24,7 +26,7 @@ def test_session__expiry_slides_on_use(services: Services) -> None:
 
 
 def test_session__tokens_are_not_stored_in_clear(services: Services) -> None:
-    token = services.session_store.create(3)
+    token = services.sign_ins.create(3)
     keys = [
         k.decode() for k in services.redis.scan_iter(match=f"{services.settings.redis_key_prefix}*")
     ]
@@ -33,7 +35,7 @@ def test_session__tokens_are_not_stored_in_clear(services: Services) -> None:
 
 
 def test_end_all__ends_every_session_of_one_user_only(services: Services) -> None:
-    store = services.session_store
+    store = services.sign_ins
     mine = [store.create(1), store.create(1)]
     other = store.create(2)
     assert store.end_all(1) == 2
@@ -42,6 +44,6 @@ def test_end_all__ends_every_session_of_one_user_only(services: Services) -> Non
 
 
 def test_ticket__is_redeemed_once(services: Services) -> None:
-    ticket = services.session_store.issue_ticket(9)
-    assert services.session_store.redeem_ticket(ticket) == 9
-    assert services.session_store.redeem_ticket(ticket) is None
+    ticket = services.sign_ins.issue_ticket(9)
+    assert services.sign_ins.redeem_ticket(ticket) == 9
+    assert services.sign_ins.redeem_ticket(ticket) is None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.auth.sessions import SESSION_COOKIE
-from services.models import User
+from services.auth.sign_ins import SESSION_COOKIE
+from services.orm import User
 from ui.context import get_services
 
 NOT_ALLOWED = "Not allowed: this page is for admins. Ask an admin if you need access."
@@ -15,7 +15,7 @@ def current_user() -> User | None:
     """The active user for this browser, or None (no cookie, expired, ended or disabled)."""
     services = get_services()
     token = st.context.cookies.get(SESSION_COOKIE)
-    user_id = services.session_store.resolve(token if isinstance(token, str) else None)
+    user_id = services.sign_ins.resolve(token if isinstance(token, str) else None)
     if user_id is None:
         return None
     user = services.accounts.get_user(user_id)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models import Base, UTCDateTime, utcnow
+from services.orm import Base, UTCDateTime, utcnow
 
 
 class Prompt(Base):
