@@ -3,16 +3,15 @@ fake Gemini server, on the shared emulator."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
-from services.container import Services, build_services
-from tests.support.appserver import AppServer, run_app_server
-from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from services.container import Services
+from tests.support.appserver import AppServer
+from tests.support.fake_gemini import FakeGeminiServer
+from tests.support.gemini_app import gemini_app
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +30,5 @@ def chat_app(
 ) -> Iterator[tuple[AppServer, Services]]:
     """The app with Gemini configured (pointed at `gemini`) and services sharing its stores."""
     var_dir = tmp_path_factory.mktemp("llm-app")
-    env = {
-        "DATABASE_URL": sql_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": f"llm{uuid.uuid4().hex[:8]}:",
-        "VAR_DIR": str(var_dir),
-        "AIRTABLE_ENDPOINT_URL": emulator.url,
-        "AIRTABLE_TOKEN": DEV_TOKEN,
-        "LLM_PROVIDER": "gemini",
-        "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
-        "GEMINI_BASE_URL": gemini.url,
-        # This emulator has no rate limit; Airtable's 5 requests/s would only slow the tests.
-        "AIRTABLE_REQUESTS_PER_SECOND": "100",
-        "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "100",
-    }
-    with run_app_server(env, var_dir / "server.log") as server:
-        services = build_services(server.settings())
-        yield server, services
-        services.close()
+    with gemini_app(gemini, emulator, sql_url, redis_url, var_dir) as app:
+        yield app

@@ -22,7 +22,7 @@ def test_api_token__a_too_long_name_is_refused_and_stays_in_the_box(
     too_long = "nightly export of the sales pipeline " * 4
     box.fill(too_long)
     page.get_by_role("button", name="Create token").click()
-    expect(page.get_by_text("1 to 100 characters")).to_be_visible()
+    expect(page.get_by_text("Token name: use at most 100 characters.")).to_be_visible()
     expect(box).to_have_value(too_long)
     assert app_services.api_tokens.list_for(user.id) == []
 

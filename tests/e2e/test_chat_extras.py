@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
-from services.container import Services, build_services
+from services.container import Services
 from services.questions import MAX_QUESTION_CHARS
 from tests.support.accounts import make_user, sign_in
-from tests.support.appserver import AppServer, run_app_server
-from tests.support.fake_gemini import FAKE_GEMINI_KEY, FakeGeminiServer
+from tests.support.appserver import AppServer
+from tests.support.fake_gemini import FakeGeminiServer
 from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
+from tests.support.gemini_app import gemini_app
 
 pytestmark = pytest.mark.e2e
 
@@ -37,24 +36,9 @@ def linked_app(
 ) -> Iterator[tuple[AppServer, Services]]:
     """The chat app of test_chat, told where an Airtable web interface is (`AIRTABLE_WEB`)."""
     var_dir = tmp_path_factory.mktemp("linked-app")
-    env = {
-        "DATABASE_URL": sql_url,
-        "REDIS_URL": redis_url,
-        "REDIS_KEY_PREFIX": f"lnk{uuid.uuid4().hex[:8]}:",
-        "VAR_DIR": str(var_dir),
-        "AIRTABLE_ENDPOINT_URL": emulator.url,
-        "AIRTABLE_TOKEN": DEV_TOKEN,
-        "AIRTABLE_WEB_URL": AIRTABLE_WEB,
-        "LLM_PROVIDER": "gemini",
-        "GOOGLE_API_KEY": FAKE_GEMINI_KEY,
-        "GEMINI_BASE_URL": gemini.url,
-        "AIRTABLE_REQUESTS_PER_SECOND": "100",
-        "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "100",
-    }
-    with run_app_server(env, var_dir / "server.log") as server:
-        services = build_services(server.settings())
-        yield server, services
-        services.close()
+    extra = {"AIRTABLE_WEB_URL": AIRTABLE_WEB}
+    with gemini_app(gemini, emulator, sql_url, redis_url, var_dir, **extra) as app:
+        yield app
 
 
 def _ask(page: Page, text: str) -> None:
