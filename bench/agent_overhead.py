@@ -223,7 +223,7 @@ def main() -> None:
         Check(f"Airtable requests in the measured turns: {requests} (0)", requests == 0),
         *_targets(ours.times, bare.times),
     ]
-    finish(checks)
+    sys.exit(finish(checks))
 
 
 def _report(settings: Settings, turns: int, ours: Side, bare: Side) -> None:

@@ -1,12 +1,12 @@
 """Benchmark: every query of the usage and cost pages over ten million ledger rows.
 
-Seeds a year of calls (bench/cost_seed.py) into a fresh SQLite file, and, when
+Seeds a year of calls (bench/parts/cost_seed.py) into a fresh SQLite file, and, when
 `DATABASE_URL` is set, into a freshly created PostgreSQL database dropped afterwards; both
 are migrated like production and the rollup is built by `rollup.rebuild` (what
 `manage.py rollup rebuild` runs). Then times each query the Usage and Costs pages make
 (reports over the default period and the longest allowed, owners, prompt names, users,
 alerts, budgets, limits and spend) and, for each report, the same report summed over the
-raw ledger (bench/ledger_reports.py) as the baseline: it prints the ratio and checks the
+raw ledger (bench/parts/ledger_reports.py) as the baseline: it prints the ratio and checks the
 two answers are equal. Exits 1 when a query's median is 100 ms or more, or any answer
 differs. Run it with ``python -m bench.cost_pages [--rows N] [--only sqlite|postgresql]``.
 """
@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 
 from sqlalchemy import make_url, text
 
-from bench import cost_seed, ledger_reports
+from bench.parts import cost_seed, ledger_reports
 from config.settings import Settings, load_settings
 from services.budget import reports, rollup
 from services.budget.alerts import all_alerts, user_alerts

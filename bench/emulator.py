@@ -125,7 +125,7 @@ def main() -> None:
             median < TARGET_MS,
         )
     )
-    finish(checks)
+    sys.exit(finish(checks))
 
 
 if __name__ == "__main__":

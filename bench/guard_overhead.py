@@ -279,7 +279,7 @@ def main() -> None:
         f"median guard overhead {median_overhead:.3f} ms < {TARGET_MEDIAN_MS} ms",
         median_overhead < TARGET_MEDIAN_MS,
     )
-    finish([*result.checks, target])
+    sys.exit(finish([*result.checks, target]))
 
 
 def _redis_label() -> str:

@@ -1,16 +1,14 @@
 """How every bench ends: its targets and work checks printed as met or missed, then the exit.
 
 A bench collects `Check`s (a target on a ratio, or proof that the work happened: rows
-written, facts present) and ends with `finish(checks)`, which exits 1 when any check
+written, facts present) and ends with `sys.exit(finish(checks))`: 1 when any check
 missed, so a missed target fails a script run or a CI step instead of scrolling by.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn
 
 
 @dataclass(frozen=True)
@@ -32,9 +30,9 @@ def verdict(checks: Sequence[Check]) -> int:
     return 1 if missed else 0
 
 
-def finish(checks: Sequence[Check]) -> NoReturn:
-    """Print the checks and exit: status 0 when every check is met, 1 on any miss."""
-    sys.exit(verdict(checks))
+def finish(checks: Sequence[Check]) -> int:
+    """Print the checks; the exit status: 0 when every check is met, 1 on any miss."""
+    return verdict(checks)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

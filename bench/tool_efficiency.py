@@ -7,13 +7,13 @@ make) runs three times, each against its own freshly seeded emulator in this pro
 * raw baseline: raw JSON records with every field, every page (searches and totals list
   all matching records; writes go straight to Airtable);
 * fair baseline: what the popular Airtable MCP servers return by default: only the fields
-  the call asks for, at most 100 records (see `bench/mcp_baselines.py`).
+  the call asks for, at most 100 records (see `bench/parts/mcp_baselines.py`).
 
 It prints, per question and in total, the tokens returned to the model
 (`count_tokens_approximately`), Airtable requests (the emulator's counters) and how many
 of the facts the answer needs are in the text, computed facts (counts, sums, averages:
 written in no row) apart from readable ones (in raw rows or the schema). The facts are
-worked out from the demo data first (see `bench/tool_facts.py`). Targets: every fact
+worked out from the demo data first (see `bench/parts/tool_facts.py`). Targets: every fact
 present in ours and every tool call of ours without error; our tokens at most 25% of
 each baseline's; our requests no more than the raw baseline's (the fair one reads at
 most 100 records, so it needs fewer and misses totals); every readable fact the fair
@@ -41,9 +41,9 @@ from langchain_core.messages.utils import count_tokens_approximately
 from pyairtable import Api
 from pydantic import SecretStr
 
-from bench.mcp_baselines import FairBaseline, RawBaseline
+from bench.parts.mcp_baselines import FairBaseline, RawBaseline
+from bench.parts.tool_facts import KINDS, DemoData, Fact, facts_of, present
 from bench.report import Check, finish
-from bench.tool_facts import KINDS, DemoData, Fact, facts_of, present
 from config.settings import load_settings
 from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
@@ -170,7 +170,7 @@ def main(argv: list[str]) -> None:
     )
     for failure in ours.failures:
         print(f"     failed {failure}")
-    finish(checks)
+    sys.exit(finish(checks))
 
 
 def _services(tmp: Path, server: EmulatorServer) -> Services:

@@ -190,7 +190,7 @@ def connect_redis(url: str | None, var_dir: Path) -> StoreRedis:
     """
     if url:
         client = StoreRedis.from_url(url, **_client_options())
-        assert isinstance(client, StoreRedis)  # from_url builds `cls`; its stub says Redis
+        assert isinstance(client, StoreRedis)  # from_url builds `cls`; its typing says Redis
         return client
     embedded = EmbeddedRedis(var_dir)
     embedded.ensure_running()

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pyairtable import Api
 
 from bench.guard_overhead import CALL_TOKENS, day_token_budget, expected_alerts
+from bench.parts.tool_facts import DemoData, facts_of
 from bench.report import Check, finish
-from bench.tool_facts import DemoData, facts_of
 from emulator import DEV_TOKEN
 from services.budget.pricing import CostEstimate
 
+BENCHES = sorted(
+    p for p in (Path(__file__).resolve().parents[2] / "bench").glob("*.py") if p.stem != "report"
+)
 
-def test_finish__exits_1_when_a_check_missed(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        finish([Check("rows written", True), Check("median 3.1 ms < 2 ms", False)])
-    assert exited.value.code == 1
+
+def test_finish__is_status_1_when_a_check_missed(capsys: pytest.CaptureFixture[str]) -> None:
+    status = finish([Check("rows written", True), Check("median 3.1 ms < 2 ms", False)])
+    assert status == 1
     assert "MISS median 3.1 ms < 2 ms" in capsys.readouterr().out
 
 
-def test_finish__exits_0_when_every_check_is_met(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        finish([Check("rows written", True), Check("median 1.1 ms < 2 ms", True)])
-    assert exited.value.code == 0
+def test_finish__is_status_0_when_every_check_is_met(capsys: pytest.CaptureFixture[str]) -> None:
+    status = finish([Check("rows written", True), Check("median 1.1 ms < 2 ms", True)])
+    assert status == 0
     assert "all targets met" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", [p for p in BENCHES if "def main(" in p.read_text()], ids=str)
+def test_bench__exits_with_its_verdict(path: Path) -> None:
+    assert "sys.exit(" in path.read_text()
 
 
 def test_finish__refuses_a_bench_that_checks_nothing() -> None:

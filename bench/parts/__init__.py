@@ -1,0 +1,1 @@
+"""What the benches share: seed data, baselines and fact scoring (not benches themselves)."""
