@@ -7,7 +7,7 @@ as one-time flashes, never as text in the URL.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,6 @@ from services.auth.sign_ins import SESSION_COOKIE
 from services.container import Services
 from services.errors import AppError
 
-Handler = Callable[[Request], Awaitable[Response]]
 FORM_MISMATCH = "The form expired or came from another site. Please try again."
 FORM_TOO_LARGE = "The form was too large. Please try again with shorter entries."
 REGISTERED = (

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately
@@ -209,11 +209,19 @@ def test_format_usd__keeps_the_order_of_amounts(a: int, b: int) -> None:
     assert _value(format_usd(low)) <= _value(format_usd(high))
 
 
-@given(st.integers(min_value=1, max_value=10**15), st.integers(min_value=1, max_value=10**15))
-def test_format_usd__a_budget_with_spend_never_reads_untouched(spent: int, limit: int) -> None:
-    # A limit typed as a round amount (whole cents) and anything spent of it.
-    limit -= limit % 10_000_000
-    assume(0 < spent < limit)
+# A limit typed as a round amount (whole cents, up to $1,000,000) and anything spent of it.
+_LIMIT_AND_SPENT = st.integers(min_value=1, max_value=10**8).flatmap(
+    lambda cents: st.tuples(
+        st.just(cents * 10_000_000), st.integers(min_value=1, max_value=cents * 10_000_000 - 1)
+    )
+)
+
+
+@given(_LIMIT_AND_SPENT)
+def test_format_usd__a_budget_with_spend_never_reads_untouched(
+    limit_spent: tuple[int, int],
+) -> None:
+    limit, spent = limit_spent
     assert format_usd(limit - spent) != format_usd(limit)
 
 
