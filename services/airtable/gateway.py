@@ -27,7 +27,7 @@ from services.airtable.errors import translate
 from services.airtable.pacing import PacedAdapter, PacingPolicy, SharedRateLimiter
 from services.airtable.pacing import token_fingerprint as fingerprint
 from services.airtable.schema import BaseSchema, TableSchema
-from services.errors import InvalidInputError, NotAllowedError, StoreUnavailableError
+from services.errors import InvalidInputError, NotAllowedError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -152,10 +152,7 @@ class AirtableGateway:
         """Primary field texts remembered for these records (linked records' labels)."""
         if not ids:
             return {}
-        try:
-            found = self._redis.hmget(f"{self._prefix}names:{base_id}:{table_id}", list(ids))
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        found = self._redis.hmget(f"{self._prefix}names:{base_id}:{table_id}", list(ids))
         return {
             i: v.decode() if isinstance(v, bytes) else str(v)
             for i, v in zip(ids, found, strict=True)
@@ -167,17 +164,14 @@ class AirtableGateway:
         if not names:
             return
         key = f"{self._prefix}names:{base_id}:{table_id}"
-        try:
-            with self._redis.pipeline() as pipe:
-                pipe.hset(key, mapping=dict(names.items()))
-                pipe.ttl(key)
-                _, ttl = pipe.execute()
-            # The first write starts the clock; later ones must not extend it (Redis 6.2
-            # has no EXPIRE NX), so every label is refreshed at least once per TTL.
-            if ttl < 0:
-                self._redis.expire(key, self._schema_ttl)
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        with self._redis.pipeline() as pipe:
+            pipe.hset(key, mapping=dict(names.items()))
+            pipe.ttl(key)
+            _, ttl = pipe.execute()
+        # The first write starts the clock; later ones must not extend it (Redis 6.2
+        # has no EXPIRE NX), so every label is refreshed at least once per TTL.
+        if ttl < 0:
+            self._redis.expire(key, self._schema_ttl)
 
     def table(
         self, user_id: int, base_id: str, name: str, *, uses: Sequence[str] = ()
@@ -285,17 +279,11 @@ class AirtableGateway:
             return value
 
     def _cache_get(self, key: str) -> Any:
-        try:
-            raw = self._redis.get(key)
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        raw = self._redis.get(key)
         return json.loads(raw) if raw else None
 
     def _cache_set(self, key: str, value: Any, ttl: int) -> None:
-        try:
-            self._redis.set(key, json.dumps(value, separators=(",", ":")), ex=ttl)
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        self._redis.set(key, json.dumps(value, separators=(",", ":")), ex=ttl)
 
 
 def _find(bases: list[BaseInfo], base_id: str) -> BaseInfo | None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import redis
 
-from services.errors import NotAllowedError, NotFoundError, StoreUnavailableError
+from services.errors import NotAllowedError, NotFoundError
 
 RecordAction = Literal["create", "update", "delete"]
 ProposalAction = Literal["create", "update", "upsert", "delete"]
@@ -113,10 +113,7 @@ class ProposalStore:
 
     def save(self, proposal: Proposal) -> None:
         ttl = max(1, int((proposal.expires_at - datetime.now(UTC)).total_seconds()))
-        try:
-            self._redis.set(self._prefix + proposal.id, proposal.to_json(), ex=ttl)
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        self._redis.set(self._prefix + proposal.id, proposal.to_json(), ex=ttl)
 
     def load(self, proposal_id: str, user_id: int) -> Proposal:
         """The user's proposal.
@@ -125,10 +122,7 @@ class ProposalStore:
             NotFoundError: unknown, expired, applied or cancelled.
             NotAllowedError: it belongs to someone else.
         """
-        try:
-            raw = self._redis.get(self._prefix + proposal_id)
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        raw = self._redis.get(self._prefix + proposal_id)
         if raw is None:
             raise NotFoundError(
                 "This proposed change has expired or was already handled; ask for it again."
@@ -142,7 +136,4 @@ class ProposalStore:
 
     def discard(self, proposal_id: str) -> bool:
         """Forget a proposal; True when there was one."""
-        try:
-            return bool(self._redis.delete(self._prefix + proposal_id))
-        except redis.RedisError as exc:
-            raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
+        return bool(self._redis.delete(self._prefix + proposal_id))
