@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from services.container import Services
-from tests.support.appserver import PROJECT_ROOT
+from tests.support.manage_cli import run_manage
 
 pytestmark = pytest.mark.sql
 PASSWORD = "correct horse battery staple"
 
 
-def _manage(services: Services, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": services.settings.sql_url,
-        "REDIS_URL": services.settings.redis_url or "",
-        "REDIS_KEY_PREFIX": services.settings.redis_key_prefix,
-        "VAR_DIR": str(services.settings.var_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_promote__makes_an_existing_user_admin(services: Services) -> None:
     services.accounts.register(email="ana@example.com", password=PASSWORD)
     member = services.accounts.register(email="bo@example.com", password=PASSWORD)
-    result = _manage(services, "promote", "BO@example.com")
+    result = run_manage(services, "promote", "BO@example.com")
     assert result.returncode == 0, result.stderr
     refreshed = services.accounts.get_user(member.id)
     assert refreshed is not None
@@ -46,49 +22,53 @@ def test_promote__makes_an_existing_user_admin(services: Services) -> None:
 
 
 def test_promote__unknown_email_fails_clearly(services: Services) -> None:
-    result = _manage(services, "promote", "nobody@example.com")
+    result = run_manage(services, "promote", "nobody@example.com")
     assert result.returncode == 1
     assert "No user with email" in result.stderr
 
 
 def test_user_create__reads_the_password_from_stdin(services: Services) -> None:
     services.accounts.register(email="ana@example.com", password=PASSWORD)
-    result = _manage(services, "user", "create", "Bo@Example.com", "--admin", stdin=f"{PASSWORD}\n")
+    result = run_manage(
+        services, "user", "create", "Bo@Example.com", "--admin", stdin=f"{PASSWORD}\n"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "created bo@example.com (admin)"
     user = services.accounts.authenticate(email="bo@example.com", password=PASSWORD, address="a")
     assert user.is_admin
-    member = _manage(services, "user", "create", "cy@example.com", stdin=f"{PASSWORD}\n")
+    member = run_manage(services, "user", "create", "cy@example.com", stdin=f"{PASSWORD}\n")
     assert member.stdout.strip() == "created cy@example.com (member)"
 
 
 def test_user_create__refuses_a_weak_password_or_a_taken_email(services: Services) -> None:
     services.accounts.register(email="ana@example.com", password=PASSWORD)
-    weak = _manage(services, "user", "create", "bo@example.com", stdin="short\n")
+    weak = run_manage(services, "user", "create", "bo@example.com", stdin="short\n")
     assert weak.returncode == 1
     assert weak.stderr.strip().splitlines()[-1] == "Password: use at least 10 characters."
-    taken = _manage(services, "user", "create", "ana@example.com", stdin=f"{PASSWORD}\n")
+    taken = run_manage(services, "user", "create", "ana@example.com", stdin=f"{PASSWORD}\n")
     assert taken.returncode == 1
     assert "already exists" in taken.stderr
 
 
 def test_token_create__prints_a_working_token_once(services: Services) -> None:
     user = services.accounts.register(email="ana@example.com", password=PASSWORD)
-    result = _manage(services, "token", "create", "ana@example.com", "--name", "ci", "--days", "7")
+    result = run_manage(
+        services, "token", "create", "ana@example.com", "--name", "ci", "--days", "7"
+    )
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     assert services.api_tokens.verify(token) == user.id
     [row] = services.api_tokens.list_for(user.id)
     assert row.name == "ci"
     assert token not in repr(row.__dict__)
-    unknown = _manage(services, "token", "create", "nobody@example.com", "--name", "ci")
+    unknown = run_manage(services, "token", "create", "nobody@example.com", "--name", "ci")
     assert unknown.returncode == 1
     assert "No user with email" in unknown.stderr
 
 
 def test_user_reset_password__prints_a_one_time_link(services: Services) -> None:
     services.accounts.register(email="ana@example.com", password=PASSWORD)
-    result = _manage(services, "user", "reset-password", "ana@example.com")
+    result = run_manage(services, "user", "reset-password", "ana@example.com")
     assert result.returncode == 0, result.stderr
     link = result.stdout.strip()
     assert link.startswith(f"{services.settings.public_url}/reset_password?token=")

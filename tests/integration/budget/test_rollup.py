@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from dataclasses import replace
@@ -26,7 +23,7 @@ from services.container import Services
 from services.db import transaction
 from services.orm import User
 from tests.integration.budget.guard_setup import ManualClock, add_user, estimate
-from tests.support.appserver import PROJECT_ROOT
+from tests.support.manage_cli import run_manage
 
 pytestmark = pytest.mark.sql
 
@@ -195,37 +192,18 @@ def _bulk_ledger(services: Services, count: int) -> None:
         session.execute(insert(LedgerEntry), rows)
 
 
-def _manage(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": services.settings.sql_url,
-        "REDIS_URL": services.settings.redis_url or "",
-        "REDIS_KEY_PREFIX": services.settings.redis_key_prefix,
-        "VAR_DIR": str(services.settings.var_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_rollup_rebuild__recomputes_it_from_the_ledger(services: Services) -> None:
     record_call(services.sql, _record(add_user(services)))
     _bulk_ledger(services, 12)  # written around the rollup, as a bulk import would
     assert differences(services.engine) > 0
-    check = _manage(services, "rollup", "check")
+    check = run_manage(services, "rollup", "check")
     assert check.returncode == 1, check.stderr
 
-    rebuilt = _manage(services, "rollup", "rebuild")
+    rebuilt = run_manage(services, "rollup", "rebuild")
 
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt" in rebuilt.stdout
-    assert _manage(services, "rollup", "check").returncode == 0
+    assert run_manage(services, "rollup", "check").returncode == 0
     assert differences(services.engine) == 0
     assert _day_totals(services)[0] == 13
     assert rebuild(services.engine) == (2, 5)
