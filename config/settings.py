@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     # Empty: the connecting address is the client, whatever headers it sends.
     trusted_proxies: str = ""
 
+    # Live events (Redis Streams per user + org; WS /api/events; the bell and toasts)
+    events_stream_maxlen: Annotated[int, Field(ge=10)] = 1000
+    events_stream_max_age_seconds: Annotated[int, Field(ge=60)] = 7 * 86_400
+    events_heartbeat_seconds: Annotated[float, Field(gt=0)] = 20.0
+    events_auth_recheck_seconds: Annotated[float, Field(gt=0)] = 2.0
+    events_client_buffer: Annotated[int, Field(ge=1)] = 1000
+    events_ui_poll_seconds: Annotated[float, Field(ge=0.5)] = 3.0
+
     # OIDC sign-in through st.login (any provider with discovery; Google documented)
     oidc_provider_label: str = "Google"
     oidc_client_id: str | None = None

@@ -32,6 +32,7 @@ from services.conversations import ConversationStore
 from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
+from services.events.bus import EventBus
 from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
 from services.preferences import UserPreferences
@@ -68,6 +69,7 @@ class Services:
     chat_models: ChatModelFactory
     prompts: PromptLibrary
     prompt_runs: PromptRunStore
+    events: EventBus
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -103,12 +105,21 @@ def build_services(settings: Settings) -> Services:
         endpoint_url=settings.airtable_url,
         default_token=_default_airtable_token(settings),
     )
-    gateway, records, proposals, changes = _airtable(settings, client, connections, sessions)
+    events = EventBus(
+        client,
+        prefix=prefix,
+        maxlen=settings.events_stream_maxlen,
+        max_age_seconds=settings.events_stream_max_age_seconds,
+    )
+    gateway, records, proposals, changes = _airtable(
+        settings, client, connections, sessions, events
+    )
     guard = BudgetGuard(
         redis_client=client,
         sessions=sessions,
         settings=settings,
         catalog=load_model_catalog(settings.model_table_path),
+        events=events,
     )
     return Services(
         settings=settings,
@@ -145,6 +156,7 @@ def build_services(settings: Settings) -> Services:
         chat_models=ChatModelFactory(settings, guard),
         prompts=PromptLibrary(sessions, gateway),
         prompt_runs=PromptRunStore(sessions),
+        events=events,
     )
 
 
@@ -153,6 +165,7 @@ def _airtable(
     client: redis.Redis,
     connections: AirtableConnections,
     sessions: sessionmaker[Session],
+    events: EventBus,
 ) -> tuple[AirtableGateway, RecordQueries, ProposalPlanner, ChangeLog]:
     """The Airtable gateway and what reads, proposes and applies record changes through it."""
     prefix = settings.redis_key_prefix
@@ -184,7 +197,7 @@ def _airtable(
         ttl_seconds=settings.airtable_proposal_ttl_seconds,
         max_records=settings.airtable_proposal_max_records,
     )
-    return gateway, records, proposals, ChangeLog(gateway, lookups, store, sessions)
+    return gateway, records, proposals, ChangeLog(gateway, lookups, store, sessions, events)
 
 
 def _default_airtable_token(settings: Settings) -> str | None:

@@ -27,6 +27,8 @@ from services.airtable.proposals import PlannedChange, Proposal, ProposalStore, 
 from services.airtable.schema import TableSchema
 from services.airtable.writing import BatchWriter, Progress, Target
 from services.errors import AirtableError, AppError, InvalidInputError, NotFoundError
+from services.events.bus import EventBus
+from services.events.types import CHANGE_APPLIED, CHANGE_UNDONE
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,10 @@ class ChangeLog:
         lookups: RecordLookups,
         store: ProposalStore,
         sessions: sessionmaker[Session],
+        events: EventBus | None = None,
     ) -> None:
         self._gateway = gateway
+        self._events = events
         self._lookups = lookups
         self._store = store
         self._sets = ChangeSetRecords(sessions)
@@ -82,7 +86,9 @@ class ChangeLog:
         created = self._run(target, proposal.changes, progress)
         self._store.discard(proposal_id)
         logger.info("proposal %s applied by user %s", proposal_id, user_id)
-        return self._sets.result(proposal_id, created=created)
+        result = self._sets.result(proposal_id, created=created)
+        self._publish(CHANGE_APPLIED, result, user_id, proposal.base_id, proposal.table_id)
+        return result
 
     def undo(
         self,
@@ -134,7 +140,11 @@ class ChangeLog:
             raise
         self._sets.set_status(change_set_id, ChangeStatus.UNDONE.value, reverted_by=undo_id)
         logger.info("change set %s undone by %s as %s", change_set_id, user_id, undo_id)
-        return self._sets.result(undo_id, created=created)
+        result = self._sets.result(undo_id, created=created)
+        self._publish(
+            CHANGE_UNDONE, result, user_id, original.base_id, original.table_id, change_set_id
+        )
+        return result
 
     def cancel(self, proposal_id: str, user_id: int) -> None:
         """Discard a proposal the person declined (an applied one is undone instead)."""
@@ -159,6 +169,28 @@ class ChangeLog:
         return self._sets.history(user_id, limit=limit)
 
     # -- steps -------------------------------------------------------------------------
+
+    def _publish(
+        self,
+        kind: str,
+        result: ApplyResult,
+        user_id: int,
+        base_id: str,
+        table_id: str,
+        undoes: str | None = None,
+    ) -> None:
+        """Tell the user's live stream (never fails the change: see `EventBus.publish`)."""
+        if self._events is None:
+            return
+        data = {
+            "change_set_id": result.change_set_id,
+            "status": result.status,
+            "base_id": base_id,
+            "table_id": table_id,
+            "total": result.total,
+            "done": result.done,
+        }
+        self._events.publish(kind, data | ({"undoes": undoes} if undoes else {}), user_id=user_id)
 
     def _already_applied(self, proposal_id: str, user_id: int) -> ApplyResult | None:
         """The earlier apply's result, if there was one; a refused one is refused again."""

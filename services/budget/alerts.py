@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.budget.orm import BudgetAlert
 from services.budget.windows import BudgetKeys, CounterRef, Metric, Scope, ttl_seconds
 from services.db import transaction
+from services.events.bus import EventBus
+from services.events.types import BUDGET_ALERT
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,29 @@ def record_crossings(
             item.threshold_pct,
         )
     return fresh
+
+
+def publish_alerts(events: EventBus | None, items: list[Crossing]) -> None:
+    """Publish each new alert as `budget.alert`: to its user, or to the org stream (admins)."""
+    if events is None:
+        return
+    for item in items:
+        events.publish(BUDGET_ALERT, alert_data(item), user_id=item.counter.user_id)
+
+
+def alert_data(item: Crossing) -> dict[str, Any]:
+    """The `data` of a `budget.alert` event."""
+    return {
+        "scope": item.counter.scope.value,
+        "user_id": item.counter.user_id,
+        "window": item.counter.span.window.value,
+        "window_label": item.counter.span.label,
+        "metric": item.metric.value,
+        "threshold_pct": item.threshold_pct,
+        "over": item.over,
+        "limit": item.limit,
+        "value": item.value,
+    }
 
 
 def _insert(

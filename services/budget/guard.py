@@ -51,6 +51,7 @@ from services.budget.windows import (
     ttl_seconds,
 )
 from services.errors import InvalidInputError
+from services.events.bus import EventBus
 from services.llm.catalog import ModelCatalog, ModelSpec
 from services.orm import utcnow
 
@@ -115,6 +116,7 @@ class BudgetGuard:
         settings: Key prefix, defaults, lease, safety factor and rate limits.
         catalog: The model table, for prices and output caps.
         clock: Returns the current aware UTC time; injected by tests (day rollover).
+        events: Where new budget alerts are published (`budget.alert`); None: nowhere.
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class BudgetGuard:
         settings: Settings,
         catalog: ModelCatalog,
         clock: Callable[[], datetime] = utcnow,
+        events: EventBus | None = None,
     ) -> None:
         self.redis = redis_client
         self.sql = sessions
@@ -137,7 +140,11 @@ class BudgetGuard:
         self._safety_factor = settings.budget_estimate_safety_factor
         self._reserve_script = redis_client.register_script(scripts.RESERVE)
         self.settlements = SettlementWriter(
-            redis_client=redis_client, sessions=sessions, keys=self.keys, rates=self.rates
+            redis_client=redis_client,
+            sessions=sessions,
+            keys=self.keys,
+            rates=self.rates,
+            events=events,
         )
 
     def estimate(

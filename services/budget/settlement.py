@@ -27,12 +27,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.budget import scripts
-from services.budget.alerts import Crossing, crossings, record_crossings
+from services.budget.alerts import Crossing, crossings, publish_alerts, record_crossings
 from services.budget.ledger import LedgerRecord, record_call
 from services.budget.pricing import TokenUsage
 from services.budget.rates import UserRateLimits
 from services.budget.types import CallStatus
 from services.budget.windows import COUNTER_GRACE, BudgetKeys, CounterRef, Metric, ttl_seconds
+from services.events.bus import EventBus
 
 if TYPE_CHECKING:
     from services.budget.guard import Reservation
@@ -79,8 +80,10 @@ class SettlementWriter:
         sessions: sessionmaker[Session],
         keys: BudgetKeys,
         rates: UserRateLimits,
+        events: EventBus | None = None,
     ) -> None:
         self._redis = redis_client
+        self._events = events
         self._sessions = sessions
         self._keys = keys
         self._rates = rates
@@ -247,9 +250,11 @@ class SettlementWriter:
         if not found:
             return []
         try:
-            return record_crossings(
+            fresh = record_crossings(
                 found, redis_client=self._redis, sessions=self._sessions, keys=self._keys, now=now
             )
         except redis.RedisError:
             logger.warning("budget alerts not recorded count=%d", len(found))
             return []
+        publish_alerts(self._events, fresh)
+        return fresh
