@@ -18,6 +18,7 @@ from streamlit.runtime.secrets import secrets_singleton
 
 from api.account import account_routes
 from api.auth import auth_routes
+from api.events import events_routes
 from api.health import health_routes
 from api.middleware import (
     ApiNotFoundMiddleware,
@@ -59,6 +60,7 @@ routes: list[BaseRoute] = [
     *health_routes(_services),
     *auth_routes(_services),
     *account_routes(_services),
+    *events_routes(_services),
 ]
 app = st.App(
     Path(__file__).with_name("app.py"),

@@ -33,6 +33,7 @@ from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
 from services.events.bus import EventBus
+from services.events.live import LiveFanout
 from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
 from services.preferences import UserPreferences
@@ -70,6 +71,7 @@ class Services:
     prompts: PromptLibrary
     prompt_runs: PromptRunStore
     events: EventBus
+    event_fanout: LiveFanout
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -77,6 +79,7 @@ class Services:
         return _default_airtable_token(self.settings)
 
     def close(self) -> None:
+        self.event_fanout.stop()
         self.engine.dispose()
         self.redis.close()
 
@@ -157,6 +160,7 @@ def build_services(settings: Settings) -> Services:
         prompts=PromptLibrary(sessions, gateway),
         prompt_runs=PromptRunStore(sessions),
         events=events,
+        event_fanout=LiveFanout(events),
     )
 
 
