@@ -47,6 +47,9 @@ CLOSE_UNAVAILABLE = 1013
 
 _REPLAY_PAGE = 500
 _CLOSE_WAIT_S = 2.0
+# A slow client's close frame waits behind what its socket already holds (bounded by the
+# socket buffers): give it this long to read that and learn why it was closed.
+_SLOW_CLOSE_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,9 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    wait = _SLOW_CLOSE_WAIT_S if code == CLOSE_TOO_SLOW else _CLOSE_WAIT_S
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code, reason[:120]), _CLOSE_WAIT_S)
+        await asyncio.wait_for(websocket.close(code, reason[:120]), wait)
 
 
 class _Stream:
@@ -210,49 +214,70 @@ class _Stream:
                     return
 
 
+class _Refused(Exception):
+    """The socket is closed with `code` (after `message`, if any) and serves nothing."""
+
+    def __init__(self, code: int, reason: str, message: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.message = code, reason, message
+
+
+async def _authenticate(websocket: WebSocket, services: Services) -> tuple[User, Credential]:
+    credential = _credential(websocket)
+    if credential is None:
+        raise _Refused(CLOSE_UNAUTHORIZED, "Sign in or send an API token.")
+    if credential.kind == "cookie" and not _origin_allowed(websocket, services):
+        raise _Refused(CLOSE_FORBIDDEN_ORIGIN, "Cookie sign-in from another origin.")
+    try:
+        user = await run_in_threadpool(credential.user, services)
+    except StoreUnavailableError as exc:
+        raise _Refused(CLOSE_UNAVAILABLE, "A store cannot be reached; retry.") from exc
+    if user is None:
+        raise _Refused(CLOSE_UNAUTHORIZED, "Invalid or expired credentials.")
+    return user, credential
+
+
+def _types(websocket: WebSocket) -> frozenset[str] | None:
+    types = [t.strip() for t in websocket.query_params.get("types", "").split(",") if t.strip()]
+    unknown = unknown_types(types)
+    if unknown:
+        message = f"Unknown event types: {', '.join(unknown)}."
+        error = _error("unknown_types", message, valid_types=list(EVENT_TYPES))
+        raise _Refused(CLOSE_BAD_REQUEST, message, error)
+    return frozenset(types) if types else None
+
+
 def events_routes(get_services: Callable[[], Services]) -> list[WebSocketRoute]:
-    checks: dict[str, CredentialChecks] = {}
+    checks: list[CredentialChecks] = []  # one per process, made on the first socket
 
     async def events(websocket: WebSocket) -> None:
         services = get_services()
         settings = services.settings
-        check = checks.setdefault("all", CredentialChecks(settings.events_auth_recheck_seconds))
-        credential = _credential(websocket)
-        await websocket.accept()
-        if credential is None:
-            await _close(websocket, CLOSE_UNAUTHORIZED, "Sign in or send an API token.")
-            return
-        if credential.kind == "cookie" and not _origin_allowed(websocket, services):
-            await _close(websocket, CLOSE_FORBIDDEN_ORIGIN, "Cookie sign-in from another origin.")
-            return
+        if not checks:
+            checks.append(CredentialChecks(settings.events_auth_recheck_seconds))
         try:
-            user = await run_in_threadpool(credential.user, services)
-        except StoreUnavailableError:
-            await _close(websocket, CLOSE_UNAVAILABLE, "A store cannot be reached; retry.")
-            return
-        if user is None:
-            await _close(websocket, CLOSE_UNAUTHORIZED, "Invalid or expired credentials.")
-            return
-        params = websocket.query_params
-        types = [t.strip() for t in params.get("types", "").split(",") if t.strip()]
-        unknown = unknown_types(types)
-        if unknown:
-            message = f"Unknown event types: {', '.join(unknown)}."
-            await websocket.send_text(
-                json.dumps(_error("unknown_types", message, valid_types=list(EVENT_TYPES)))
+            user, credential = await _authenticate(websocket, services)
+            sub = Subscription(
+                user.id,
+                admin=user.is_admin,
+                types=_types(websocket),
+                buffer=settings.events_client_buffer,
             )
-            await _close(websocket, CLOSE_BAD_REQUEST, message)
+        except _Refused as refused:
+            await _refuse(websocket, refused)
             return
-        sub = Subscription(
-            user.id,
-            admin=user.is_admin,
-            types=frozenset(types) if types else None,
-            buffer=settings.events_client_buffer,
-        )
+        stream = _Stream(websocket, services, checks[0], credential, user, sub)
+        # Subscribed, and the live position read, before the handshake completes: an event
+        # published once the client is connected is always delivered.
         await run_in_threadpool(services.event_fanout.subscribe, sub)
-        stream = _Stream(websocket, services, check, credential, user, sub)
         try:
-            await _serve(stream, params.get("last_event_id"))
+            try:
+                stream.position = _position(await run_in_threadpool(services.events.last_id))
+            except StoreUnavailableError:
+                await _refuse(websocket, _Refused(CLOSE_UNAVAILABLE, "Redis cannot be reached."))
+                return
+            await websocket.accept()
+            await _serve(stream, websocket.query_params.get("last_event_id"))
         except StoreUnavailableError:
             stream.close_code, stream.close_reason = CLOSE_UNAVAILABLE, "Redis cannot be reached."
         except (WebSocketDisconnect, RuntimeError):
@@ -264,12 +289,16 @@ def events_routes(get_services: Callable[[], Services]) -> list[WebSocketRoute]:
     return [WebSocketRoute("/api/events", events)]
 
 
+async def _refuse(websocket: WebSocket, refused: _Refused) -> None:
+    await websocket.accept()
+    if refused.message is not None:
+        await websocket.send_text(json.dumps(refused.message))
+    await _close(websocket, refused.code, refused.reason)
+
+
 async def _serve(stream: _Stream, last_event_id: str | None) -> None:
     services, user = stream.services, stream.user
-    if last_event_id is None:
-        latest = await run_in_threadpool(services.events.last_id)
-        stream.position = _position(latest)
-    else:
+    if last_event_id is not None:
         problem = await run_in_threadpool(
             services.events.resume_problem,
             user.id,
@@ -280,7 +309,6 @@ async def _serve(stream: _Stream, last_event_id: str | None) -> None:
             stream.position = _position(last_event_id)
             await stream.replay(last_event_id)
         else:
-            stream.position = _position(await run_in_threadpool(services.events.last_id))
             await stream.send(_error(f"last_event_id_{problem}", _RESUME_PROBLEMS[problem]))
     tasks = [
         asyncio.create_task(stream.pump()),
