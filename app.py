@@ -14,6 +14,7 @@ import streamlit as st
 from services.errors import StoreUnavailableError
 from ui.context import get_settings
 from ui.forms import post_form, show_flash
+from ui.notifications import render_bell
 from ui.signed_in import NOT_ALLOWED, current_user
 from ui.status import render_outage
 
@@ -82,6 +83,13 @@ users = st.Page(
     url_path="admin_users",
     visibility=_visible(is_admin),
 )
+notifications = st.Page(
+    "pages/notifications.py",
+    title="Notifications",
+    icon=":material/notifications:",
+    url_path="notifications",
+    visibility=_visible(signed_in),
+)
 usage = st.Page(
     "pages/usage.py",
     title="My usage",
@@ -119,7 +127,7 @@ navigation = st.navigation(
     {
         "": [signin, register, reset_password],
         "Assistant": [chat, prompts],
-        "Account": [account, usage],
+        "Account": [account, usage, notifications],
         "Admin": [users, costs, status],
     },
     position="sidebar" if signed_in else "hidden",
@@ -134,6 +142,7 @@ if user is not None:
     # Before the page runs: after its st.stop() nothing more can be drawn.
     with st.sidebar:
         st.caption(f"Signed in as {user.email}")
+        render_bell(user.id, admin=user.is_admin)
         post_form("/api/auth/logout", "logout", [], "Sign out", secondary=True)
 
 if user is not None:

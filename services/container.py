@@ -33,6 +33,7 @@ from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
 from services.events.bus import EventBus
+from services.events.inbox import NotificationInbox
 from services.events.live import LiveFanout
 from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
@@ -72,6 +73,7 @@ class Services:
     prompt_runs: PromptRunStore
     events: EventBus
     event_fanout: LiveFanout
+    notifications: NotificationInbox
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -161,6 +163,7 @@ def build_services(settings: Settings) -> Services:
         prompt_runs=PromptRunStore(sessions),
         events=events,
         event_fanout=LiveFanout(events),
+        notifications=NotificationInbox(events),
     )
 
 

@@ -87,7 +87,7 @@ class ChangeLog:
         self._store.discard(proposal_id)
         logger.info("proposal %s applied by user %s", proposal_id, user_id)
         result = self._sets.result(proposal_id, created=created)
-        self._publish(CHANGE_APPLIED, result, user_id, proposal.base_id, proposal.table_id)
+        self._publish(CHANGE_APPLIED, result, user_id, proposal)
         return result
 
     def undo(
@@ -141,9 +141,7 @@ class ChangeLog:
         self._sets.set_status(change_set_id, ChangeStatus.UNDONE.value, reverted_by=undo_id)
         logger.info("change set %s undone by %s as %s", change_set_id, user_id, undo_id)
         result = self._sets.result(undo_id, created=created)
-        self._publish(
-            CHANGE_UNDONE, result, user_id, original.base_id, original.table_id, change_set_id
-        )
+        self._publish(CHANGE_UNDONE, result, user_id, original, undoes=change_set_id)
         return result
 
     def cancel(self, proposal_id: str, user_id: int) -> None:
@@ -175,8 +173,8 @@ class ChangeLog:
         kind: str,
         result: ApplyResult,
         user_id: int,
-        base_id: str,
-        table_id: str,
+        source: Proposal | ChangeSet,
+        *,
         undoes: str | None = None,
     ) -> None:
         """Tell the user's live stream (never fails the change: see `EventBus.publish`)."""
@@ -185,8 +183,10 @@ class ChangeLog:
         data = {
             "change_set_id": result.change_set_id,
             "status": result.status,
-            "base_id": base_id,
-            "table_id": table_id,
+            "base_id": source.base_id,
+            "table_id": source.table_id,
+            "table_name": source.table_name,
+            "conversation_id": source.conversation_id,
             "total": result.total,
             "done": result.done,
         }

@@ -1,0 +1,44 @@
+"""Live notifications in Chromium: a toast and the bell on the Chat page, read on their page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from services.container import Services
+from services.events.types import CHANGE_APPLIED
+from tests.support.accounts import make_user, sign_in
+from tests.support.appserver import AppServer
+
+pytestmark = pytest.mark.e2e
+
+
+def test_notifications__toast_and_bell_on_chat_then_marked_read(
+    chat_app: tuple[AppServer, Services], page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Notified")
+    sign_in(page, server.url, user.email)
+    bell = page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread"))
+    expect(bell).to_have_text(re.compile("Notifications: 0 unread"))
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("half-typed question")
+
+    services.events.publish(
+        CHANGE_APPLIED,
+        {"table_name": "Tasks", "done": 3, "total": 3, "change_set_id": "p1"},
+        user_id=user.id,
+    )
+
+    toast = page.get_by_test_id("stToast")
+    expect(toast).to_contain_text("Change applied: 3 of 3 records in Tasks.", timeout=15_000)
+    expect(bell).to_have_text(re.compile("Notifications: 1 unread"))
+    expect(box).to_have_value("half-typed question")  # the page did not rerun under it
+
+    bell.click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    expect(page.get_by_text("unread", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Mark read").click()
+    expect(bell).to_have_text(re.compile("Notifications: 0 unread"), timeout=15_000)
