@@ -157,7 +157,7 @@ class _Stream:
 
     async def send_event(self, event: Event) -> None:
         if event.position > self.position and self.sub.wants(event):
-            await self.send(event.to_json())
+            await self.ws.send_text(event.text)
             self.position = event.position
 
     async def replay(self, after: str) -> None:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import redis
@@ -88,6 +89,11 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "timestamp": self.timestamp, "data": self.data}
+
+    @cached_property
+    def text(self) -> str:
+        """`to_json` as compact JSON, made once however many sockets send it."""
+        return json.dumps(self.to_json(), separators=(",", ":"), default=str)
 
     @property
     def position(self) -> tuple[int, int]:

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 RESYNC: Final = "resync"
 _POLL_S = 1.0
 _RETRY_S = 1.0
+_BATCH = 500
 
 
 class Subscription:
@@ -59,6 +60,11 @@ class Subscription:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
             self.overflowed.set()
+
+
+def _offer_all(items: list[tuple[Subscription, Event]]) -> None:
+    for sub, event in items:
+        sub.offer(event)
 
 
 class _WatchedPubSub(PubSub):
@@ -127,12 +133,12 @@ class LiveFanout:
                     outage = False
                 self._ready.set()
                 while not self._stop.is_set():
-                    message = pubsub.get_message(ignore_subscribe_messages=True, timeout=_POLL_S)
+                    batch = self._read_batch(pubsub)
                     if pubsub.reconnects != seen:
                         seen = pubsub.reconnects
                         self._broadcast(RESYNC)
-                    if message and message.get("type") == "message":
-                        self._deliver(message["data"])
+                    if batch:
+                        self._deliver(batch)
             except (redis.RedisError, StoreUnavailableError, OSError) as exc:
                 if not outage:
                     logger.warning("live events reader lost Redis: %s", type(exc).__name__)
@@ -141,16 +147,34 @@ class LiveFanout:
             finally:
                 pubsub.close()
 
-    def _deliver(self, raw: bytes | str) -> None:
-        try:
-            target, event = parse_announcement(raw)
-        except (ValueError, KeyError):
-            logger.warning("live events: an announcement could not be read")
-            return
+    @staticmethod
+    def _read_batch(pubsub: PubSub) -> list[bytes | str]:
+        """The next announcement (waiting up to a poll) and any already arrived after it."""
+        found: list[bytes | str] = []
+        timeout = _POLL_S
+        while len(found) < _BATCH:
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+            if message is None:
+                break
+            if message.get("type") == "message":
+                found.append(message["data"])
+            timeout = 0.0
+        return found
+
+    def _deliver(self, batch: list[bytes | str]) -> None:
+        """Hand each event to its stream's subscribers: one wake-up per event loop per batch."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscription, Event]]] = {}
         with self._lock:
-            subs = list(self._subs.get(target, ()))
-        for sub in subs:
-            sub.loop.call_soon_threadsafe(sub.offer, event)
+            for raw in batch:
+                try:
+                    target, event = parse_announcement(raw)
+                except (ValueError, KeyError):
+                    logger.warning("live events: an announcement could not be read")
+                    continue
+                for sub in self._subs.get(target, ()):
+                    by_loop.setdefault(sub.loop, []).append((sub, event))
+        for loop, items in by_loop.items():
+            loop.call_soon_threadsafe(_offer_all, items)
 
     def _broadcast(self, item: str) -> None:
         with self._lock:
