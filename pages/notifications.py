@@ -29,6 +29,8 @@ if right.button("Mark all read", icon=":material/done_all:"):
         inbox.mark_all_read(user.id)
     except AppError as exc:
         st.error(str(exc))
+    else:
+        st.rerun()  # the bell above was drawn before this click was handled
 
 
 def _when(stamp: str) -> str:
@@ -52,8 +54,12 @@ def _show(item: Notification) -> None:
         if not item.read and action.button(
             "Mark read", key=f"read-{event.id}", icon=":material/check:"
         ):
-            inbox.mark_read(user.id, event.id)
-            st.rerun()
+            try:
+                inbox.mark_read(user.id, event.id)
+            except AppError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
 
 
 try:

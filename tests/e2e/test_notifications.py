@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.container import Services
-from services.events.types import CHANGE_APPLIED
+from services.events.types import BUDGET_ALERT, CHANGE_APPLIED
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
 
@@ -42,3 +42,36 @@ def test_notifications__toast_and_bell_on_chat_then_marked_read(
     expect(page.get_by_text("unread", exact=False).first).to_be_visible()
     page.get_by_role("button", name="Mark read").click()
     expect(bell).to_have_text(re.compile("Notifications: 0 unread"), timeout=15_000)
+
+
+def test_notifications_page__filters_by_type_links_and_marks_all_read(
+    chat_app: tuple[AppServer, Services], page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Reader")
+    services.events.publish(
+        CHANGE_APPLIED,
+        {"table_name": "Tasks", "done": 1, "total": 1, "conversation_id": "conv-1"},
+        user_id=user.id,
+    )
+    alert = {"scope": "user", "window": "day", "threshold_pct": 80, "over": False}
+    services.events.publish(BUDGET_ALERT, alert, user_id=user.id)
+    services.events.publish(BUDGET_ALERT, {**alert, "scope": "org"}, user_id=None)  # admins'
+    sign_in(page, server.url, user.email)
+    bell = page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread"))
+    expect(bell).to_have_text(re.compile("Notifications: 2 unread"))
+    page.goto(f"{server.url}/notifications")
+
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("Your daily budget is 80% used", exact=False)).to_be_visible()
+    expect(main.get_by_role("link", name="Open the chat")).to_have_attribute("href", "/?c=conv-1")
+    expect(main.get_by_text("organisation", exact=False)).to_have_count(0)
+    page.get_by_test_id("stMultiSelect").click()
+    page.get_by_role("option", name="Budget alert").click()
+    page.keyboard.press("Escape")
+    expect(main.get_by_text("Change applied", exact=False)).to_have_count(0)
+    expect(main.get_by_role("link", name="See my usage")).to_be_visible()
+
+    page.get_by_role("button", name="Mark all read").click()
+    expect(bell).to_have_text(re.compile("Notifications: 0 unread"), timeout=15_000)
+    expect(main.get_by_text("unread", exact=False)).to_have_count(0)
