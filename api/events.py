@@ -182,11 +182,19 @@ class _Stream:
         due = time.monotonic() + period
         while True:
             try:
-                item = await asyncio.wait_for(self.sub.queue.get(), max(due - time.monotonic(), 0))
+                if self.sub.queue.empty():
+                    item = await asyncio.wait_for(
+                        self.sub.queue.get(), max(due - time.monotonic(), 0)
+                    )
+                else:  # no timer task per event while a burst is queued
+                    item = self.sub.queue.get_nowait()
             except TimeoutError:
                 await self.send({"type": "heartbeat", "timestamp": _now()})
                 due = time.monotonic() + period
                 continue
+            if time.monotonic() >= due:
+                await self.send({"type": "heartbeat", "timestamp": _now()})
+                due = time.monotonic() + period
             if item == RESYNC:
                 await self.replay("{}-{}".format(*self.position))
             elif isinstance(item, Event):
