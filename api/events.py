@@ -285,7 +285,7 @@ def events_routes(get_services: Callable[[], Services]) -> list[WebSocketRoute]:
                 await _refuse(websocket, _Refused(CLOSE_UNAVAILABLE, "Redis cannot be reached."))
                 return
             await websocket.accept()
-            await _serve(stream, websocket.query_params.get("last_event_id"))
+            await _serve(stream, websocket.query_params.get("last_event_id") or None)
         except StoreUnavailableError:
             stream.close_code, stream.close_reason = CLOSE_UNAVAILABLE, "Redis cannot be reached."
         except (WebSocketDisconnect, RuntimeError):
