@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_REQUEST = 4400
 """Unknown `types` (an error message listing the valid ones comes first)."""
 CLOSE_UNAUTHORIZED = 4401
-"""No or invalid credentials, or they stopped being valid (signed out, disabled, revoked)."""
+"""No or invalid credentials, or they stopped being valid (signed out, disabled, revoked,
+or the role changed: reconnect to read what the new role may)."""
 CLOSE_FORBIDDEN_ORIGIN = 4403
 """A session cookie sent from a page of another origin."""
 CLOSE_TOO_SLOW = 4408
@@ -80,22 +81,25 @@ class CredentialChecks:
 
     def __init__(self, period_s: float) -> None:
         self._period = period_s
-        self._cache: dict[Credential, tuple[float, bool]] = {}
+        # credential -> (checked at, (user id, is admin) or None when no longer valid)
+        self._cache: dict[Credential, tuple[float, tuple[int, bool] | None]] = {}
 
-    async def still_valid(self, credential: Credential, user_id: int, services: Services) -> bool:
+    async def still_valid(self, credential: Credential, user: User, services: Services) -> bool:
+        """The credential still stands for `user`, with the same role (an admin made a
+        member must stop reading the org stream)."""
         now = time.monotonic()
         checked = self._cache.get(credential)
-        if checked is not None and now - checked[0] < self._period / 2:
-            return checked[1]
-        try:
-            user = await run_in_threadpool(credential.user, services)
-        except StoreUnavailableError:
-            return True  # cannot tell while a store is down; no events flow then either
-        valid = user is not None and user.id == user_id
-        self._cache[credential] = (now, valid)
-        if len(self._cache) > 10_000:
-            self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self._period}
-        return valid
+        if checked is None or now - checked[0] >= self._period / 2:
+            try:
+                current = await run_in_threadpool(credential.user, services)
+            except StoreUnavailableError:
+                return True  # cannot tell while a store is down; no events flow then either
+            found = None if current is None else (current.id, current.is_admin)
+            checked = (now, found)
+            self._cache[credential] = checked
+            if len(self._cache) > 10_000:
+                self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self._period}
+        return checked[1] == (user.id, user.is_admin)
 
 
 def _credential(websocket: WebSocket) -> Credential | None:
@@ -204,7 +208,7 @@ class _Stream:
         period = self.services.settings.events_auth_recheck_seconds
         while True:
             await asyncio.sleep(period)
-            if not await self.checks.still_valid(self.credential, self.user.id, self.services):
+            if not await self.checks.still_valid(self.credential, self.user, self.services):
                 self.close_code = CLOSE_UNAUTHORIZED
                 self.close_reason = "Credentials no longer valid."
                 return

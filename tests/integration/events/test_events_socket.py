@@ -212,13 +212,13 @@ def test_events__sends_heartbeats_while_idle(servers: Servers) -> None:
     assert asyncio.run(scenario()) == ["heartbeat", "heartbeat"]
 
 
-@pytest.mark.parametrize("how", ["revoke token", "disable user"])
+@pytest.mark.parametrize("how", ["revoke token", "disable user", "demote admin"])
 def test_events__closes_4401_within_5s_when_credentials_stop_being_valid(
     servers: Servers, how: str
 ) -> None:
     services = servers.services
     admin = make_user(services, role=Role.ADMIN)
-    user = make_user(services)
+    user = make_user(services, role=Role.ADMIN if how == "demote admin" else Role.MEMBER)
     issued = services.api_tokens.create(user_id=user.id, name="revocable")
 
     async def scenario() -> tuple[int | None, float]:
@@ -227,10 +227,12 @@ def test_events__closes_4401_within_5s_when_credentials_stop_being_valid(
         started = time.monotonic()
         if how == "revoke token":
             services.api_tokens.revoke(user_id=user.id, jti=issued.jti)
-        else:
+        elif how == "disable user":
             services.accounts.set_status(
                 actor_id=admin.id, user_id=user.id, status=UserStatus.DISABLED
             )
+        else:  # no longer an admin: must stop reading the org stream
+            services.accounts.set_role(actor_id=admin.id, user_id=user.id, role=Role.MEMBER)
         code = await close_code(ws, timeout=5)
         return code, time.monotonic() - started
 
