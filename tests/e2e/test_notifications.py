@@ -63,15 +63,18 @@ def test_notifications_page__filters_by_type_links_and_marks_all_read(
     page.goto(f"{server.url}/notifications")
 
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_text("Your daily budget is 80% used", exact=False)).to_be_visible()
-    expect(main.get_by_role("link", name="Open the chat")).to_have_attribute("href", "/?c=conv-1")
+    slow = 30_000  # a full page load on a busy machine
+    budget = main.get_by_text("Your daily budget is 80% used", exact=False)
+    expect(budget).to_be_visible(timeout=slow)
+    chat_link = main.get_by_role("link", name="Open the chat")
+    expect(chat_link).to_have_attribute("href", "/?c=conv-1", timeout=slow)
     expect(main.get_by_text("organisation", exact=False)).to_have_count(0)
     page.get_by_test_id("stMultiSelect").click()
     page.get_by_role("option", name="Budget alert").click()
     page.keyboard.press("Escape")
-    expect(main.get_by_text("Change applied", exact=False)).to_have_count(0)
-    expect(main.get_by_role("link", name="See my usage")).to_be_visible()
+    expect(main.get_by_text("Change applied", exact=False)).to_have_count(0, timeout=20_000)
+    expect(main.get_by_role("link", name="See my usage")).to_be_visible(timeout=20_000)
 
     page.get_by_role("button", name="Mark all read").click()
     expect(bell).to_have_text(re.compile("Notifications: 0 unread"), timeout=15_000)
-    expect(main.get_by_text("unread", exact=False)).to_have_count(0)
+    expect(main.get_by_text("unread", exact=False)).to_have_count(0, timeout=20_000)
