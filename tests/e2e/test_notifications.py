@@ -22,7 +22,7 @@ def test_notifications__toast_and_bell_on_chat_then_marked_read(
     user = make_user(services, name="Notified")
     sign_in(page, server.url, user.email)
     bell = page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread"))
-    expect(bell).to_have_text(re.compile("Notifications: 0 unread"))
+    expect(bell).to_have_text(re.compile("Notifications: 0 unread"), timeout=20_000)
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill("half-typed question")
 
@@ -34,11 +34,11 @@ def test_notifications__toast_and_bell_on_chat_then_marked_read(
 
     toast = page.get_by_test_id("stToast")
     expect(toast).to_contain_text("Change applied: 3 of 3 records in Tasks.", timeout=15_000)
-    expect(bell).to_have_text(re.compile("Notifications: 1 unread"))
+    expect(bell).to_have_text(re.compile("Notifications: 1 unread"), timeout=20_000)
     expect(box).to_have_value("half-typed question")  # the page did not rerun under it
 
     bell.click()
-    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("unread", exact=False).first).to_be_visible()
     page.get_by_role("button", name="Mark read").click()
     expect(bell).to_have_text(re.compile("Notifications: 0 unread"), timeout=15_000)
@@ -59,7 +59,7 @@ def test_notifications_page__filters_by_type_links_and_marks_all_read(
     services.events.publish(BUDGET_ALERT, {**alert, "scope": "org"}, user_id=None)  # admins'
     sign_in(page, server.url, user.email)
     bell = page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread"))
-    expect(bell).to_have_text(re.compile("Notifications: 2 unread"))
+    expect(bell).to_have_text(re.compile("Notifications: 2 unread"), timeout=20_000)
     page.goto(f"{server.url}/notifications")
 
     main = page.get_by_test_id("stMain")
