@@ -154,12 +154,20 @@ class Base:
     permission_level: str = "create"
 
     def table(self, key: str) -> Table | None:
-        """Find a table by ID or exact, case-sensitive name."""
+        """Find a table by ID, then by name: exact first, then ignoring case.
+
+        Airtable resolves ``EVERYTHING`` to a table named ``Everything`` (names are
+        unique regardless of case, so at most one table matches that way).
+        """
         for table in self.tables:
             if table.id == key:
                 return table
         for table in self.tables:
             if table.name == key:
+                return table
+        folded = key.casefold()
+        for table in self.tables:
+            if table.name.casefold() == folded:
                 return table
         return None
 
