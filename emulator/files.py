@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 
 #: The largest file ``uploadAttachment`` accepts (decoded).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-#: Request body limit of the upload route: the base64 text (with line breaks) plus JSON.
-UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES * 4 // 3 + MAX_UPLOAD_BYTES // 57 + 64 * 1024
+_BASE64_CHARS = (MAX_UPLOAD_BYTES + 2) // 3 * 4
+#: Request body limit of the upload route: the base64 text with a line break every 76
+#: characters (sent as the two characters ``\n`` in JSON, as pyairtable does), plus room.
+UPLOAD_BODY_LIMIT = _BASE64_CHARS + 2 * (_BASE64_CHARS // 76 + 1) + 64 * 1024
 #: Where uploaded files are served.
 FILES_PATH = "/_emulator/attachments"
 #: How long a URL attachment may take to read, and how much of it is read.
