@@ -28,12 +28,20 @@ class _ContentHostAdapter(HTTPAdapter):
         super().__init__()
         self.target = target
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         assert request.url is not None
         for scheme in ("http://", "https://"):
             if request.url.startswith(scheme + CONTENT_HOST):
                 request.url = self.target + request.url[len(scheme + CONTENT_HOST) :]
-        return super().send(request, **kwargs)
+        return super().send(request, stream, timeout, verify, cert, proxies)
 
 
 @pytest.fixture
@@ -71,6 +79,11 @@ def files() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+def _cells(**cells: Any) -> dict[str, Any]:
+    """Record fields typed loosely (pyairtable's typed dicts do not take attachment input)."""
+    return cells
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -153,12 +166,12 @@ def test_upload__refuses_bad_requests_and_changes_nothing(routed: FreshBase) -> 
 def test_url_attachment__gets_the_real_size_and_type(fresh_base: FreshBase, files: str) -> None:
     people = fresh_base.people
     record = people.create(
-        {
-            "Photos": [
+        _cells(
+            Photos=[
                 {"url": f"{files}/logo.png", "filename": "picture.jpg"},
                 {"url": f"{files}/noext"},
             ]
-        }
+        )
     )
     first, second = record["fields"]["Photos"]
     assert (first["type"], second["type"]) == ("image/jpeg", "application/octet-stream")
@@ -182,7 +195,7 @@ def test_url_attachment__unreadable_keeps_what_was_written_and_says_so(
 
     before = failures()
     people = fresh_base.people
-    record = people.create({"Photos": [{"url": f"{files}/missing.png", "size": 12}]})
+    record = people.create(_cells(Photos=[{"url": f"{files}/missing.png", "size": 12}]))
     _wait_for(lambda: failures() == before + 1)
     (photo,) = people.get(record["id"])["fields"]["Photos"]
     assert (photo["size"], photo["type"], photo["filename"]) == (12, "image/png", "missing.png")
@@ -193,7 +206,7 @@ def test_url_attachment__of_an_uploaded_file_is_described_at_once(routed: FreshB
     holder = people.create({"Name": "holder"})
     answer = people.upload_attachment(holder["id"], "Photos", "logo.png", PNG)
     (uploaded,) = answer["fields"][routed.field_id(people, "Photos")]
-    copy = people.create({"Photos": [{"url": uploaded["url"], "filename": "copy.bin"}]})
+    copy = people.create(_cells(Photos=[{"url": uploaded["url"], "filename": "copy.bin"}]))
     (photo,) = copy["fields"]["Photos"]
     assert (photo["size"], photo["type"]) == (len(PNG), "image/png")
 
@@ -217,7 +230,7 @@ def test_url_attachment__reading_can_be_switched_off(
         ],
     )
     table = base.table("T")
-    record = table.create({"F": [{"url": f"{files}/logo.png"}]})
+    record = table.create(_cells(F=[{"url": f"{files}/logo.png"}]))
     time.sleep(0.5)
     assert table.get(record["id"])["fields"]["F"][0]["size"] == 0
     stats = requests.get(running.url + "/_emulator/stats", timeout=10).json()

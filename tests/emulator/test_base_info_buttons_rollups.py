@@ -1,5 +1,7 @@
 """Base info with collaborators, button fields, and number rollups over #ERROR! (over HTTP)."""
 
+from typing import Any
+
 import pytest
 import requests
 from pyairtable import Api
@@ -77,8 +79,9 @@ def test_button__schema_has_no_options_and_cannot_be_written(fresh_base: FreshBa
     raw = fresh_base.api.get(fresh_base.api.build_url(f"meta/bases/{fresh_base.id}/tables"))
     (go,) = [f for t in raw["tables"] for f in t["fields"] if f["id"] == schema.id]
     assert go == {"id": schema.id, "name": "Go", "type": "button"}
+    button_value: dict[str, Any] = {"Go": {"label": "x", "url": "y"}}
     with pytest.raises(requests.HTTPError) as exc:
-        people.create({"Go": {"label": "x", "url": "y"}})
+        people.create(button_value)
     assert error_of(exc)[0] == 422
 
 

@@ -1,17 +1,16 @@
 """Bare single-word field names and the ``+`` rules with dates, text and blanks (over HTTP)."""
 
-from typing import Any
-
 import pytest
 import requests
+from pyairtable.api.types import RecordDict
 from pyairtable.models.schema import FormulaFieldSchema
 
 from .bases import FreshBase, field_schema
 from .http_errors import error_of
 
 
-def _names(records: list[dict[str, Any]]) -> list[str]:
-    return sorted(r["fields"].get("Name", "") for r in records)
+def _names(records: list[RecordDict]) -> list[str]:
+    return sorted(str(r["fields"].get("Name", "")) for r in records)
 
 
 @pytest.fixture
