@@ -11,10 +11,10 @@
 """
 
 import logging
+import queue
 import threading
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
@@ -34,6 +34,7 @@ FILES_PATH = "/_emulator/attachments"
 #: How long a URL attachment may take to read, and how much of it is read.
 FETCH_TIMEOUT_SECONDS = 10.0
 MAX_FETCH_BYTES = 100 * 1024 * 1024
+_WORKERS = 2
 
 
 def file_url(origin: str, attachment_id: str, filename: str) -> str:
@@ -80,21 +81,34 @@ class UrlReader:
         self.read = 0
         self.failed = 0
         self._counts_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[tuple[Base, str, str] | None] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
 
     def schedule(self, base: Base, attachments: list[dict[str, Any]]) -> None:
         """Read each attachment's URL after the write that added it."""
         if not self.enabled or not attachments:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="emulator-url")
+        if not self._workers:
+            # Daemon threads: a slow URL never holds up the process at exit.
+            for index in range(_WORKERS):
+                worker = threading.Thread(
+                    target=self._work, name=f"emulator-url-{index}", daemon=True
+                )
+                worker.start()
+                self._workers.append(worker)
         for attachment in attachments:
-            self._pool.submit(self._read, base, attachment["id"], attachment["url"])
+            self._queue.put((base, attachment["id"], attachment["url"]))
 
     def close(self) -> None:
         """Stop reading (pending reads are dropped)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.enabled = False
+        for _ in self._workers:
+            self._queue.put(None)
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.enabled:
+                self._read(*item)
 
     def _read(self, base: Base, attachment_id: str, url: str) -> None:
         try:
