@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from emulator import comments, errors, meta, records, webhooks
+from emulator import attachments, comments, errors, meta, records, webhooks
 from emulator.auth import authenticate, check_base_access, normalize_tokens
+from emulator.files import FILES_PATH, UPLOAD_BODY_LIMIT, UrlReader
 from emulator.iterators import IteratorStore
 from emulator.ratelimit import RateLimiter
 from emulator.routing import Route, resolve, split_path
@@ -37,6 +38,7 @@ ROUTES = [
     Route("GET", "/v0/meta/whoami", meta.whoami),
     Route("GET", "/v0/meta/bases", meta.list_bases),
     Route("POST", "/v0/meta/bases", meta.create_base),
+    Route("GET", "/v0/meta/bases/{baseId}", meta.get_base, True),
     Route("GET", "/v0/meta/bases/{baseId}/tables", meta.get_tables, True),
     Route("POST", "/v0/meta/bases/{baseId}/tables", meta.create_table, True),
     Route("PATCH", _META_TABLE, meta.update_table, True),
@@ -49,6 +51,13 @@ ROUTES = [
     Route("POST", _HOOKS + "/{webhookId}/enableNotifications", webhooks.enable_notifications, True),
     Route("GET", _HOOKS + "/{webhookId}/payloads", webhooks.list_payloads, True),
     Route("POST", _TABLE + "/listRecords", records.list_records_post, True),
+    Route(
+        "POST",
+        "/v0/{baseId}/{recordId}/{fieldIdOrName}/uploadAttachment",
+        attachments.upload_attachment,
+        True,
+        UPLOAD_BODY_LIMIT,
+    ),
     Route("GET", _RECORD + "/comments", comments.list_comments, True),
     Route("POST", _RECORD + "/comments", comments.create_comment, True),
     Route("PATCH", _RECORD + "/comments/{commentId}", comments.update_comment, True),
@@ -129,9 +138,10 @@ async def _dispatch(state: AppState, request: Request) -> Response:
         route, params = match
         body = None
         if request.method in _BODY_METHODS:
-            body = await _read_body(request, state.max_body_bytes)
+            body = await _read_body(request, route.max_body or state.max_body_bytes)
         with state.store.lock:
             call = Call(state, request.method, params, request.query_params, body, token)
+            call.origin = f"{request.url.scheme}://{request.url.netloc}"
             if route.needs_base and base_id is not None:
                 call.base = state.store.bases.get(base_id)
                 check_base_access(token, base_id, state.tokens, call.base is not None)
@@ -155,6 +165,7 @@ def create_app(
     penalty_seconds: float = 30.0,
     iterator_ttl_seconds: float = 300.0,
     max_body_bytes: int = 5_000_000,
+    read_attachment_urls: bool = True,
 ) -> Starlette:
     """Build the emulator's Starlette app around a store.
 
@@ -167,12 +178,16 @@ def create_app(
         latency_ms: Delay added to every API request.
         penalty_seconds: How long a base or token gets 429 after going over the limit.
         iterator_ttl_seconds: How long list offsets stay valid.
-        max_body_bytes: Larger request bodies get 413.
+        max_body_bytes: Larger request bodies get 413 (uploadAttachment has its own
+            limit: 5 MB of file, base64-encoded).
+        read_attachment_urls: Fetch URL attachments in the background for their real
+            size and type (see :mod:`emulator.files`).
 
     Returns:
         The ASGI app; its ``state.emulator`` is the :class:`AppState`.
     """
     hooks = WebhookService(store)
+    urls = UrlReader(store, enabled=read_attachment_urls)
     state = AppState(
         store=store,
         tokens=normalize_tokens(tokens),
@@ -180,6 +195,7 @@ def create_app(
         limiter=RateLimiter(penalty_seconds=penalty_seconds) if rate_limit else None,
         stats=Stats(),
         hooks=hooks,
+        urls=urls,
         latency_ms=latency_ms,
         max_body_bytes=max_body_bytes,
     )
@@ -193,7 +209,15 @@ def create_app(
     async def stats(request: Request) -> Response:
         data = state.stats.snapshot()
         data["webhookNotifications"] = {"sent": hooks.sent, "failed": hooks.failed}
+        data["attachmentUrls"] = {"read": urls.read, "failed": urls.failed}
         return JSONResponse(data)
+
+    async def attachment_file(request: Request) -> Response:
+        found = store.file(request.path_params["attachment_id"])
+        if found is None:
+            return _json(404, {"error": "NOT_FOUND"})
+        _, media_type, data = found
+        return Response(data, media_type=media_type)
 
     async def reset_stats(request: Request) -> Response:
         state.stats.reset()
@@ -203,12 +227,16 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         hooks.close()
+        urls.close()
 
     app = Starlette(
         routes=[
             StarletteRoute("/_emulator/health", health, methods=["GET"]),
             StarletteRoute("/_emulator/stats", stats, methods=["GET"]),
             StarletteRoute("/_emulator/stats/reset", reset_stats, methods=["POST"]),
+            StarletteRoute(
+                FILES_PATH + "/{attachment_id}/{filename}", attachment_file, methods=["GET"]
+            ),
             StarletteRoute("/{path:path}", api, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ],
         lifespan=lifespan,

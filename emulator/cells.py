@@ -36,10 +36,12 @@ class WritePlan:
     Attributes:
         new_choices: Field ID -> select option names to create.
         new_links: Linked table ID -> {new record ID: primary field text}.
+        new_attachments: Attachments written by URL (their size and type get read).
     """
 
     new_choices: dict[str, list[str]] = field(default_factory=dict)
     new_links: dict[str, dict[str, str]] = field(default_factory=dict)
+    new_attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _is_number(value: Any) -> bool:
@@ -287,6 +289,7 @@ class CellWriter:
             }
             if item.get("id") in existing:
                 attachment["id"] = item["id"]
+            self.plan.new_attachments.append(attachment)
             result.append(attachment)
         return result
 

@@ -122,7 +122,7 @@ def _object_text(value: Any) -> str:
     if isinstance(value, dict):
         if "filename" in value and "url" in value:
             return f"{value['filename']} ({value['url']})"
-        for key in ("name", "text", "email", "id"):
+        for key in ("name", "text", "email", "id", "label"):
             if isinstance(value.get(key), str):
                 return str(value[key])
         return ""

@@ -50,7 +50,28 @@ def compile_cached(text: str, fields: tuple[FieldInfo, ...]) -> Formula:
     return compile_formula(text, fields)
 
 
+def button_url_formula(url: str) -> str:
+    """The formula a button's ``url`` option stands for: a plain ``http(s)://`` URL is a
+    text constant, anything else is a formula such as ``"https://x/" & RECORD_ID()``."""
+    if url.lower().startswith(("http://", "https://")):
+        return '"' + url.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return url
+
+
+_NUMERIC_ROLLUPS = frozenset({"SUM", "MAX", "MIN", "AVERAGE"})
+NAN_CELL = {"specialValue": "NaN"}
+
+
+def _is_error_cell(value: Any) -> bool:
+    return isinstance(value, dict) and "error" in value
+
+
 def _aggregate(function: str, separator: str, values: list[Any]) -> Any:
+    if function in _NUMERIC_ROLLUPS and any(_is_error_cell(v) for v in values):
+        # Airtable answers NaN for a number rollup over #ERROR! values (pyairtable's
+        # ORM docs show a rollup of an erroring field as {"specialValue": "NaN"}).
+        return NAN_CELL
+    values = [v["error"] if _is_error_cell(v) else v for v in values]
     present = [v for v in values if v is not None and v != ""]
     numbers = [v for v in present if isinstance(v, int | float) and not isinstance(v, bool)]
     if function == "SUM":
@@ -218,6 +239,18 @@ class Evaluator:
                 values.append(value)
         return values
 
+    def _button(self, table: Table, record: Record, fld: Field) -> dict[str, Any]:
+        """``{"label", "url"}``; ``url`` is null when the button opens no URL."""
+        url = fld.option("url")
+        text = None
+        if isinstance(url, str) and url:
+            result = self.compile(table, button_url_formula(url)).evaluate(
+                self.context(table, record)
+            )
+            cell = to_cell_value(result, "singleLineText")
+            text = cell if isinstance(cell, str) and cell else None
+        return {"label": str(fld.option("label", fld.name)), "url": text}
+
     def _compute(self, table: Table, record: Record, fld: Field) -> Any:
         kind = fld.type
         if kind == "formula":
@@ -228,6 +261,8 @@ class Evaluator:
             if isinstance(cell, float) and (math.isnan(cell) or math.isinf(cell)):
                 return {"specialValue": "NaN" if math.isnan(cell) else "Infinity"}
             return cell
+        if kind == "button":
+            return self._button(table, record, fld)
         if kind == "rollup":
             parsed = parse_rollup(fld.option("formula", "ARRAYJOIN(values)"))
             if parsed is None:

@@ -94,6 +94,15 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "REQUEST_TOO_LARGE", f"Request body is too large (limit {limit} bytes)")
 
 
+def attachment_too_large(limit: int) -> ApiError:
+    """An uploaded attachment over the size limit (5 MB)."""
+    return ApiError(
+        413,
+        "REQUEST_TOO_LARGE",
+        f"The attachment is larger than the upload limit of {limit} bytes",
+    )
+
+
 def rate_limited(retry_after: int) -> ApiError:
     """Over 5 requests/s per base or 50/s per token, or inside the penalty window."""
     return ApiError(

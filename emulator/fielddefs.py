@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from emulator import errors
-from emulator.computed import compile_cached, field_infos, parse_rollup
+from emulator.computed import button_url_formula, compile_cached, field_infos, parse_rollup
 from emulator.fieldtypes import PRIMARY_TYPES, SUPPORTED_TYPES, plain_options
 from emulator.formula import FormulaError, RecordContext
 from emulator.ids import new_id
@@ -134,10 +134,29 @@ def _formula_options(table: Table, fld: Field, now: datetime) -> dict[str, Any]:
     }
 
 
+def _button_options(table: Table, fld: Field) -> dict[str, Any]:
+    """A button's label and the formula of the URL it opens (an emulator extension:
+    Airtable's Meta API cannot create buttons and shows no options for them)."""
+    label = fld.option("label", fld.name)
+    url = fld.option("url")
+    if not isinstance(label, str) or not label.strip():
+        raise errors.invalid_schema(f'Field "{fld.name}": options.label must be text')
+    if url is not None:
+        if not isinstance(url, str):
+            raise errors.invalid_schema(f'Field "{fld.name}": options.url must be a formula')
+        try:
+            compile_cached(button_url_formula(url), field_infos(table))
+        except FormulaError as exc:
+            raise errors.invalid_schema(f'Field "{fld.name}": invalid url ({exc.reason})') from exc
+    return {"label": label, "url": url}
+
+
 def computed_options(base: Base, table: Table, fld: Field, now: datetime) -> dict[str, Any]:
-    """Complete the options of a formula, rollup, count or lookup field."""
+    """Complete the options of a formula, button, rollup, count or lookup field."""
     if fld.type == "formula":
         return _formula_options(table, fld, now)
+    if fld.type == "button":
+        return _button_options(table, fld)
     if fld.type == "count":
         link, _, _ = _linked(base, table, fld, "")
         return {"isValid": True, "recordLinkFieldId": link.id}
@@ -203,7 +222,7 @@ def build_field(
     fld = Field(ids("fld", f"{table.name}.{name}"), name, kind, dict(options or {}), description)
     if kind == "multipleRecordLinks":
         fld.options = _link_options(base, table, fld, ids)
-    elif kind in LINKED_TYPES or kind == "formula":
+    elif kind in LINKED_TYPES or kind in ("formula", "button"):
         fld.options = computed_options(base, table, fld, now)
     else:
         fld.options = plain_options(kind, options, name)

@@ -32,7 +32,7 @@ WRITABLE_TYPES = (
         }
     )
 )
-SUPPORTED_TYPES = WRITABLE_TYPES | (COMPUTED_TYPES - {"button"})
+SUPPORTED_TYPES = WRITABLE_TYPES | COMPUTED_TYPES
 #: Types Airtable allows as a table's primary field.
 PRIMARY_TYPES = TEXT_TYPES | frozenset(
     {"number", "currency", "percent", "duration", "date", "dateTime", "formula", "autoNumber",

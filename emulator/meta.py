@@ -5,7 +5,7 @@ from typing import Any
 from emulator import errors
 from emulator.fielddefs import LINKED_TYPES, build_field, check_name, computed_options
 from emulator.fieldtypes import plain_options
-from emulator.ids import new_id
+from emulator.ids import format_time, new_id
 from emulator.schema import Base, Field, Table, clone_schema
 from emulator.state import Call
 from emulator.tables import add_tables
@@ -49,13 +49,61 @@ def create_base(call: Call) -> dict[str, Any]:
         raise errors.invalid_request("A base needs a workspaceId")
     if not isinstance(specs, list) or not specs:
         raise errors.invalid_request("A base needs at least one table")
-    base = Base(id=new_id("app"), name=name.strip())
+    base = Base(
+        id=new_id("app"),
+        name=name.strip(),
+        workspace_id=workspace,
+        created_time=format_time(call.now),
+    )
     tables = add_tables(base, specs, call.now)
     call.store.save_base(base)
     allowed = _allowed(call)
     if allowed is not None:
         allowed.add(base.id)
     return {"id": base.id, "tables": [t.to_api() for t in tables]}
+
+
+BASE_INCLUDES = ("collaborators", "inviteLinks", "interfaces")
+
+
+def get_base(call: Call) -> dict[str, Any]:
+    """``GET /v0/meta/bases/{baseId}``: base info and, on request, who can use it.
+
+    ``include`` (repeatable, also ``include[]``) adds ``collaborators`` (the one emulator
+    user, as a base collaborator), ``inviteLinks`` (none) and ``interfaces`` (none).
+    """
+    base = call.need_base()
+    include = call.query.getlist("include") + call.query.getlist("include[]")
+    unknown = sorted(set(include) - set(BASE_INCLUDES))
+    if unknown:
+        raise errors.invalid_request(f"Unknown include value: {', '.join(unknown)}")
+    body: dict[str, Any] = {
+        "id": base.id,
+        "name": base.name,
+        "createdTime": base.created_time,
+        "permissionLevel": base.permission_level,
+        "workspaceId": base.workspace_id,
+    }
+    user = call.store.user
+    if "collaborators" in include:
+        body["individualCollaborators"] = {
+            "baseCollaborators": [
+                {
+                    "userId": user["id"],
+                    "email": user["email"],
+                    "permissionLevel": base.permission_level,
+                    "createdTime": base.created_time,
+                    "grantedByUserId": user["id"],
+                }
+            ],
+            "workspaceCollaborators": [],
+        }
+        body["groupCollaborators"] = {"baseCollaborators": [], "workspaceCollaborators": []}
+    if "inviteLinks" in include:
+        body["inviteLinks"] = {"baseInviteLinks": [], "workspaceInviteLinks": []}
+    if "interfaces" in include:
+        body["interfaces"] = {}
+    return body
 
 
 def get_tables(call: Call) -> dict[str, Any]:
@@ -153,7 +201,7 @@ def _update_options(work: Base, table: Table, fld: Field, options: Any, call: Ca
             if key in options:
                 merged[key] = bool(options[key])
         fld.options = merged
-    elif fld.type in LINKED_TYPES or fld.type == "formula":
+    elif fld.type in LINKED_TYPES or fld.type in ("formula", "button"):
         fld.options = {**(fld.options or {}), **options}
         if fld.type == "formula" and "formula" in options and "result" not in options:
             fld.options.pop("result", None)
@@ -184,6 +232,8 @@ def _rename_references(table: Table, old: str, new: str) -> None:
     for other in table.fields:
         if other.type == "formula" and other.options and "formula" in other.options:
             other.options["formula"] = rewrite(other.options["formula"])
+        if other.type == "button" and other.options and other.options.get("url"):
+            other.options["url"] = rewrite(other.options["url"])
     for view in table.views:
         if view.filter_formula:
             view.filter_formula = rewrite(view.filter_formula)

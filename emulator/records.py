@@ -52,6 +52,12 @@ def _render(call: Call, table: Table, records: list[Record], body: dict[str, Any
     return [render_record(evaluator, table, r, options) for r in records]
 
 
+def _notify(call: Call, writer: RecordWriter) -> None:
+    """After a write: webhook payloads, and reading new URL attachments."""
+    call.state.hooks.record(call.need_base(), writer.changes)
+    call.state.urls.schedule(call.need_base(), writer.remote_attachments)
+
+
 def _batch(body: dict[str, Any]) -> list[Any]:
     items = body["records"]
     if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
@@ -69,12 +75,12 @@ def create_records(call: Call) -> dict[str, Any]:
     if "records" in body:
         pending = [writer.prepare_create(item.get("fields", {})) for item in _batch(body)]
         written = writer.apply(pending)
-        call.state.hooks.record(call.need_base(), writer.changes)
+        _notify(call, writer)
         return {"records": _render(call, table, written, body)}
     if "fields" not in body:
         raise errors.missing_body_field("fields")
     written = writer.apply([writer.prepare_create(body["fields"])])
-    call.state.hooks.record(call.need_base(), writer.changes)
+    _notify(call, writer)
     return _render(call, table, written, body)[0]
 
 
@@ -88,7 +94,7 @@ def update_record(call: Call) -> dict[str, Any]:
     writer = _writer(call, table, body)
     pending = writer.prepare_update(record, body["fields"], replace=call.method == "PUT")
     written = writer.apply([pending])
-    call.state.hooks.record(call.need_base(), writer.changes)
+    _notify(call, writer)
     return _render(call, table, written, body)[0]
 
 
@@ -116,7 +122,7 @@ def update_records(call: Call) -> dict[str, Any]:
         record = table.records[rec_id]
         pending.append(writer.prepare_update(record, item.get("fields", {}), replace=replace))
     written = writer.apply(pending)
-    call.state.hooks.record(call.need_base(), writer.changes)
+    _notify(call, writer)
     return {"records": _render(call, table, written, body)}
 
 
@@ -164,7 +170,7 @@ def _upsert(
             pending.append(writer.prepare_create(fields))
             created_at.append(index)
     written = writer.apply(pending)
-    call.state.hooks.record(call.need_base(), writer.changes)
+    _notify(call, writer)
     created = [written[i].id for i in created_at]
     return {
         "records": _render(call, table, written, body),
@@ -179,7 +185,7 @@ def delete_record(call: Call) -> dict[str, Any]:
     record = _record(table, call.params["recordId"])
     writer = RecordWriter(call.store, call.need_base(), table, typecast=False, now=call.now)
     writer.delete([record.id])
-    call.state.hooks.record(call.need_base(), writer.changes)
+    _notify(call, writer)
     return {"deleted": True, "id": record.id}
 
 
@@ -195,5 +201,5 @@ def delete_records(call: Call) -> dict[str, Any]:
     unique = list(dict.fromkeys(ids))
     writer = RecordWriter(call.store, call.need_base(), table, typecast=False, now=call.now)
     writer.delete(unique)
-    call.state.hooks.record(call.need_base(), writer.changes)
+    _notify(call, writer)
     return {"records": [{"deleted": True, "id": rec_id} for rec_id in unique]}

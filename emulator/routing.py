@@ -18,6 +18,7 @@ class Route:
     template: str
     handler: Callable[..., Any]
     needs_base: bool = False
+    max_body: int | None = None  # overrides the app's body limit (uploads)
 
     @property
     def key(self) -> str:

@@ -27,6 +27,15 @@ COMPUTED_TYPES = frozenset(
 )
 
 
+#: Where bases made without a workspace (the demo seeds) live, and when they were made.
+DEFAULT_WORKSPACE_ID = "wspEmulatorDemo00"
+DEFAULT_CREATED_TIME = "2025-01-01T00:00:00.000Z"
+
+
+#: Types whose options the Meta API does not show (a button's label and URL formula).
+HIDDEN_OPTION_TYPES = frozenset({"button"})
+
+
 @dataclass
 class Field:
     """A column of a table."""
@@ -51,6 +60,13 @@ class Field:
         data: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
         if self.description:
             data["description"] = self.description
+        if self.options is not None and self.type not in HIDDEN_OPTION_TYPES:
+            data["options"] = self.options
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the persisted form: the API form plus options the API does not show."""
+        data = self.to_api()
         if self.options is not None:
             data["options"] = self.options
         return data
@@ -152,14 +168,24 @@ class Base:
     name: str
     tables: list[Table] = field(default_factory=list)
     permission_level: str = "create"
+    workspace_id: str = DEFAULT_WORKSPACE_ID
+    created_time: str = DEFAULT_CREATED_TIME
 
     def table(self, key: str) -> Table | None:
-        """Find a table by ID or exact, case-sensitive name."""
+        """Find a table by ID, then by name: exact first, then ignoring case.
+
+        Airtable resolves ``EVERYTHING`` to a table named ``Everything`` (names are
+        unique regardless of case, so at most one table matches that way).
+        """
         for table in self.tables:
             if table.id == key:
                 return table
         for table in self.tables:
             if table.name == key:
+                return table
+        folded = key.casefold()
+        for table in self.tables:
+            if table.name.casefold() == folded:
                 return table
         return None
 
@@ -180,13 +206,15 @@ def base_to_json(base: Base) -> dict[str, Any]:
     return {
         "id": base.id,
         "name": base.name,
+        "workspaceId": base.workspace_id,
+        "createdTime": base.created_time,
         "tables": [
             {
                 "id": t.id,
                 "name": t.name,
                 "description": t.description,
                 "primaryFieldId": t.primary_field_id,
-                "fields": [f.to_api() for f in t.fields],
+                "fields": [f.to_json() for f in t.fields],
                 "views": [
                     {
                         "id": v.id,
@@ -236,7 +264,13 @@ def base_from_json(data: dict[str, Any]) -> Base:
         )
         for t in data["tables"]
     ]
-    return Base(id=data["id"], name=data["name"], tables=tables)
+    return Base(
+        id=data["id"],
+        name=data["name"],
+        tables=tables,
+        workspace_id=data.get("workspaceId", DEFAULT_WORKSPACE_ID),
+        created_time=data.get("createdTime", DEFAULT_CREATED_TIME),
+    )
 
 
 def is_empty(value: Any) -> bool:
@@ -262,4 +296,11 @@ def clone_schema(base: Base) -> Base:
         )
         for t in base.tables
     ]
-    return Base(id=base.id, name=base.name, tables=tables)
+    return Base(
+        id=base.id,
+        name=base.name,
+        tables=tables,
+        permission_level=base.permission_level,
+        workspace_id=base.workspace_id,
+        created_time=base.created_time,
+    )

@@ -16,6 +16,7 @@ from emulator.stats import Stats
 from emulator.store import Store
 
 if TYPE_CHECKING:
+    from emulator.files import UrlReader
     from emulator.webhooks import WebhookService
 
 
@@ -30,6 +31,7 @@ class AppState:
         limiter: The rate limiter, or ``None`` when off.
         stats: Request counters.
         hooks: Webhook payload log and notifier.
+        urls: Reads URL attachments for their real size and type.
         latency_ms: Artificial delay added to every API request.
         max_body_bytes: Larger request bodies get 413.
     """
@@ -40,13 +42,18 @@ class AppState:
     limiter: RateLimiter | None
     stats: Stats
     hooks: "WebhookService"
+    urls: "UrlReader"
     latency_ms: int = 0
     max_body_bytes: int = 5_000_000
 
 
 @dataclass
 class Call:
-    """One API request after routing, authentication and body parsing."""
+    """One API request after routing, authentication and body parsing.
+
+    ``origin`` is the scheme and host the request came to (``http://127.0.0.1:8787``),
+    for URLs the emulator hands out.
+    """
 
     state: AppState
     method: str
@@ -56,6 +63,7 @@ class Call:
     token: str
     base: Base | None = None
     now: datetime = field(default_factory=utc_now)
+    origin: str = ""
 
     @property
     def store(self) -> Store:

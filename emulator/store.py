@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS comments (
     data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, base_id TEXT NOT NULL,
     data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attachment_files (
+    id TEXT PRIMARY KEY, filename TEXT NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS webhook_payloads (
     webhook_id TEXT NOT NULL, cursor INTEGER NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (webhook_id, cursor));
@@ -200,6 +202,32 @@ class Store:
                 self.comments.pop(rec_id, None)
             conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in record_ids])
             conn.executemany("DELETE FROM comments WHERE record_id = ?", [(i,) for i in record_ids])
+
+    # -- attachment files -----------------------------------------------------------------
+
+    def put_file(self, file_id: str, filename: str, media_type: str, data: bytes) -> None:
+        """Keep an uploaded file (on disk only; files are read back on demand)."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO attachment_files (id, filename, type, data) VALUES (?, ?, ?, ?)",
+                (file_id, filename, media_type, data),
+            )
+
+    def file(self, file_id: str) -> tuple[str, str, bytes] | None:
+        """An uploaded file as (filename, type, bytes), or ``None``."""
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT filename, type, data FROM attachment_files WHERE id = ?", (file_id,)
+            ).fetchone()
+        return None if row is None else (row[0], row[1], bytes(row[2]))
+
+    def file_info(self, file_id: str) -> tuple[int, str] | None:
+        """An uploaded file's (size, type), or ``None``."""
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT length(data), type FROM attachment_files WHERE id = ?", (file_id,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     # -- comments -------------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ def add_tables(
         for table, fields in created:
             for index, spec in enumerate(fields):
                 kind = spec.get("type") if isinstance(spec, dict) else None
-                if (kind in LINKED_TYPES or kind == "formula") == computed_pass:
+                if (kind in LINKED_TYPES or kind in ("formula", "button")) == computed_pass:
                     build_field(base, table, spec, now, ids, primary=index == 0)
     for table, fields in created:
         order = {spec["name"].strip(): i for i, spec in enumerate(fields)}

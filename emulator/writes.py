@@ -14,6 +14,7 @@ from typing import Any
 from emulator import errors
 from emulator.cells import CellWriter, WritePlan
 from emulator.fieldtypes import new_choice
+from emulator.files import describe_own_files
 from emulator.ids import format_time, new_id
 from emulator.links import LinkSync
 from emulator.schema import Base, Field, Record, Table
@@ -69,6 +70,8 @@ class RecordWriter:
         self.plan = WritePlan()
         self.cells = CellWriter(base, table, typecast=typecast, plan=self.plan)
         self.changes = ChangeSet()
+        #: Attachments written by URL that point elsewhere (set by :meth:`apply`).
+        self.remote_attachments: list[dict[str, Any]] = []
 
     def coerce_fields(self, fields: Any, current: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a ``fields`` object; return field ID -> value to store (None clears)."""
@@ -92,6 +95,10 @@ class RecordWriter:
         merged = {} if replace else dict(record.cells)
         merged.update(coerced)
         return _Pending(record, {k: v for k, v in merged.items() if v is not None})
+
+    def prepare_cells(self, record: Record, cells: dict[str, Any]) -> _Pending:
+        """An update to already validated cells (field ID -> stored value)."""
+        return _Pending(record, {k: v for k, v in cells.items() if v is not None})
 
     def merge_key(self, fields: Any, merge_on: list[Field]) -> tuple[Any, ...]:
         """The coerced values of the merge fields of an upsert input record."""
@@ -118,6 +125,7 @@ class RecordWriter:
     def apply(self, pending: list[_Pending]) -> list[Record]:
         """Commit validated creates/updates; returns the records in input order."""
         self._apply_plan()
+        self.remote_attachments = describe_own_files(self.store, self.plan.new_attachments)
         links = LinkSync(self.base)
         written: list[Record] = []
         for item in pending:

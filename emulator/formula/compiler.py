@@ -6,6 +6,7 @@ record instead of a tree walk.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -27,6 +28,13 @@ _STRING_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _ESCAPED_CHARS = {"n": "\n", "t": "\t", "r": "\r"}
 # Integers longer than this lose precision as JavaScript numbers; read them as floats.
 _MAX_INT_DIGITS = 15
+# Field types and result types whose values are dates, and functions that return dates:
+# "+" with one of these on either side is date arithmetic (see operators.add).
+_DATE_TYPES = frozenset({"date", "dateTime", "createdTime", "lastModifiedTime"})
+_DATE_FUNCTIONS = frozenset(
+    {"TODAY", "NOW", "DATEADD", "DATETIME_PARSE", "SET_TIMEZONE", "SET_LOCALE", "WORKDAY",
+     "CREATED_TIME", "LAST_MODIFIED_TIME"}
+)  # fmt: skip
 
 
 class Formula:
@@ -109,7 +117,8 @@ class _Compiler:
         self._rules: dict[str, Callable[[list[Any]], Node]] = {
             "number": self._number,
             "string": self._string,
-            "field": self._field,
+            "field": lambda children: self._reference(reference_name(str(children[0]))),
+            "bare": lambda children: self._reference(str(children[0])),
             "call": self._call,
             "paren": lambda children: self.compile(children[0]),
             "signed": lambda children: operators.signed(
@@ -139,25 +148,26 @@ class _Compiler:
             _STRING_ESCAPE.sub(lambda found: _ESCAPED_CHARS.get(found[1], found[1]), body)
         )
 
-    def _field(self, children: list[Any]) -> Node:
-        name = reference_name(str(children[0]))
+    def _reference(self, name: str) -> Node:
+        """A field read: ``{Name}``, ``{fldID}`` or a bare single-word ``Name``."""
         field = self._by_name.get(name) or self._by_id.get(name)
         if field is None:
             self.unknown.append(name)
             return constant(None)
         self.referenced.add(field.id)
         field_id, reader = field.id, reader_for(field)
+        is_date = field.type in _DATE_TYPES or field.result_type in _DATE_TYPES
         if reader is None:
 
             def read_raw(ctx: RecordContext) -> Any:
                 return ctx.values.get(field_id)
 
-            return Node(read_raw, field_id=field_id)
+            return Node(read_raw, field_id=field_id, is_date=is_date)
 
         def read(ctx: RecordContext) -> Any:
             return reader(ctx.values.get(field_id))
 
-        return Node(read)
+        return Node(read, is_date=is_date)
 
     def _call(self, children: list[Any]) -> Node:
         name = str(children[0]).upper()
@@ -166,7 +176,8 @@ class _Compiler:
             raise FormulaError(reason=f"unknown function {name}")
         if not spec.accepts(len(children) - 1):
             raise FormulaError(reason=f"{name} does not take {len(children) - 1} arguments")
-        return call(spec, [self.compile(child) for child in children[1:]])
+        node = call(spec, [self.compile(child) for child in children[1:]])
+        return dataclasses.replace(node, is_date=True) if name in _DATE_FUNCTIONS else node
 
     def _comparison(self, children: list[Any]) -> Node:
         node = self.compile(children[0])

@@ -38,11 +38,14 @@ class Node:
         const: the value when it does not depend on the record, else ``NOT_CONSTANT``.
         field_id: set when ``run`` only reads this field's raw cell, so operators
             can read the cell inline instead of calling ``run``.
+        is_date: the expression's type is a date even when a value is blank (a date
+            field or a date function), which decides what ``+`` does.
     """
 
     run: Runner
     const: Any = NOT_CONSTANT
     field_id: str | None = None
+    is_date: bool = False
 
     @property
     def is_constant(self) -> bool:

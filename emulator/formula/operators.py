@@ -6,6 +6,7 @@ falling back to the general coercion, because a filter runs them for every recor
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from datetime import datetime
@@ -92,12 +93,28 @@ def _number_pair(a: Any, b: Any) -> tuple[Any, Any] | ErrorValue:
     return a, b
 
 
+def add_date(a: Any, b: Any) -> Any:
+    """``a + b`` where one side is typed as a date: a number, NaN (errors still spread).
+
+    Airtable types ``{Date} + "x"`` as a number and answers NaN, whether the date is
+    set or blank; dates move with DATEADD, not ``+``.
+    """
+    for value in (a, b):
+        if value.__class__ is ErrorValue:
+            return value
+    return math.nan
+
+
 def add(a: Any, b: Any) -> Any:
-    """``a + b``; text on either side joins as text, as JavaScript's ``+`` does."""
+    """``a + b``; text on either side joins as text, as JavaScript's ``+`` does.
+
+    Blank reads as 0 next to a number and as "" next to text; a date on either side
+    gives NaN (:func:`add_date`).
+    """
     if a.__class__ in _PLAIN_NUMBERS and b.__class__ in _PLAIN_NUMBERS:
         return a + b
     if isinstance(a, datetime) or isinstance(b, datetime):
-        return ERROR  # dates move with DATEADD, not "+"
+        return add_date(a, b)
     for value in (a, b):
         if value.__class__ is ErrorValue:
             return value
@@ -129,9 +146,17 @@ ARITHMETIC: dict[str, Arithmetic] = {
 
 
 def arithmetic(first: Node, rest: list[tuple[str, Node]]) -> Node:
-    """Compile a left-to-right chain such as ``a + b - c`` or ``a * b / c``."""
+    """Compile a left-to-right chain such as ``a + b - c`` or ``a * b / c``.
+
+    ``+`` next to an operand typed as a date (even a blank one) is :func:`add_date`.
+    """
     first_run = first.run
-    steps = [(ARITHMETIC[symbol], node.run) for symbol, node in rest]
+    steps = []
+    for index, (symbol, node) in enumerate(rest):
+        apply = ARITHMETIC[symbol]
+        if symbol == "+" and (node.is_date or (index == 0 and first.is_date)):
+            apply = add_date
+        steps.append((apply, node.run))
     if len(steps) == 1:
         (apply, second_run) = steps[0]
 

