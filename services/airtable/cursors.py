@@ -35,8 +35,14 @@ def fingerprint(*parts: Any) -> str:
 
 
 def encode_cursor(query: str, position: Position) -> str:
-    raw = f"{_VERSION}:{query}:{position.offset}:{position.after_id}".encode()
+    body = f"{_VERSION}:{query}:{position.offset}:{position.after_id}"
+    raw = f"{body}:{_check(body)}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _check(body: str) -> str:
+    # Catches a cursor cut short or edited: it would otherwise still parse.
+    return hashlib.sha256(body.encode()).hexdigest()[:6]
 
 
 def decode_cursor(cursor: str, query: str) -> Position:
@@ -48,8 +54,11 @@ def decode_cursor(cursor: str, query: str) -> Position:
     text = cursor.strip()
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        version, digest, offset, after_id = raw.split(":")
+        body, check = raw.rsplit(":", 1)
+        version, digest, offset, after_id = body.split(":")
         position = Position(int(offset), after_id)
+        if check != _check(body):
+            raise ValueError(check)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInputError(
             "That cursor is not valid; pass the cursor exactly as a search returned it."
