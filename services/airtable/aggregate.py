@@ -257,7 +257,7 @@ def check_metric(
         )
     ):
         raise InvalidInputError(f"{metric} needs a number field; {target.name} is {target.type}.")
-    if metric == "percentile" and p is None:
+    if metric == "percentile" and (p is None or not 0 <= p <= 100):
         raise InvalidInputError("percentile needs p, from 0 to 100 (90 for the 90th percentile).")
     if bucket and not any(g.value_type in DATE_TYPES for g in grouping):
         raise InvalidInputError("date_bucket only applies when grouping by a date field.")

@@ -17,7 +17,7 @@ from typing import Any
 
 from services.errors import InvalidInputError
 
-_VERSION = "c1"
+_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Position:
 def fingerprint(*parts: Any) -> str:
     """A short digest of what makes a query the same query."""
     text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def encode_cursor(query: str, position: Position) -> str:
@@ -42,7 +42,7 @@ def encode_cursor(query: str, position: Position) -> str:
 
 def _check(body: str) -> str:
     # Catches a cursor cut short or edited: it would otherwise still parse.
-    return hashlib.sha256(body.encode()).hexdigest()[:6]
+    return hashlib.sha256(body.encode()).hexdigest()[:4]
 
 
 def decode_cursor(cursor: str, query: str) -> Position:

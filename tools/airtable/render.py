@@ -67,9 +67,7 @@ def records_text(page: RecordPage) -> str:
     rest = page.total - page.offset - shown
     if rest > 0:
         following = (
-            f"next page: repeat the call with cursor {page.next_cursor}; "
-            if page.next_cursor
-            else ""
+            f"next page: same call with cursor {page.next_cursor}; or " if page.next_cursor else ""
         )
         lines.append(
             f"{rest} more rows not shown: {following}narrow the filters, raise limit (max 100),"

@@ -18,7 +18,7 @@ from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.airtable.dates import DateResolver, resolver_for
 from services.airtable.filters import Condition, SortKey
-from services.airtable.where import FilterGroup, Subgroup, TextSearch
+from services.airtable.where import FilterGroup, GroupMatch, Subgroup, TextSearch
 from services.container import Services
 from services.errors import InvalidInputError
 from services.orm import User
@@ -113,7 +113,7 @@ def test_two_field_groups_with_share__give_each_owners_win_rate(
     )  # fmt: skip
     assert {(g.key, g.subkey): g.value for g in result.groups} == dict(pairs)
     assert result.shares is not None
-    rates = {k[0]: v for k, v in result.shares.items() if k[1] == "Closed Won"}  # type: ignore[index]
+    rates = {k[0]: v for k, v in result.shares.items() if k[1] == "Closed Won"}
     assert rates == pytest.approx({o: pairs[o, "Closed Won"] / n for o, n in per_owner.items()})
     ordered = [(g.key, g.subkey) for g in result.groups]
     assert ordered == sorted(ordered)  # by name, then by the second field
@@ -335,7 +335,7 @@ def _combine(match: str, tests: list[Any]) -> Any:
 
 @st.composite
 def _groups(draw: st.DrawFn) -> tuple[list[FilterGroup], str, Any]:
-    matches = st.sampled_from(["all", "any", "not"])
+    matches: st.SearchStrategy[GroupMatch] = st.sampled_from(["all", "any", "not"])
     groups, tests = [], []
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         pairs = draw(st.lists(_condition(), min_size=0, max_size=2))

@@ -201,7 +201,7 @@ def test_argument_schemas__use_plain_types_every_provider_accepts(
 
 
 def _call_in_zone(tool: BaseTool, user_id: int, zone: str, **args: Any) -> ToolMessage:
-    runtime = ToolRuntime(
+    runtime: ToolRuntime[AssistantContext, Any] = ToolRuntime(
         state={},
         context=AssistantContext(user_id=user_id, base_id=PROJECTS, time_zone=zone),
         config={},
