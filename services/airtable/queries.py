@@ -286,9 +286,12 @@ class RecordQueries:
         filters: Sequence[Condition],
         match: Match,
         field_ids: list[str],
+        dates: DateResolver | None = None,
     ) -> list[RecordDict]:
-        """Every record matching the filters, with these fields."""
-        compiled = compile_where(table, Where(filters, match), DateResolver(today_in(None)))
+        """Every record matching the filters, with these fields (relative dates resolved by
+        `dates`, else in UTC)."""
+        dates = dates or DateResolver(today_in(None))
+        compiled = compile_where(table, Where(filters, match), dates)
         options = self._list_options(table, compiled.formula, (), None)
         return [
             record

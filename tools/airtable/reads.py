@@ -9,7 +9,6 @@ from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
-from services.airtable.dates import DateResolver, resolver_for
 from services.container import Services
 from tools.airtable import render
 from tools.airtable.args import (
@@ -18,7 +17,13 @@ from tools.airtable.args import (
     GetRecordArgs,
     SearchArgs,
 )
-from tools.airtable.scope import as_tool_errors, scope_of, user_of, validation_message
+from tools.airtable.scope import (
+    as_tool_errors,
+    dates_of,
+    scope_of,
+    user_of,
+    validation_message,
+)
 from tools.context import AssistantContext
 
 Runtime = ToolRuntime[AssistantContext, Any]
@@ -125,11 +130,6 @@ def read_tools(services: Services) -> list[BaseTool]:
         args_tool(aggregate_records, AggregateArgs),
         args_tool(get_record, GetRecordArgs),
     ]
-
-
-def dates_of(runtime: Runtime) -> DateResolver:
-    """Relative dates resolved in the person's time zone (UTC when unknown)."""
-    return resolver_for(user_of(runtime).time_zone)
 
 
 def make_tool(func: Any, schema: type | None) -> BaseTool:

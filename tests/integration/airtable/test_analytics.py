@@ -365,3 +365,18 @@ def test_nested_groups__match_a_python_evaluation_of_the_raw_records(
         member.id, fresh_base.id, "Tasks", groups=groups, match=top, limit=100
     )
     assert {r["id"] for r in page.rows} == {i for i, t in tasks.items() if wanted(t)}
+
+
+def test_filtered_delete__resolves_relative_dates_with_the_persons_resolver(
+    airtable_services: Services, member: User, fresh_base: FreshBase
+) -> None:
+    dates = DateResolver(date(2026, 5, 10))  # a Sunday: this week is May 4-10
+    proposal = airtable_services.airtable_proposals.delete(
+        member.id, fresh_base.id, "Tasks",
+        filters=[_c("Due", "on", "this_week")], dates=dates,
+    )  # fmt: skip
+    tasks = fresh_base.snapshot()
+    expected = {i for i, t in tasks.items() if "2026-05-04" <= t["Due"] <= "2026-05-10"}
+    assert {c.record_id for c in proposal.changes} == expected
+    assert len(expected) == 7
+    assert fresh_base.snapshot() == tasks  # only proposed
