@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from services.airtable.expressions import Expression
@@ -29,6 +29,7 @@ class GroupResult:
     value: float | str | None
     records: int
     subkey: str | None = None  # the second field's group, when grouped by two fields
+    share: float | None = None  # its part of the whole (0..1), when asked for
 
 
 class Accumulator:
@@ -202,29 +203,28 @@ def record_keys(
     return [(a, b) for a in levels[0] for b in levels[1]]
 
 
-def shares_of(
+def with_shares(
     rows: list[tuple[Any, list[GroupKey]]],
     metric: Metric,
-    counted: Any,
+    counted: Callable[[Any], bool],
     groups: list[GroupResult],
     total: GroupResult,
-) -> dict[GroupKey, float]:
-    """Each group's part of the whole: of the overall total for one field, of its first
-    field's group for two (Won deals among Ana's: her win rate)."""
+) -> list[GroupResult]:
+    """The groups with their part of the whole: of the overall total for one field, of
+    their first field's group for two (Won deals among Ana's: her win rate)."""
+    wholes: dict[str, float | str | None] = {}
     if groups and groups[0].subkey is not None:
         firsts: list[tuple[Any, list[GroupKey]]] = [
             (v, list(dict.fromkeys(k[0] for k in keys if isinstance(k, tuple)))) for v, keys in rows
         ]
         wholes = {g.key: g.value for g in aggregate(firsts, metric, counted=counted)[0]}
-    else:
-        wholes = {}
-    shares: dict[GroupKey, float] = {}
+    shared = []
     for g in groups:
         whole = wholes.get(g.key) if g.subkey is not None else total.value
         if isinstance(whole, int | float) and whole and isinstance(g.value, int | float):
-            key: GroupKey = (g.key, g.subkey) if g.subkey is not None else g.key
-            shares[key] = g.value / whole
-    return shares
+            g = replace(g, share=g.value / whole)
+        shared.append(g)
+    return shared
 
 
 def _raw_keys(grouping: FieldSchema, value: Any) -> list[Any]:

@@ -25,7 +25,7 @@ from services.airtable.aggregate import (
     order_groups,
     record_keys,
     record_value,
-    shares_of,
+    with_shares,
 )
 from services.airtable.cells import check_record_id, plain_text
 from services.airtable.cursors import (
@@ -87,7 +87,7 @@ class Aggregation:
     then_by: FieldSchema | None = None
     expression: str | None = None
     p: float | None = None
-    shares: dict[GroupKey, float] | None = None  # a group's part of its whole, 0..1
+    share: bool = False  # groups carry their part of the whole
     dates: str = ""
     searched: tuple[str, ...] = ()
 
@@ -207,7 +207,8 @@ class RecordQueries:
             else (lambda _v: True)
         )
         found, total = aggregate(rows, metric, counted=counted, p=p if p is not None else 50.0)
-        shares = shares_of(rows, metric, counted, found, total) if share else None
+        if share:
+            found = with_shares(rows, metric, counted, found, total)
         order = order or ("group" if bucket or then_by else "value_desc")
         found = self._named(user_id, base_id, grouping, found, before_order=order == "group")
         ordered = order_groups(found, order)
@@ -217,7 +218,7 @@ class RecordQueries:
             base_id, schema, metric, target, grouping[0] if grouping else None, kept, total,
             len(ordered) - len(kept), then_by=grouping[1] if len(grouping) > 1 else None,
             expression=computed.text if computed else None,
-            p=p if metric == "percentile" else None, shares=shares, dates=dates.echo(),
+            p=p if metric == "percentile" else None, share=share, dates=dates.echo(),
             searched=tuple(compiled.searched),
         )  # fmt: skip
 

@@ -135,7 +135,7 @@ def aggregation_text(agg: Aggregation) -> str:
     counting = agg.metric == "count" and agg.field is None and agg.expression is None
     keys = [agg.group_by.name] + ([agg.then_by.name] if agg.then_by else [])
     columns = [*keys, *([] if counting else [_column(agg)]), "records"]
-    lines.append("|".join(columns + (["share"] if agg.shares is not None else [])))
+    lines.append("|".join(columns + (["share"] if agg.share else [])))
     for group in agg.groups:
         lines.append(_group_line(group, agg, with_value=not counting))
     overall = GroupResult("all", agg.total.value, agg.total.records, "" if agg.then_by else None)
@@ -163,7 +163,7 @@ def aggregation_artifact(agg: Aggregation) -> dict[str, Any]:
                 **({"subgroup": g.subkey} if agg.then_by else {}),
                 "value": g.value,
                 "records": g.records,
-                **({"share": _share(agg, g)} if agg.shares is not None else {}),
+                **({"share": g.share} if agg.share else {}),
             }
             for g in agg.groups
         ],
@@ -252,11 +252,6 @@ def _column(agg: Aggregation) -> str:
     return "distinct" if agg.metric == "count_distinct" else agg.metric
 
 
-def _share(agg: Aggregation, group: GroupResult) -> float | None:
-    key = (group.key, group.subkey) if group.subkey is not None else group.key
-    return (agg.shares or {}).get(key)
-
-
 def _group_line(
     group: GroupResult, agg: Aggregation, *, with_value: bool, overall: bool = False
 ) -> str:
@@ -264,8 +259,8 @@ def _group_line(
     if with_value:
         cells.append(_number(group.value))
     cells.append(str(group.records))
-    if agg.shares is not None:
-        share = None if overall else _share(agg, group)
+    if agg.share:
+        share = None if overall else group.share
         cells.append(f"{share * 100:.2f}%" if share is not None else "")
     return "|".join(c.replace("|", "/") for c in cells)
 

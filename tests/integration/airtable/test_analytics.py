@@ -112,8 +112,7 @@ def test_two_field_groups_with_share__give_each_owners_win_rate(
         filters=[_c("Stage", "is_any_of", values=["Closed Won", "Closed Lost"])],
     )  # fmt: skip
     assert {(g.key, g.subkey): g.value for g in result.groups} == dict(pairs)
-    assert result.shares is not None
-    rates = {k[0]: v for k, v in result.shares.items() if k[1] == "Closed Won"}
+    rates = {g.key: g.share for g in result.groups if g.subkey == "Closed Won"}
     assert rates == pytest.approx({o: pairs[o, "Closed Won"] / n for o, n in per_owner.items()})
     ordered = [(g.key, g.subkey) for g in result.groups]
     assert ordered == sorted(ordered)  # by name, then by the second field
@@ -125,11 +124,20 @@ def test_two_field_groups__name_linked_records_at_either_level(
     names = {p["id"]: p["Name"] for p in raw(PROJECTS, "Projects")}
     blocked = [t for t in raw(PROJECTS, "Tasks") if t.get("Status") == "Blocked"]
     expected = Counter((t["Assignee"], names[t["Project"][0]]) for t in blocked)
-    result = airtable_services.airtable_records.aggregate(
+    per_project = Counter(names[t["Project"][0]] for t in blocked)
+    records = airtable_services.airtable_records
+    result = records.aggregate(
         member.id, PROJECTS, "Tasks", metric="count", group_by="Assignee", then_by="Project",
         filters=[_c("Status", "equals", "Blocked")], max_groups=200,
     )  # fmt: skip
+    linked_first = records.aggregate(
+        member.id, PROJECTS, "Tasks", metric="count", group_by="Project", then_by="Assignee",
+        filters=[_c("Status", "equals", "Blocked")], max_groups=200, share=True,
+    )  # fmt: skip
     assert {(g.key, g.subkey): g.value for g in result.groups} == dict(expected)
+    assert {(g.key, g.subkey): g.share for g in linked_first.groups} == pytest.approx(
+        {(p, a): n / per_project[p] for (a, p), n in expected.items()}
+    )
 
 
 def test_nested_groups__equal_a_python_evaluation(
