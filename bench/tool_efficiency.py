@@ -23,6 +23,7 @@ is missed. Run: `python -m bench.tool_efficiency [questions.yaml]`.
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 import uuid
@@ -126,9 +127,22 @@ def run_plans(
     for plan in plans:
         texts: list[str] = []
         for call in plan["calls"]:
-            texts += runner.run(plan["base"], call["tool"], call["args"])
+            texts += runner.run(plan["base"], call["tool"], _follow(call["args"], texts))
         results.append((sum(tokens(t) for t in texts), counter.take(), "\n".join(texts)))
     return results
+
+
+def _follow(args: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+    """`cursor: "@previous"` in a plan takes the cursor the previous answer offered; a side
+    whose answer offered none (the MCP baselines have no cursor) calls without one."""
+    if args.get("cursor") != "@previous":
+        return args
+    offered = _CURSOR.findall(texts[-1]) if texts else []
+    rest = {k: v for k, v in args.items() if k != "cursor"}
+    return {**rest, "cursor": offered[-1]} if offered else rest
+
+
+_CURSOR = re.compile(r"with cursor (\S+);")
 
 
 def main(argv: list[str]) -> None:

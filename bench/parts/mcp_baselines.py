@@ -7,7 +7,8 @@ Airtable returns (`JSON.stringify` of the records):
   question from the text, at any cost; it ignores `fields`.
 * `FairBaseline`: what the popular servers do by default (airtable-mcp-server's
   `list_records` and `search_records`, for one): the fields the call asks for and at most
-  100 records (`maxRecords`), a search's own `limit` when smaller. A count, a sum or an
+  100 records (`maxRecords`), a search's own `limit` when smaller, and no cursor (a next
+  page returns the same first records). A count, a sum or an
   average over more than 100 rows is out of its reach, which is why the bench scores
   computed facts apart from the facts readable in raw rows.
 
@@ -21,8 +22,11 @@ from typing import Any
 
 from pyairtable import Api
 
-from services.airtable.filters import Condition, build_formula
+from services.airtable.dates import resolver_for
+from services.airtable.expressions import parse_expression
+from services.airtable.filters import Condition
 from services.airtable.schema import BaseSchema
+from services.airtable.where import FilterGroup, TextSearch, Where, compile_where
 
 RECORD_CAP = 100
 
@@ -73,9 +77,17 @@ class RawBaseline:
 
     def _list(self, base_id: str, tool: str, args: dict[str, Any]) -> list[Any]:
         schema = self._schemas[base_id].table(args["table"])
-        conditions = [Condition(**c) for c in args.get("filters", [])]
+        text = args.get("text_search")
+        where = Where(
+            [Condition(**c) for c in args.get("filters", [])],
+            args.get("match", "all"),
+            [FilterGroup(**g) for g in args.get("groups", [])],
+            TextSearch(**text) if text else None,
+        )
         options: dict[str, Any] = self._limits(base_id, tool, args)
-        formula = build_formula(schema, conditions, args.get("match", "all"))
+        # The peer takes a filterByFormula: the model would write the same formula, with
+        # relative dates worked out to the same days.
+        formula = compile_where(schema, where, resolver_for(None)).formula
         if formula:
             options["formula"] = formula
         if args.get("sort"):
@@ -102,8 +114,11 @@ class FairBaseline(RawBaseline):
             cap = min(int(args.get("limit") or RECORD_CAP), RECORD_CAP)
             return {"fields": list(args.get("fields") or []), "max_records": cap}
         # A total needs the grouped and summed fields; a filtered write only the IDs.
-        wanted = [f for f in (args.get("group_by"), args.get("field")) if f]
-        primary = self._schemas[base_id].table(args["table"]).primary.name
+        table = self._schemas[base_id].table(args["table"])
+        wanted = [f for f in (args.get("group_by"), args.get("then_by"), args.get("field")) if f]
+        if args.get("expression"):
+            wanted += [f.name for f in parse_expression(table, args["expression"]).fields]
+        primary = table.primary.name
         return {"fields": wanted or [primary], "max_records": RECORD_CAP}
 
 

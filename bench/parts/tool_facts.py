@@ -8,35 +8,46 @@ pyairtable, linked records replaced by their primary field text):
     {sum: Estimate Hours, table: Tasks, by: Assignee}          # one fact per group
     {max: Order Total, table: Orders}
     {values: Name, table: Projects, where: {Status: Active}}   # every matching value
+    {values: id, table: Orders, sort: Order Number, offset: 100, limit: 5}  # rows 101-105
     {value: Name, table: Deals, sort: -Amount}                 # the first one's value
+    {median: Amount, table: Deals}        {percentile: Amount, p: 90, table: Deals}
+    {distinct: Customer, table: Orders}   # how many different values
+    {sum_product: [Stock, Unit Price], table: Products, by: Category}
+    {ratio: {Stage: Closed Won}, table: Deals, by: Owner}      # percent of each group
 
-`where` maps a field to a value (equals; text ignores case; a list cell matches when it
-holds the value) or to {ne|gt|gte|lt|lte|contains|in|between|empty: ...}. `by` groups
-(`bucket: month|year` for dates, `top: N` keeps the N largest groups).
+`where` is evaluated by `bench/parts/fact_filters.py` (its docstring lists the forms:
+nested any_of/all_of/none_of, text_in, dates relative to today). `by` groups (a list of
+two fields gives one group per pair, labelled `a|b`; `bucket: month|year` for dates,
+`top: N` keeps the N largest groups).
 
 Each question lists its facts in two kinds, scored apart: `readable` facts are written in
 raw rows or the schema (literals, a cell's `value`/`values`, a `min`/`max`, which is some
 row's cell), so a baseline that returns the right rows can hold them; `computed` facts
-(`count`, `sum`, `avg`) are written in no row and must be worked out over every matching
-record. `facts_of` refuses a count filed as readable, or a cell's value as computed. (A
-linked record's value is its name, as our tools show it; raw rows hold its record ID.)
+(`count`, `sum`, `avg`, `median`, `percentile`, `distinct`, `sum_product`, `ratio`) are
+written in no row and must be worked out over every matching record. `facts_of` refuses
+a count filed as readable, or a cell's value as computed. (A linked record's value is its
+name, as our tools show it; raw rows hold its record ID.)
 """
 
 from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pyairtable import Api
 
+from bench.parts.fact_filters import flat as _flat
+from bench.parts.fact_filters import where as _where
+
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 Kind = Literal["computed", "readable"]
 KINDS: tuple[Kind, ...] = ("computed", "readable")
-_COMPUTED_ONLY = ("count", "sum", "avg")
+_COMPUTED_ONLY = ("count", "sum", "avg", "median", "percentile", "distinct", "sum_product", "ratio")
 _READABLE_ONLY = ("values", "value")
 
 
@@ -139,20 +150,27 @@ def expected(spec: Any, base_id: str, data: DemoData) -> list[Fact]:
     if not isinstance(spec, dict):
         return [Fact(spec if isinstance(spec, str) else float(spec))]
     base = spec.get("base", base_id)
-    metric = next(m for m in ("count", "sum", "avg", "min", "max", "values", "value") if m in spec)
+    metric = next(m for m in (*_COMPUTED_ONLY, "min", "max", "values", "value") if m in spec)
     table = spec[metric] if metric == "count" else spec["table"]
     rows = _where(data.records(base, table), spec.get("where"))
     if metric in ("values", "value"):
         ordered = _sorted(rows, spec)
-        picked = ordered[: 1 if metric == "value" else spec.get("limit", len(ordered))]
+        skip, many = spec.get("offset", 0), spec.get("limit", len(ordered))
+        picked = ordered[skip : skip + (1 if metric == "value" else many)]
         return [_value_fact(r.get(spec[metric])) for r in picked]
     if "by" not in spec:
-        return [Fact(_metric(metric, rows, spec.get(metric)))]
+        return [Fact(_metric(metric, rows, spec))]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    by = spec["by"] if isinstance(spec["by"], list) else [spec["by"]]
     for row in rows:
-        for key in _group_keys(row.get(spec["by"]), spec.get("bucket")):
+        # A date bucket applies to the first field (Order Date by month, then Status).
+        levels = [
+            _group_keys(row.get(name), spec.get("bucket") if i == 0 else None)
+            for i, name in enumerate(by)
+        ]
+        for key in _pairs(levels):
             groups[key].append(row)
-    facts = [Fact(_metric(metric, g, spec.get(metric)), label) for (label, _), g in groups.items()]
+    facts = [Fact(_metric(metric, g, spec), label) for (label, _), g in groups.items()]
     facts.sort(key=lambda f: (isinstance(f.value, float), f.value), reverse=True)
     return facts[: spec.get("top", len(facts))]
 
@@ -180,58 +198,49 @@ def present(fact: Fact, text: str) -> bool:
     return False
 
 
-def _metric(metric: str, rows: list[dict[str, Any]], field: Any) -> float | str:
+def _metric(metric: str, rows: list[dict[str, Any]], spec: dict[str, Any]) -> float | str:
+    field: Any = spec.get(metric)
     if metric == "count":
         return float(len(rows))
+    if metric == "ratio":  # percent of the rows that also meet the ratio's own `where`
+        return 100.0 * len(_where(rows, field)) / len(rows)
+    if metric == "sum_product":  # sum over rows of the product of these fields, when all set
+        products = [_product(r, field) for r in rows]
+        return math.fsum(p for p in products if p is not None)
     cells = [v for r in rows for v in _flat(r.get(field))]
+    if metric == "distinct":  # a linked record by its ID: two may share a name
+        return float(len({getattr(v, "record_id", _text(v)) for v in cells if v not in (None, "")}))
     numbers = [float(v) for v in cells if isinstance(v, int | float) and not isinstance(v, bool)]
     if metric == "sum":
         return math.fsum(numbers)
     if metric == "avg":
         return math.fsum(numbers) / len(numbers)
+    if metric == "median":
+        return float(statistics.median(numbers))
+    if metric == "percentile":  # the inclusive method: linear between closest ranks
+        return statistics.quantiles(numbers, n=100, method="inclusive")[int(spec["p"]) - 1]
     if not numbers:  # dates: ISO text orders like the dates
         texts = [str(v) for v in cells if v not in (None, "")]
         return min(texts) if metric == "min" else max(texts)
     return min(numbers) if metric == "min" else max(numbers)
 
 
-def _where(rows: list[dict[str, Any]], where: dict[str, Any] | None) -> list[dict[str, Any]]:
-    return [r for r in rows if all(_test(r.get(f), c) for f, c in (where or {}).items())]
+def _product(row: dict[str, Any], fields: list[str]) -> float | None:
+    result = 1.0
+    for name in fields:
+        items = [v for v in _flat(row.get(name)) if isinstance(v, int | float)]
+        if not items:
+            return None
+        result *= math.fsum(items)
+    return result
 
 
-def _test(cell: Any, condition: Any) -> bool:
-    if not isinstance(condition, dict):
-        return _equals(cell, condition)
-    op, wanted = next(iter(condition.items()))
-    items = _flat(cell)
-    if op == "empty":
-        return (not items) is bool(wanted)
-    if op == "ne":
-        return not _equals(cell, wanted)
-    if op == "in":
-        return any(_equals(cell, w) for w in wanted)
-    if op == "contains":
-        return any(str(wanted).casefold() in str(i).casefold() for i in items)
-    if not items:
-        return False
-    value = items[0]
-    if op == "between":
-        return bool(wanted[0] <= value <= wanted[1])
-    compare = {
-        "gt": lambda: value > wanted,
-        "gte": lambda: value >= wanted,
-        "lt": lambda: value < wanted,
-        "lte": lambda: value <= wanted,
-    }
-    return bool(compare[op]())
-
-
-def _equals(cell: Any, wanted: Any) -> bool:
-    if isinstance(wanted, bool):
-        return bool(cell) is wanted
-    return any(str(i).casefold() == str(wanted).casefold() for i in _flat(cell)) or (
-        isinstance(wanted, int | float) and cell == wanted
-    )
+def _pairs(levels: list[list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """One (label, identity) per group; for two fields, every pair as `a|b`, our column
+    layout."""
+    if len(levels) == 1:
+        return levels[0]
+    return [(f"{a}|{b}", f"{ia}|{ib}") for a, ia in levels[0] for b, ib in levels[1]]
 
 
 def _sorted(rows: list[dict[str, Any]], spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -251,12 +260,6 @@ def _group_keys(cell: Any, bucket: str | None) -> list[tuple[str, str]]:
         cut = {"day": 10, "month": 7, "year": 4}[bucket]
         items = [(label[:cut], label[:cut]) for label, _ in items]
     return list(dict.fromkeys(items))
-
-
-def _flat(cell: Any) -> list[Any]:
-    if cell is None:
-        return []
-    return cell if isinstance(cell, list) else [cell]
 
 
 def _text(value: Any) -> str:

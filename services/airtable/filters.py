@@ -33,6 +33,7 @@ from pyairtable.formulas import (
 from pyairtable.formulas import Field as F
 from pydantic import BaseModel, BeforeValidator, Field
 
+from services.airtable.dates import DateResolver, today_in
 from services.airtable.schema import DATE_TYPES, NUMBER_TYPES, FieldSchema, TableSchema
 from services.errors import InvalidInputError
 
@@ -93,14 +94,17 @@ class Condition(BaseModel):
         description=(
             "equals / not_equals (text ignores case; linked records match by name); "
             "contains / not_contains (text, multiple selects, linked records); "
-            "gt, gte, lt, lte (numbers, dates); on, before, after (dates, YYYY-MM-DD); "
+            "gt, gte, lt, lte (numbers, dates); on, before, after (dates); "
             "between (numbers or dates, inclusive: value..value_to); is_empty / is_not_empty "
-            "(no value); is_any_of / is_none_of (values list)."
+            "(no value); is_any_of / is_none_of (values list). A date value is YYYY-MM-DD or "
+            "relative (today, -14d, +2w, start_of_month; periods like this_month or "
+            "next_14_days: 'on' means within, 'before' before its first day, 'after' after "
+            "its last), resolved in the person's time zone."
         )
     )
     value: Text | None = Field(
         default=None,
-        description="The value to compare with: text, a number, true/false, or a date YYYY-MM-DD.",
+        description="The value to compare with: text, a number, true/false, or a date.",
     )
     value_to: Text | None = Field(default=None, description="Upper end for 'between'.")
     values: list[Text] | None = Field(default=None, description="For is_any_of / is_none_of.")
@@ -114,7 +118,10 @@ class SortKey(BaseModel):
 
 
 def build_formula(
-    table: TableSchema, conditions: Sequence[Condition], match: Literal["all", "any"] = "all"
+    table: TableSchema,
+    conditions: Sequence[Condition],
+    match: Literal["all", "any"] = "all",
+    dates: DateResolver | None = None,
 ) -> str | None:
     """The `filterByFormula` text for these conditions, or None when there are none.
 
@@ -122,7 +129,8 @@ def build_formula(
         InvalidInputError: an unknown field, an option that does not exist, or an operator
             or value that does not suit the field's type.
     """
-    parts = [_condition(table.field(c.field), c) for c in conditions]
+    resolver = dates or DateResolver(today_in(None))
+    parts = [condition_formula(table.field(c.field), c, resolver) for c in conditions]
     if not parts:
         return None
     if len(parts) == 1:
@@ -146,7 +154,8 @@ def _kind(fld: FieldSchema) -> str:
     return "text"
 
 
-def _condition(fld: FieldSchema, cond: Condition) -> Formula:
+def condition_formula(fld: FieldSchema, cond: Condition, dates: DateResolver) -> Formula:
+    """One condition as a formula (relative dates resolved by `dates`)."""
     ref = F(fld.name)
     if cond.op == "is_empty":
         return NOT(ref) if _kind(fld) == "checkbox" else EQ(LEN(CONCATENATE(ref, "")), 0)
@@ -156,15 +165,16 @@ def _condition(fld: FieldSchema, cond: Condition) -> Formula:
         if not cond.values:
             raise InvalidInputError(f"{cond.op} on {fld.name} needs a non-empty values list.")
         single = [cond.model_copy(update={"op": "equals", "value": v}) for v in cond.values]
-        anyof = OR(*[_condition(fld, c) for c in single]) if len(single) > 1 else None
-        formula = anyof or _condition(fld, single[0])
+        tests = [condition_formula(fld, c, dates) for c in single]
+        formula = OR(*tests) if len(tests) > 1 else tests[0]
         return formula if cond.op == "is_any_of" else NOT(formula)
     if cond.value is None:
         raise InvalidInputError(f"The {cond.op} filter on {fld.name} needs a value.")
+    if _kind(fld) == "date":
+        return _date(fld, ref, cond, dates)
     builders = {
         "checkbox": _checkbox,
         "number": _number,
-        "date": _date,
         "list": _list,
         "number_list": _number_list,
     }
@@ -198,23 +208,26 @@ def _number(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
     return AND(_present(ref), compare[cond.op](ref, value))
 
 
-def _date(fld: FieldSchema, ref: Formula, cond: Condition) -> Formula:
+def _date(fld: FieldSchema, ref: Formula, cond: Condition, dates: DateResolver) -> Formula:
+    """A date test over whole days; a value may be a period (`this_month`): `on` is within
+    it, `before` before its first day, `after` after its last."""
     op = _DATE_OPS.get(cond.op, cond.op)
-    start = _to_day(cond.value, fld)
+    first, last = dates.span(cond.value, fld.name)
     if op == "between":
-        end = _to_day(cond.value_to, fld)
-        return AND(_present(ref), NOT(_before(ref, start)), _before(ref, _next(end)))
+        end = dates.span(cond.value_to, fld.name)[1]
+        return AND(_present(ref), NOT(_before(ref, first)), _before(ref, _next(end)))
+    within = AND(NOT(_before(ref, first)), _before(ref, _next(last)))
     tests = {
-        "on": lambda: AND(NOT(_before(ref, start)), _before(ref, _next(start))),
-        "before": lambda: _before(ref, start),
-        "after": lambda: NOT(_before(ref, _next(start))),
-        "on_or_before": lambda: _before(ref, _next(start)),
-        "on_or_after": lambda: NOT(_before(ref, start)),
-        "not_equals": lambda: NOT(AND(NOT(_before(ref, start)), _before(ref, _next(start)))),
+        "on": lambda: within,
+        "before": lambda: _before(ref, first),
+        "after": lambda: NOT(_before(ref, _next(last))),
+        "on_or_before": lambda: _before(ref, _next(last)),
+        "on_or_after": lambda: NOT(_before(ref, first)),
+        "not_equals": lambda: NOT(within),
     }
     if op not in tests:
         raise InvalidInputError(
-            f"{fld.name} is a date: use on, before, after, gte, lte or between (YYYY-MM-DD)."
+            f"{fld.name} is a date: use on, before, after, gte, lte or between."
         )
     formula = tests[op]()
     return formula if op == "not_equals" else AND(_present(ref), formula)
@@ -301,17 +314,6 @@ def _to_number(value: str | None, fld: FieldSchema) -> int | float:
         raise InvalidInputError(f'"{value}" is not a number ({fld.name}).') from None
     number = number / 100 if cleaned.endswith("%") else number
     return int(number) if number.is_integer() else number
-
-
-def _to_day(value: str | None, fld: FieldSchema) -> date:
-    text = (value or "").strip()
-    try:
-        # Timestamps count by their (UTC) day, like the date ranges people ask about.
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise InvalidInputError(
-            f'"{value}" is not a date for {fld.name}; use YYYY-MM-DD.'
-        ) from None
 
 
 def _truth(value: str | None, fld: FieldSchema) -> bool:

@@ -20,6 +20,7 @@ from services.airtable.cells import (
     same_value,
     writable_value,
 )
+from services.airtable.dates import DateResolver
 from services.airtable.filters import Condition
 from services.airtable.gateway import AirtableGateway
 from services.airtable.lookups import RecordLookups, value_key
@@ -83,6 +84,7 @@ class ProposalPlanner:
         match: Match = "all",
         values: Mapping[str, Any] | None = None,
         conversation_id: str | None = None,
+        dates: DateResolver | None = None,
     ) -> Proposal:
         """Propose field values for records given by ID (`updates`) or by `filters` + `values`."""
         if bool(updates) == bool(filters):
@@ -101,8 +103,9 @@ class ProposalPlanner:
             targets = [(current[check_record_id(i)], c) for i, c in pairs]
         else:
             matched = self._queries.matching(
-                user_id, base_id, schema, filters=filters, match=match, field_ids=wanted
-            )
+                user_id, base_id, schema, filters=filters, match=match, field_ids=wanted,
+                dates=dates,
+            )  # fmt: skip
             targets = [(record, new_cells[0]) for record in matched]
         self._check_size(len(targets))
         changes = []
@@ -167,6 +170,7 @@ class ProposalPlanner:
         filters: Sequence[Condition] = (),
         match: Match = "all",
         conversation_id: str | None = None,
+        dates: DateResolver | None = None,
     ) -> Proposal:
         """Propose deleting records given by ID or by filters; keeps every value for undo."""
         if bool(record_ids) == bool(filters):
@@ -178,8 +182,9 @@ class ProposalPlanner:
             records = [current[check_record_id(i)] for i in dict.fromkeys(record_ids)]
         else:
             records = self._queries.matching(
-                user_id, base_id, schema, filters=filters, match=match, field_ids=keep
-            )
+                user_id, base_id, schema, filters=filters, match=match, field_ids=keep,
+                dates=dates,
+            )  # fmt: skip
         self._check_size(len(records))
         changes = [
             PlannedChange("delete", r["id"], _label(schema, r["fields"]), dict(r["fields"]), {})

@@ -16,25 +16,37 @@ from pyairtable.api.types import RecordDict
 
 from services.airtable.aggregate import (
     DateBucket,
+    GroupKey,
     GroupOrder,
     GroupResult,
     Metric,
     aggregate,
-    group_keys,
+    check_metric,
     order_groups,
+    record_keys,
+    record_value,
+    with_shares,
 )
 from services.airtable.cells import check_record_id, plain_text
-from services.airtable.filters import Condition, SortKey, build_formula
+from services.airtable.cursors import (
+    Position,
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+    page_start,
+)
+from services.airtable.dates import DateResolver, today_in
+from services.airtable.expressions import parse_expression
+from services.airtable.filters import Condition, SortKey
 from services.airtable.gateway import AirtableGateway
 from services.airtable.lookups import RecordLookups
 from services.airtable.schema import (
-    DATE_TYPES,
     LONG_TEXT_TYPES,
-    NUMBER_TYPES,
     FieldSchema,
     TableSchema,
     suggest,
 )
+from services.airtable.where import FilterGroup, TextSearch, Where, compile_where
 from services.errors import InvalidInputError
 
 Match = Literal["all", "any"]
@@ -54,11 +66,15 @@ class RecordPage:
     total: int
     names: dict[str, str] = field(default_factory=dict)
     sort: list[SortKey] = field(default_factory=list)
+    offset: int = 0  # rows before this page (a cursor's page)
+    next_cursor: str | None = None
+    dates: str = ""  # the relative dates used, as concrete dates
+    searched: list[str] = field(default_factory=list)  # fields a text search looked in
 
 
 @dataclass(frozen=True)
 class Aggregation:
-    """A metric over every matching record, per group when grouped."""
+    """A metric over every matching record, per group (or pair of groups) when grouped."""
 
     base_id: str
     table: TableSchema
@@ -68,6 +84,12 @@ class Aggregation:
     groups: list[GroupResult]
     total: GroupResult
     hidden_groups: int = 0
+    then_by: FieldSchema | None = None
+    expression: str | None = None
+    p: float | None = None
+    share: bool = False  # groups carry their part of the whole
+    dates: str = ""
+    searched: tuple[str, ...] = ()
 
 
 class RecordQueries:
@@ -85,28 +107,47 @@ class RecordQueries:
         *,
         filters: Sequence[Condition] = (),
         match: Match = "all",
+        groups: Sequence[FilterGroup] = (),
+        text: TextSearch | None = None,
         fields: Sequence[str] = (),
         sort: Sequence[SortKey] = (),
         limit: int = 20,
         view: str | None = None,
+        cursor: str | None = None,
+        dates: DateResolver | None = None,
     ) -> RecordPage:
-        """Matching records (the first `limit`) and how many match in the whole table."""
-        uses = [*fields, *(c.field for c in filters), *(s.field for s in sort)]
+        """Matching records (`limit` of them, after `cursor` if given) and how many match
+        in the whole table, with a cursor for the next page when more remain.
+
+        Raises:
+            InvalidInputError: bad filters, or a cursor of another query.
+        """
+        where = Where(filters, match, groups, text)
+        uses = [*fields, *where.field_names(), *(s.field for s in sort)]
         schema = self._gateway.table(user_id, base_id, table, uses=uses)
-        shown = _columns(schema, fields, filters, sort)
-        options = self._list_options(schema, filters, match, sort, view)
+        shown = _columns(schema, fields, where.field_names(), sort)
+        dates = dates or DateResolver(today_in(None))
+        compiled = compile_where(schema, where, dates)
+        options = self._list_options(schema, compiled.formula, sort, view)
+        query = fingerprint(base_id, schema.id, compiled.formula, options.get("sort"), view)
+        position = decode_cursor(cursor, query) if cursor else None
         limit = max(1, min(limit, MAX_LIMIT))
-        rows: list[RecordDict] = []
         listed: list[RecordDict] = []
         for page in self._gateway.pages(
             user_id, base_id, schema.id, fields=[f.id for f in shown], **options
         ):
             listed.extend(page)
-            rows.extend(page[: max(0, limit - len(rows))])
-        total = len(listed)
+        start = page_start([r["id"] for r in listed], position) if position else 0
+        rows = listed[start : start + limit]
+        following = None
+        if rows and start + len(rows) < len(listed):
+            following = encode_cursor(query, Position(start + len(rows), rows[-1]["id"]))
         self._lookups.remember(base_id, schema, listed)
         names = self._link_names(user_id, base_id, shown, rows)
-        return RecordPage(base_id, schema, shown, rows, total, names, list(sort))
+        return RecordPage(
+            base_id, schema, shown, rows, len(listed), names, list(sort),
+            offset=start, next_cursor=following, dates=dates.echo(), searched=compiled.searched,
+        )  # fmt: skip
 
     def aggregate(
         self,
@@ -116,23 +157,40 @@ class RecordQueries:
         *,
         metric: Metric,
         field: str | None = None,
+        expression: str | None = None,
+        p: float | None = None,
         group_by: str | None = None,
+        then_by: str | None = None,
         bucket: DateBucket | None = None,
         filters: Sequence[Condition] = (),
         match: Match = "all",
+        groups: Sequence[FilterGroup] = (),
+        text: TextSearch | None = None,
         order: GroupOrder | None = None,
         max_groups: int = 25,
+        share: bool = False,
+        dates: DateResolver | None = None,
     ) -> Aggregation:
-        """`metric` of `field` over all matching records, per value of `group_by` if given."""
-        uses = [n for n in (field, group_by) if n] + [c.field for c in filters]
+        """`metric` of `field` (or of `expression`, computed per record) over all matching
+        records, per value of `group_by` (and of `then_by` within it) if given.
+
+        Raises:
+            InvalidInputError: a metric that does not suit the field, bad filters.
+        """
+        where = Where(filters, match, groups, text)
+        uses = [n for n in (field, group_by, then_by) if n] + where.field_names()
         schema = self._gateway.table(user_id, base_id, table, uses=uses)
         target = schema.field(field) if field else None
-        grouping = schema.field(group_by) if group_by else None
-        _check_metric(metric, target, grouping, bucket)
+        computed = parse_expression(schema, expression) if expression else None
+        grouping = [schema.field(n) for n in (group_by, then_by) if n]
+        check_metric(metric, target, computed, grouping, bucket, p, share=share)
+        dates = dates or DateResolver(today_in(None))
+        compiled = compile_where(schema, where, dates)
         # The primary field comes along: it names these records for later links to them.
-        wanted = [f.id for f in (target, grouping) if f is not None] + [schema.primary_field_id]
-        options = self._list_options(schema, filters, match, (), None)
-        pairs: list[tuple[Any, list[Any]]] = []
+        reads = [target, *grouping, *(computed.fields if computed else [])]
+        wanted = [f.id for f in reads if f is not None] + [schema.primary_field_id]
+        options = self._list_options(schema, compiled.formula, (), None)
+        rows: list[tuple[Any, list[GroupKey]]] = []
         listed: list[RecordDict] = []
         for page in self._gateway.pages(
             user_id, base_id, schema.id, fields=list(dict.fromkeys(wanted)), **options
@@ -140,42 +198,74 @@ class RecordQueries:
             listed.extend(page)
             for record in page:
                 cells = record["fields"]
-                value = cells.get(target.id) if target else None
-                keys = _raw_keys(grouping, cells.get(grouping.id)) if grouping else []
-                pairs.append((value, keys))
+                value = record_value(cells, target, computed)
+                rows.append((value, record_keys(grouping, cells, bucket)))
         self._lookups.remember(base_id, schema, listed)
-        counted = (lambda v: plain_text(v) != "") if target is not None else (lambda _v: True)
-        rows = [(v, group_keys(keys, bucket=bucket) if grouping else []) for v, keys in pairs]
-        groups, total = aggregate(rows, metric, counted=counted)
-        order = order or ("group" if bucket else "value_desc")
-        # Linked records are grouped by record (two people may share a name) and named
-        # after ordering, so only the groups shown are looked up, unless the order is by name.
-        linked = grouping if grouping is not None and grouping.linked_table_id else None
-        if linked is not None and order == "group":
-            groups = self._name_groups(user_id, base_id, linked, groups)
-        ordered = order_groups(groups, order)
-        kept = ordered[: max(1, max_groups)]
-        if linked is not None and order != "group":
-            kept = self._name_groups(user_id, base_id, linked, kept)
-        return Aggregation(
-            base_id, schema, metric, target, grouping, kept, total, len(ordered) - len(kept)
+        counted = (
+            (lambda v: plain_text(v) != "")
+            if target is not None or computed is not None
+            else (lambda _v: True)
         )
+        found, total = aggregate(rows, metric, counted=counted, p=p if p is not None else 50.0)
+        if share:
+            found = with_shares(rows, metric, counted, found, total)
+        order = order or ("group" if bucket or then_by else "value_desc")
+        found = self._named(user_id, base_id, grouping, found, before_order=order == "group")
+        ordered = order_groups(found, order)
+        kept = ordered[: max(1, max_groups)]
+        kept = self._named(user_id, base_id, grouping, kept, before_order=order != "group")
+        return Aggregation(
+            base_id, schema, metric, target, grouping[0] if grouping else None, kept, total,
+            len(ordered) - len(kept), then_by=grouping[1] if len(grouping) > 1 else None,
+            expression=computed.text if computed else None,
+            p=p if metric == "percentile" else None, share=share, dates=dates.echo(),
+            searched=tuple(compiled.searched),
+        )  # fmt: skip
+
+    def _named(
+        self,
+        user_id: int,
+        base_id: str,
+        grouping: list[FieldSchema],
+        groups: list[GroupResult],
+        *,
+        before_order: bool,
+    ) -> list[GroupResult]:
+        """Groups of linked records relabelled by name. Linked records are grouped by
+        record (two people may share a name) and named after ordering, so only the groups
+        shown are looked up, unless the order is by name (`before_order`)."""
+        if not before_order:
+            return groups
+        for level, link in enumerate(grouping):
+            if link.linked_table_id:
+                groups = self._name_groups(user_id, base_id, link, groups, level)
+        return groups
 
     def _name_groups(
-        self, user_id: int, base_id: str, link: FieldSchema, groups: list[GroupResult]
+        self,
+        user_id: int,
+        base_id: str,
+        link: FieldSchema,
+        groups: list[GroupResult],
+        level: int = 0,
     ) -> list[GroupResult]:
-        """Groups keyed by linked record ID, relabelled with the records' primary field text
-        (with the ID too where two records in `groups` share a name)."""
+        """Groups keyed by linked record ID (at `level` 0: key, 1: subkey), relabelled with
+        the records' primary field text (with the ID too where two share a name)."""
         linked = self._gateway.schema(user_id, base_id).table_by_id(link.linked_table_id or "")
-        ids = [g.key for g in groups if g.key.startswith("rec")]
+        keys = [g.subkey if level else g.key for g in groups]
+        ids = [k for k in keys if k and k.startswith("rec")]
         names = self._lookups.names(user_id, base_id, linked, ids) if linked and ids else {}
         repeated = Counter(names.values())
-        return [
-            replace(g, key=f"{name} ({g.key})" if repeated[name] > 1 else name)
-            if (name := names.get(g.key))
-            else g
-            for g in groups
-        ]
+
+        def label(key: str | None) -> str | None:
+            name = names.get(key or "")
+            if not name:
+                return key
+            return f"{name} ({key})" if repeated[name] > 1 else name
+
+        if level:
+            return [replace(g, subkey=label(g.subkey)) for g in groups]
+        return [replace(g, key=label(g.key) or g.key) for g in groups]
 
     def get_record(
         self, user_id: int, base_id: str, table: str, record_id: str, *, fields: Sequence[str] = ()
@@ -197,9 +287,13 @@ class RecordQueries:
         filters: Sequence[Condition],
         match: Match,
         field_ids: list[str],
+        dates: DateResolver | None = None,
     ) -> list[RecordDict]:
-        """Every record matching the filters, with these fields."""
-        options = self._list_options(table, filters, match, (), None)
+        """Every record matching the filters, with these fields (relative dates resolved by
+        `dates`, else in UTC)."""
+        dates = dates or DateResolver(today_in(None))
+        compiled = compile_where(table, Where(filters, match), dates)
+        options = self._list_options(table, compiled.formula, (), None)
         return [
             record
             for page in self._gateway.pages(user_id, base_id, table.id, fields=field_ids, **options)
@@ -209,13 +303,11 @@ class RecordQueries:
     def _list_options(
         self,
         schema: TableSchema,
-        filters: Sequence[Condition],
-        match: Match,
+        formula: str | None,
         sort: Sequence[SortKey],
         view: str | None,
     ) -> dict[str, Any]:
         options: dict[str, Any] = {}
-        formula = build_formula(schema, filters, match)
         if formula:
             options["formula"] = formula
         if sort:
@@ -257,13 +349,13 @@ class RecordQueries:
 def _columns(
     schema: TableSchema,
     fields: Sequence[str],
-    filters: Sequence[Condition],
+    filtered: Sequence[str],
     sort: Sequence[SortKey],
 ) -> list[FieldSchema]:
     if fields:
         return _unique([schema.field(n) for n in fields])
     chosen = [schema.primary]
-    chosen += [schema.field(c.field) for c in filters] + [schema.field(s.field) for s in sort]
+    chosen += [schema.field(n) for n in filtered] + [schema.field(s.field) for s in sort]
     for candidate in schema.fields:
         if len(_unique(chosen)) >= DEFAULT_COLUMNS:
             break
@@ -277,27 +369,3 @@ def _columns(
 
 def _unique(fields: list[FieldSchema]) -> list[FieldSchema]:
     return list({f.id: f for f in fields}.values())
-
-
-def _raw_keys(grouping: FieldSchema, value: Any) -> list[Any]:
-    if grouping.value_type == "checkbox":
-        # Airtable leaves an unchecked box empty; say both ways so either word finds it.
-        return ["checked (true)" if value else "unchecked (empty)"]
-    return value if isinstance(value, list) else [value]
-
-
-def _check_metric(
-    metric: Metric,
-    target: FieldSchema | None,
-    grouping: FieldSchema | None,
-    bucket: DateBucket | None,
-) -> None:
-    if target is None:
-        if metric != "count":
-            raise InvalidInputError(f"{metric} needs a field (a number field for sum and avg).")
-    elif metric in ("sum", "avg") and not (
-        target.value_type in NUMBER_TYPES or target.type in ("multipleLookupValues", "rollup")
-    ):
-        raise InvalidInputError(f"{metric} needs a number field; {target.name} is {target.type}.")
-    if bucket and (grouping is None or grouping.value_type not in DATE_TYPES):
-        raise InvalidInputError("date_bucket only applies when grouping by a date field.")

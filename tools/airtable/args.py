@@ -8,11 +8,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.airtable.filters import Condition, SortKey, Text
+from services.airtable.where import FilterGroup, TextSearch
 
 _BASE = "Base ID (starts with app). Leave empty for the base in scope."
 _TABLE = "Table name (or ID) as describe_table lists it."
 _FILTERS = "Conditions on fields; empty means every record."
 _MATCH = "all: every condition must hold (AND); any: at least one (OR)."
+_GROUPS = (
+    "Nested logic, combined with `filters` by `match`: each group is all/any/not (none "
+    "holds) of its conditions and subgroups; e.g. (A or B) and C: filters [C], groups "
+    "[{match: any, conditions: [A, B]}]."
+)
+_TEXT = "Full-text search: records whose text fields contain this text (ANDed with filters)."
 
 
 class BaseArgs(BaseModel):
@@ -30,6 +37,8 @@ class SearchArgs(BaseArgs):
     table: str = Field(description=_TABLE)
     filters: list[Condition] = Field(default_factory=list, description=_FILTERS)
     match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    groups: list[FilterGroup] = Field(default_factory=list, description=_GROUPS)
+    text_search: TextSearch | None = Field(default=None, description=_TEXT)
     fields: list[str] = Field(
         default_factory=list,
         description="Only the fields the answer needs; empty: the primary field and a few more.",
@@ -44,27 +53,57 @@ class SearchArgs(BaseArgs):
         description="Rows to show (1-100). The total number of matches is always reported.",
     )
     view: str | None = Field(default=None, description="Only records in this view, in its order.")
+    cursor: str | None = Field(
+        default=None,
+        description="For the next page: the cursor the previous search returned, with the same "
+        "table, filters, groups, text_search, sort and view.",
+    )
 
 
 class AggregateArgs(BaseArgs):
     table: str = Field(description=_TABLE)
-    metric: Literal["count", "sum", "avg", "min", "max"] = Field(
-        description="count records, or sum/avg/min/max of `field`."
+    metric: Literal[
+        "count", "count_distinct", "sum", "avg", "median", "percentile", "min", "max"
+    ] = Field(
+        description="count records; count_distinct: how many different values `field` takes; "
+        "sum/avg/median/percentile (numbers) or min/max (numbers, dates) of `field` or of "
+        "`expression`."
     )
     field: str | None = Field(
         default=None,
-        description="Field to sum/avg/min/max; with count, counts records where it is not empty.",
+        description="Field to aggregate; with count, counts records where it is not empty.",
+    )
+    expression: str | None = Field(
+        default=None,
+        description="Instead of field, a value computed per record from number fields: "
+        "{Field} names, numbers, + - * / and parentheses, e.g. {Stock} * {Unit Price}. "
+        "Records with an empty operand are left out.",
+    )
+    p: float | None = Field(
+        default=None, ge=0, le=100, description="For percentile: 0-100 (90 = 90th percentile)."
     )
     group_by: str | None = Field(default=None, description="One result per value of this field.")
+    then_by: str | None = Field(
+        default=None,
+        description="Second grouping field: one result per (group_by, then_by) pair, e.g. "
+        "Owner then Stage.",
+    )
     date_bucket: Literal["day", "month", "year"] | None = Field(
         default=None, description="When grouping by a date field: group by day, month or year."
     )
+    share: bool = Field(
+        default=False,
+        description="count/sum only: add each group's share of the whole (with then_by, of "
+        "its group_by group: Won deals' share per Owner is each owner's win rate).",
+    )
     filters: list[Condition] = Field(default_factory=list, description=_FILTERS)
     match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    groups: list[FilterGroup] = Field(default_factory=list, description=_GROUPS)
+    text_search: TextSearch | None = Field(default=None, description=_TEXT)
     order: Literal["value_desc", "value_asc", "group"] | None = Field(
         default=None,
         description="Group order: largest value first (default), smallest first, or by group name "
-        "(default with date_bucket).",
+        "(default with date_bucket or then_by).",
     )
     max_groups: int = Field(default=25, ge=1, le=200, description="Groups to show (1-200).")
 

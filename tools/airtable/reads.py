@@ -17,7 +17,13 @@ from tools.airtable.args import (
     GetRecordArgs,
     SearchArgs,
 )
-from tools.airtable.scope import as_tool_errors, scope_of, user_of, validation_message
+from tools.airtable.scope import (
+    as_tool_errors,
+    dates_of,
+    scope_of,
+    user_of,
+    validation_message,
+)
 from tools.context import AssistantContext
 
 Runtime = ToolRuntime[AssistantContext, Any]
@@ -53,8 +59,11 @@ def read_tools(services: Services) -> list[BaseTool]:
         return text, render.schema_artifact(base.id, [found])
 
     def search_records(args: SearchArgs, runtime: Runtime) -> Result:
-        """Find records matching filters and show only the fields asked for, with the number of
-        matches in the whole table; use aggregate_records instead for counts and totals."""
+        """Find records of one table matching filters (nested all/any/not groups, relative
+        dates like next_14_days) and/or a full-text search over chosen or all text fields;
+        shows only the fields asked for, up to 100 rows a call, with the number of matches in
+        the whole table and a cursor for the next page. It cannot join tables (linked records
+        show by name) or compute totals: use aggregate_records for counts and totals."""
         scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             page = records.search(
@@ -63,16 +72,24 @@ def read_tools(services: Services) -> list[BaseTool]:
                 args.table,
                 filters=args.filters,
                 match=args.match,
+                groups=args.groups,
+                text=args.text_search,
                 fields=args.fields,
                 sort=args.sort,
                 limit=args.limit,
                 view=args.view,
+                cursor=args.cursor,
+                dates=dates_of(runtime),
             )
         return render.records_text(page), render.records_artifact(page)
 
     def aggregate_records(args: AggregateArgs, runtime: Runtime) -> Result:
-        """Count records, or sum/average/min/max a field, over ALL matching records of a table,
-        optionally one result per group; use it for every how-many / total / average question."""
+        """Count, count distinct values, or sum/average/median/percentile/min/max a field or a
+        per-record expression ({Stock} * {Unit Price}) over ALL matching records of one table,
+        optionally per group or per pair of groups (group_by + then_by), with each group's
+        share (ratios, win rates); use it for every how-many / total / average question. It
+        cannot join tables beyond grouping by a link field, nor divide one aggregate by
+        another except through share."""
         scope = scope_of(runtime, args.base_id)
         with as_tool_errors():
             result = records.aggregate(
@@ -81,12 +98,19 @@ def read_tools(services: Services) -> list[BaseTool]:
                 args.table,
                 metric=args.metric,
                 field=args.field,
+                expression=args.expression,
+                p=args.p,
                 group_by=args.group_by,
+                then_by=args.then_by,
                 bucket=args.date_bucket,
                 filters=args.filters,
                 match=args.match,
+                groups=args.groups,
+                text=args.text_search,
                 order=args.order,
                 max_groups=args.max_groups,
+                share=args.share,
+                dates=dates_of(runtime),
             )
         return render.aggregation_text(result), render.aggregation_artifact(result)
 

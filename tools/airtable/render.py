@@ -45,14 +45,17 @@ def cell(fld: FieldSchema, value: Any, names: dict[str, str], limit: int = CELL_
 
 
 def records_text(page: RecordPage) -> str:
-    """A search result: header with the total, one line per row, a note on rows left out."""
+    """A search result: header with the total, one line per row, a note on rows left out
+    (with the cursor for the next page)."""
     name = page.table.name
+    notes = _notes(page.dates, page.searched)
     if page.total == 0:
-        return f"{name}: no records match."
+        return "\n".join([f"{name}: no records match.", *notes])
     shown = len(page.rows)
     order = ", ".join(f"{s.field} {s.direction}" for s in page.sort)
-    head = f"{name}: {page.total} records match; showing {shown}"
-    lines = [head + (f", sorted by {order}." if order else ".")]
+    rows = f"rows {page.offset + 1}-{page.offset + shown}" if page.offset else str(shown)
+    head = f"{name}: {page.total} records match; showing {rows}"
+    lines = [head + (f", sorted by {order}." if order else "."), *notes]
     lines.append("|".join(["id", *(f.name for f in page.fields)]))
     limits = [LONG_CELL_CHARS if f.value_type in _LONG_TEXT else CELL_CHARS for f in page.fields]
     for row in page.rows:
@@ -61,12 +64,24 @@ def records_text(page: RecordPage) -> str:
             for f, n in zip(page.fields, limits, strict=True)
         ]
         lines.append("|".join([row["id"], *cells]))
-    if page.total > shown:
+    rest = page.total - page.offset - shown
+    if rest > 0:
+        following = (
+            f"next page: same call with cursor {page.next_cursor}; or " if page.next_cursor else ""
+        )
         lines.append(
-            f"{page.total - shown} more rows not shown: narrow the filters, raise limit (max 100),"
+            f"{rest} more rows not shown: {following}narrow the filters, raise limit (max 100),"
             " or use aggregate_records for totals."
         )
     return "\n".join(lines)
+
+
+def _notes(dates: str, searched: list[str] | tuple[str, ...]) -> list[str]:
+    """The concrete dates relative values stood for, and where a text search looked."""
+    notes = [dates] if dates else []
+    if searched:
+        notes.append(f"Text searched in: {', '.join(searched)}.")
+    return notes
 
 
 def record_text(page: RecordPage) -> str:
@@ -109,16 +124,22 @@ def records_artifact(page: RecordPage, kind: str = "records") -> dict[str, Any]:
 
 
 def aggregation_text(agg: Aggregation) -> str:
-    """A metric, per group when grouped, and over all matching records."""
+    """A metric, per group (or pair of groups) when grouped, and over all matching records."""
     what = _metric_label(agg)
     head = f"{agg.table.name}: {what} over {agg.total.records} matching records"
+    notes = _notes(agg.dates, agg.searched)
     if agg.group_by is None:
-        return f"{head}: {_number(agg.total.value)}."
-    lines = [f"{head}, by {agg.group_by.name} ({len(agg.groups) + agg.hidden_groups} groups):"]
-    counting = agg.metric == "count" and agg.field is None
-    lines.append(f"{agg.group_by.name}|" + ("records" if counting else f"{agg.metric}|records"))
-    overall = GroupResult("all", agg.total.value, agg.total.records)
-    lines += [_group_line(g, with_value=not counting) for g in [*agg.groups, overall]]
+        return "\n".join([f"{head}: {_number(agg.total.value)}.", *notes])
+    by = agg.group_by.name + (f" then {agg.then_by.name}" if agg.then_by else "")
+    lines = [f"{head}, by {by} ({len(agg.groups) + agg.hidden_groups} groups):", *notes]
+    counting = agg.metric == "count" and agg.field is None and agg.expression is None
+    keys = [agg.group_by.name] + ([agg.then_by.name] if agg.then_by else [])
+    columns = [*keys, *([] if counting else [_column(agg)]), "records"]
+    lines.append("|".join(columns + (["share"] if agg.share else [])))
+    for group in agg.groups:
+        lines.append(_group_line(group, agg, with_value=not counting))
+    overall = GroupResult("all", agg.total.value, agg.total.records, "" if agg.then_by else None)
+    lines.append(_group_line(overall, agg, with_value=not counting, overall=True))
     if agg.hidden_groups:
         lines.append(f"{agg.hidden_groups} more groups not shown (raise max_groups or filter).")
     return "\n".join(lines)
@@ -133,7 +154,19 @@ def aggregation_artifact(agg: Aggregation) -> dict[str, Any]:
         "metric": agg.metric,
         "field": agg.field.name if agg.field else None,
         "group_by": agg.group_by.name if agg.group_by else None,
-        "groups": [{"group": g.key, "value": g.value, "records": g.records} for g in agg.groups],
+        "then_by": agg.then_by.name if agg.then_by else None,
+        "expression": agg.expression,
+        "p": agg.p,
+        "groups": [
+            {
+                "group": g.key,
+                **({"subgroup": g.subkey} if agg.then_by else {}),
+                "value": g.value,
+                "records": g.records,
+                **({"share": g.share} if agg.share else {}),
+            }
+            for g in agg.groups
+        ],
         "total": {"value": agg.total.value, "records": agg.total.records},
         "hidden_groups": agg.hidden_groups,
     }
@@ -203,16 +236,33 @@ def _field_kind(fld: FieldSchema, table: TableSchema, schema: BaseSchema) -> str
 
 
 def _metric_label(agg: Aggregation) -> str:
+    of = agg.expression or (agg.field.name if agg.field else "")
     if agg.metric == "count":
-        return f"count of records with {agg.field.name}" if agg.field else "count"
-    return f"{agg.metric} of {agg.field.name if agg.field else ''}"
+        return f"count of records with {of}" if of else "count"
+    if agg.metric == "count_distinct":
+        return f"distinct values of {of}"
+    if agg.metric == "percentile":
+        return f"{_number(agg.p)}th percentile of {of}"
+    return f"{agg.metric} of {of}"
 
 
-def _group_line(group: GroupResult, *, with_value: bool) -> str:
-    key = group.key.replace("|", "/")
-    if not with_value:
-        return f"{key}|{group.records}"
-    return f"{key}|{_number(group.value)}|{group.records}"
+def _column(agg: Aggregation) -> str:
+    if agg.metric == "percentile":
+        return f"p{_number(agg.p)}"
+    return "distinct" if agg.metric == "count_distinct" else agg.metric
+
+
+def _group_line(
+    group: GroupResult, agg: Aggregation, *, with_value: bool, overall: bool = False
+) -> str:
+    cells = [group.key] + ([group.subkey or ""] if agg.then_by else [])
+    if with_value:
+        cells.append(_number(group.value))
+    cells.append(str(group.records))
+    if agg.share:
+        share = None if overall else group.share
+        cells.append(f"{share * 100:.2f}%" if share is not None else "")
+    return "|".join(c.replace("|", "/") for c in cells)
 
 
 def _number(value: float | str | None) -> str:

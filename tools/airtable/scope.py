@@ -11,6 +11,7 @@ from langchain.tools import ToolRuntime
 from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
+from services.airtable.dates import DateResolver, resolver_for
 from services.errors import AppError
 from tools.context import AssistantContext
 
@@ -37,6 +38,11 @@ def scope_of(runtime: ToolRuntime[AssistantContext, Any], base_id: str | None) -
     if not base:
         raise ToolException("No base is selected: call list_bases, then pass base_id.")
     return Scope(context.user_id, base, context.conversation_id)
+
+
+def dates_of(runtime: ToolRuntime[AssistantContext, Any]) -> DateResolver:
+    """Relative dates resolved in the person's time zone (UTC when unknown)."""
+    return resolver_for(user_of(runtime).time_zone)
 
 
 @contextmanager

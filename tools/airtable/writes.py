@@ -25,7 +25,7 @@ from tools.airtable.args import (
 )
 from tools.airtable.reads import args_tool
 from tools.airtable.render import CELL_CHARS
-from tools.airtable.scope import as_tool_errors, scope_of
+from tools.airtable.scope import as_tool_errors, dates_of, scope_of
 from tools.context import AssistantContext
 
 Runtime = ToolRuntime[AssistantContext, Any]
@@ -64,6 +64,7 @@ def write_tools(services: Services) -> list[BaseTool]:
                 match=args.match,
                 values=field_values(args.set_fields) if args.set_fields else None,
                 conversation_id=scope.conversation_id,
+                dates=dates_of(runtime),
             )
         return proposal_text(proposal), proposal.to_artifact()
 
@@ -95,6 +96,7 @@ def write_tools(services: Services) -> list[BaseTool]:
                 filters=args.filters,
                 match=args.match,
                 conversation_id=scope.conversation_id,
+                dates=dates_of(runtime),
             )
         return proposal_text(proposal), proposal.to_artifact()
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from langchain.agents import create_agent
+from langchain.tools import ToolRuntime
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -195,3 +198,99 @@ def test_argument_schemas__use_plain_types_every_provider_accepts(
         if parameters.get("properties"):
             problems += _schema_problems(parameters, parameters.get("$defs", {}), tool.name)
     assert problems == []
+
+
+def _call_in_zone(tool: BaseTool, user_id: int, zone: str, **args: Any) -> ToolMessage:
+    runtime: ToolRuntime[AssistantContext, Any] = ToolRuntime(
+        state={},
+        context=AssistantContext(user_id=user_id, base_id=PROJECTS, time_zone=zone),
+        config={},
+        stream_writer=lambda _chunk: None,
+        tool_call_id="call-tz",
+        store=None,
+    )
+    message = tool.invoke(
+        {
+            "type": "tool_call",
+            "id": "call-tz",
+            "name": tool.name,
+            "args": {**args, "runtime": runtime},
+        }
+    )
+    assert isinstance(message, ToolMessage)
+    return message
+
+
+def test_read_tools__say_what_they_can_and_cannot_do_with_a_flat_schema(
+    tools: dict[str, BaseTool],
+) -> None:
+    search, aggregate = tools["search_records"].description, tools["aggregate_records"].description
+    assert all(word in search for word in ("cursor", "cannot join", "full-text"))
+    assert all(word in aggregate for word in ("median", "percentile", "cannot join"))
+    for name in ("search_records", "aggregate_records"):
+        schema = convert_to_openai_tool(tools[name])["function"]["parameters"]
+        defs = schema.get("$defs", {})
+        # Groups nest without a self-reference: some providers refuse recursive schemas.
+        for key, definition in defs.items():
+            assert f"#/$defs/{key}" not in str(definition)
+        assert {"groups", "text_search"} <= set(schema["properties"])
+
+
+def test_relative_dates__are_resolved_in_the_persons_zone_and_echoed(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    zone = "Pacific/Kiritimati"
+    today = (datetime.now(UTC) + timedelta(hours=14)).date()
+    message = _call_in_zone(
+        tools["aggregate_records"], member.id, zone, table="Tasks", metric="count",
+        filters=[{"field": "Due Date", "op": "on", "value": "next_14_days"}],
+    )  # fmt: skip
+    text = str(message.content)
+    last = today + timedelta(days=14)
+    assert f"Dates used (today is {today.isoformat()}, {zone}): " in text
+    assert f"next_14_days = {today.isoformat()}..{last.isoformat()}" in text
+
+
+def test_search_cursor__the_next_page_continues_and_a_foreign_cursor_is_refused(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    blocked = [{"field": "Status", "op": "equals", "value": "Blocked"}]
+    first = _call(
+        tools["search_records"], member.id, PROJECTS, table="Tasks", filters=blocked,
+        fields=["Name"], limit=100,
+    )  # fmt: skip
+    cursor = re.findall(r"with cursor (\S+);", str(first.content))[0]
+    second = _call(
+        tools["search_records"], member.id, PROJECTS, table="Tasks", filters=blocked,
+        fields=["Name"], limit=100, cursor=cursor,
+    )  # fmt: skip
+    total = first.artifact["total"]
+    assert str(second.content).startswith(
+        f"Tasks: {total} records match; showing rows 101-{total}."
+    )
+    ids = {r["id"] for r in first.artifact["rows"]} | {r["id"] for r in second.artifact["rows"]}
+    assert len(ids) == total
+    foreign = _call(
+        tools["search_records"], member.id, PROJECTS, table="Tasks", fields=["Name"],
+        cursor=cursor,
+    )  # fmt: skip
+    assert foreign.status == "error"
+    assert "another search" in str(foreign.content)
+
+
+def test_aggregate__two_fields_with_shares_render_one_line_per_pair(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    message = _call(
+        tools["aggregate_records"], member.id, PROJECTS, table="Tasks", metric="count",
+        group_by="Priority", then_by="Done", share=True,
+    )  # fmt: skip
+    lines = str(message.content).splitlines()
+    assert lines[0] == "Tasks: count over 5000 matching records, by Priority then Done (8 groups):"
+    assert lines[1] == "Priority|Done|records|share"
+    high = [line.split("|") for line in lines[2:] if line.startswith("High|")]
+    assert sum(int(cells[2]) for cells in high) == sum(
+        g["records"] for g in message.artifact["groups"] if g["group"] == "High"
+    )
+    assert sum(float(cells[3].rstrip("%")) for cells in high) == pytest.approx(100, abs=0.02)
+    assert lines[-1] == "all||5000|"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import statistics
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.airtable.aggregate import GroupResult, aggregate, group_keys, order_groups
@@ -52,3 +54,49 @@ def test_order_groups__by_value_with_empty_values_last_or_by_name() -> None:
 def test_sum__equals_an_exact_sum(values: list[float]) -> None:
     _, total = aggregate([(v, []) for v in values], "sum")
     assert total.value == round(math.fsum(values), 6)
+
+
+@settings(deadline=None)  # timing on a busy machine is not what this checks
+@given(
+    st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=80),
+    st.integers(min_value=1, max_value=99),
+)
+def test_median_and_percentile__equal_the_statistics_module(values: list[float], p: int) -> None:
+    _, median = aggregate([(v, []) for v in values], "median")
+    _, pct = aggregate([(v, []) for v in values], "percentile", p=p)
+    assert median.value == pytest.approx(round(statistics.median(values), 6), abs=1e-6)
+    if len(values) > 1:
+        cut = statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+        assert pct.value == pytest.approx(round(cut, 6), abs=1e-5)
+
+
+def test_percentile__ends_are_min_and_max_and_empty_groups_have_none() -> None:
+    rows = [(4, ["a"]), (1, ["a"]), (9, ["a"]), (None, ["b"])]
+    groups, _ = aggregate(rows, "percentile", p=100)
+    assert {g.key: g.value for g in groups} == {"a": 9, "b": None}
+    _, low = aggregate(rows, "percentile", p=0)
+    assert low.value == 1
+
+
+def test_count_distinct__counts_each_value_once_across_lists_and_skips_empty() -> None:
+    rows = [(["QA", "Docs"], ["x"]), ("QA", ["x"]), (None, ["y"]), ("qa", ["y"])]
+    groups, total = aggregate(rows, "count_distinct", counted=lambda v: v is not None)
+    assert total.value == 3  # QA, Docs, qa: case is kept, as Airtable keeps it
+    assert {g.key: g.value for g in groups} == {"x": 2, "y": 1}
+
+
+def test_two_field_groups__one_result_per_pair_ordered_by_name() -> None:
+    rows = [
+        (1, [("Ana", "Won")]),
+        (1, [("Ana", "Lost")]),
+        (1, [("Ana", "Won")]),
+        (1, [("Ben", "Won")]),
+    ]
+    groups, total = aggregate(rows, "count")
+    ordered = order_groups(groups, "group")
+    assert [(g.key, g.subkey, g.value) for g in ordered] == [
+        ("Ana", "Lost", 1),
+        ("Ana", "Won", 2),
+        ("Ben", "Won", 1),
+    ]
+    assert total.value == 4

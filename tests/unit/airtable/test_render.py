@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pyairtable.api.types import RecordDict
@@ -121,3 +122,39 @@ def test_proposal_text__summarises_the_diff_and_says_it_is_not_applied() -> None
     assert "Records: Task 0; Task 1; Task 2; +2 more" in text
     assert Proposal.from_json(proposal.to_json()) == proposal
     assert proposal.to_artifact()["changes"][0]["after"] == {"Status": "Done"}
+
+
+def test_records_text__a_later_page_says_which_rows_with_dates_and_fields_searched() -> None:
+    page = replace(
+        _page(),
+        offset=100,
+        next_cursor="CURSOR",
+        dates="Dates used (today is 2026-12-09, UTC): today = 2026-12-09",
+        searched=["Name", "Notes"],
+    )
+    lines = render.records_text(page).splitlines()
+    assert lines[0] == "Tasks: 250 records match; showing rows 101-101, sorted by Name asc."
+    assert lines[1] == "Dates used (today is 2026-12-09, UTC): today = 2026-12-09"
+    assert lines[2] == "Text searched in: Name, Notes."
+    assert lines[-1].startswith("149 more rows not shown: next page: same call with cursor CURSOR;")
+
+
+def test_aggregation_text__names_percentiles_distinct_counts_and_expressions() -> None:
+    total = GroupResult("Total", 12.5, 8)
+    hours = TASKS.field("Estimate Hours")
+    p90 = Aggregation("app", TASKS, "percentile", hours, None, [], total, p=90.0)
+    distinct = Aggregation("app", TASKS, "count_distinct", TASKS.field("Status"), None, [], total)
+    product = Aggregation(
+        "app", TASKS, "sum", None, TASKS.field("Status"), [GroupResult("Done", 12.5, 8)], total,
+        expression="{Estimate Hours} * {Progress}",
+    )  # fmt: skip
+    assert render.aggregation_text(p90) == (
+        "Tasks: 90th percentile of Estimate Hours over 8 matching records: 12.5."
+    )
+    assert render.aggregation_text(distinct).startswith("Tasks: distinct values of Status over 8")
+    assert render.aggregation_text(product).splitlines()[:3] == [
+        "Tasks: sum of {Estimate Hours} * {Progress} over 8 matching records, by Status "
+        "(1 groups):",
+        "Status|sum|records",
+        "Done|12.5|8",
+    ]
