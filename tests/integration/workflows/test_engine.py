@@ -50,6 +50,7 @@ def test_run__reads_writes_posts_and_notifies_when_all_steps_succeed(
     assert done.status == "succeeded", done
     assert [s.status for s in done.steps] == ["succeeded"] * 4
     todo = [f for f in base.snapshot().values() if f["Status"] == "Todo"]
-    assert todo and all(f["Notes"] == "escalated" for f in todo)
+    assert todo
+    assert all(f["Notes"] == "escalated" for f in todo)
     assert json.loads(receiver.received[0]["body"]) == {"count": len(todo)}
     assert done.steps[3].summary == f"{len(todo)} escalated"
