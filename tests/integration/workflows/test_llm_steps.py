@@ -101,8 +101,9 @@ def test_run_prompt__refused_by_the_budget_fails_the_run_and_compensates(
     wf_settings: Settings, emulator: EmulatorServer, gemini: FakeGeminiServer, base: FreshBase
 ) -> None:
     budget = {"budget_user_day_tokens": 5}
-    with llm_services(wf_settings, emulator, gemini, **budget) as services, in_process_worker(
-        services
+    with (
+        llm_services(wf_settings, emulator, gemini, **budget) as services,
+        in_process_worker(services),
     ):
         owner = make_user(services, name="Owner")
         workflow_id = summary_workflow(services, owner.id, base)
