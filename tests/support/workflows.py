@@ -145,3 +145,40 @@ def stop_worker_process(process: subprocess.Popen[bytes], *, kill: bool = False)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database on DATABASE_URL's server (or the local one)."""
+    import os
+    import uuid
+
+    import pytest
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import OperationalError
+
+    from config.settings import load_settings
+    from services.migrations import upgrade_database
+
+    configured = os.environ.get("DATABASE_URL", "")
+    base = configured if configured.startswith("postgres") else POSTGRES_DEFAULT
+    server_url = make_url(load_settings(database_url=base).sql_url)
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"pa_wf_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server at {server_url.host}:{server_url.port}")
+    url = server_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
