@@ -92,27 +92,31 @@ class RunStore:
 
     def count_attempt(self, run_id: str, step_id: str, *, function_id: int | None) -> int:
         """Mark a step running and count one more attempt; returns the attempt number, or
-        0 when the run was asked to cancel (nothing is marked then). One transaction."""
-        with self._db.begin() as session:
-            cancel = session.scalar(
-                select(WorkflowRun.cancel_requested).where(WorkflowRun.id == run_id)
-            )
-            if cancel:
-                return 0
-            row = session.scalar(
-                select(WorkflowRunStep).where(
-                    WorkflowRunStep.run_id == run_id, WorkflowRunStep.step_id == step_id
-                )
-            )
-            if row is None:
-                raise NotFoundError(f"Run {run_id} has no step {step_id}.")
-            row.attempts += 1
-            row.status = StepStatus.RUNNING.value
-            row.error = None
-            row.started_at = row.started_at or datetime.now(UTC)
-            if function_id is not None and row.dbos_function_id is None:
-                row.dbos_function_id = function_id
-            return row.attempts
+        0 when the run was asked to cancel (nothing is marked then).
+
+        A read, then a plain update: only the worker running the step writes its row, and
+        on SQLite a read upgraded to a write in one transaction costs several times more.
+        """
+        with self._db() as session:
+            found = session.execute(
+                select(WorkflowRun.cancel_requested, WorkflowRunStep.attempts)
+                .join(WorkflowRunStep, WorkflowRunStep.run_id == WorkflowRun.id)
+                .where(WorkflowRun.id == run_id, WorkflowRunStep.step_id == step_id)
+            ).one_or_none()
+        if found is None:
+            raise NotFoundError(f"Run {run_id} has no step {step_id}.")
+        if found.cancel_requested:
+            return 0
+        self.set_step(
+            run_id,
+            step_id,
+            attempts=WorkflowRunStep.attempts + 1,
+            status=StepStatus.RUNNING.value,
+            error=None,
+            started_at=func.coalesce(WorkflowRunStep.started_at, datetime.now(UTC)),
+            dbos_function_id=func.coalesce(WorkflowRunStep.dbos_function_id, function_id),
+        )
+        return int(found.attempts) + 1
 
     def row(self, run_id: str) -> WorkflowRun:
         """The run row.
