@@ -17,12 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from services.airtable.change_sets import ChangeSetRecords
+from services.airtable.in_flight import InFlightBatch
 from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
 from services.workflows.engine import Engine
-from services.workflows.inflight import InFlightBatch
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
 from services.workflows.run_store import RunStore

@@ -18,6 +18,7 @@ from typing import Any
 from services.airtable.change_sets import ChangeSetRecords
 from services.airtable.filters import Condition as FilterCondition
 from services.airtable.gateway import BATCH_SIZE, AirtableGateway
+from services.airtable.in_flight import InFlightBatch
 from services.airtable.orm import ChangeStatus
 from services.airtable.planning import ProposalPlanner
 from services.airtable.proposals import PlannedChange, Proposal, ProposalStore
@@ -29,7 +30,6 @@ from services.workflows.definition import (
     UpdateRecords,
     UpsertRecords,
 )
-from services.workflows.inflight import InFlightBatch
 
 WriteStep = CreateRecords | UpdateRecords | UpsertRecords | DeleteRecords
 _ORDER = {"update": 0, "create": 1, "delete": 2}  # BatchWriter's order

@@ -4,6 +4,7 @@ refusal fails the step and the run compensates."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 from pydantic import SecretStr
@@ -31,7 +32,7 @@ def gemini() -> Iterator[FakeGeminiServer]:
 
 def llm_services(
     wf_settings: Settings, emulator: EmulatorServer, gemini: FakeGeminiServer, **budget: object
-) -> Iterator[Services]:
+) -> AbstractContextManager[Services]:
     return services_on(
         wf_settings,
         emulator.url,
