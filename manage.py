@@ -1,13 +1,12 @@
 """Command line for operators: `python manage.py migrate | run | maintenance | worker |
-workflows schema | promote EMAIL |
-rollup rebuild|check`, `user create EMAIL [--admin]` (password on stdin), `user
-reset-password EMAIL` (prints a one-time link) and `token create EMAIL --name NAME [--days N]`
-(prints the token once).
+workflows schema | promote EMAIL | rollup rebuild|check`, `user create EMAIL [--admin]`
+(password on stdin), `user reset-password EMAIL` (prints a one-time link) and `token create
+EMAIL --name NAME [--days N]` (prints the token once).
 
-`run` starts every process this configuration needs (web, maintenance, the workflow
-worker, and the Airtable
-emulator unless a real endpoint is configured) under one honcho manager, so one command
-runs all; it also restarts the embedded Redis, if that is the one in use, whenever it dies.
+`run` starts every process this configuration needs (web, maintenance, the workflow worker,
+and the Airtable emulator unless a real endpoint is configured) under one honcho manager,
+so one command runs all; it also restarts the embedded Redis, if that is the one in use,
+whenever it dies.
 """
 
 from __future__ import annotations

@@ -34,12 +34,19 @@ from services.workflows.definition import (
 )
 from services.workflows.queue import APPROVAL_TOPIC, WORKFLOW_NAME
 from services.workflows.saga import Saga
-from services.workflows.steps import StepActions, StepContext, is_transient, summarize
+from services.workflows.steps import (
+    StepActions,
+    StepContext,
+    is_store_outage,
+    is_transient,
+    summarize,
+)
 from services.workflows.types import RunStatus, StepStatus
 from services.workflows.writes import RecordWrites, change_set_id
 
 logger = logging.getLogger(__name__)
 
+OUTAGE_ATTEMPTS = 12
 Outcome = dict[str, Any]  # {"status": succeeded|failed|cancelled, "output"?, "error"?}
 DefinitionSource = Callable[[str, int], WorkflowDefinition]
 
@@ -89,7 +96,7 @@ class Engine:
             start = begin(run_id)
             if start.get("cancelled"):
                 return str(finish(run_id, [], "cancelled", "", {}, "compensate"))
-            definition = engine._definitions(workflow_id, version)
+            definition = WorkflowDefinition.model_validate(start["definition"])
             values: dict[str, Any] = {
                 "inputs": start["inputs"],
                 "steps": {},
@@ -143,9 +150,11 @@ class Engine:
         now = datetime.now(UTC)
         self._store.set_run(run_id, status=RunStatus.RUNNING.value, started_at=now)
         self._saga.announce(run.owner_id, "workflow.run.started", run_id, run.workflow_id)
+        definition = self._definitions(run.workflow_id, run.version)
         return {
             "owner": run.owner_id,
             "version": run.version,
+            "definition": definition.model_dump(mode="json"),
             "inputs": dict(run.inputs),
             "today": now.date().isoformat(),
         }
@@ -238,6 +247,8 @@ class Engine:
             try:
                 output = work()
             except Exception as exc:  # every failure ends here: typed or not, it fails the step
+                if is_store_outage(exc):
+                    raise  # the DBOS step retries for a long while (see `_step`)
                 if is_transient(exc) and attempt < self._max_attempts:
                     time.sleep(self._wait(attempt))
                     continue
@@ -302,11 +313,23 @@ class Engine:
 
 
 def _step(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    """A DBOS step calling `method` (DBOS marks the function, which a bound method refuses)."""
+    """A DBOS step calling `method` (DBOS marks the function, which a bound method refuses).
+
+    A store outage in the step's own bookkeeping (SQL or Redis down) retries the whole
+    step with backoff for about half an hour (1 s, doubling, 12 attempts) instead of
+    ending the run.
+    """
     from dbos import DBOS
 
     def step(*args: Any) -> Any:
         return method(*args)
 
     step.__name__ = step.__qualname__ = name
-    return DBOS.step(name=name)(step)
+    return DBOS.step(
+        name=name,
+        retries_allowed=True,
+        max_attempts=OUTAGE_ATTEMPTS,
+        interval_seconds=1.0,
+        backoff_rate=2.0,
+        should_retry=is_store_outage,
+    )(step)

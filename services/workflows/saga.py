@@ -1,9 +1,10 @@
 """What happens when a step fails (or a run is cancelled), in one place.
 
-1. The step itself retries transient errors (429/503, timeouts, a store briefly down)
-   with exponential backoff and jitter, up to `WORKFLOW_STEP_MAX_ATTEMPTS` attempts
-   (`Engine._attempts`, classification in `steps.is_transient`). Anything else, or the
-   last attempt, fails the step: its status is `failed` with the error.
+1. The step itself retries transient errors (429/502/503/504, timeouts) with exponential
+   backoff and jitter, up to `WORKFLOW_STEP_MAX_ATTEMPTS` attempts (`Engine._attempts`,
+   classification in `steps.is_transient`). SQL or Redis being down is not the step's
+   fault: the DBOS step is retried for about half an hour (`engine._step`). Anything
+   else, or the last attempt, fails the step: its status is `failed` with the error.
 2. With `on_failure: stop` the run ends `failed`: what completed stays as it is.
 3. With `on_failure: compensate` (the default), and on a cancel, the run is
    `compensating`: completed steps are compensated in reverse order, each as its own

@@ -42,11 +42,15 @@ Publish = Callable[[int, str, Mapping[str, Any]], None]
 TRANSIENT_PROVIDER_KINDS = frozenset({"unavailable", "timeout"})
 
 
+def is_store_outage(exc: BaseException) -> bool:
+    """SQL or Redis cannot be reached (or answered with an operational error)."""
+    return isinstance(exc, StoreUnavailableError | redis.RedisError | OperationalError)
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Worth another attempt: rate limits, overload, timeouts, a store briefly away."""
-    if isinstance(exc, http_calls.TransientError | StoreUnavailableError):
-        return True
-    if isinstance(exc, redis.RedisError | OperationalError):
+    """Worth another attempt: rate limits, overload, timeouts (store outages are retried
+    longer, by the engine's DBOS steps: see `is_store_outage`)."""
+    if isinstance(exc, http_calls.TransientError):
         return True
     if isinstance(exc, AirtableError):
         return exc.status in http_calls.TRANSIENT_STATUSES
