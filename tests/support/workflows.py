@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ def in_process_worker(services: Services, **kwargs: Any) -> Iterator[WorkerHandl
     from dbos import DBOS
 
     worker = build_worker(services, **kwargs)
-    launch(services, worker, executor_id="test-worker")
+    launch(services, worker, executor_id=f"test-{uuid.uuid4().hex[:8]}")
     try:
         yield WorkerHandle(services, worker)
     finally:
@@ -108,6 +109,7 @@ def worker_env(services: Services, **extra: str) -> dict[str, str]:
         "WORKFLOW_HTTP_ALLOW_PRIVATE": "true",
         "WORKFLOW_STEP_BACKOFF_SECONDS": "0.05",
         "WORKFLOW_SCHEDULE_POLL_SECONDS": "0.5",
+        "WORKFLOW_DBOS_SCHEMA": settings.workflow_dbos_schema,
         **(
             {"WORKFLOW_DATABASE_URL": settings.workflow_database_url}
             if settings.workflow_database_url

@@ -3,6 +3,7 @@ a local HTTP receiver, and throw-away bases."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +28,8 @@ def wf_settings(settings: Settings) -> Settings:
             "workflow_step_backoff_seconds": 0.05,
             "workflow_step_max_attempts": 3,
             "workflow_schedule_poll_seconds": 0.5,
+            # On PostgreSQL the tests share a database: each gets DBOS tables of its own.
+            "workflow_dbos_schema": f"dbos_{uuid.uuid4().hex[:10]}",
         }
     )
 

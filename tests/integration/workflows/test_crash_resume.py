@@ -41,6 +41,7 @@ def audited(services: Services, run_id: str, step_id: str) -> tuple[int, int]:
         ).one()
 
 
+@pytest.mark.usefixtures("services")  # its cleanup empties the tables afterwards
 def test_sigkill_mid_run__resumes_and_writes_every_record_exactly_once(
     settings: Settings, own_emulator: EmulatorServer, tmp_path: Path
 ) -> None:

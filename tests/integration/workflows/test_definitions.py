@@ -78,7 +78,8 @@ def test_create__refuses_a_bad_definition_naming_step_and_field_and_saves_nothin
         wf_services.workflows.create(owner.id, definition(base.id, *steps, **extra))
     assert expected in str(refused.value)
     with wf_services.sql() as session:
-        assert session.scalar(select(func.count()).select_from(Workflow)) == 0
+        owned = select(func.count()).where(Workflow.owner_id == owner.id)
+        assert session.scalar(owned) == 0
 
 
 def test_parse__names_the_yaml_line_of_the_bad_field(wf_services: Services) -> None:
@@ -116,7 +117,8 @@ def test_start__refuses_inputs_that_fail_validation_and_starts_nothing(
         with pytest.raises(InvalidInputError):
             wf_services.workflow_runs.start(owner, workflow.id, inputs)
     with wf_services.sql() as session:
-        assert session.scalar(select(func.count()).select_from(WorkflowRun)) == 0
+        runs = select(func.count()).where(WorkflowRun.owner_id == owner.id)
+        assert session.scalar(runs) == 0
 
 
 def test_schema__is_exported_for_editors(wf_services: Services) -> None:

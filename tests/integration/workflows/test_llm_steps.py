@@ -78,6 +78,7 @@ def summary_workflow(services: Services, owner_id: int, base: FreshBase) -> str:
     return workflow.id
 
 
+@pytest.mark.usefixtures("services")  # its cleanup empties the tables afterwards
 def test_run_prompt__is_charged_to_the_owner_as_workflow_run(
     wf_settings: Settings, emulator: EmulatorServer, gemini: FakeGeminiServer, base: FreshBase
 ) -> None:
@@ -98,6 +99,7 @@ def test_run_prompt__is_charged_to_the_owner_as_workflow_run(
         assert done.cost_usd > 0
 
 
+@pytest.mark.usefixtures("services")  # its cleanup empties the tables afterwards
 def test_run_prompt__refused_by_the_budget_fails_the_run_and_compensates(
     wf_settings: Settings, emulator: EmulatorServer, gemini: FakeGeminiServer, base: FreshBase
 ) -> None:
