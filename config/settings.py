@@ -134,6 +134,23 @@ class Settings(BaseSettings):
     llm_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     llm_request_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
 
+    # Workflows (DBOS durable execution). The system database: this URL, else DATABASE_URL's
+    # PostgreSQL database (tables in their own schema), else a SQLite file under VAR_DIR.
+    workflow_database_url: str | None = None
+    workflow_dbos_schema: str = "dbos"
+    # Runs one worker process executes at once (each on its own thread).
+    workflow_worker_concurrency: Annotated[int, Field(gt=0, le=256)] = 8
+    # Transient step errors (429/503, timeouts, store outages) are retried with backoff.
+    workflow_step_max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
+    workflow_step_backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
+    workflow_step_backoff_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # An approval step without its own `timeout` waits this long, then fails.
+    workflow_approval_timeout_seconds: Annotated[int, Field(gt=0)] = 86_400
+    # http_request steps refuse private, loopback and link-local targets unless allowed.
+    workflow_http_allow_private: bool = False
+    # How often a worker checks schedules (a tick fires once however many workers run).
+    workflow_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 15.0
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.app_env is Environment.DEVELOPMENT:
@@ -153,6 +170,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return _normalise_database_url(self.database_url)
         return f"sqlite:///{self.var_dir / 'app.db'}"
+
+    @property
+    def workflow_system_url(self) -> str:
+        """Where DBOS keeps its system tables (see `workflow_database_url`)."""
+        if self.workflow_database_url:
+            return _normalise_database_url(self.workflow_database_url)
+        if self.database_url and self.sql_url.startswith("postgresql"):
+            return self.sql_url
+        return f"sqlite:///{self.var_dir / 'workflows.db'}"
 
     @property
     def airtable_url(self) -> str:

@@ -38,6 +38,11 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
+from services.workflows.client import EngineClient
+from services.workflows.library import WorkflowLibrary
+from services.workflows.run_store import RunStore
+from services.workflows.runs import WorkflowRuns
+from services.workflows.validation import DefinitionChecker
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +73,9 @@ class Services:
     chat_models: ChatModelFactory
     prompts: PromptLibrary
     prompt_runs: PromptRunStore
+    workflows: WorkflowLibrary
+    workflow_runs: WorkflowRuns
+    workflow_engine: EngineClient
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -75,6 +83,7 @@ class Services:
         return _default_airtable_token(self.settings)
 
     def close(self) -> None:
+        self.workflow_engine.close()
         self.engine.dispose()
         self.redis.close()
 
@@ -110,6 +119,15 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         catalog=load_model_catalog(settings.model_table_path),
     )
+    prompts = PromptLibrary(sessions, gateway)
+    workflows = WorkflowLibrary(
+        sessions,
+        DefinitionChecker(
+            gateway,
+            lambda user_id, name: prompts.find_by_name(user_id=user_id, name=name) is not None,
+        ),
+    )
+    engine_client = EngineClient(settings)
     return Services(
         settings=settings,
         engine=engine,
@@ -143,8 +161,11 @@ def build_services(settings: Settings) -> Services:
         preferences=UserPreferences(client, prefix=prefix),
         budget_guard=guard,
         chat_models=ChatModelFactory(settings, guard),
-        prompts=PromptLibrary(sessions, gateway),
+        prompts=prompts,
         prompt_runs=PromptRunStore(sessions),
+        workflows=workflows,
+        workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
+        workflow_engine=engine_client,
     )
 
 

@@ -79,7 +79,7 @@ class RenderedPrompt:
 
 
 @dataclass(frozen=True)
-class _UserLookups:
+class UserLookups:
     """`AirtableLookups` for one user, through the gateway (its checks and caches)."""
 
     gateway: AirtableGateway
@@ -192,7 +192,7 @@ class PromptLibrary:
 
     def choices(self, user_id: int, base_id: str, table: str, field: str) -> list[str]:
         """The options of an Airtable select field, read from the base's schema."""
-        return _UserLookups(self._gateway, user_id).choices(base_id, table, field)
+        return UserLookups(self._gateway, user_id).choices(base_id, table, field)
 
     def render(
         self, *, user_id: int, prompt_id: str, values: dict[str, Any], today: date | None = None
@@ -202,7 +202,7 @@ class PromptLibrary:
         inputs = validate_inputs(
             version.variables,
             values,
-            _UserLookups(self._gateway, user_id),
+            UserLookups(self._gateway, user_id),
             base_id=version.base_id,
         )
         with self._sessions() as session:

@@ -1,0 +1,220 @@
+"""Runs and their steps in SQL: what the Run page, the REST API and the saga read.
+
+The worker writes every transition here as it happens (each one short transaction), the
+web process reads it; DBOS keeps its own checkpoints beside it. Cost comes from the
+ledger rows carrying the run's reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.budget.orm import LedgerEntry
+from services.budget.types import RefType
+from services.errors import NotFoundError
+from services.workflows.orm import WorkflowRun, WorkflowRunStep
+from services.workflows.types import RunInfo, StepRun, StepStatus
+
+NUSD_PER_USD = 1_000_000_000
+
+
+class RunStore:
+    """Rows of runs and steps; every write is one transaction, safe across processes."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._db = sessions
+
+    def create(
+        self,
+        *,
+        run_id: str,
+        workflow_id: str,
+        workflow_name: str,
+        version: int,
+        owner_id: int,
+        trigger: str,
+        inputs: dict[str, Any],
+        steps: Iterable[tuple[str, str]],
+        status: str,
+        retry_of: str | None = None,
+    ) -> bool:
+        """Insert a run with its steps pending; False when the run already exists."""
+        try:
+            with self._db.begin() as session:
+                session.add(
+                    WorkflowRun(
+                        id=run_id,
+                        workflow_id=workflow_id,
+                        workflow_name=workflow_name,
+                        version=version,
+                        owner_id=owner_id,
+                        status=status,
+                        trigger=trigger,
+                        inputs=inputs,
+                        retry_of=retry_of,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+                session.flush()
+                for position, (step_id, kind) in enumerate(steps):
+                    session.add(
+                        WorkflowRunStep(
+                            run_id=run_id,
+                            step_id=step_id,
+                            position=position,
+                            type=kind,
+                            status=StepStatus.PENDING.value,
+                        )
+                    )
+        except IntegrityError:
+            return False
+        return True
+
+    def set_run(self, run_id: str, **values: Any) -> None:
+        """Update run columns (status, error, started_at, finished_at, cancel_requested)."""
+        with self._db.begin() as session:
+            session.execute(update(WorkflowRun).where(WorkflowRun.id == run_id).values(**values))
+
+    def set_step(self, run_id: str, step_id: str, **values: Any) -> None:
+        """Update step columns; `attempts=+1` style increments go through `count_attempt`."""
+        with self._db.begin() as session:
+            session.execute(
+                update(WorkflowRunStep)
+                .where(WorkflowRunStep.run_id == run_id, WorkflowRunStep.step_id == step_id)
+                .values(**values)
+            )
+
+    def count_attempt(self, run_id: str, step_id: str, *, function_id: int | None) -> int:
+        """Mark a step running and count one more attempt; returns the attempt number."""
+        with self._db.begin() as session:
+            row = session.scalar(
+                select(WorkflowRunStep).where(
+                    WorkflowRunStep.run_id == run_id, WorkflowRunStep.step_id == step_id
+                )
+            )
+            if row is None:
+                raise NotFoundError(f"Run {run_id} has no step {step_id}.")
+            row.attempts += 1
+            row.status = StepStatus.RUNNING.value
+            row.error = None
+            row.started_at = row.started_at or datetime.now(UTC)
+            if function_id is not None and row.dbos_function_id is None:
+                row.dbos_function_id = function_id
+            return row.attempts
+
+    def row(self, run_id: str) -> WorkflowRun:
+        """The run row.
+
+        Raises:
+            NotFoundError: no run with this ID.
+        """
+        with self._db() as session:
+            run = session.get(WorkflowRun, run_id)
+        if run is None:
+            raise NotFoundError("There is no workflow run with this ID.")
+        return run
+
+    def step_rows(self, run_id: str) -> list[WorkflowRunStep]:
+        with self._db() as session:
+            return list(
+                session.scalars(
+                    select(WorkflowRunStep)
+                    .where(WorkflowRunStep.run_id == run_id)
+                    .order_by(WorkflowRunStep.position)
+                )
+            )
+
+    def info(self, run_id: str) -> RunInfo:
+        return self._info(self.row(run_id))
+
+    def list(
+        self,
+        *,
+        owner_id: int | None,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[RunInfo]:
+        """Newest first; `owner_id=None` lists everyone's (admins)."""
+        query = select(WorkflowRun).order_by(WorkflowRun.created_at.desc()).limit(limit)
+        if owner_id is not None:
+            query = query.where(WorkflowRun.owner_id == owner_id)
+        if workflow_id is not None:
+            query = query.where(WorkflowRun.workflow_id == workflow_id)
+        if status is not None:
+            query = query.where(WorkflowRun.status == status)
+        with self._db() as session:
+            rows = list(session.scalars(query))
+        return [self._info(row) for row in rows]
+
+    def copy_steps(self, source_run_id: str, target_run_id: str, before_position: int) -> None:
+        """Give a fork the finished steps it inherits from the run it retries."""
+        with self._db.begin() as session:
+            for old in session.scalars(
+                select(WorkflowRunStep).where(
+                    WorkflowRunStep.run_id == source_run_id,
+                    WorkflowRunStep.position < before_position,
+                )
+            ):
+                session.execute(
+                    update(WorkflowRunStep)
+                    .where(
+                        WorkflowRunStep.run_id == target_run_id,
+                        WorkflowRunStep.step_id == old.step_id,
+                    )
+                    .values(
+                        status=old.status,
+                        attempts=old.attempts,
+                        dbos_function_id=old.dbos_function_id,
+                        summary=old.summary,
+                        change_set_id=old.change_set_id,
+                        started_at=old.started_at,
+                        finished_at=old.finished_at,
+                    )
+                )
+
+    def cost_nusd(self, run_id: str) -> int:
+        query = select(func.coalesce(func.sum(LedgerEntry.cost_nusd), 0)).where(
+            LedgerEntry.ref_type == RefType.WORKFLOW_RUN.value, LedgerEntry.ref_id == run_id
+        )
+        with self._db() as session:
+            return int(session.scalar(query) or 0)
+
+    def _info(self, run: WorkflowRun) -> RunInfo:
+        steps = [
+            StepRun(
+                id=s.step_id,
+                type=s.type,
+                status=s.status,
+                attempts=s.attempts,
+                started_at=s.started_at,
+                finished_at=s.finished_at,
+                summary=s.summary,
+                error=s.error,
+                compensation=s.compensation,
+            )
+            for s in self.step_rows(run.id)
+        ]
+        return RunInfo(
+            id=run.id,
+            workflow_id=run.workflow_id,
+            workflow_name=run.workflow_name,
+            version=run.version,
+            owner_id=run.owner_id,
+            status=run.status,
+            trigger=run.trigger,
+            inputs=dict(run.inputs or {}),
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            cost_usd=self.cost_nusd(run.id) / NUSD_PER_USD,
+            error=run.error,
+            retry_of=run.retry_of,
+            steps=steps,
+        )
