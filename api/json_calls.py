@@ -55,9 +55,9 @@ def authenticated(get_services: Callable[[], Services], handler: Handler) -> Any
         if user is None:
             return refuse(401, NOT_SIGNED_IN)
         bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
-        if request.method not in {"GET", "HEAD"} and not bearer:
-            if not same_origin(request, services):
-                return refuse(403, CROSS_SITE)
+        writes = request.method not in {"GET", "HEAD"}
+        if writes and not bearer and not same_origin(request, services):
+            return refuse(403, CROSS_SITE)
         try:
             return await handler(request, user)
         except BadRequestError as exc:
