@@ -1,9 +1,11 @@
-"""Command line for operators: `python manage.py migrate | run | maintenance | promote EMAIL |
+"""Command line for operators: `python manage.py migrate | run | maintenance | worker |
+workflows schema | promote EMAIL |
 rollup rebuild|check`, `user create EMAIL [--admin]` (password on stdin), `user
 reset-password EMAIL` (prints a one-time link) and `token create EMAIL --name NAME [--days N]`
 (prints the token once).
 
-`run` starts every process this configuration needs (web, maintenance, and the Airtable
+`run` starts every process this configuration needs (web, maintenance, the workflow
+worker, and the Airtable
 emulator unless a real endpoint is configured) under one honcho manager, so one command
 runs all; it also restarts the embedded Redis, if that is the one in use, whenever it dies.
 """
@@ -108,6 +110,54 @@ def _maintenance(settings: Settings, every_seconds: float) -> int:
     return 0
 
 
+def _worker(settings: Settings, worker_id: str | None) -> int:
+    import signal
+    import socket
+    import threading
+
+    from services.container import build_services
+    from services.workflows.worker import run_worker
+
+    upgrade_database(settings.sql_url)
+    services = build_services(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    executor = worker_id or settings.workflow_worker_id or socket.gethostname()
+    try:
+        run_worker(services, stop=stop, ask=_assistant(services), executor_id=executor)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+    return 0
+
+
+def _assistant(services: Services) -> Callable[..., str]:
+    """The agent with read-only tools, for `ask_assistant` steps and tools-mode prompts."""
+    from agents.assistant import Assistant
+    from services.budget.types import CallRef, Purpose
+    from tools.airtable.reads import read_tools
+
+    assistant = Assistant(services, tools=read_tools(services))
+
+    def ask(owner_id: int, base_id: str | None, question: str, ref: CallRef) -> str:
+        result = assistant.answer(
+            user_id=owner_id, base_id=base_id, text=question, purpose=Purpose.WORKFLOW_RUN, ref=ref
+        )
+        return result.answer
+
+    return ask
+
+
+def _workflow_schema() -> int:
+    import json
+
+    from services.workflows.definition import WorkflowDefinition
+
+    print(json.dumps(WorkflowDefinition.model_json_schema(), indent=2))
+    return 0
+
+
 def _rollup(settings: Settings, action: str) -> int:
     from services.budget import rollup
     from services.db import create_db_engine
@@ -135,6 +185,7 @@ def _processes(
             f"--server.port {port} --server.headless true"
         ),
         "maintenance": f"{python} manage.py maintenance --every {maintenance_every}",
+        "worker": f"{python} manage.py worker",
     }
     if settings.uses_emulator:
         processes["emulator"] = (
@@ -213,6 +264,16 @@ def main(argv: list[str] | None = None) -> int:
         "maintenance", help="settle leaked budget reservations, reconcile counters (loop)"
     )
     maintenance.add_argument("--every", type=float, default=30.0, help="seconds between passes")
+    worker = commands.add_parser(
+        "worker", help="run workflow runs from the durable queue and fire schedules (loop)"
+    )
+    worker.add_argument(
+        "--id", default=None, help="this worker's stable name (default: WORKFLOW_WORKER_ID or host)"
+    )
+    workflows = commands.add_parser("workflows", help="workflow definitions")
+    workflows.add_argument(
+        "action", choices=["schema"], help="schema: print the definition's JSON Schema"
+    )
     promote = commands.add_parser("promote", help="make an existing user an admin")
     promote.add_argument("email")
     _add_account_commands(commands)
@@ -232,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "maintenance":
         return _maintenance(settings, args.every)
+    if args.command == "worker":
+        return _worker(settings, args.id)
+    if args.command == "workflows":
+        return _workflow_schema()
     if args.command == "promote":
         _migrate(settings)
         return _promote(settings, args.email)

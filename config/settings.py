@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     # PostgreSQL database (tables in their own schema), else a SQLite file under VAR_DIR.
     workflow_database_url: str | None = None
     workflow_dbos_schema: str = "dbos"
+    # A worker's stable name: a restarted worker recovers the runs it left (default: the
+    # host name; give each worker on one machine its own, e.g. `manage.py worker --id w2`).
+    workflow_worker_id: str | None = None
     # Runs one worker process executes at once (each on its own thread).
     workflow_worker_concurrency: Annotated[int, Field(gt=0, le=256)] = 8
     # Transient step errors (429/503, timeouts, store outages) are retried with backoff.

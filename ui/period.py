@@ -17,7 +17,7 @@ _PURPOSE_LABELS = {
     Purpose.TITLE.value: "Conversation titles",
     Purpose.SUMMARY.value: "Conversation summaries",
     Purpose.PROMPT_RUN.value: "Prompt runs",
-    Purpose.WORKFLOW.value: "Workflows",
+    Purpose.WORKFLOW_RUN.value: "Workflows",
 }
 
 

@@ -81,7 +81,7 @@ class Calls:
             self.run_ids.append(f"r{self._refs}")
             purposes = ["prompt_run"] * rng.randrange(1, 7)
         else:
-            ref, purposes = (None, None), ["workflow"]
+            ref, purposes = (None, None), ["workflow_run"]
         rows = []
         for purpose in purposes:
             rows.append(self._call(user, model, purpose, ref, at))

@@ -136,6 +136,37 @@ class ChangeLog:
         logger.info("change set %s undone by %s as %s", change_set_id, user_id, undo_id)
         return self._sets.result(undo_id, created=created)
 
+    def undo_unedited(
+        self, change_set_id: str, user_id: int
+    ) -> tuple[ApplyResult | None, list[EditedRecord]]:
+        """Undo what nobody changed since; leave records edited after the change as they are.
+
+        What a workflow's compensation does: it never overwrites a later edit. Returns the
+        undo's result (None when every record was edited since) and the records kept.
+        """
+        original = self._sets.owned(change_set_id, user_id)
+        if original.status == ChangeStatus.UNDONE.value and original.reverted_by:
+            return self._sets.result(original.reverted_by, already=True), []
+        rows = self._sets.rows(change_set_id)
+        table = self._table(user_id, original)
+        edited = self._edited_since(user_id, original, table, rows)
+        kept = {r.record_id for r in edited}
+        inverse = self._inverse(table, [r for r in rows if r.record_id not in kept])
+        undo_id = new_id("undo")
+        if not self._sets.claim_undo(original, undo_id, len(inverse)):
+            raise InvalidInputError("This change is still being written or undone.")
+        target = Target(undo_id, user_id, original.base_id, original.table_id)
+        try:
+            self._run(target, inverse, None)
+        except AppError:
+            self._sets.set_status(change_set_id, original.status, reverted_by=None)
+            raise
+        self._sets.set_status(change_set_id, ChangeStatus.UNDONE.value, reverted_by=undo_id)
+        logger.info(
+            "change set %s undone as %s, %d records kept", change_set_id, undo_id, len(kept)
+        )
+        return self._sets.result(undo_id), edited
+
     def cancel(self, proposal_id: str, user_id: int) -> None:
         """Discard a proposal the person declined (an applied one is undone instead)."""
         if self._sets.find(proposal_id, user_id) is not None:

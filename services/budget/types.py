@@ -13,7 +13,7 @@ class Purpose(StrEnum):
     SUMMARY = "summary"
     TITLE = "title"
     PROMPT_RUN = "prompt_run"
-    WORKFLOW = "workflow"
+    WORKFLOW_RUN = "workflow_run"
 
 
 class CallStatus(StrEnum):

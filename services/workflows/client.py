@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from config.settings import Settings
 from services.errors import StoreUnavailableError
+from services.workflows.queue import prepare_system_database
 
 if TYPE_CHECKING:
     from dbos import DBOSClient
@@ -30,6 +31,7 @@ class EngineClient:
                 from dbos import DBOS, DBOSClient
 
                 try:
+                    prepare_system_database(self._url)
                     DBOS.migrate(self._url, schema=self._schema)
                     self._client = DBOSClient(
                         system_database_url=self._url, dbos_system_schema=self._schema

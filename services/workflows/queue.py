@@ -6,6 +6,7 @@ registers the workflow under `WORKFLOW_NAME` and the queue under `QUEUE_NAME`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
@@ -17,11 +18,17 @@ APP_VERSION = "workflows-1"
 QUEUE_NAME = "workflow_runs"
 WORKFLOW_NAME = "workflow_run"
 APPROVAL_TOPIC = "approval"
-CANCEL_TOPIC = "cancel"
+
+
+def prepare_system_database(url: str) -> None:
+    """Create the folder of a SQLite system database (DBOS creates the file itself)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
 def dbos_config(settings: Settings, *, executor_id: str | None = None) -> dict[str, Any]:
     """The `DBOS(config=...)` of a worker."""
+    prepare_system_database(settings.workflow_system_url)
     config: dict[str, Any] = {
         "name": APP_NAME,
         "system_database_url": settings.workflow_system_url,

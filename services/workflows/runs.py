@@ -22,7 +22,6 @@ from services.workflows.library import WorkflowLibrary
 from services.workflows.queue import (
     APP_VERSION,
     APPROVAL_TOPIC,
-    CANCEL_TOPIC,
     QUEUE_NAME,
     WORKFLOW_NAME,
 )
@@ -91,8 +90,10 @@ class WorkflowRuns:
             steps=[(s.id, s.type) for s in workflow.definition.steps],
             status=RunStatus.QUEUED.value,
         )
+        # Enqueued even when the row existed: a deterministic ID (a schedule's tick) whose
+        # first starter died between insert and enqueue still runs, and DBOS runs it once.
+        self._enqueue(run_id, workflow.id, workflow.version)
         if created:
-            self._enqueue(run_id, workflow.id, workflow.version)
             logger.info("run %s of %s queued (%s)", run_id, workflow.id, trigger)
         return self._store.info(run_id)
 
@@ -156,7 +157,7 @@ class WorkflowRuns:
                 run_id, status=RunStatus.CANCELLED.value, finished_at=datetime.now(UTC)
             )
         else:
-            client.send(run_id, True, CANCEL_TOPIC)  # wakes a run waiting for approval
+            client.send(run_id, {"cancel": True}, APPROVAL_TOPIC)  # wakes an approval wait
         logger.info("run %s cancel requested by user %s", run_id, user.id)
         return self._store.info(run_id)
 

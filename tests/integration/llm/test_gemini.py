@@ -416,7 +416,7 @@ def test_with_structured_output__returns_the_schema_through_tool_calling(
     gemini_server.script(
         ScriptedReply(text="", tool_calls=[ScriptedToolCall("Total", {"total": 42})])
     )
-    model = gemini.for_user(user_id, Purpose.WORKFLOW).with_structured_output(Total)
+    model = gemini.for_user(user_id, Purpose.WORKFLOW_RUN).with_structured_output(Total)
 
     assert model.invoke("What is the total?") == Total(total=42)
-    assert [r.purpose for r in ledger(services)] == ["workflow"]
+    assert [r.purpose for r in ledger(services)] == ["workflow_run"]
