@@ -1,0 +1,144 @@
+"""Workflows in Chromium, with a real worker process (`python manage.py worker`): create one
+as YAML, run it, approve on the Run page and see it succeed; in Chat, run one only on
+Confirm, and save a drafted one.
+
+The real Gemini client talks to a fake Gemini server; Airtable is the shared emulator,
+with a fresh base per test for what the runs write.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from emulator.testing import EmulatorServer
+from services.container import Services
+from tests.integration.airtable.fixtures import FreshBase, create_fresh_base
+from tests.support.accounts import make_user, sign_in
+from tests.support.appserver import PROJECT_ROOT, AppServer
+from tests.support.fake_gemini import FakeGeminiServer
+from tests.support.gemini_app import gemini_app
+
+pytestmark = pytest.mark.e2e
+
+
+@contextmanager
+def worker_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python manage.py worker` on the app server's stores; stopped with SIGTERM."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "worker"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def wf_app(
+    gemini: FakeGeminiServer,
+    emulator: EmulatorServer,
+    sql_url: str,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[AppServer, Services]]:
+    var_dir = tmp_path_factory.mktemp("wf-app")
+    with (
+        gemini_app(gemini, emulator, sql_url, redis_url, var_dir) as (server, services),
+        worker_process(dict(server.env), var_dir / "worker.log"),
+    ):
+        yield server, services
+
+
+@pytest.fixture
+def base(emulator: EmulatorServer) -> FreshBase:
+    return create_fresh_base(emulator)
+
+
+def definition(name: str, base_id: str) -> str:
+    return f"""\
+name: {name}
+base: {base_id}
+inputs:
+  - {{name: status, type: text}}
+steps:
+  - id: todo
+    type: find_records
+    table: Tasks
+    where: [{{field: Status, op: equals, value: "{{{{ inputs.status }}}}"}}]
+    fields: [Name]
+  - id: finish
+    type: update_records
+    table: Tasks
+    records: "{{{{ steps.todo.records }}}}"
+    set: {{Status: Done}}
+  - id: ok
+    type: approval
+    message: "Marked {{{{ steps.finish.count }}}} tasks done. Keep them?"
+  - id: tell
+    type: notify
+    message: "Finished {{{{ steps.finish.count }}}} tasks"
+"""
+
+
+def _yaml_box(page: Page, text: str) -> None:
+    page.get_by_role("tab", name="YAML").click()
+    box = page.get_by_label("Definition (YAML or JSON)", exact=True)
+    box.fill(text)
+    box.press("Tab")
+
+
+def test_workflow__created_as_yaml_runs_waits_for_approval_and_succeeds(
+    wf_app: tuple[AppServer, Services], base: FreshBase, page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Flow")
+    todo = [i for i, f in base.snapshot().items() if f.get("Status") == "Todo"]
+    assert todo
+    sign_in(page, server.url, user.email)
+    page.goto(f"{server.url}/workflows")
+    expect(page.get_by_role("heading", name="New workflow")).to_be_visible()
+
+    broken = definition("Finish todo", base.id).replace("set: {Status: Done}", "set: {Stat: Done}")
+    _yaml_box(page, broken)
+    page.get_by_role("button", name="Validate").last.click()
+    expect(page.get_by_text('Step "finish", field "set.Stat"')).to_be_visible()
+
+    _yaml_box(page, definition("Finish todo", base.id))
+    page.get_by_role("button", name="Validate").last.click()
+    expect(page.get_by_text("Valid: every step")).to_be_visible()
+    page.get_by_role("button", name="Create workflow").last.click()
+    expect(page.get_by_role("heading", name="Finish todo")).to_be_visible()
+    expect(page.get_by_text("finish: update records in Tasks (fields: Status)")).to_be_visible()
+
+    status = page.get_by_label("Status", exact=True)
+    status.fill("Todo")
+    status.press("Tab")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_role("heading", name="Run of Finish todo")).to_be_visible()
+    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=60_000)
+    after_write = base.snapshot()
+    assert all(after_write[i]["Status"] == "Done" for i in todo)
+
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(f"Finished {len(todo)} tasks")).to_be_visible()
+    run = services.workflow_runs.list_for(user)[0]
+    assert run.status == "succeeded"
+    assert [s.status for s in run.steps] == ["succeeded"] * 4
