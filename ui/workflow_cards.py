@@ -80,25 +80,40 @@ def _run_request(services: Services, user: User, card: dict[str, Any], key: str)
         if datetime.fromisoformat(str(card["expires_at"])) <= datetime.now(UTC):
             st.caption("Not run (this request expired; ask again).")
             return
+        if error := st.session_state.pop(f"wf-error-{request_id}", None):
+            st.error(error, icon=":material/error:")
         left, right = st.columns(2)
-        if left.button("Confirm", key=f"wf-confirm-{key}", type="primary"):
-            try:
-                current = services.workflows.get(user, str(card["workflow_id"]))
-                if current.version != card.get("version"):
-                    raise AppError(
-                        f"The workflow changed since (now version {current.version}); ask again."
-                    )
-                services.workflow_runs.start(
-                    user, current.id, dict(inputs), "chat", run_id=request_id
-                )
-            except AppError as exc:
-                st.error(str(exc), icon=":material/error:")
-                return
-            st.session_state[started_key] = True
-            st.rerun()
-        if right.button("Cancel", key=f"wf-cancel-{key}"):
-            st.session_state[f"wf-dismissed-{request_id}"] = True
-            st.rerun()
+        left.button(
+            "Confirm",
+            key=f"wf-confirm-{key}",
+            type="primary",
+            on_click=_confirm,
+            args=(services, user, card),
+        )
+        right.button(
+            "Cancel",
+            key=f"wf-cancel-{key}",
+            on_click=st.session_state.__setitem__,
+            args=(f"wf-dismissed-{request_id}", True),
+        )
+
+
+def _confirm(services: Services, user: User, card: dict[str, Any]) -> None:
+    """Start the run the card asks for, as it was shown (the same workflow version)."""
+    request_id = str(card["request_id"])
+    try:
+        current = services.workflows.get(user, str(card["workflow_id"]))
+        if current.version != card.get("version"):
+            raise AppError(
+                f"The workflow changed since (now version {current.version}); ask again."
+            )
+        services.workflow_runs.start(
+            user, current.id, dict(card.get("inputs") or {}), "chat", run_id=request_id
+        )
+    except AppError as exc:
+        st.session_state[f"wf-error-{request_id}"] = str(exc)
+        return
+    st.session_state[f"wf-started-{request_id}"] = True
 
 
 def _run_status(services: Services, user: User, run_id: str) -> str | None:
@@ -124,11 +139,23 @@ def _draft(services: Services, user: User, card: dict[str, Any], key: str) -> No
                 icon=":material/open_in_new:",
             )
             return
-        if st.button("Save", key=f"wf-save-{key}", type="primary", icon=":material/save:"):
-            try:
-                created = services.workflows.create(user.id, str(card["yaml"]))
-            except AppError as exc:
-                st.error(str(exc), icon=":material/error:")
-                return
-            st.session_state[saved_key] = created.id
-            st.rerun()
+        if error := st.session_state.pop(f"wf-error-{card['draft_id']}", None):
+            st.error(error, icon=":material/error:")
+        st.button(
+            "Save",
+            key=f"wf-save-{key}",
+            type="primary",
+            icon=":material/save:",
+            on_click=_save,
+            args=(services, user, card),
+        )
+
+
+def _save(services: Services, user: User, card: dict[str, Any]) -> None:
+    """Create the drafted workflow (checked again by the library; disabled until enabled)."""
+    try:
+        created = services.workflows.create(user.id, str(card["yaml"]))
+    except AppError as exc:
+        st.session_state[f"wf-error-{card['draft_id']}"] = str(exc)
+        return
+    st.session_state[f"wf-saved-{card['draft_id']}"] = created.id

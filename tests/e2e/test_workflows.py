@@ -24,7 +24,9 @@ from tests.integration.airtable.fixtures import FreshBase, create_fresh_base
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import PROJECT_ROOT, AppServer
 from tests.support.fake_gemini import FakeGeminiServer
+from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
 from tests.support.gemini_app import gemini_app
+from tests.support.workflows import wait_for_run
 
 pytestmark = pytest.mark.e2e
 
@@ -142,3 +144,103 @@ def test_workflow__created_as_yaml_runs_waits_for_approval_and_succeeds(
     run = services.workflow_runs.list_for(user)[0]
     assert run.status == "succeeded"
     assert [s.status for s in run.steps] == ["succeeded"] * 4
+
+
+def escalate(base_id: str) -> str:
+    return f"""\
+name: Escalate overdue tasks
+base: {base_id}
+inputs:
+  - {{name: assignee, type: text}}
+steps:
+  - id: todo
+    type: find_records
+    table: Tasks
+    where: [{{field: Status, op: equals, value: Todo}}]
+  - id: flag
+    type: update_records
+    table: Tasks
+    records: "{{{{ steps.todo.records }}}}"
+    set: {{Notes: "Escalated for {{{{ inputs.assignee }}}}"}}
+"""
+
+
+def _ask(page: Page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_chat__run_workflow_shows_the_card_and_runs_only_on_confirm(
+    wf_app: tuple[AppServer, Services], gemini: FakeGeminiServer, base: FreshBase, page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Chatter")
+    services.workflows.create(user.id, escalate(base.id))
+    todo = [i for i, f in base.snapshot().items() if f.get("Status") == "Todo"]
+    gemini.script(
+        ScriptedReply(
+            text="",
+            tool_calls=[
+                ScriptedToolCall(
+                    "run_workflow",
+                    {
+                        "workflow": "Escalate overdue tasks",
+                        "inputs": [{"name": "assignee", "value": "Ana"}],
+                    },
+                )
+            ],
+        ),
+        ScriptedReply(text="Press Confirm to run it."),
+        ScriptedReply(text="Escalate for Ana"),  # the conversation title
+    )
+    sign_in(page, server.url, user.email)
+    _ask(page, "run Escalate overdue tasks for Ana")
+    expect(page.get_by_text("Run workflow Escalate overdue tasks")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("flag: update records in Tasks")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ana", exact=True)).to_be_visible()
+    assert services.workflow_runs.list_for(user) == []  # nothing before Confirm
+
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Started: run")).to_be_visible()
+    (run,) = services.workflow_runs.list_for(user)
+    assert (run.trigger, run.inputs) == ("chat", {"assignee": "Ana"})
+    finished = wait_for_run(services, run.id)
+    assert finished.status == "succeeded"
+    after = base.snapshot()
+    assert all(after[i]["Notes"] == "Escalated for Ana" for i in todo)
+    page.reload()
+    expect(page.get_by_text("Started: run")).to_be_visible()
+    assert len(services.workflow_runs.list_for(user)) == 1  # a reload starts no second run
+
+
+def test_chat__draft_workflow_shows_valid_yaml_that_saves(
+    wf_app: tuple[AppServer, Services], gemini: FakeGeminiServer, base: FreshBase, page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Drafter")
+    drafted = escalate(base.id).replace("Escalate overdue tasks", "Flag todo tasks weekly")
+    drafted = drafted.replace(
+        "steps:", 'trigger: {schedule: {cron: "0 9 * * MON", timezone: "Europe/Berlin"}}\nsteps:'
+    )
+    drafted = drafted.replace("type: text}", "type: text, required: false}")
+    gemini.script(
+        ScriptedReply(
+            text="", tool_calls=[ScriptedToolCall("draft_workflow", {"definition": drafted})]
+        ),
+        ScriptedReply(text="Here is a draft; press Save to keep it."),
+        ScriptedReply(text="Weekly flagging"),
+    )
+    sign_in(page, server.url, user.email)
+    _ask(page, "every Monday at 9 flag the todo tasks")
+    expect(page.get_by_text("Draft workflow Flag todo tasks weekly")).to_be_visible()
+    expect(page.get_by_text("cron: 0 9 * * MON")).to_be_visible()
+    assert services.workflows.list_for(user) == []
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved (disabled until you enable it).")).to_be_visible()
+    (saved,) = services.workflows.list_for(user)
+    assert (saved.name, saved.trigger, saved.enabled) == (
+        "Flag todo tasks weekly",
+        "schedule",
+        False,
+    )
