@@ -9,6 +9,7 @@ with a fresh base per test for what the runs write.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from emulator.testing import EmulatorServer
 from services.container import Services
@@ -97,6 +99,21 @@ steps:
     type: notify
     message: "Finished {{{{ steps.finish.count }}}} tasks"
 """
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    box = page.get_by_role("combobox", name=label, exact=True).first
+    for attempt in range(3):
+        # A rerun still drawing the page can close the list under the click: open it again.
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    expect(box).to_have_value(option)
 
 
 def _yaml_box(page: Page, text: str) -> None:
@@ -244,3 +261,32 @@ def test_chat__draft_workflow_shows_valid_yaml_that_saves(
         "schedule",
         False,
     )
+
+
+def test_workflow__built_in_the_form_saves_and_runs(
+    wf_app: tuple[AppServer, Services], page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Former")
+    sign_in(page, server.url, user.email)
+    page.goto(f"{server.url}/workflows")
+    expect(page.get_by_role("heading", name="New workflow")).to_be_visible(timeout=60_000)
+    name = page.get_by_label("Name", exact=True)
+    name.fill("Say hello")
+    name.press("Tab")
+    _choose(page, "Step 1 type", "notify")
+    settings = page.get_by_label("Step 1 settings (YAML)", exact=True)
+    expect(settings).to_have_count(1)  # the find_records settings box has gone
+    expect(settings).to_have_value(re.compile("^message: Done"))
+    settings.fill("message: Hello from the form")
+    settings.press("Tab")
+    expect(page.get_by_text("message: Hello from the form").first).to_be_visible()
+    page.get_by_role("button", name="Create workflow").first.click()
+    expect(page.get_by_role("heading", name="Say hello")).to_be_visible()
+    expect(page.get_by_text("nothing (it only reads and notifies)")).to_be_visible()
+
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Hello from the form").first).to_be_visible()
+    (saved,) = services.workflows.list_for(user)
+    assert [s.type for s in saved.definition.steps] == ["notify"]
