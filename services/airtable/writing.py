@@ -69,6 +69,17 @@ class BatchWriter:
         )
         return created
 
+    def audit_written(
+        self, target: Target, batch: Sequence[PlannedChange], record_ids: Sequence[str]
+    ) -> None:
+        """Audit a batch that Airtable holds but the log missed (the writer died between
+        Airtable's answer and the audit); `record_ids` are the records as written."""
+        rows = [
+            _row(target, c, rid, source=c.record_id if c.action == "create" else None)
+            for c, rid in zip(batch, record_ids, strict=True)
+        ]
+        self._audit(target, rows)
+
     def _write(self, target: Target, action: str, batch: list[PlannedChange]) -> list[RecordChange]:
         gateway, user, base, table = (
             self._gateway,

@@ -17,10 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from services.airtable.change_sets import ChangeSetRecords
+from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
 from services.workflows.engine import Engine
+from services.workflows.inflight import InFlightBatch
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
 from services.workflows.run_store import RunStore
@@ -47,12 +49,14 @@ def build_worker(
     definitions = functools.lru_cache(maxsize=512)(services.workflows.definition_of)
     models = ModelSteps(services.prompts, services.chat_models, ask)
     actions = StepActions(settings, services.airtable, services.airtable_records, models, publish)
+    writer = BatchWriter(services.airtable, services.sql)
     writes = RecordWrites(
         services.airtable,
         services.airtable_proposals,
         ProposalStore(services.redis, prefix=settings.redis_key_prefix),
         ChangeSetRecords(services.sql),
-        BatchWriter(services.airtable, services.sql),
+        writer,
+        InFlightBatch(services.airtable, RecordLookups(services.airtable), writer),
     )
     saga = Saga(
         RunStore(services.sql),

@@ -17,10 +17,10 @@ from typing import Any
 
 from services.airtable.change_sets import ChangeSetRecords
 from services.airtable.filters import Condition as FilterCondition
-from services.airtable.gateway import AirtableGateway
+from services.airtable.gateway import BATCH_SIZE, AirtableGateway
 from services.airtable.orm import ChangeStatus
 from services.airtable.planning import ProposalPlanner
-from services.airtable.proposals import Proposal, ProposalStore
+from services.airtable.proposals import PlannedChange, Proposal, ProposalStore
 from services.airtable.writing import BatchWriter, Target
 from services.errors import AppError, InvalidInputError
 from services.workflows.definition import (
@@ -29,6 +29,7 @@ from services.workflows.definition import (
     UpdateRecords,
     UpsertRecords,
 )
+from services.workflows.inflight import InFlightBatch
 
 WriteStep = CreateRecords | UpdateRecords | UpsertRecords | DeleteRecords
 _ORDER = {"update": 0, "create": 1, "delete": 2}  # BatchWriter's order
@@ -50,12 +51,14 @@ class RecordWrites:
         store: ProposalStore,
         sets: ChangeSetRecords,
         writer: BatchWriter,
+        in_flight: InFlightBatch,
     ) -> None:
         self._gateway = gateway
         self._planner = planner
         self._store = store
         self._sets = sets
         self._writer = writer
+        self._in_flight = in_flight
 
     def plan(
         self, owner_id: int, base_id: str, step: WriteStep, rendered: Mapping[str, Any]
@@ -85,12 +88,12 @@ class RecordWrites:
         proposal = Proposal.from_json(json.dumps(plan))
         proposal = dataclasses.replace(proposal, id=change_set_id(run_id, step_id))
         changes = sorted(proposal.changes, key=lambda c: _ORDER[c.action])
+        target = Target(proposal.id, proposal.user_id, proposal.base_id, proposal.table_id)
         if not self._sets.claim(proposal):
             existing = self._sets.result(proposal.id)
             if existing.status == ChangeStatus.APPLIED.value:
                 return _summary(proposal, existing.created_ids, existing.done)
-            changes = changes[existing.done :]
-        target = Target(proposal.id, proposal.user_id, proposal.base_id, proposal.table_id)
+            changes = self._resume(target, changes[existing.done :])
         try:
             self._writer.run(target, changes)
         except AppError as exc:
@@ -99,6 +102,17 @@ class RecordWrites:
         self._sets.finish(proposal.id, ChangeStatus.APPLIED)
         result = self._sets.result(proposal.id)
         return _summary(proposal, result.created_ids, result.done)
+
+    def _resume(self, target: Target, remaining: list[PlannedChange]) -> list[PlannedChange]:
+        """What is left to write of a change set a dead worker began."""
+        if not remaining:
+            return remaining
+        first = [c for c in remaining[:BATCH_SIZE] if c.action == remaining[0].action]
+        began = self._sets.owned(target.change_set_id, target.user_id).created_at
+        audited = {r.record_id for r in self._sets.rows(target.change_set_id)}
+        if self._in_flight.settle(target, first, audited, began):
+            return remaining[len(first) :]
+        return remaining
 
     def _propose(
         self, owner_id: int, base_id: str, step: WriteStep, rendered: Mapping[str, Any]
