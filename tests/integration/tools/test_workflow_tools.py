@@ -20,7 +20,7 @@ from tools.workflows import workflow_tools
 
 pytestmark = pytest.mark.sql
 
-DEFINITION = {
+DEFINITION: dict[str, Any] = {
     "name": "Escalate overdue tasks",
     "base": PROJECT_TRACKER_ID,
     "inputs": [{"name": "assignee", "type": "text"}],
