@@ -208,6 +208,11 @@ def _run_form(workflow: WorkflowInfo) -> None:
     except AppError as exc:
         st.error(str(exc), icon=":material/error:")
         return
+    if run.owner_id != user.id and not user.is_admin:
+        # A shared workflow runs as its owner's (their connection, their budget): the run
+        # is theirs to follow.
+        st.success(f"Started run {run.id}; it runs as its owner's workflow, who can follow it.")
+        return
     st.switch_page("pages/workflow_run.py", query_params={"run": run.id})
 
 

@@ -15,6 +15,7 @@ from services.container import Services
 from services.orm import Role, User
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.appserver import AppServer
+from tests.support.workflows import in_process_worker, wait_for_run
 
 pytestmark = pytest.mark.e2e
 
@@ -284,3 +285,34 @@ def test_runs__are_private_to_their_owner_and_admins(
         assert admins.get(f"/api/runs/{run_id}").json()["id"] == run_id
         _error(mine.post(f"/api/runs/{run_id}/approve", json={"approved": "yes"}), 400)
         assert admins.post(f"/api/runs/{run_id}/cancel").json()["status"] == "cancelled"
+
+
+def test_approve__answers_the_waiting_step_and_the_run_succeeds_or_rejects(
+    app_server: AppServer, app_services: Services, owner: User
+) -> None:
+    waits = {
+        "name": f"Ask first {uuid.uuid4().hex[:6]}",
+        "steps": [
+            {"id": "ok", "type": "approval", "message": "Go?"},
+            {"id": "tell", "type": "notify", "message": "Went"},
+        ],
+    }
+    with in_process_worker(app_services), _api(app_server, app_services, owner) as api:
+        workflow_id = api.post("/api/workflows", json=waits).json()["id"]
+        runs = []
+        for _ in range(2):
+            run_id = api.post(f"/api/workflows/{workflow_id}/runs", json={}).json()["run_id"]
+            wait_for_run(app_services, run_id, statuses=frozenset({"waiting_approval"}))
+            assert api.get(f"/api/runs/{run_id}").json()["steps"][0]["status"] == (
+                "waiting_approval"
+            )
+            runs.append(run_id)
+        yes = api.post(f"/api/runs/{runs[0]}/approve", json={"approved": True, "note": "go"})
+        no = api.post(f"/api/runs/{runs[1]}/approve", json={"approved": False})
+        assert (yes.status_code, no.status_code) == (202, 202)
+        assert wait_for_run(app_services, runs[0]).status == "succeeded"
+        assert wait_for_run(app_services, runs[1]).status in {"failed", "compensated"}
+        done = api.get(f"/api/runs/{runs[0]}").json()
+        assert [s["status"] for s in done["steps"]] == ["succeeded", "succeeded"]
+        assert done["finished_at"] is not None
+        _error(api.post(f"/api/runs/{runs[0]}/approve", json={"approved": True}), 409)
