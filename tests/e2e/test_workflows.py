@@ -290,3 +290,21 @@ def test_workflow__built_in_the_form_saves_and_runs(
     expect(page.get_by_text("Hello from the form").first).to_be_visible()
     (saved,) = services.workflows.list_for(user)
     assert [s.type for s in saved.definition.steps] == ["notify"]
+
+
+def test_run_page__cancel_while_waiting_undoes_what_the_run_wrote(
+    wf_app: tuple[AppServer, Services], base: FreshBase, page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Canceller")
+    workflow = services.workflows.create(user.id, definition("Finish then ask", base.id))
+    before = base.snapshot()
+    sign_in(page, server.url, user.email)
+    run = services.workflow_runs.start(user, workflow.id, {"status": "Doing"}, "manual")
+    page.goto(f"{server.url}/workflow_run?run={run.id}")
+    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=60_000)
+    assert base.snapshot() != before  # the update step wrote
+    page.get_by_role("button", name="Cancel run").click()
+    expect(page.get_by_text("Cancelled", exact=True)).to_be_visible(timeout=60_000)
+    assert base.snapshot() == before  # and the cancel undid it
+    expect(page.get_by_text("Compensation:").first).to_be_visible()
