@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     workflow_worker_id: str | None = None
     # Runs one worker process executes at once (each on its own thread).
     workflow_worker_concurrency: Annotated[int, Field(gt=0, le=256)] = 8
+    # How often a worker looks for queued runs (one small query on the system database).
+    workflow_queue_poll_seconds: Annotated[float, Field(gt=0)] = 0.2
     # Transient step errors (429/503, timeouts, store outages) are retried with backoff.
     workflow_step_max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
     workflow_step_backoff_seconds: Annotated[float, Field(ge=0)] = 1.0

@@ -93,7 +93,12 @@ class Engine:
             values: dict[str, Any] = {
                 "inputs": start["inputs"],
                 "steps": {},
-                "run": {"id": run_id, "workflow_id": workflow_id, "owner_id": start["owner"]},
+                "run": {
+                    "id": run_id,
+                    "workflow_id": workflow_id,
+                    "version": version,
+                    "owner_id": start["owner"],
+                },
                 "today": start["today"],
             }
             done: list[int] = []
@@ -108,7 +113,7 @@ class Engine:
                 elif step.type in WRITE_TYPES:
                     outcome = plan(run_id, index, values)
                     if outcome["status"] == "planned":
-                        outcome = apply(run_id, index, outcome["output"])
+                        outcome = apply(run_id, index, outcome["output"], values)
                 else:
                     outcome = run_step(run_id, index, values)
                 if outcome["status"] != "succeeded":
@@ -138,7 +143,12 @@ class Engine:
         now = datetime.now(UTC)
         self._store.set_run(run_id, status=RunStatus.RUNNING.value, started_at=now)
         self._saga.announce(run.owner_id, "workflow.run.started", run_id, run.workflow_id)
-        return {"owner": run.owner_id, "inputs": dict(run.inputs), "today": now.date().isoformat()}
+        return {
+            "owner": run.owner_id,
+            "version": run.version,
+            "inputs": dict(run.inputs),
+            "today": now.date().isoformat(),
+        }
 
     def _run_step(self, run_id: str, index: int, values: dict[str, Any]) -> Outcome:
         ctx, step = self._context(run_id, index, values)
@@ -169,17 +179,18 @@ class Engine:
             return {"status": "planned", "output": outcome["output"]}
         return outcome
 
-    def _apply(self, run_id: str, index: int, plan: dict[str, Any]) -> Outcome:
-        step = self._definition_step(run_id, index)
+    def _apply(
+        self, run_id: str, index: int, plan: dict[str, Any], values: dict[str, Any]
+    ) -> Outcome:
+        step = self._context(run_id, index, values)[1]
         self._store.set_step(run_id, step.id, change_set_id=change_set_id(run_id, step.id))
         return self._attempts(run_id, step, lambda: self._writes.apply(run_id, step.id, plan))
 
     def _mark_waiting(self, run_id: str, index: int, step_id: str) -> Outcome:
-        if self._store.row(run_id).cancel_requested:
-            return {"status": "cancelled", "error": "cancelled"}
         from dbos import DBOS
 
-        self._store.count_attempt(run_id, step_id, function_id=DBOS.step_id)
+        if self._store.count_attempt(run_id, step_id, function_id=DBOS.step_id) == 0:
+            return {"status": "cancelled", "error": "cancelled"}
         self._store.set_step(run_id, step_id, status=StepStatus.WAITING_APPROVAL.value)
         self._store.set_run(run_id, status=RunStatus.WAITING_APPROVAL.value)
         run = self._store.row(run_id)
@@ -221,9 +232,9 @@ class Engine:
         from dbos import DBOS
 
         while True:
-            if self._store.row(run_id).cancel_requested:
-                return {"status": "cancelled", "error": "cancelled"}
             attempt = self._store.count_attempt(run_id, step.id, function_id=DBOS.step_id)
+            if attempt == 0:
+                return {"status": "cancelled", "error": "cancelled"}
             try:
                 output = work()
             except Exception as exc:  # every failure ends here: typed or not, it fails the step
@@ -284,14 +295,10 @@ class Engine:
         raise AppError(f"Step type {step.type} does not run here.")
 
     def _context(self, run_id: str, index: int, values: dict[str, Any]) -> tuple[StepContext, Step]:
-        run = self._store.row(run_id)
-        definition = self._definitions(run.workflow_id, run.version)
-        ctx = StepContext(run_id, run.owner_id, definition.base, values)
+        run = values["run"]
+        definition = self._definitions(run["workflow_id"], run["version"])
+        ctx = StepContext(run_id, run["owner_id"], definition.base, values)
         return ctx, definition.steps[index]
-
-    def _definition_step(self, run_id: str, index: int) -> Step:
-        run = self._store.row(run_id)
-        return self._definitions(run.workflow_id, run.version).steps[index]
 
 
 def _step(name: str, method: Callable[..., Any]) -> Callable[..., Any]:

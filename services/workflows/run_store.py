@@ -91,8 +91,14 @@ class RunStore:
             )
 
     def count_attempt(self, run_id: str, step_id: str, *, function_id: int | None) -> int:
-        """Mark a step running and count one more attempt; returns the attempt number."""
+        """Mark a step running and count one more attempt; returns the attempt number, or
+        0 when the run was asked to cancel (nothing is marked then). One transaction."""
         with self._db.begin() as session:
+            cancel = session.scalar(
+                select(WorkflowRun.cancel_requested).where(WorkflowRun.id == run_id)
+            )
+            if cancel:
+                return 0
             row = session.scalar(
                 select(WorkflowRunStep).where(
                     WorkflowRunStep.run_id == run_id, WorkflowRunStep.step_id == step_id

@@ -92,7 +92,11 @@ def launch(services: Services, worker: Worker, *, executor_id: str | None = None
     executor = executor_id or settings.workflow_worker_id or socket.gethostname()
     DBOS(config=dbos_config(settings, executor_id=executor))  # type: ignore[arg-type]
     DBOS.launch()
-    DBOS.register_queue(QUEUE_NAME, worker_concurrency=settings.workflow_worker_concurrency)
+    DBOS.register_queue(
+        QUEUE_NAME,
+        worker_concurrency=settings.workflow_worker_concurrency,
+        polling_interval_sec=settings.workflow_queue_poll_seconds,
+    )
     logger.info(
         "workflow worker %s running (%d at once)", executor, settings.workflow_worker_concurrency
     )

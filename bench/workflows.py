@@ -1,0 +1,208 @@
+"""Benchmark: what the durable engine adds to a workflow's steps.
+
+Runs a 3-step read/notify workflow (find_records, aggregate_records, notify) 200 times
+through the engine (DBOS on SQLite, a worker in this process, one run at a time, the
+local emulator as Airtable) and the same step functions called directly in one process.
+Prints runs/s of both, median run time of both, their ratio, and the engine overhead per
+step: (engine median run time - direct median run time) / 3. The engine's run time is
+measured from the run's start to its finish as the worker records them (queue waiting
+excluded). Target: overhead under 10 ms a step on SQLite. It also checks the work: every
+run succeeded with the same counts the direct calls found, each step once.
+Run it with ``python -m bench.workflows [--runs N]``; exit status 1 on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from pydantic import SecretStr
+
+from bench.report import Check, finish
+from config.settings import load_settings
+from emulator import DEV_TOKEN
+from pyairtable import Api
+from emulator.testing import EmulatorServer
+from services.container import Services, build_services
+from services.migrations import upgrade_database
+from services.redis_store import EmbeddedRedis
+from services.workflows.definition import AggregateRecords, FindRecords, Notify
+from services.workflows.steps import StepContext
+from services.workflows.types import FINISHED
+from services.workflows.worker import build_worker, launch
+
+TARGET_STEP_OVERHEAD_MS = 10.0
+STEPS = 3
+DEFINITION = {
+    "name": "Read and notify",
+    "base": "Bench",
+    "steps": [
+        {
+            "id": "open",
+            "type": "find_records",
+            "table": "Tasks",
+            "where": [{"field": "Status", "op": "not_equals", "value": "Done"}],
+            "fields": ["Name"],
+            "limit": 20,
+        },
+        {"id": "total", "type": "aggregate_records", "table": "Tasks", "metric": "count"},
+        {
+            "id": "tell",
+            "type": "notify",
+            "message": "{{ steps.open.count }} of {{ steps.total.count }}",
+        },
+    ],
+}
+
+
+@contextmanager
+def _services(tmp: Path, airtable_url: str) -> Iterator[Services]:
+    defaults = load_settings()
+    settings = load_settings(
+        var_dir=tmp,
+        database_url=defaults.database_url or f"sqlite:///{tmp / 'bench.db'}",
+        redis_key_prefix=f"bench{uuid.uuid4().hex[:8]}:",
+        airtable_endpoint_url=airtable_url,
+        airtable_token=SecretStr(DEV_TOKEN),
+        airtable_requests_per_second=10_000,
+        airtable_token_requests_per_second=10_000,
+        workflow_worker_concurrency=1,
+        workflow_queue_poll_seconds=0.05,
+    )
+    upgrade_database(settings.sql_url)
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
+            services.redis.delete(key)
+        services.close()
+        if not settings.redis_url:
+            EmbeddedRedis(tmp).stop()
+
+
+def _bench_base(url: str) -> None:
+    """A base "Bench" with 40 Tasks (each step reads one page)."""
+    api = Api(DEV_TOKEN, endpoint_url=url, retry_strategy=None)
+    status = {"choices": [{"name": "Todo"}, {"name": "Done"}]}
+    base = api.create_base(
+        "wspBench",
+        "Bench",
+        [
+            {
+                "name": "Tasks",
+                "fields": [
+                    {"name": "Name", "type": "singleLineText"},
+                    {"name": "Status", "type": "singleSelect", "options": status},
+                ],
+            }
+        ],
+    )
+    api.table(base.id, "Tasks").batch_create(
+        [{"Name": f"Task {i}", "Status": "Done" if i % 3 else "Todo"} for i in range(40)]
+    )
+
+
+def _direct(services: Services, owner_id: int, runs: int) -> tuple[list[float], list[str]]:
+    """The same step functions, called in a loop: per-run seconds and notify messages."""
+    worker = build_worker(services)
+    actions = worker.engine._actions
+    find = FindRecords.model_validate(DEFINITION["steps"][0])
+    total = AggregateRecords.model_validate(DEFINITION["steps"][1])
+    tell = Notify.model_validate(DEFINITION["steps"][2])
+    times, messages = [], []
+    for n in range(runs):
+        started = time.perf_counter()
+        values: dict[str, object] = {"inputs": {}, "steps": {}, "run": {"id": f"direct-{n}"}}
+        ctx = StepContext(f"direct-{n}", owner_id, "Bench", values)
+        values["steps"] = {"open": actions.find(ctx, find)}
+        values["steps"] = {**values["steps"], "total": actions.aggregate(ctx, total)}  # type: ignore[dict-item]
+        messages.append(actions.notify(ctx, tell)["message"])
+        times.append(time.perf_counter() - started)
+    from dbos import DBOS
+
+    DBOS.destroy(destroy_registry=True)
+    return times, messages
+
+
+def run(runs: int) -> list[Check]:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmulatorServer(tokens={DEV_TOKEN: None}) as emulator,
+        _services(Path(tmp), emulator.url) as services,
+    ):
+        _bench_base(emulator.url)
+        owner = services.accounts.register(
+            email="bench@example.com", password="bench horse battery staple"
+        )
+        direct_times, direct_messages = _direct(services, owner.id, runs)
+        workflow = services.workflows.create(owner.id, DEFINITION)
+        worker = build_worker(services)
+        launch(services, worker, executor_id="bench")
+        started = time.perf_counter()
+        run_ids = [services.workflow_runs.start(owner, workflow.id, {}).id for _ in range(runs)]
+        infos = []
+        for run_id in run_ids:
+            while (info := services.workflow_runs.get(owner, run_id)).status not in FINISHED:
+                time.sleep(0.05)
+            infos.append(info)
+        engine_wall = time.perf_counter() - started
+        from dbos import DBOS
+
+        DBOS.destroy(destroy_registry=True)
+    engine_times = [
+        (i.finished_at - i.started_at).total_seconds()
+        for i in infos
+        if i.finished_at and i.started_at
+    ]
+    direct_median = statistics.median(direct_times)
+    engine_median = statistics.median(engine_times)
+    overhead_ms = (engine_median - direct_median) / STEPS * 1000
+    print(f"runs: {runs} of a {STEPS}-step read/notify workflow")
+    print(
+        f"direct: {runs / sum(direct_times):.1f} runs/s, median run {direct_median * 1000:.2f} ms"
+    )
+    print(
+        f"engine: {runs / engine_wall:.1f} runs/s (one at a time, queue included), "
+        f"median run {engine_median * 1000:.2f} ms"
+    )
+    print(f"ratio engine/direct: {engine_median / direct_median:.2f}x")
+    print(f"engine overhead per step: {overhead_ms:.2f} ms (target < {TARGET_STEP_OVERHEAD_MS} ms)")
+    succeeded = [i for i in infos if i.status == "succeeded"]
+    messages = [i.steps[2].summary for i in succeeded]
+    return [
+        Check(
+            f"engine overhead per step {overhead_ms:.2f} ms < {TARGET_STEP_OVERHEAD_MS} ms",
+            overhead_ms < TARGET_STEP_OVERHEAD_MS,
+        ),
+        Check(f"{len(succeeded)} of {runs} runs succeeded", len(succeeded) == runs),
+        Check(
+            "every run notified what the direct calls found",
+            set(messages) == set(direct_messages) and len(set(messages)) == 1,
+        ),
+        Check(
+            "every step ran once",
+            all(s.attempts == 1 for i in succeeded for s in i.steps),
+        ),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    return finish(run(args.runs))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
