@@ -31,6 +31,13 @@ from tests.support.gemini_app import gemini_app
 from tests.support.workflows import wait_for_run
 
 pytestmark = pytest.mark.e2e
+# Each step waits for a Streamlit rerun, a worker or a model turn: generous on a busy machine.
+SLOW = 60_000
+
+
+@pytest.fixture(autouse=True)
+def patient(page: Page) -> None:
+    page.set_default_timeout(SLOW)
 
 
 @contextmanager
@@ -113,7 +120,7 @@ def _choose(page: Page, label: str, option: str) -> None:
             if attempt == 2:
                 raise
             page.keyboard.press("Escape")
-    expect(box).to_have_value(option)
+    expect(box).to_have_value(option, timeout=SLOW)
 
 
 def _yaml_box(page: Page, text: str) -> None:
@@ -132,32 +139,33 @@ def test_workflow__created_as_yaml_runs_waits_for_approval_and_succeeds(
     assert todo
     sign_in(page, server.url, user.email)
     page.goto(f"{server.url}/workflows")
-    expect(page.get_by_role("heading", name="New workflow")).to_be_visible()
+    expect(page.get_by_role("heading", name="New workflow")).to_be_visible(timeout=SLOW)
 
     broken = definition("Finish todo", base.id).replace("set: {Status: Done}", "set: {Stat: Done}")
     _yaml_box(page, broken)
     page.get_by_role("button", name="Validate").last.click()
-    expect(page.get_by_text('Step "finish", field "set.Stat"')).to_be_visible()
+    expect(page.get_by_text('Step "finish", field "set.Stat"')).to_be_visible(timeout=SLOW)
 
     _yaml_box(page, definition("Finish todo", base.id))
     page.get_by_role("button", name="Validate").last.click()
-    expect(page.get_by_text("Valid: every step")).to_be_visible()
+    expect(page.get_by_text("Valid: every step")).to_be_visible(timeout=SLOW)
     page.get_by_role("button", name="Create workflow").last.click()
-    expect(page.get_by_role("heading", name="Finish todo")).to_be_visible()
-    expect(page.get_by_text("finish: update records in Tasks (fields: Status)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Finish todo")).to_be_visible(timeout=SLOW)
+    summary = page.get_by_text("finish: update records in Tasks (fields: Status)")
+    expect(summary).to_be_visible(timeout=SLOW)
 
     status = page.get_by_label("Status", exact=True)
     status.fill("Todo")
     status.press("Tab")
     page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.get_by_role("heading", name="Run of Finish todo")).to_be_visible()
-    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Run of Finish todo")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=SLOW)
     after_write = base.snapshot()
     assert all(after_write[i]["Status"] == "Done" for i in todo)
 
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=60_000)
-    expect(page.get_by_text(f"Finished {len(todo)} tasks")).to_be_visible()
+    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text(f"Finished {len(todo)} tasks")).to_be_visible(timeout=SLOW)
     run = services.workflow_runs.list_for(user)[0]
     assert run.status == "succeeded"
     assert [s.status for s in run.steps] == ["succeeded"] * 4
@@ -213,13 +221,13 @@ def test_chat__run_workflow_shows_the_card_and_runs_only_on_confirm(
     )
     sign_in(page, server.url, user.email)
     _ask(page, "run Escalate overdue tasks for Ana")
-    expect(page.get_by_text("Run workflow Escalate overdue tasks")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("flag: update records in Tasks")).to_be_visible()
-    expect(page.get_by_role("cell", name="Ana", exact=True)).to_be_visible()
+    expect(page.get_by_text("Run workflow Escalate overdue tasks")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("flag: update records in Tasks")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_role("cell", name="Ana", exact=True)).to_be_visible(timeout=SLOW)
     assert services.workflow_runs.list_for(user) == []  # nothing before Confirm
 
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_text("Started: run")).to_be_visible()
+    expect(page.get_by_text("Started: run")).to_be_visible(timeout=SLOW)
     (run,) = services.workflow_runs.list_for(user)
     assert (run.trigger, run.inputs) == ("chat", {"assignee": "Ana"})
     finished = wait_for_run(services, run.id)
@@ -227,7 +235,7 @@ def test_chat__run_workflow_shows_the_card_and_runs_only_on_confirm(
     after = base.snapshot()
     assert all(after[i]["Notes"] == "Escalated for Ana" for i in todo)
     page.reload()
-    expect(page.get_by_text("Started: run")).to_be_visible()
+    expect(page.get_by_text("Started: run")).to_be_visible(timeout=SLOW)
     assert len(services.workflow_runs.list_for(user)) == 1  # a reload starts no second run
 
 
@@ -250,11 +258,11 @@ def test_chat__draft_workflow_shows_valid_yaml_that_saves(
     )
     sign_in(page, server.url, user.email)
     _ask(page, "every Monday at 9 flag the todo tasks")
-    expect(page.get_by_text("Draft workflow Flag todo tasks weekly")).to_be_visible()
-    expect(page.get_by_text("cron: 0 9 * * MON")).to_be_visible()
+    expect(page.get_by_text("Draft workflow Flag todo tasks weekly")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("cron: 0 9 * * MON")).to_be_visible(timeout=SLOW)
     assert services.workflows.list_for(user) == []
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved (disabled until you enable it).")).to_be_visible()
+    expect(page.get_by_text("Saved (disabled until you enable it).")).to_be_visible(timeout=SLOW)
     (saved,) = services.workflows.list_for(user)
     assert (saved.name, saved.trigger, saved.enabled) == (
         "Flag todo tasks weekly",
@@ -270,24 +278,24 @@ def test_workflow__built_in_the_form_saves_and_runs(
     user = make_user(services, name="Former")
     sign_in(page, server.url, user.email)
     page.goto(f"{server.url}/workflows")
-    expect(page.get_by_role("heading", name="New workflow")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="New workflow")).to_be_visible(timeout=SLOW)
     name = page.get_by_label("Name", exact=True)
     name.fill("Say hello")
     name.press("Tab")
     _choose(page, "Step 1 type", "notify")
     settings = page.get_by_label("Step 1 settings (YAML)", exact=True)
-    expect(settings).to_have_count(1)  # the find_records settings box has gone
-    expect(settings).to_have_value(re.compile("^message: Done"))
+    expect(settings).to_have_count(1, timeout=SLOW)  # the find_records settings box has gone
+    expect(settings).to_have_value(re.compile("^message: Done"), timeout=SLOW)
     settings.fill("message: Hello from the form")
     settings.press("Tab")
-    expect(page.get_by_text("message: Hello from the form").first).to_be_visible()
+    expect(page.get_by_text("message: Hello from the form").first).to_be_visible(timeout=SLOW)
     page.get_by_role("button", name="Create workflow").first.click()
-    expect(page.get_by_role("heading", name="Say hello")).to_be_visible()
-    expect(page.get_by_text("nothing (it only reads and notifies)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Say hello")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("nothing (it only reads and notifies)")).to_be_visible(timeout=SLOW)
 
     page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Hello from the form").first).to_be_visible()
+    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("Hello from the form").first).to_be_visible(timeout=SLOW)
     (saved,) = services.workflows.list_for(user)
     assert [s.type for s in saved.definition.steps] == ["notify"]
 
@@ -302,9 +310,9 @@ def test_run_page__cancel_while_waiting_undoes_what_the_run_wrote(
     sign_in(page, server.url, user.email)
     run = services.workflow_runs.start(user, workflow.id, {"status": "Doing"}, "manual")
     page.goto(f"{server.url}/workflow_run?run={run.id}")
-    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=SLOW)
     assert base.snapshot() != before  # the update step wrote
     page.get_by_role("button", name="Cancel run").click()
-    expect(page.get_by_text("Cancelled", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Cancelled", exact=True)).to_be_visible(timeout=SLOW)
     assert base.snapshot() == before  # and the cancel undid it
-    expect(page.get_by_text("Compensation:").first).to_be_visible()
+    expect(page.get_by_text("Compensation:").first).to_be_visible(timeout=SLOW)
