@@ -69,6 +69,20 @@ prompts = st.Page(
     url_path="prompts",
     visibility=_visible(signed_in),
 )
+workflows = st.Page(
+    "pages/workflows.py",
+    title="Workflows",
+    icon=":material/account_tree:",
+    url_path="workflows",
+    visibility=_visible(signed_in),
+)
+workflow_run = st.Page(
+    "pages/workflow_run.py",
+    title="Runs",
+    icon=":material/play_circle:",
+    url_path="workflow_run",
+    visibility=_visible(signed_in),
+)
 account = st.Page(
     "pages/account.py",
     title="Account",
@@ -126,7 +140,7 @@ ADMIN_ONLY = {users.url_path, costs.url_path, status.url_path}
 navigation = st.navigation(
     {
         "": [signin, register, reset_password],
-        "Assistant": [chat, prompts],
+        "Assistant": [chat, prompts, workflows, workflow_run],
         "Account": [account, usage, notifications],
         "Admin": [users, costs, status],
     },

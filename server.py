@@ -25,7 +25,9 @@ from api.middleware import (
     ClientAddressMiddleware,
     SecurityHeadersMiddleware,
 )
+from api.runs import run_routes
 from api.security import store_unavailable
+from api.workflows import workflow_routes
 from services.container import Services
 from services.errors import StoreUnavailableError
 from ui.context import get_services, get_settings
@@ -61,6 +63,8 @@ routes: list[BaseRoute] = [
     *auth_routes(_services),
     *account_routes(_services),
     *events_routes(_services),
+    *workflow_routes(_services),
+    *run_routes(_services),
 ]
 app = st.App(
     Path(__file__).with_name("app.py"),

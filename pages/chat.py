@@ -27,6 +27,7 @@ from ui.chat_extras import (
 from ui.chat_view import render_history, tool_label, undo_conflict_key
 from ui.context import get_assistant, get_services
 from ui.signed_in import require_user
+from ui.workflow_cards import render_workflow_card
 
 services = get_services()
 user = require_user()
@@ -184,6 +185,7 @@ if conversation is not None:
         history,
         proposal_state=lambda pid: services.airtable_changes.state(pid, user.id),
         act=_act,
+        workflow_card=lambda artifact, key: render_workflow_card(services, user, artifact, key),
     )
     download_conversation(conversation.title, history)
 else:

@@ -17,8 +17,10 @@ from services.container import Services
 from services.conversations import is_error_entry
 from services.llm.guarded import ledger_request_id
 from ui.chat_extras import download_table, records_dataframe
+from ui.workflow_cards import CARD_KINDS
 
 ProposalAction = Callable[[str, str], None]  # (action, proposal or change set id)
+CardRenderer = Callable[[dict[str, Any], str], None]  # (artifact, widget key)
 SHORT_RESULT = 600
 SHORT_REASON = 200
 # Tool name -> (while running, once done); a table name is added when the call has one.
@@ -31,6 +33,10 @@ TOOL_LABELS = {
     "update_records": ("Proposing changes", "Proposed changes"),
     "upsert_records": ("Proposing new or changed records", "Proposed new or changed records"),
     "delete_records": ("Proposing deletions", "Proposed deletions"),
+    "list_workflows": ("Listing workflows", "Listed workflows"),
+    "run_workflow": ("Preparing a workflow run", "Prepared a workflow run"),
+    "get_workflow_run": ("Reading a workflow run", "Read a workflow run"),
+    "draft_workflow": ("Drafting a workflow", "Drafted a workflow"),
 }
 
 
@@ -176,6 +182,7 @@ def render_history(
     *,
     proposal_state: Callable[[str], str],
     act: ProposalAction,
+    workflow_card: CardRenderer | None = None,
 ) -> None:
     """Every turn: the question, tool steps, results, the answer and what it cost."""
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
@@ -207,6 +214,12 @@ def render_history(
                     if isinstance(artifact, dict) and artifact.get("kind") == "proposal":
                         state = proposal_state(str(artifact["proposal_id"]))
                         render_proposal(artifact, state, act, key)
+                    elif (
+                        workflow_card is not None
+                        and isinstance(artifact, dict)
+                        and artifact.get("kind") in CARD_KINDS
+                    ):
+                        workflow_card(artifact, key)
                     else:
                         render_artifact(artifact, key)
                 if message.text:
