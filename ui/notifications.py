@@ -71,7 +71,7 @@ def link(event: Event) -> tuple[str, str] | None:
     """(label, URL path) of what `event` is about: the run, the chat of a change, the usage."""
     data: Mapping[str, Any] = event.data
     if event.type.startswith("workflow.run.") and data.get("run_id"):
-        return "Open the run", "/workflow_run?" + urlencode({"run_id": data["run_id"]})
+        return "Open the run", "/workflow_run?" + urlencode({"run": data["run_id"]})
     if event.type in (t.CHANGE_APPLIED, t.CHANGE_UNDONE) and data.get("conversation_id"):
         return "Open the chat", "/?" + urlencode({"c": data["conversation_id"]})
     if event.type == t.BUDGET_ALERT:

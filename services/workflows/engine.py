@@ -261,6 +261,7 @@ class Engine:
                     summary=summarize(step.type, output),
                     finished_at=datetime.now(UTC),
                 )
+                self._saga.announce_step(run_id, step.id, StepStatus.SUCCEEDED.value)
             return {"status": "succeeded", "output": output}
 
     def _failed(self, run_id: str, step: Step, exc: Exception) -> Outcome:
@@ -276,6 +277,7 @@ class Engine:
             error=error,
             finished_at=datetime.now(UTC),
         )
+        self._saga.announce_step(run_id, step.id, StepStatus.FAILED.value)
         return {"status": "failed", "error": error}
 
     def _wait(self, attempt: int) -> float:

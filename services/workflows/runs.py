@@ -61,7 +61,11 @@ class WorkflowRuns:
         *,
         run_id: str | None = None,
     ) -> RunInfo:
-        """Validate inputs and queue a run of the current version, owned by the workflow's owner.
+        """Validate inputs and queue a run of the current version, owned by `user`.
+
+        The run belongs to whoever starts it: its LLM steps are charged to them and its
+        record steps use their Airtable access, so sharing a workflow never lends the
+        owner's connection or budget to others. Schedules start runs as the owner.
 
         Args:
             user: Who starts it; they must see the workflow (own it, or it is shared).
@@ -77,14 +81,14 @@ class WorkflowRuns:
         if trigger not in TRIGGERS:
             raise InvalidInputError(f"Trigger: use one of {', '.join(TRIGGERS)}.")
         workflow = self._library.get(user, workflow_id)
-        clean = self.check_inputs(workflow.owner_id, workflow.definition, inputs or {})
+        clean = self.check_inputs(user.id, workflow.definition, inputs or {})
         run_id = run_id or f"run_{secrets.token_hex(8)}"
         created = self._store.create(
             run_id=run_id,
             workflow_id=workflow.id,
             workflow_name=workflow.name,
             version=workflow.version,
-            owner_id=workflow.owner_id,
+            owner_id=user.id,
             trigger=trigger,
             inputs=clean,
             steps=[(s.id, s.type) for s in workflow.definition.steps],

@@ -117,6 +117,20 @@ class Saga:
         logger.info("run %s ended %s", run_id, status.value)
         return status.value
 
+    def announce_step(self, run_id: str, step_id: str, status: str) -> None:
+        """Publish `workflow.run.step` when a step ends (the Run page and bell follow it)."""
+        if self._publish is None:
+            return
+        owner_id = self.store.row(run_id).owner_id
+        try:
+            self._publish(
+                owner_id,
+                "workflow.run.step",
+                {"run_id": run_id, "step_id": step_id, "status": status},
+            )
+        except Exception:  # an event must never fail the run
+            logger.warning("run %s: step event not published", run_id)
+
     def announce(self, owner_id: int, kind: str, run_id: str, detail: str) -> None:
         """Publish a run event to its owner (no-op until the events bus is wired)."""
         if self._publish is None:

@@ -12,6 +12,7 @@ import functools
 import logging
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,8 +45,18 @@ class Worker:
 def build_worker(
     services: Services, *, ask: Ask | None = None, publish: Publish | None = None
 ) -> Worker:
-    """The engine over the container's services; `ask` is the assistant (from `agents/`)."""
+    """The engine over the container's services; `ask` is the assistant (from `agents/`).
+
+    Run events go to the run owner's event stream (`services.events`) unless `publish`
+    says otherwise.
+    """
     settings = services.settings
+    if publish is None:
+        events = services.events
+
+        def publish(owner_id: int, kind: str, data: Mapping[str, Any]) -> None:
+            events.publish(kind, data, user_id=owner_id)
+
     definitions = functools.lru_cache(maxsize=512)(services.workflows.definition_of)
     models = ModelSteps(services.prompts, services.chat_models, ask)
     actions = StepActions(settings, services.airtable, services.airtable_records, models, publish)
