@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from streamlit.runtime.pages_manager import PagesManager
@@ -24,7 +25,7 @@ from api.middleware import (
     ClientAddressMiddleware,
     SecurityHeadersMiddleware,
 )
-from api.security import store_unavailable
+from api.security import database_failure, store_unavailable
 from services.container import Services
 from services.errors import StoreUnavailableError
 from ui.context import get_services, get_settings
@@ -70,5 +71,10 @@ app = st.App(
         Middleware(ApiNotFoundMiddleware, routes=routes),
     ],
     lifespan=lifespan,
-    exception_handlers={StoreUnavailableError: store_unavailable},
+    # Store outages answer 503 JSON: Redis errors arrive as StoreUnavailableError, SQL
+    # errors are sorted (outage or bug) by `database_failure`.
+    exception_handlers={
+        StoreUnavailableError: store_unavailable,
+        SQLAlchemyError: database_failure,
+    },
 )
