@@ -15,11 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import (
-    AgentMiddleware,
-    ModelCallLimitMiddleware,
-    ToolCallLimitMiddleware,
-)
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -261,14 +256,12 @@ def _compile(tools: list[BaseTool]) -> Any:
     """The agent graph, once per process; each turn's model and prompt come via context.
 
     The placeholder model is never called: `TurnModelMiddleware` replaces it on every
-    request with the turn's budget-guarded model.
+    request with the turn's budget-guarded model, and caps the turn's model and tool calls.
     """
-    middleware: list[AgentMiddleware[Any, Any, Any]] = [
-        TurnModelMiddleware(),
-        ModelCallLimitMiddleware(run_limit=MAX_MODEL_CALLS_PER_TURN, exit_behavior="end"),
-        ToolCallLimitMiddleware(run_limit=MAX_TOOL_CALLS_PER_TURN),
-    ]
-    return create_agent(_Unset(), tools, middleware=middleware, context_schema=TurnContext)
+    turn = TurnModelMiddleware(
+        max_model_calls=MAX_MODEL_CALLS_PER_TURN, max_tool_calls=MAX_TOOL_CALLS_PER_TURN
+    )
+    return create_agent(_Unset(), tools, middleware=[turn], context_schema=TurnContext)
 
 
 class _Unset(BaseChatModel):
