@@ -118,6 +118,7 @@ class Assistant:
                     conversation_id=conversation.id,
                     max_tokens=self._services.settings.conversation_window_tokens,
                     summarize=self._summarizer(user_id, ref, conversation.model),
+                    conversation=conversation,
                 )
                 context = TurnContext(
                     user_id,
@@ -175,9 +176,11 @@ class Assistant:
         produced: list[BaseMessage],
         on_event: Callable[[TurnEvent], None] | None,
     ) -> None:
-        stream = self._agent.stream(
-            {"messages": messages}, context=context, stream_mode=["messages", "updates"]
-        )
+        # Answer tokens are streamed only to someone listening: each one crosses from the
+        # model's worker thread to this one, and the "messages" mode also has every node of
+        # the graph report to it.
+        modes = ["messages", "updates"] if on_event is not None else ["updates"]
+        stream = self._agent.stream({"messages": messages}, context=context, stream_mode=modes)
         for mode, chunk in stream:
             _dispatch(mode, chunk, produced, on_event)
         raise_if_refused(produced)
