@@ -1,6 +1,6 @@
 """The budget guard: reserve a call's worst case before it runs, settle it after.
 
-`reserve` takes the call from the per-minute limits, then in one Lua script checks every
+`reserve`, in one Lua script, takes the call from the per-minute limits, then checks every
 counter the call counts against (user day and month, org day and month; money and tokens)
 and, only if all have room, adds the worst case to each, stores the reservation under its
 request id with a lease, and adds the lease to a sorted set. `settle` writes the ledger row (insert-
@@ -39,7 +39,7 @@ from services.budget.budgets import AppliedLimits, BudgetStore
 from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
 from services.budget.ledger import find_call
 from services.budget.pricing import CostEstimate, TokenUsage, cost_nusd, estimate_call
-from services.budget.rates import UserRateLimits
+from services.budget.rates import WINDOW_MS, UserRateLimits, epoch_ms, minute_of
 from services.budget.settlement import Charge, Settlement, SettlementWriter
 from services.budget.types import CallRef, CallStatus, Purpose, RefType
 from services.budget.windows import (
@@ -132,7 +132,7 @@ class BudgetGuard:
         self.clock = clock
         self.keys = BudgetKeys(settings.redis_key_prefix)
         self.budgets = BudgetStore(sessions=sessions, redis_client=redis_client, settings=settings)
-        self.rates = UserRateLimits(redis_client, settings)
+        self.rates = UserRateLimits.from_settings(settings)
         self._lease = timedelta(seconds=settings.budget_reservation_lease_seconds)
         self._safety_factor = settings.budget_estimate_safety_factor
         self._reserve_script = redis_client.register_script(scripts.RESERVE)
@@ -161,7 +161,8 @@ class BudgetGuard:
         """Reserve `estimate` against every limit of `user_id`, or refuse.
 
         Raises:
-            RateLimitExceededError: A per-minute limit would be crossed.
+            RateLimitExceededError: A per-minute limit would be crossed (the budgets are
+                not checked then).
             SpendLimitExceededError: A budget would be crossed; names which one.
             BudgetStoreUnavailableError: Redis is down and `model` is not free.
         """
@@ -179,7 +180,6 @@ class BudgetGuard:
             reservation = replace(
                 reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
             )
-            self.rates.acquire(user_id, estimate.input_tokens)
             outcome = self._run_reserve(reservation)
         except redis.RedisError as exc:
             if not reservation.model.is_free:
@@ -187,6 +187,9 @@ class BudgetGuard:
                 raise BudgetStoreUnavailableError(reservation.model.name) from exc
             logger.warning("redis unreachable: free model runs unreserved user_id=%s", user_id)
             return _untracked(reservation)
+        if outcome[0] == -3:
+            kind = outcome[1].decode() if isinstance(outcome[1], bytes) else str(outcome[1])
+            raise self.rates.refusal(kind, float(outcome[2]))
         if outcome[0] == -1:
             raise InvalidInputError(f"Request id {reservation.request_id} was already reserved.")
         if outcome[0] == 0:
@@ -273,9 +276,21 @@ class BudgetGuard:
             int(lease_deadline.timestamp() * 1000),
             max(ttls),
             json.dumps(reservation.meta(), separators=(",", ":")),
+            epoch_ms(now),
+            WINDOW_MS,
+            self.rates.requests,
+            self.rates.tokens,
+            max(estimate.input_tokens, 1),
         ]
+        minute, user_id = minute_of(now), reservation.user_id
         keys = [self.keys.counter(r) for r in refs]
-        keys += [self.keys.reservation(reservation.request_id), self.keys.leases]
+        keys += [
+            self.keys.reservation(reservation.request_id),
+            self.keys.leases,
+            self.keys.rate_requests(user_id),
+            self.keys.rate_tokens(user_id, minute),
+            self.keys.rate_tokens(user_id, minute - 1),
+        ]
         return list(self._reserve_script(keys=keys, args=args))
 
 
