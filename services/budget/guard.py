@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from services.budget import scripts
-from services.budget.budgets import AppliedLimits, BudgetStore
+from services.budget.budgets import AppliedLimits, BudgetStore, CachedLimits
 from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
 from services.budget.ledger import find_call
 from services.budget.pricing import CostEstimate, TokenUsage, cost_nusd, estimate_call
@@ -176,11 +176,16 @@ class BudgetGuard:
             reserved_at=self.clock(),
         )
         try:
-            limits = self.budgets.applied_limits(user_id)
-            reservation = replace(
-                reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
-            )
-            outcome = self._run_reserve(reservation)
+            # The limits this process saw last, checked against the cache by the script
+            # itself (one round trip); read again only when they changed or expired.
+            seen = self.budgets.last_seen(user_id)
+            if seen is not None:
+                limits = seen.applied
+                outcome = self._run_reserve(self._limited(reservation, limits), seen)
+            if seen is None or outcome[0] == -2:
+                limits = self.budgets.applied_limits(user_id)
+                outcome = self._run_reserve(self._limited(reservation, limits), None)
+            reservation = self._limited(reservation, limits)
         except redis.RedisError as exc:
             if not reservation.model.is_free:
                 logger.warning("redis unreachable: paid call refused user_id=%s", user_id)
@@ -262,7 +267,13 @@ class BudgetGuard:
             ledger=False,
         )
 
-    def _run_reserve(self, reservation: Reservation) -> list[Any]:
+    @staticmethod
+    def _limited(reservation: Reservation, limits: AppliedLimits) -> Reservation:
+        return replace(
+            reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
+        )
+
+    def _run_reserve(self, reservation: Reservation, seen: CachedLimits | None) -> list[Any]:
         now, estimate, refs = reservation.reserved_at, reservation.estimate, reservation.counters
         args: list[Any] = [len(refs), estimate.total_nusd, estimate.total_tokens]
         ttls = [ttl_seconds(ref.span.end + COUNTER_GRACE, now) for ref in refs]
@@ -281,6 +292,8 @@ class BudgetGuard:
             self.rates.requests,
             self.rates.tokens,
             max(estimate.input_tokens, 1),
+            seen.user_raw if seen is not None else "",
+            seen.org_raw if seen is not None else "",
         ]
         minute, user_id = minute_of(now), reservation.user_id
         keys = [self.keys.counter(r) for r in refs]
@@ -290,6 +303,8 @@ class BudgetGuard:
             self.keys.rate_requests(user_id),
             self.keys.rate_tokens(user_id, minute),
             self.keys.rate_tokens(user_id, minute - 1),
+            self.keys.limits(user_id),
+            self.keys.limits(None),
         ]
         return list(self._reserve_script(keys=keys, args=args))
 

@@ -18,20 +18,30 @@ often.
 
 from __future__ import annotations
 
-# KEYS: counter_1..counter_n, record, leases, rate_requests, rate_tokens_now, rate_tokens_before
+# KEYS: counter_1..counter_n, record, leases, rate_requests, rate_tokens_now, rate_tokens_before,
+#       user_limits, org_limits
 # ARGV: n, nusd, tok, (limit_nusd, limit_tok, ttl) x n,
 #       request_id, lease_deadline_ms, record_ttl, meta,
-#       now_ms, window_ms, request_limit, token_limit, token_cost
-# First the per-minute limits (services/budget/rates.py): one request, then `token_cost`
-# input tokens, each checked and counted; then the budgets.
+#       now_ms, window_ms, request_limit, token_limit, token_cost, user_limits_text,
+#       org_limits_text
+# The limits passed are those of the cached budget texts given (`BudgetStore.last_seen`):
+# unless the cache still holds exactly those texts, nothing is done and {-2} returned (the
+# caller reads them again). Empty texts skip that check (limits read just now). Then the
+# per-minute limits (services/budget/rates.py): one request, then `token_cost` input
+# tokens, each checked and counted; then the budgets.
 # Returns {1} reserved, {0, i, field, current} refused by counter i, {-1} duplicate id,
-# {-3, 'requests' | 'tokens', retry_after_ms} refused by a per-minute limit.
+# {-2} the cached limits changed, {-3, 'requests' | 'tokens', retry_after_ms} refused by a
+# per-minute limit.
 RESERVE = """
 local n = tonumber(ARGV[1])
 local nusd = tonumber(ARGV[2])
 local tok = tonumber(ARGV[3])
 local res = KEYS[n + 1]
 local p = 3 + n * 3
+if ARGV[p + 10] ~= '' then
+  if redis.call('GET', KEYS[n + 6]) ~= ARGV[p + 10] then return {-2} end
+  if redis.call('GET', KEYS[n + 7]) ~= ARGV[p + 11] then return {-2} end
+end
 local now, span = tonumber(ARGV[p + 5]), tonumber(ARGV[p + 6])
 local req_limit, tok_limit = tonumber(ARGV[p + 7]), tonumber(ARGV[p + 8])
 local reqs, tok_now, tok_before = KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
