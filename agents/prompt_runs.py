@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from sqlalchemy.exc import SQLAlchemyError
 
 from agents.assistant import Assistant, TurnEvent
 from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 NEW_CHAT = "new"
 """What Chat passes as the conversation when `/name` was typed with none open."""
-UNEXPECTED_FAILURE = "The run failed unexpectedly; the details are in the server log."
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class PromptRunner:
                     rendered.text,
                     lambda: self._generate(user_id, run_id, rendered.text, emit),
                 )
-        except Exception as exc:
+        except AppError as exc:  # a model's failure arrives typed (`provider_errors`)
             self._record_failure(record, run_id, started, exc)
             raise
         record(output=output, tokens=tokens, cost_nusd=cost)
@@ -125,11 +125,11 @@ class PromptRunner:
         return PromptRunResult(run_id, output, tokens, cost, conversation_id or "")
 
     def _record_failure(
-        self, record: Callable[..., None], run_id: str, started: datetime, exc: Exception
+        self, record: Callable[..., None], run_id: str, started: datetime, exc: AppError
     ) -> None:
         """Keep the failed run with what the person is told and what it cost (a call that
         broke mid-answer is charged); never hides `exc`, even if the record cannot be kept."""
-        told = str(exc) if isinstance(exc, AppError) else UNEXPECTED_FAILURE
+        told = str(exc)
         try:
             totals = totals_for_ref(
                 self._services.sql, ref_type=RefType.RUN.value, ref_id=run_id, since=started
@@ -141,7 +141,7 @@ class PromptRunner:
                 status=RunStatus.FAILED,
                 error=told,
             )
-        except Exception:
+        except SQLAlchemyError:
             logger.exception("failed prompt run %s not recorded", run_id)
             return
         logger.info("prompt run %s failed: %s", run_id, type(exc).__name__)
