@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from streamlit.runtime.pages_manager import PagesManager
@@ -26,7 +27,7 @@ from api.middleware import (
     SecurityHeadersMiddleware,
 )
 from api.runs import run_routes
-from api.security import store_unavailable
+from api.security import database_failure, store_unavailable
 from api.workflows import workflow_routes
 from services.container import Services
 from services.errors import StoreUnavailableError
@@ -76,5 +77,10 @@ app = st.App(
         Middleware(ApiNotFoundMiddleware, routes=routes),
     ],
     lifespan=lifespan,
-    exception_handlers={StoreUnavailableError: store_unavailable},
+    # Store outages answer 503 JSON: Redis errors arrive as StoreUnavailableError, SQL
+    # errors are sorted (outage or bug) by `database_failure`.
+    exception_handlers={
+        StoreUnavailableError: store_unavailable,
+        SQLAlchemyError: database_failure,
+    },
 )

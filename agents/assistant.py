@@ -15,11 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import (
-    AgentMiddleware,
-    ModelCallLimitMiddleware,
-    ToolCallLimitMiddleware,
-)
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -124,6 +119,7 @@ class Assistant:
                     conversation_id=conversation.id,
                     max_tokens=self._services.settings.conversation_window_tokens,
                     summarize=self._summarizer(user_id, ref, conversation.model),
+                    conversation=conversation,
                 )
                 context = TurnContext(
                     user_id,
@@ -181,9 +177,11 @@ class Assistant:
         produced: list[BaseMessage],
         on_event: Callable[[TurnEvent], None] | None,
     ) -> None:
-        stream = self._agent.stream(
-            {"messages": messages}, context=context, stream_mode=["messages", "updates"]
-        )
+        # Answer tokens are streamed only to someone listening: each one crosses from the
+        # model's worker thread to this one, and the "messages" mode also has every node of
+        # the graph report to it.
+        modes = ["messages", "updates"] if on_event is not None else ["updates"]
+        stream = self._agent.stream({"messages": messages}, context=context, stream_mode=modes)
         for mode, chunk in stream:
             _dispatch(mode, chunk, produced, on_event)
         raise_if_refused(produced)
@@ -262,14 +260,12 @@ def _compile(tools: list[BaseTool]) -> Any:
     """The agent graph, once per process; each turn's model and prompt come via context.
 
     The placeholder model is never called: `TurnModelMiddleware` replaces it on every
-    request with the turn's budget-guarded model.
+    request with the turn's budget-guarded model, and caps the turn's model and tool calls.
     """
-    middleware: list[AgentMiddleware[Any, Any, Any]] = [
-        TurnModelMiddleware(),
-        ModelCallLimitMiddleware(run_limit=MAX_MODEL_CALLS_PER_TURN, exit_behavior="end"),
-        ToolCallLimitMiddleware(run_limit=MAX_TOOL_CALLS_PER_TURN),
-    ]
-    return create_agent(_Unset(), tools, middleware=middleware, context_schema=TurnContext)
+    turn = TurnModelMiddleware(
+        max_model_calls=MAX_MODEL_CALLS_PER_TURN, max_tool_calls=MAX_TOOL_CALLS_PER_TURN
+    )
+    return create_agent(_Unset(), tools, middleware=[turn], context_schema=TurnContext)
 
 
 class _Unset(BaseChatModel):

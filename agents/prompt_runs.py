@@ -1,5 +1,9 @@
 """Run a saved prompt: validate and render it, answer it, store the run with its cost.
 
+A run that fails once its inputs are good (a budget or rate limit refuses it, the provider
+fails) is stored too, as `failed` with what the person was told and what it had cost, so
+the run history shows it; bad inputs store nothing.
+
 Plain text generation calls one budget-guarded model with `Purpose.PROMPT_RUN` and the
 run's own `CallRef`; the tools mode asks the agent on the prompt's base. Either way the
 tokens and cost come from the ledger, not from the model's reply.
@@ -10,6 +14,7 @@ when it was started from that conversation (`/name` in chat passes `conversation
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -18,6 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from sqlalchemy.exc import SQLAlchemyError
 
 from agents.assistant import Assistant, TurnEvent
 from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
@@ -27,7 +33,7 @@ from services.container import Services
 from services.conversations import error_entry
 from services.errors import AppError
 from services.prompts.library import PromptLibrary, RunMode
-from services.prompts.runs import PromptRunStore
+from services.prompts.runs import PromptRunStore, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -90,29 +96,55 @@ class PromptRunner:
             conversation_id = conversations.create(user_id=user_id, base_id=base).id
         elif conversation_id:  # fail before the model is called, not after
             conversations.get(user_id=user_id, conversation_id=conversation_id)
-        if rendered.version.mode is RunMode.TOOLS:
-            output, tokens, cost = self._with_tools(
-                user_id, rendered.base_id, rendered.text, emit, run_id, conversation_id
-            )
-        else:
-            output, tokens, cost = self._in_chat(
-                user_id,
-                conversation_id,
-                rendered.text,
-                lambda: self._generate(user_id, run_id, rendered.text, emit),
-            )
-        self._runs.record(
+        record = functools.partial(
+            self._runs.record,
             run_id=run_id,
             user_id=user_id,
             prompt_id=prompt_id,
             version=rendered.version.number,
             inputs=rendered.inputs,
-            output=output,
-            tokens=tokens,
-            cost_nusd=cost,
         )
+        started = datetime.now(UTC)
+        try:
+            if rendered.version.mode is RunMode.TOOLS:
+                output, tokens, cost = self._with_tools(
+                    user_id, rendered.base_id, rendered.text, emit, run_id, conversation_id
+                )
+            else:
+                output, tokens, cost = self._in_chat(
+                    user_id,
+                    conversation_id,
+                    rendered.text,
+                    lambda: self._generate(user_id, run_id, rendered.text, emit),
+                )
+        except AppError as exc:  # a model's failure arrives typed (`provider_errors`)
+            self._record_failure(record, run_id, started, exc)
+            raise
+        record(output=output, tokens=tokens, cost_nusd=cost)
         logger.info("prompt run %s of %s: %s tokens", run_id, prompt_id, tokens)
         return PromptRunResult(run_id, output, tokens, cost, conversation_id or "")
+
+    def _record_failure(
+        self, record: Callable[..., None], run_id: str, started: datetime, exc: AppError
+    ) -> None:
+        """Keep the failed run with what the person is told and what it cost (a call that
+        broke mid-answer is charged); never hides `exc`, even if the record cannot be kept."""
+        told = str(exc)
+        try:
+            totals = totals_for_ref(
+                self._services.sql, ref_type=RefType.RUN.value, ref_id=run_id, since=started
+            )
+            record(
+                output="",
+                tokens=totals.tokens,
+                cost_nusd=totals.nusd,
+                status=RunStatus.FAILED,
+                error=told,
+            )
+        except SQLAlchemyError:
+            logger.exception("failed prompt run %s not recorded", run_id)
+            return
+        logger.info("prompt run %s failed: %s", run_id, type(exc).__name__)
 
     def _generate(
         self, user_id: int, run_id: str, text: str, emit: Callable[[str], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -9,8 +10,11 @@ from starlette.responses import JSONResponse
 
 from services.auth.sign_ins import SESSION_COOKIE
 from services.container import Services
+from services.db import unavailable_error
 from services.errors import NotAllowedError, StoreUnavailableError
 from services.orm import User
+
+logger = logging.getLogger(__name__)
 
 
 def _origin_of(url: str) -> str:
@@ -76,3 +80,13 @@ async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     response = refuse(503, str(exc), store=store)
     response.headers["Retry-After"] = "5"
     return response
+
+
+async def database_failure(request: Request, exc: Exception) -> JSONResponse:
+    """A SQL error that reached a route: 503 when the database is down (as for Redis);
+    anything else is a bug and stays a 500."""
+    outage = unavailable_error(exc)
+    if outage is None:
+        raise exc
+    logger.warning("database unreachable on %s: %s", request.url.path, type(exc).__name__)
+    return await store_unavailable(request, outage)

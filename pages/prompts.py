@@ -239,14 +239,19 @@ def _history(prompt: PromptInfo) -> None:
         {
             "When (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M"),
             "Version": r.version,
+            "Status": "Failed" if r.failed else "Answered",
             "Inputs": ", ".join(f"{k}={v}" for k, v in r.inputs.items()),
-            "Output": r.output[:200],
+            # A failed run has no output: what the person was told instead.
+            "Output": r.error[:200] if r.failed else r.output[:200],
             "Tokens": r.tokens,
             "Cost": format_usd(r.cost_nusd),
         }
         for r in history
     ]
     st.table(rows)
+    failed = sum(r.failed for r in history)
+    if failed:
+        st.caption(f"{failed} of these {len(history)} runs failed; their error is in Output.")
 
 
 def _manage(prompt: PromptInfo) -> None:

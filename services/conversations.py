@@ -10,15 +10,22 @@ every replica sees the same ones.
 
 A turn that failed keeps its question and an error entry (`error_entry`): shown in the
 history as an error, never sent to the model as something the assistant said.
+
+Message lists only ever grow (`append` pushes; nothing rewrites or trims an entry, and a
+conversation id is never reused), so each process keeps the messages it has already
+decoded (`_Decoded`, the most recent conversations): a turn reads and decodes only what was
+added since, by this process or any other.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from langchain_core.messages import (
@@ -80,12 +87,29 @@ class ContextWindow:
 
 Summarizer = Callable[[str, Sequence[BaseMessage]], str]
 
+DECODED_CONVERSATIONS = 256
+"""How many conversations' decoded messages a process keeps (least recently used go)."""
+
+
+@dataclass
+class _Decoded:
+    """Entries `start` .. `start + len(messages)` of a conversation's list, decoded."""
+
+    start: int
+    messages: list[BaseMessage] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.messages)
+
 
 class ConversationStore:
     def __init__(self, client: redis.Redis, *, prefix: str, ttl_seconds: int) -> None:
         self._redis = client
         self._prefix = f"{prefix}conv:"
         self._ttl = ttl_seconds
+        self._decoded: OrderedDict[str, _Decoded] = OrderedDict()
+        self._decoded_lock = threading.Lock()
 
     def _index(self, user_id: int) -> str:
         return f"{self._prefix}index:{user_id}"
@@ -189,8 +213,33 @@ class ConversationStore:
         return self._load(conversation_id)
 
     def _load(self, conversation_id: str, start: int = 0) -> list[BaseMessage]:
-        raw = self._redis.lrange(self._messages(conversation_id), start, -1)
-        return list(messages_from_dict([json.loads(r) for r in raw]))
+        """Entries `start`.. of the list, decoding only those this process has not yet.
+
+        One round trip: the list's length and the entries after the decoded ones. A list
+        shorter than what was decoded (it expired and was made again) is read afresh.
+        """
+        key = self._messages(conversation_id)
+        with self._decoded_lock:
+            known = self._decoded.get(conversation_id)
+        if known is None or not known.start <= start <= known.end:
+            raw = self._redis.lrange(key, start, -1)
+            known = _Decoded(start, _decoded(raw))
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.llen(key)
+            pipe.lrange(key, known.end, -1)
+            length, raw = pipe.execute()
+            if int(length) < known.end:
+                known = _Decoded(start, _decoded(self._redis.lrange(key, start, -1)))
+            else:
+                # A new object: a reader still holding the old one sees it unchanged.
+                known = _Decoded(start, [*known.messages[start - known.start :], *_decoded(raw)])
+        with self._decoded_lock:
+            self._decoded[conversation_id] = known
+            self._decoded.move_to_end(conversation_id)
+            while len(self._decoded) > DECODED_CONVERSATIONS:
+                self._decoded.popitem(last=False)
+        return list(known.messages)
 
     def rename(self, *, user_id: int, conversation_id: str, title: str) -> None:
         title = " ".join(title.split())[:MAX_TITLE]
@@ -218,6 +267,8 @@ class ConversationStore:
 
     def delete(self, *, user_id: int, conversation_id: str) -> None:
         self.get(user_id=user_id, conversation_id=conversation_id)
+        with self._decoded_lock:
+            self._decoded.pop(conversation_id, None)
         pipe = self._redis.pipeline()
         pipe.delete(self._meta(conversation_id), self._messages(conversation_id))
         pipe.zrem(self._index(user_id), conversation_id)
@@ -230,15 +281,21 @@ class ConversationStore:
         conversation_id: str,
         max_tokens: int,
         summarize: Summarizer | None = None,
+        conversation: Conversation | None = None,
     ) -> ContextWindow:
         """Recent messages within `max_tokens`; older ones folded into a stored summary.
 
         The window starts at a human turn so tool calls are never split from their results.
         When it overflows, it restarts at half the budget and `summarize(previous_summary,
         newly_dropped_messages)` folds what left it into the stored summary; without a
-        summarizer the dropped turns are simply left out.
+        summarizer the dropped turns are simply left out. `conversation`: the one the
+        caller has just read with `get` (saves reading it again).
         """
-        conversation = self.get(user_id=user_id, conversation_id=conversation_id)
+        if conversation is None or (conversation.id, conversation.user_id) != (
+            conversation_id,
+            user_id,
+        ):
+            conversation = self.get(user_id=user_id, conversation_id=conversation_id)
         done = conversation.summarized_count
         # Turns already folded into the summary are never read again.
         recent = self._load(conversation.id, start=done)
@@ -259,6 +316,10 @@ class ConversationStore:
             messages=[m for m in recent[keep:] if not is_error_entry(m)],
             total_messages=done + len(recent),
         )
+
+
+def _decoded(raw: Sequence[bytes | str]) -> list[BaseMessage]:
+    return list(messages_from_dict([json.loads(r) for r in raw]))
 
 
 def _window_start(history: Sequence[BaseMessage], max_tokens: int) -> int:

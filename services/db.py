@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.errors import StoreUnavailableError
@@ -66,4 +67,23 @@ def check_database(engine: Engine) -> None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         logger.warning("database check failed: %s", type(exc).__name__)
-        raise StoreUnavailableError("database", "The database cannot be reached.") from exc
+        raise StoreUnavailableError("database", DATABASE_UNAVAILABLE) from exc
+
+
+DATABASE_UNAVAILABLE = "The database cannot be reached."
+
+
+def unavailable_error(exc: BaseException) -> StoreUnavailableError | None:
+    """The `StoreUnavailableError` that a SQL failure stands for, or None if it is not an
+    outage (a constraint violation or a bad query is a bug, not the database being down).
+
+    Outages: the driver's `OperationalError` (refused, reset or timed-out connections, a
+    SQLite file that cannot be opened), any error that invalidated its connection, and a
+    pool with no connection to give.
+    """
+    if isinstance(exc, StoreUnavailableError):
+        return exc
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, OperationalError | PoolTimeoutError) or lost:
+        return StoreUnavailableError("database", DATABASE_UNAVAILABLE)
+    return None

@@ -68,6 +68,19 @@ class AppliedLimits:
         return owner.month_nusd, owner.month_tokens
 
 
+MAX_REMEMBERED = 10_000
+"""Users whose cached limits a process remembers (then it starts over)."""
+
+
+@dataclass(frozen=True)
+class CachedLimits:
+    """Applied limits as read from the Redis cache, with the two cached texts."""
+
+    applied: AppliedLimits
+    user_raw: str
+    org_raw: str
+
+
 class BudgetStore:
     """Read and change budgets; resolve the limits that apply to a user."""
 
@@ -78,6 +91,7 @@ class BudgetStore:
         self._redis = redis_client
         self._keys = BudgetKeys(settings.redis_key_prefix)
         self._cache_seconds = settings.budget_limits_cache_seconds
+        self._seen: dict[int, CachedLimits] = {}
         self._user_defaults = Limits(
             day_nusd=usd_to_nusd(settings.budget_user_day_usd),
             month_nusd=usd_to_nusd(settings.budget_user_month_usd),
@@ -154,14 +168,31 @@ class BudgetStore:
         user_key, org_key = self._keys.limits(user_id), self._keys.limits(None)
         cached_user, cached_org = self._redis.mget([user_key, org_key])
         if cached_user is not None and cached_org is not None:
-            return AppliedLimits(user=_decode(cached_user), org=_decode(cached_org))
+            applied = AppliedLimits(user=_decode(cached_user), org=_decode(cached_org))
+            self._remember(user_id, applied, _text(cached_user), _text(cached_org))
+            return applied
         resolved = self.resolve(user_id)
         if self._cache_seconds:
+            user_raw, org_raw = _encode(resolved.user), _encode(resolved.org)
             pipe = self._redis.pipeline(transaction=False)
-            pipe.set(user_key, json.dumps(asdict(resolved.user)), ex=self._cache_seconds)
-            pipe.set(org_key, json.dumps(asdict(resolved.org)), ex=self._cache_seconds)
+            pipe.set(user_key, user_raw, ex=self._cache_seconds)
+            pipe.set(org_key, org_raw, ex=self._cache_seconds)
             pipe.execute()
+            self._remember(user_id, resolved, user_raw, org_raw)
         return resolved
+
+    def last_seen(self, user_id: int) -> CachedLimits | None:
+        """The limits this process last read from the Redis cache for `user_id`, with the
+        cached texts they came from: a guess for the reserve script, which uses it only
+        if the cache still holds exactly those texts (else the guard reads them again)."""
+        if not self._cache_seconds:
+            return None
+        return self._seen.get(user_id)
+
+    def _remember(self, user_id: int, applied: AppliedLimits, user_raw: str, org_raw: str) -> None:
+        if len(self._seen) >= MAX_REMEMBERED:
+            self._seen.clear()
+        self._seen[user_id] = CachedLimits(applied, user_raw, org_raw)
 
     def _forget(self, user_id: int | None) -> None:
         try:
@@ -189,3 +220,11 @@ def _resolve(overrides: BudgetOverrides, defaults: Limits) -> Limits:
 
 def _decode(raw: bytes | str) -> Limits:
     return Limits(**json.loads(raw))
+
+
+def _encode(limits: Limits) -> str:
+    return json.dumps(asdict(limits))
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw

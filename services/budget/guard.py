@@ -1,6 +1,6 @@
 """The budget guard: reserve a call's worst case before it runs, settle it after.
 
-`reserve` takes the call from the per-minute limits, then in one Lua script checks every
+`reserve`, in one Lua script, takes the call from the per-minute limits, then checks every
 counter the call counts against (user day and month, org day and month; money and tokens)
 and, only if all have room, adds the worst case to each, stores the reservation under its
 request id with a lease, and adds the lease to a sorted set. `settle` writes the ledger row (insert-
@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from services.budget import scripts
-from services.budget.budgets import AppliedLimits, BudgetStore
+from services.budget.budgets import AppliedLimits, BudgetStore, CachedLimits
 from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
 from services.budget.ledger import find_call
 from services.budget.pricing import CostEstimate, TokenUsage, cost_nusd, estimate_call
-from services.budget.rates import UserRateLimits
+from services.budget.rates import WINDOW_MS, UserRateLimits, epoch_ms, minute_of
 from services.budget.settlement import Charge, Settlement, SettlementWriter
 from services.budget.types import CallRef, CallStatus, Purpose, RefType
 from services.budget.windows import (
@@ -135,7 +135,7 @@ class BudgetGuard:
         self.clock = clock
         self.keys = BudgetKeys(settings.redis_key_prefix)
         self.budgets = BudgetStore(sessions=sessions, redis_client=redis_client, settings=settings)
-        self.rates = UserRateLimits(redis_client, settings)
+        self.rates = UserRateLimits.from_settings(settings)
         self._lease = timedelta(seconds=settings.budget_reservation_lease_seconds)
         self._safety_factor = settings.budget_estimate_safety_factor
         self._reserve_script = redis_client.register_script(scripts.RESERVE)
@@ -168,7 +168,8 @@ class BudgetGuard:
         """Reserve `estimate` against every limit of `user_id`, or refuse.
 
         Raises:
-            RateLimitExceededError: A per-minute limit would be crossed.
+            RateLimitExceededError: A per-minute limit would be crossed (the budgets are
+                not checked then).
             SpendLimitExceededError: A budget would be crossed; names which one.
             BudgetStoreUnavailableError: Redis is down and `model` is not free.
         """
@@ -182,18 +183,25 @@ class BudgetGuard:
             reserved_at=self.clock(),
         )
         try:
-            limits = self.budgets.applied_limits(user_id)
-            reservation = replace(
-                reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
-            )
-            self.rates.acquire(user_id, estimate.input_tokens)
-            outcome = self._run_reserve(reservation)
+            # The limits this process saw last, checked against the cache by the script
+            # itself (one round trip); read again only when they changed or expired.
+            seen = self.budgets.last_seen(user_id)
+            if seen is not None:
+                limits = seen.applied
+                outcome = self._run_reserve(self._limited(reservation, limits), seen)
+            if seen is None or outcome[0] == -2:
+                limits = self.budgets.applied_limits(user_id)
+                outcome = self._run_reserve(self._limited(reservation, limits), None)
+            reservation = self._limited(reservation, limits)
         except redis.RedisError as exc:
             if not reservation.model.is_free:
                 logger.warning("redis unreachable: paid call refused user_id=%s", user_id)
                 raise BudgetStoreUnavailableError(reservation.model.name) from exc
             logger.warning("redis unreachable: free model runs unreserved user_id=%s", user_id)
             return _untracked(reservation)
+        if outcome[0] == -3:
+            kind = outcome[1].decode() if isinstance(outcome[1], bytes) else str(outcome[1])
+            raise self.rates.refusal(kind, float(outcome[2]))
         if outcome[0] == -1:
             raise InvalidInputError(f"Request id {reservation.request_id} was already reserved.")
         if outcome[0] == 0:
@@ -266,7 +274,13 @@ class BudgetGuard:
             ledger=False,
         )
 
-    def _run_reserve(self, reservation: Reservation) -> list[Any]:
+    @staticmethod
+    def _limited(reservation: Reservation, limits: AppliedLimits) -> Reservation:
+        return replace(
+            reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
+        )
+
+    def _run_reserve(self, reservation: Reservation, seen: CachedLimits | None) -> list[Any]:
         now, estimate, refs = reservation.reserved_at, reservation.estimate, reservation.counters
         args: list[Any] = [len(refs), estimate.total_nusd, estimate.total_tokens]
         ttls = [ttl_seconds(ref.span.end + COUNTER_GRACE, now) for ref in refs]
@@ -280,9 +294,25 @@ class BudgetGuard:
             int(lease_deadline.timestamp() * 1000),
             max(ttls),
             json.dumps(reservation.meta(), separators=(",", ":")),
+            epoch_ms(now),
+            WINDOW_MS,
+            self.rates.requests,
+            self.rates.tokens,
+            max(estimate.input_tokens, 1),
+            seen.user_raw if seen is not None else "",
+            seen.org_raw if seen is not None else "",
         ]
+        minute, user_id = minute_of(now), reservation.user_id
         keys = [self.keys.counter(r) for r in refs]
-        keys += [self.keys.reservation(reservation.request_id), self.keys.leases]
+        keys += [
+            self.keys.reservation(reservation.request_id),
+            self.keys.leases,
+            self.keys.rate_requests(user_id),
+            self.keys.rate_tokens(user_id, minute),
+            self.keys.rate_tokens(user_id, minute - 1),
+            self.keys.limits(user_id),
+            self.keys.limits(None),
+        ]
         return list(self._reserve_script(keys=keys, args=args))
 
 

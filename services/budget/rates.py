@@ -1,75 +1,52 @@
-"""Per-user requests/min and tokens/min, shared by every process through Redis (`limits`).
+"""Per-user requests/min and tokens/min, checked and counted by the budget's Redis scripts.
 
-Requests use a moving window (exact; one list entry per request). Tokens use the sliding
-window counter: the moving window stores one list entry per unit of cost, which for
-tokens would mean hundreds of thousands of entries a minute per user.
+Requests use a moving window (exact: the times of the user's last N requests, newest first,
+in one list). Tokens use the sliding window counter (this minute's count plus the last
+minute's, weighted by how much of that minute is still inside the last 60 s): a moving
+window would need one entry per token.
 
-A call takes one request and its input estimate from the limits before its budget is
-reserved (each is one atomic check-and-count), and its actual output tokens once settled.
-An attempt the budget then refuses still counts as a request: it was one.
+Both are checked and counted inside the script that reserves a call's budget
+(`scripts.RESERVE`), before the budgets: an attempt the budget then refuses still counts
+as a request, it was one. The actual output tokens are counted by the script that settles
+the call (`scripts.COUNT`). So the limits cost no round trip of their own.
 """
 
 from __future__ import annotations
 
 import math
-import time
-
-import redis
-from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+from dataclasses import dataclass
+from datetime import datetime
 
 from config.settings import Settings
 from services.budget.errors import RateLimitExceededError
 
+WINDOW_MS = 60_000
+"""The span of both limits: one minute."""
 
+
+@dataclass(frozen=True)
 class UserRateLimits:
-    """The per-minute limits of one user, checked and charged in Redis."""
+    """The per-minute allowances every user has (from settings)."""
 
-    def __init__(self, redis_client: redis.Redis, settings: Settings) -> None:
-        # The URI is not used when a pool is given: the limiter shares the app's connections.
-        storage = RedisStorage(
-            "redis://",
-            connection_pool=redis_client.connection_pool,
-            key_prefix=f"{settings.redis_key_prefix}limits",
-        )
-        self._requests = MovingWindowRateLimiter(storage)
-        self._tokens = SlidingWindowCounterRateLimiter(storage)
-        self._request_item = RateLimitItemPerMinute(
-            settings.rate_user_requests_per_minute, namespace="llm-requests"
-        )
-        self._token_item = RateLimitItemPerMinute(
-            settings.rate_user_tokens_per_minute, namespace="llm-tokens"
-        )
+    requests: int
+    tokens: int
 
-    def acquire(self, user_id: int, tokens: int) -> None:
-        """Count one request and `tokens` input tokens, or refuse if either limit is reached.
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UserRateLimits:
+        return cls(settings.rate_user_requests_per_minute, settings.rate_user_tokens_per_minute)
 
-        Raises:
-            RateLimitExceededError: Which limit, and when to retry.
-        """
-        ident = str(user_id)
-        if not self._requests.hit(self._request_item, ident):
-            raise self._refusal("requests", self._request_item, self._requests, ident)
-        # A cost above the whole allowance could never pass: it is refused like the rest.
-        if not self._tokens.hit(self._token_item, ident, cost=max(tokens, 1)):
-            raise self._refusal("tokens", self._token_item, self._tokens, ident)
+    def refusal(self, kind: str, retry_after_ms: float) -> RateLimitExceededError:
+        """The error for a refused call: which limit (`requests` or `tokens`), and when to
+        retry (at least 1 s)."""
+        limit = self.requests if kind == "requests" else self.tokens
+        retry_after = max(math.ceil(retry_after_ms / 1000), 1)
+        return RateLimitExceededError(kind=kind, limit=limit, retry_after_seconds=retry_after)
 
-    def charge_output(self, user_id: int, tokens: int) -> None:
-        """Count generated tokens (never refused: the call already happened)."""
-        if tokens > 0:
-            # Above the allowance the sliding window would refuse the hit and count nothing.
-            self._tokens.hit(
-                self._token_item, str(user_id), cost=min(tokens, self._token_item.amount)
-            )
 
-    @staticmethod
-    def _refusal(
-        kind: str,
-        item: RateLimitItem,
-        limiter: MovingWindowRateLimiter | SlidingWindowCounterRateLimiter,
-        ident: str,
-    ) -> RateLimitExceededError:
-        reset_at = limiter.get_window_stats(item, ident).reset_time
-        retry_after = max(math.ceil(reset_at - time.time()), 1)
-        return RateLimitExceededError(kind=kind, limit=item.amount, retry_after_seconds=retry_after)
+def minute_of(at: datetime) -> int:
+    """The number of the minute `at` falls in (the token counter's window)."""
+    return epoch_ms(at) // WINDOW_MS
+
+
+def epoch_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)

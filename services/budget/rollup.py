@@ -12,11 +12,23 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Insert, bindparam, delete, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Select,
+    bindparam,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -50,6 +62,50 @@ def utc_day(at: datetime) -> str:
     return at.astimezone(UTC).date().isoformat()
 
 
+_DAY_COLUMNS = ("day", "user_id", "model", "purpose", *_DAY_SUMS, "cost_nusd")
+_REF_COLUMNS = ("ref_type", "ref_id", "day", "user_id", *_REF_SUMS, "last_call_at")
+_LIFE_COLUMNS = ("ref_type", "ref_id", "first_day", "last_day", *_REF_SUMS, "last_call_at")
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _adding_day(dialect: str, statement: Any) -> Insert:
+    """`statement` (an insert into usage_daily) adding to the row it conflicts with."""
+    return statement.on_conflict_do_update(
+        index_elements=["day", "user_id", "model", "purpose"],
+        index_where=UsageDay.user_id.is_not(None),
+        set_={c: getattr(UsageDay, c) + statement.excluded[c] for c in (*_DAY_SUMS, "cost_nusd")},
+    )
+
+
+def _adding_ref(dialect: str, statement: Any) -> Insert:
+    later = func.greatest if dialect == "postgresql" else func.max
+    return statement.on_conflict_do_update(
+        index_elements=["ref_type", "day", "ref_id", "user_id"],
+        index_where=UsageRefDay.user_id.is_not(None),
+        set_={
+            **{c: getattr(UsageRefDay, c) + statement.excluded[c] for c in _REF_SUMS},
+            "last_call_at": later(UsageRefDay.last_call_at, statement.excluded.last_call_at),
+        },
+    )
+
+
+def _adding_life(dialect: str, statement: Any) -> Insert:
+    later = func.greatest if dialect == "postgresql" else func.max
+    earlier = func.least if dialect == "postgresql" else func.min
+    return statement.on_conflict_do_update(
+        index_elements=["ref_type", "ref_id"],
+        set_={
+            **{c: getattr(UsageRef, c) + statement.excluded[c] for c in _REF_SUMS},
+            "first_day": earlier(UsageRef.first_day, statement.excluded.first_day),
+            "last_day": later(UsageRef.last_day, statement.excluded.last_day),
+            "last_call_at": later(UsageRef.last_call_at, statement.excluded.last_call_at),
+        },
+    )
+
+
 @functools.cache
 def _upserts(dialect: str) -> tuple[Insert, Insert, Insert]:
     """(add to usage_daily, to usage_ref_daily, to usage_refs) for `dialect`:
@@ -58,61 +114,57 @@ def _upserts(dialect: str) -> tuple[Insert, Insert, Insert]:
     Adding in the database, not read-modify-write, keeps concurrent writers exact; the
     conflict target is the partial unique index of rows whose user exists.
     """
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    later = func.greatest if dialect == "postgresql" else func.max
-    earlier = func.least if dialect == "postgresql" else func.min
-    day_columns = ("day", "user_id", "model", "purpose", *_DAY_SUMS, "cost_nusd")
-    day = insert(UsageDay).values({c: bindparam(c) for c in day_columns})
-    day = day.on_conflict_do_update(
-        index_elements=["day", "user_id", "model", "purpose"],
-        index_where=UsageDay.user_id.is_not(None),
-        set_={c: getattr(UsageDay, c) + day.excluded[c] for c in (*_DAY_SUMS, "cost_nusd")},
+    insert = _insert(dialect)
+    return (
+        _adding_day(dialect, insert(UsageDay).values({c: bindparam(c) for c in _DAY_COLUMNS})),
+        _adding_ref(dialect, insert(UsageRefDay).values({c: bindparam(c) for c in _REF_COLUMNS})),
+        _adding_life(dialect, insert(UsageRef).values({c: bindparam(c) for c in _LIFE_COLUMNS})),
     )
-    ref_columns = ("ref_type", "ref_id", "day", "user_id", *_REF_SUMS, "last_call_at")
-    ref = insert(UsageRefDay).values({c: bindparam(c) for c in ref_columns})
-    ref = ref.on_conflict_do_update(
-        index_elements=["ref_type", "day", "ref_id", "user_id"],
-        index_where=UsageRefDay.user_id.is_not(None),
-        set_={
-            **{c: getattr(UsageRefDay, c) + ref.excluded[c] for c in _REF_SUMS},
-            "last_call_at": later(UsageRefDay.last_call_at, ref.excluded.last_call_at),
-        },
-    )
-    life_columns = ("ref_type", "ref_id", "first_day", "last_day", *_REF_SUMS, "last_call_at")
-    life = insert(UsageRef).values({c: bindparam(c) for c in life_columns})
-    life = life.on_conflict_do_update(
-        index_elements=["ref_type", "ref_id"],
-        set_={
-            **{c: getattr(UsageRef, c) + life.excluded[c] for c in _REF_SUMS},
-            "first_day": earlier(UsageRef.first_day, life.excluded.first_day),
-            "last_day": later(UsageRef.last_day, life.excluded.last_day),
-            "last_call_at": later(UsageRef.last_call_at, life.excluded.last_call_at),
-        },
-    )
-    return day, ref, life
 
 
-def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None:
-    """Add one ledger row to the rollup (`sign=-1` takes it out), in the caller's transaction."""
-    day_upsert, ref_upsert, life_upsert = _upserts(connection.dialect.name)
+def _typed(prefix: str, table: Any, columns: Sequence[str]) -> Select[Any]:
+    return select(*(bindparam(f"{prefix}{c}", type_=table.__table__.c[c].type) for c in columns))
+
+
+def with_rollup(written: CTE, *, with_ref: bool) -> Select[Any]:
+    """One PostgreSQL statement: `written` (a ledger insert-or-ignore returning its id, as a
+    CTE) and, for each row it returns, the adds to the rollup (data-modifying CTEs).
+
+    Its parameters: the ledger insert's, plus `rollup_params` of the call. A duplicate
+    (nothing written, no id returned) adds nothing, as in `add_call`'s caller.
+    """
+    dialect = "postgresql"
+    insert = _insert(dialect)
+    from_written = _typed("d_", UsageDay, _DAY_COLUMNS).select_from(written)
+    adds = [_adding_day(dialect, insert(UsageDay).from_select(_DAY_COLUMNS, from_written))]
+    if with_ref:
+        ref = _typed("r_", UsageRefDay, _REF_COLUMNS).select_from(written)
+        life = _typed("l_", UsageRef, _LIFE_COLUMNS).select_from(written)
+        adds.append(_adding_ref(dialect, insert(UsageRefDay).from_select(_REF_COLUMNS, ref)))
+        adds.append(_adding_life(dialect, insert(UsageRef).from_select(_LIFE_COLUMNS, life)))
+    names = ("rollup_day", "rollup_ref_day", "rollup_ref")
+    return select(written.c.id).add_cte(*(a.cte(n) for a, n in zip(adds, names, strict=False)))
+
+
+def _sums(
+    call: RolledCall, sign: int
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """The parameters of the day, ref-day and ref-life adds (None: the call has no ref)."""
     day = utc_day(call.created_at)
-    connection.execute(
-        day_upsert,
-        {
-            "day": day,
-            "user_id": call.user_id,
-            "model": call.model,
-            "purpose": call.purpose,
-            "calls": sign,
-            "input_tokens": sign * call.input_tokens,
-            "cached_tokens": sign * call.cached_tokens,
-            "output_tokens": sign * call.output_tokens,
-            "reasoning_tokens": sign * call.reasoning_tokens,
-            "cost_nusd": sign * call.cost_nusd,
-        },
-    )
+    day_sums = {
+        "day": day,
+        "user_id": call.user_id,
+        "model": call.model,
+        "purpose": call.purpose,
+        "calls": sign,
+        "input_tokens": sign * call.input_tokens,
+        "cached_tokens": sign * call.cached_tokens,
+        "output_tokens": sign * call.output_tokens,
+        "reasoning_tokens": sign * call.reasoning_tokens,
+        "cost_nusd": sign * call.cost_nusd,
+    }
     if call.ref_type is None or call.ref_id is None:
-        return
+        return day_sums, None, None
     sums = {
         "ref_type": call.ref_type,
         "ref_id": call.ref_id,
@@ -121,8 +173,33 @@ def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None
         "cost_nusd": sign * call.cost_nusd,
         "last_call_at": call.created_at,
     }
-    connection.execute(ref_upsert, {**sums, "day": day, "user_id": call.user_id})
-    connection.execute(life_upsert, {**sums, "first_day": day, "last_day": day})
+    return (
+        day_sums,
+        {**sums, "day": day, "user_id": call.user_id},
+        {**sums, "first_day": day, "last_day": day},
+    )
+
+
+def rollup_params(call: RolledCall) -> tuple[dict[str, Any], bool]:
+    """The parameters `with_ref` adds to the ledger insert's for `call`, and whether the
+    call has a ref (which `with_rollup` variant to run)."""
+    day, ref, life = _sums(call, 1)
+    params = {f"d_{k}": v for k, v in day.items()}
+    if ref is None or life is None:
+        return params, False
+    params.update({f"r_{k}": v for k, v in ref.items()})
+    params.update({f"l_{k}": v for k, v in life.items()})
+    return params, True
+
+
+def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None:
+    """Add one ledger row to the rollup (`sign=-1` takes it out), in the caller's transaction."""
+    day_upsert, ref_upsert, life_upsert = _upserts(connection.dialect.name)
+    day, ref, life = _sums(call, sign)
+    connection.execute(day_upsert, day)
+    if ref is not None and life is not None:
+        connection.execute(ref_upsert, ref)
+        connection.execute(life_upsert, life)
 
 
 def remove_call(connection: Connection, call: RolledCall) -> None:

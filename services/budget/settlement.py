@@ -30,7 +30,7 @@ from services.budget import scripts
 from services.budget.alerts import Crossing, crossings, publish_alerts, record_crossings
 from services.budget.ledger import LedgerRecord, record_call
 from services.budget.pricing import TokenUsage
-from services.budget.rates import UserRateLimits
+from services.budget.rates import WINDOW_MS, UserRateLimits, epoch_ms, minute_of
 from services.budget.types import CallStatus
 from services.budget.windows import COUNTER_GRACE, BudgetKeys, CounterRef, Metric, ttl_seconds
 from services.events.bus import EventBus
@@ -121,6 +121,8 @@ class SettlementWriter:
                 tokens=tokens,
                 provisional=provisional,
                 now=now,
+                output_of=reservation.user_id,
+                output_tokens=charge.usage.output_tokens,
             )
         except redis.RedisError:
             logger.warning("settle left to the reaper request_id=%s", request_id)
@@ -142,11 +144,6 @@ class SettlementWriter:
                 tokens,
             )
         alerts = self.alerts(reservation.counters, reservation.limits, out, now)
-        if (output_tokens := charge.usage.output_tokens) and not provisional:
-            try:
-                self._rates.charge_output(reservation.user_id, output_tokens)
-            except redis.RedisError:
-                logger.warning("output tokens not charged to rate limit request_id=%s", request_id)
         logger.info(
             "settled request_id=%s status=%s nusd=%d tokens=%d latency_ms=%d",
             request_id,
@@ -168,20 +165,32 @@ class SettlementWriter:
         tokens: int,
         provisional: bool,
         now: datetime,
+        output_of: int | None = None,
+        output_tokens: int = 0,
     ) -> list[Any]:
         """Count one call in Redis as `nusd`/`tokens` unless it is counted at least as
         finally already (see `scripts.COUNT`); returns the script's report, empty when
         nothing changed.
 
+        Args:
+            output_of: The user whose per-minute token limit a final count also takes
+                `output_tokens` from (None: no one's).
+
         Raises:
             redis.RedisError: Redis cannot be reached.
         """
         ttls = [ttl_seconds(ref.span.end + COUNTER_GRACE, now) for ref in counters]
+        record = self._keys.reservation(request_id)
+        if output_of is None:
+            output_tokens = 0
+        # With no output to count the script leaves this key alone: the record stands in.
+        rate = record if output_of is None else self._keys.rate_tokens(output_of, minute_of(now))
         out = self._script(
             keys=[
-                self._keys.reservation(request_id),
+                record,
                 self._keys.leases,
                 self._keys.provisional,
+                rate,
                 *(self._keys.counter(ref) for ref in counters),
             ],
             args=[
@@ -190,7 +199,10 @@ class SettlementWriter:
                 nusd,
                 tokens,
                 max(ttls),
-                int(now.timestamp() * 1000),
+                epoch_ms(now),
+                output_tokens,
+                WINDOW_MS,
+                self._rates.tokens,
                 *ttls,
             ],
         )

@@ -94,6 +94,14 @@ class BudgetKeys:
     def limits(self, user_id: int | None) -> str:
         return f"{self.base}limits:" + ("org" if user_id is None else f"user:{user_id}")
 
+    def rate_requests(self, user_id: int) -> str:
+        """The times of the user's last requests (the per-minute request limit)."""
+        return f"{self.base}rate:req:{user_id}"
+
+    def rate_tokens(self, user_id: int, minute: int) -> str:
+        """The tokens the user's calls counted in one minute (the per-minute token limit)."""
+        return f"{self.base}rate:tok:{user_id}:{minute}"
+
 
 def counters_for(user_id: int, at: datetime) -> list[CounterRef]:
     """The four counters every call of `user_id` at `at` counts against."""

@@ -58,4 +58,8 @@ class PromptRun(Base):
     output: Mapped[str] = mapped_column(Text, default="")
     tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_nusd: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="ok", server_default="ok")
+    """`ok`, or `failed` (refused by a budget, failed at the provider): see `error`."""
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """What the person was told when the run failed."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

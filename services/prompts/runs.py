@@ -1,15 +1,22 @@
-"""Stored prompt runs: what was asked, what came back, and what it cost."""
+"""Stored prompt runs: what was asked, what came back (or why it failed), and what it cost."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.prompts.orm import Prompt, PromptRun
+
+
+class RunStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    """Refused (a budget or rate limit) or failed (the provider, a tool); nothing answered."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,13 @@ class RunRecord:
     tokens: int
     cost_nusd: int
     created_at: datetime
+    status: RunStatus = RunStatus.OK
+    error: str = ""
+    """What the person was told when the run failed (empty when it answered)."""
+
+    @property
+    def failed(self) -> bool:
+        return self.status is RunStatus.FAILED
 
 
 class PromptRunStore:
@@ -42,7 +56,10 @@ class PromptRunStore:
         output: str,
         tokens: int,
         cost_nusd: int,
+        status: RunStatus = RunStatus.OK,
+        error: str = "",
     ) -> None:
+        """Store one run; a failed one (`status` FAILED) keeps `error` and what it cost."""
         with self._sessions.begin() as session:
             session.add(
                 PromptRun(
@@ -54,13 +71,16 @@ class PromptRunStore:
                     output=output,
                     tokens=tokens,
                     cost_nusd=cost_nusd,
+                    status=status.value,
+                    error=error,
                 )
             )
 
     def history(
         self, *, user_id: int, prompt_id: str | None = None, limit: int = 50
     ) -> list[RunRecord]:
-        """The user's latest runs, newest first (of one prompt when `prompt_id` is given)."""
+        """The user's latest runs, failed ones included, newest first (of one prompt when
+        `prompt_id` is given)."""
         query = (
             select(PromptRun, Prompt.name)
             .join(Prompt, Prompt.id == PromptRun.prompt_id)
@@ -82,6 +102,8 @@ class PromptRunStore:
                     tokens=run.tokens,
                     cost_nusd=run.cost_nusd,
                     created_at=run.created_at,
+                    status=RunStatus(run.status),
+                    error=run.error,
                 )
                 for run, name in session.execute(query)
             ]

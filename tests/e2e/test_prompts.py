@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from services.budget.budgets import BudgetOverrides
 from services.container import Services
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
@@ -101,6 +102,29 @@ def test_prompt__create_with_date_and_field_options_then_run_and_see_cost(
     box.press("Enter")
     expect(page.get_by_role("heading", name="Due report")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("button", name="Run")).to_be_visible()
+
+
+def test_prompt__a_run_the_budget_refuses_shows_as_failed_in_the_run_history(
+    chat_app: tuple[AppServer, Services], gemini: FakeGeminiServer, page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Thrifty")
+    services.budget_guard.budgets.set_user_budget(user.id, BudgetOverrides(day_tokens=1))
+    sign_in(page, server.url, user.email)
+    page.goto(f"{server.url}/prompts")
+    _create_prompt(page, "Weekly", "Summarise the week to {{until}}.", [("until", "Date", "")])
+    before = gemini.request_count
+
+    page.get_by_role("button", name="Run").click()
+
+    expect(page.get_by_test_id("stAlert").filter(has_text="budget").first).to_be_visible(
+        timeout=30_000
+    )
+    history = page.get_by_test_id("stTable")
+    expect(history).to_contain_text("Failed")
+    expect(history).to_contain_text("budget")
+    expect(page.get_by_text("1 of these 1 runs failed")).to_be_visible()
+    assert gemini.request_count == before  # refused before any provider call
 
 
 def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(

@@ -12,10 +12,16 @@ from typing import Any
 import httpx
 import pyairtable
 import pytest
-from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
-from agents.assistant import Assistant, TurnEvent
+from agents.assistant import (
+    MAX_MODEL_CALLS_PER_TURN,
+    MAX_TOOL_CALLS_PER_TURN,
+    Assistant,
+    TurnEvent,
+)
+from agents.middleware import TOOL_LIMIT_MESSAGE
 from emulator.testing import EmulatorServer
 from services.budget.budgets import BudgetOverrides
 from services.budget.types import Purpose
@@ -344,3 +350,49 @@ def test_airtable_429_during_a_tool_call__is_waited_out_and_recovered(
         counts = httpx.get(f"{limited_airtable.url}/_emulator/stats").json()["statuses"]
         assert burst_refusals >= 1
         assert counts.get("429", 0) > burst_refusals  # the tool's own request met a 429 too
+
+
+def test_model_call_limit__ends_the_turn_with_a_message_after_the_cap(
+    agent_services: Services, user: User, scripted: Make
+) -> None:
+    calls = [
+        tool_call("describe_table", {"table": "Tasks"}, f"call_{n}")
+        for n in range(MAX_MODEL_CALLS_PER_TURN)
+    ]
+    assistant, chat = scripted(*calls, answer("never reached"))
+    result, events, _ = _run(agent_services, user, assistant, "Keep looking")
+
+    assert len(chat.calls) == MAX_MODEL_CALLS_PER_TURN
+    assert result.answer == (
+        f"Model call limits exceeded: run limit "
+        f"({MAX_MODEL_CALLS_PER_TURN}/{MAX_MODEL_CALLS_PER_TURN})"
+    )
+    assert sum(e.kind == "tool_result" for e in events) == MAX_MODEL_CALLS_PER_TURN
+    # The next turn has its own allowance.
+    assistant, chat = scripted(answer("Fresh start."))
+    assert _run(agent_services, user, assistant, "Again")[0].answer == "Fresh start."
+
+
+def test_tool_call_limit__refuses_the_calls_over_the_cap_and_lets_the_model_answer(
+    agent_services: Services, user: User, scripted: Make
+) -> None:
+    asked = MAX_TOOL_CALLS_PER_TURN + 2
+    batch = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "describe_table", "args": {"table": "Tasks"}, "id": f"call_{n}"}
+            for n in range(asked)
+        ],
+    )
+    assistant, chat = scripted(batch, answer("Described."))
+    result, _, _ = _run(agent_services, user, assistant, "Describe it many times")
+
+    assert result.answer == "Described."
+    tools = [m for m in result.messages if isinstance(m, ToolMessage)]
+    assert len(tools) == asked
+    refused = [m for m in tools if m.status == "error"]
+    over = range(MAX_TOOL_CALLS_PER_TURN, asked)
+    assert [m.tool_call_id for m in refused] == [f"call_{n}" for n in over]
+    assert {m.text for m in refused} == {TOOL_LIMIT_MESSAGE}
+    assert all("Estimate Hours" in m.text for m in tools if m.status != "error")
+    assert len(chat.calls) == 2  # the model saw the refusals and answered

@@ -17,11 +17,13 @@ from services.container import Services
 from services.db import create_db_engine, transaction
 from services.errors import InvalidInputError, NotFoundError
 from services.orm import User
+from tests.integration.budget.conftest import GuardMaker
 from tests.integration.budget.guard_setup import estimate, ledger
 
 pytestmark = pytest.mark.sql
 
 USD = 1_000_000_000
+FLASH = "gemini-2.5-flash"
 
 
 def test_migration__creates_the_budget_tables(sql_url: str) -> None:
@@ -71,6 +73,27 @@ def test_set_user_budget__takes_effect_at_once_despite_the_cache(
     guard.budgets.set_user_budget(user_id, BudgetOverrides(day_nusd=0))  # 0: no daily limit
 
     guard.reserve(user_id=user_id, model="gemini-2.5-pro", purpose=Purpose.CHAT, estimate=worst)
+
+
+@pytest.mark.parametrize("owner", ["user", "org"])
+def test_budget_set_by_another_process__binds_the_next_reserve_of_this_one(
+    guard: BudgetGuard, make_guard: GuardMaker, user_id: int, owner: str
+) -> None:
+    worst = estimate(input_nusd=0, total_nusd=USD // 2)
+    for _ in range(2):  # this process has read the limits and reserved with them
+        guard.reserve(user_id=user_id, model=FLASH, purpose=Purpose.CHAT, estimate=worst)
+    assert guard.budgets.last_seen(user_id) is not None
+
+    lower = BudgetOverrides(day_nusd=USD // 100)
+    other = make_guard().budgets  # another web process, its own memory
+    if owner == "user":
+        other.set_user_budget(user_id, lower)
+    else:
+        other.set_org_budget(lower)
+
+    with pytest.raises(SpendLimitExceededError) as refused:
+        guard.reserve(user_id=user_id, model=FLASH, purpose=Purpose.CHAT, estimate=worst)
+    assert (refused.value.scope.value, refused.value.limit) == (owner, USD // 100)
 
 
 def test_set_org_budget__round_trips(guard: BudgetGuard) -> None:

@@ -211,6 +211,54 @@ def test_rate_limit__counts_input_estimate_and_actual_output_tokens(
     assert (refused.value.kind, refused.value.limit) == ("tokens", 2500)
 
 
+def test_rate_limit__the_request_window_moves_with_the_clock(
+    make_guard: GuardMaker, user_id: int, clock: ManualClock
+) -> None:
+    guard = make_guard(rate_user_requests_per_minute=2)
+    reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))
+    clock.advance(seconds=20)
+    reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))
+
+    with pytest.raises(RateLimitExceededError) as refused:
+        reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))
+    assert refused.value.retry_after_seconds == 40  # when the first request leaves the minute
+
+    clock.advance(seconds=41)
+    reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))  # only the second is left
+    with pytest.raises(RateLimitExceededError):
+        reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))
+
+
+def test_rate_limit__last_minutes_tokens_weigh_as_much_as_is_still_in_the_window(
+    make_guard: GuardMaker, user_id: int, clock: ManualClock
+) -> None:
+    guard = make_guard(rate_user_tokens_per_minute=2000)
+    clock.advance(seconds=30)  # 12:00:30
+    reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2, input_tokens=1500))
+
+    clock.advance(seconds=45)  # 12:01:15: 3/4 of the last minute is in the window, 1125
+    with pytest.raises(RateLimitExceededError) as refused:
+        reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2, input_tokens=1000))
+    assert (refused.value.kind, refused.value.retry_after_seconds) == ("tokens", 45)
+
+    clock.advance(seconds=30)  # 12:01:45: 1/4 of it, 375
+    reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2, input_tokens=1000))
+
+
+def test_rate_limit__a_call_the_budget_refuses_still_counts_as_a_request(
+    make_guard: GuardMaker, user_id: int
+) -> None:
+    guard = make_guard(rate_user_requests_per_minute=2)
+    set_user_budget(guard, user_id, day_nusd=1)
+    for _ in range(2):
+        with pytest.raises(SpendLimitExceededError):
+            reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))
+
+    with pytest.raises(RateLimitExceededError) as refused:
+        reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2))
+    assert refused.value.kind == "requests"
+
+
 def test_rate_limits__are_per_user(
     make_guard: GuardMaker, services: Services, user_id: int
 ) -> None:
@@ -229,7 +277,11 @@ def test_redis_keys__start_with_the_prefix_then_the_hash_tag(
     day = _day(guard, user_id).span.label
     assert f"{settings.redis_key_prefix}{{budget}}:user:{user_id}:{day}" in keys
     assert f"{settings.redis_key_prefix}{{budget}}:org:{day}" in keys
-    assert any(k.startswith(f"{settings.redis_key_prefix}limits:") for k in keys)
+    # The per-minute limits share the hash tag: the reserve script counts them too.
+    assert f"{settings.redis_key_prefix}{{budget}}:rate:req:{user_id}" in keys
+    assert any(
+        k.startswith(f"{settings.redis_key_prefix}{{budget}}:rate:tok:{user_id}:") for k in keys
+    )
 
 
 def _day(guard: BudgetGuard, user_id: int) -> CounterRef:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, event, func, insert, select
 
 from config.settings import Settings
 from services.budget.guard import BudgetGuard
@@ -164,6 +164,33 @@ def test_record_call__concurrent_writers_count_each_call_once(services: Services
 
     assert errors == []
     assert _day_totals(services) == (60, sum(1_000 + n for n in range(60)), 6000, 3000)
+    assert differences(services.engine) == 0
+
+
+def test_record_call__is_one_statement_on_postgresql(services: Services) -> None:
+    """One round trip per ledger write on a server: the row and its three rollup adds in
+    one statement (SQLite, in-process, runs the four in one transaction)."""
+    user = add_user(services)
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", count)
+    try:
+        record_call(services.sql, _record(user))
+        with_ref = list(sent)
+        sent.clear()
+        record_call(services.sql, _record(user, ref_type=None, ref_id=None))
+        without_ref = list(sent)
+    finally:
+        event.remove(services.engine, "before_cursor_execute", count)
+
+    on_server = services.engine.dialect.name == "postgresql"
+    assert len(with_ref) == (1 if on_server else 4)
+    assert len(without_ref) == (1 if on_server else 2)
+    assert _day_totals(services)[0] == 2
+    assert _ref_calls(services) == 1
     assert differences(services.engine) == 0
 
 

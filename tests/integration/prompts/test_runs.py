@@ -11,6 +11,8 @@ from sqlalchemy import select
 from agents.prompt_runs import NEW_CHAT
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.seed_crm import SALES_CRM_ID
+from services.budget.budgets import BudgetOverrides
+from services.budget.errors import SpendLimitExceededError
 from services.budget.orm import LedgerEntry
 from services.budget.types import Purpose, RefType
 from services.container import Services
@@ -19,7 +21,7 @@ from services.errors import InvalidInputError
 from services.llm.errors import ProviderUnavailableError
 from services.orm import User
 from services.prompts.library import PromptDraft, PromptLibrary, RunMode
-from services.prompts.runs import PromptRunStore
+from services.prompts.runs import PromptRunStore, RunStatus
 from services.prompts.variables import Variable, VariableType
 from tests.integration.prompts.conftest import MakeRunner
 from tests.support.scripted_model import answer
@@ -164,19 +166,49 @@ def _provider_down(_messages: object) -> AIMessage:
     raise ConnectionError("the provider went away")
 
 
-def test_run__failed_with_tools_leaves_no_conversation_and_no_run(
+@pytest.mark.parametrize("mode", [RunMode.TOOLS, RunMode.TEXT])
+def test_run__failed_at_the_provider_is_kept_as_failed_with_no_conversation(
+    library: PromptLibrary,
+    runs: PromptRunStore,
+    ana: User,
+    make_runner: MakeRunner,
+    prompt_services: Services,
+    mode: RunMode,
+) -> None:
+    prompt = library.create(user_id=ana.id, draft=replace(TOOLS_DRAFT, mode=mode))
+    runner, _ = make_runner(_provider_down)
+    with pytest.raises(ProviderUnavailableError) as excinfo:
+        runner.run(user_id=ana.id, prompt_id=prompt.id, values={})
+    assert prompt_services.conversations.find(user_id=ana.id) == []
+    [failed] = runs.history(user_id=ana.id, prompt_id=prompt.id)
+    assert failed.status is RunStatus.FAILED
+    assert failed.error == str(excinfo.value)
+    assert (failed.output, failed.tokens, failed.cost_nusd) == ("", 0, 0)
+
+
+def test_run__refused_by_the_budget_is_kept_as_failed_next_to_answered_runs(
     library: PromptLibrary,
     runs: PromptRunStore,
     ana: User,
     make_runner: MakeRunner,
     prompt_services: Services,
 ) -> None:
-    prompt = library.create(user_id=ana.id, draft=TOOLS_DRAFT)
-    runner, _ = make_runner(_provider_down)
-    with pytest.raises(ProviderUnavailableError):
-        runner.run(user_id=ana.id, prompt_id=prompt.id, values={})
-    assert prompt_services.conversations.find(user_id=ana.id) == []
-    assert runs.history(user_id=ana.id) == []
+    prompt = library.create(user_id=ana.id, draft=DRAFT)
+    values = {"status": "Done", "due": "2026-12-01"}
+    runner, model = make_runner(answer("Three tasks are done."), answer("never sent"))
+    answered = runner.run(user_id=ana.id, prompt_id=prompt.id, values=values)
+    prompt_services.budget_guard.budgets.set_user_budget(ana.id, BudgetOverrides(day_tokens=1))
+
+    with pytest.raises(SpendLimitExceededError) as excinfo:
+        runner.run(user_id=ana.id, prompt_id=prompt.id, values=values)
+
+    assert len(model.calls) == 1  # the refused run never reached the model
+    refused, ok = runs.history(user_id=ana.id, prompt_id=prompt.id)
+    assert (refused.status, refused.error) == (RunStatus.FAILED, str(excinfo.value))
+    assert refused.failed
+    assert "budget" in refused.error.lower()
+    assert (refused.inputs, refused.tokens, refused.cost_nusd) == (values, 0, 0)
+    assert (ok.id, ok.status, ok.error, ok.failed) == (answered.run_id, RunStatus.OK, "", False)
 
 
 @pytest.mark.parametrize("mode", [RunMode.TOOLS, RunMode.TEXT])

@@ -137,3 +137,59 @@ def test_title_if_untitled__titles_once_from_the_question(store: ConversationSto
     title = store.get(user_id=1, conversation_id=conversation.id).title
     assert title == "How many deals closed last month, by owner, in the Sales CRM"
     assert not store.title_if_untitled(user_id=1, conversation_id=conversation.id, text="Other")
+
+
+def _other_process(services: Services) -> ConversationStore:
+    """A second store on the same Redis, as another web process has."""
+    return ConversationStore(
+        services.redis.__class__(connection_pool=services.redis.connection_pool),
+        prefix=services.settings.redis_key_prefix,
+        ttl_seconds=3600,
+    )
+
+
+def test_window__sees_turns_another_process_added_after_it_decoded_the_rest(
+    services: Services, store: ConversationStore
+) -> None:
+    other = _other_process(services)
+    conversation = store.create(user_id=1)
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(1))
+    first = store.window(user_id=1, conversation_id=conversation.id, max_tokens=10_000)
+    other.append(user_id=1, conversation_id=conversation.id, messages=_turn(2))
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(3))
+
+    window = store.window(
+        user_id=1, conversation_id=conversation.id, max_tokens=10_000, conversation=conversation
+    )
+
+    assert [m.text for m in first.messages] == [m.text for m in _turn(1)]
+    assert [m.text for m in window.messages] == [m.text for m in _turn(1) + _turn(2) + _turn(3)]
+    assert window.total_messages == 12
+    assert other.messages(user_id=1, conversation_id=conversation.id)[4:] == window.messages[4:]
+
+
+def test_window__reads_afresh_a_list_that_was_made_again_shorter(
+    services: Services, store: ConversationStore
+) -> None:
+    conversation = store.create(user_id=1)
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(1) + _turn(2))
+    assert len(store.messages(user_id=1, conversation_id=conversation.id)) == 8
+    # The list expired (its TTL) while the meta lived on, then a new turn was added.
+    services.redis.delete(f"{services.settings.redis_key_prefix}conv:{conversation.id}:messages")
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(3))
+
+    window = store.window(user_id=1, conversation_id=conversation.id, max_tokens=10_000)
+
+    assert [m.text for m in window.messages] == [m.text for m in _turn(3)]
+
+
+def test_window__a_conversation_of_another_user_is_not_found_even_when_passed_in(
+    store: ConversationStore,
+) -> None:
+    conversation = store.create(user_id=1)
+    with pytest.raises(NotFoundError):
+        store.window(user_id=2, conversation_id=conversation.id, max_tokens=100)
+    with pytest.raises(NotFoundError):
+        store.window(
+            user_id=2, conversation_id=conversation.id, max_tokens=100, conversation=conversation
+        )

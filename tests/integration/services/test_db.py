@@ -2,13 +2,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.container import Services
-from services.db import check_database, create_db_engine, transaction
+from services.db import check_database, create_db_engine, transaction, unavailable_error
 from services.errors import StoreUnavailableError
 from services.migrations import pending_revisions, upgrade_database
 from services.orm import Role, User
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.sql
 
@@ -80,3 +81,20 @@ def test_migrations__match_the_models(sql_url: str) -> None:
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_unavailable_error__maps_a_refused_connection_but_not_a_constraint_violation(
+    services: Services,
+) -> None:
+    stopped = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/stopped")
+    try:
+        with pytest.raises(OperationalError) as refused, stopped.connect():
+            pass
+    finally:
+        stopped.dispose()
+    outage = unavailable_error(refused.value)
+    assert isinstance(outage, StoreUnavailableError)
+    assert outage.store == "database"
+    with pytest.raises(IntegrityError) as duplicate, transaction(services.sql) as session:
+        session.add_all([User(email="twice@example.com"), User(email="twice@example.com")])
+    assert unavailable_error(duplicate.value) is None
