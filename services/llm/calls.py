@@ -54,6 +54,13 @@ class ModelCall:
         return cls(guard, reservation)
 
     @property
+    def output_limit(self) -> int | None:
+        """The output tokens (thinking included) this call was lowered to, to fit what is
+        left of a budget; None when it may write the model's full output."""
+        output = self.reservation.estimate.output_tokens
+        return output if output < self.reservation.model.reserved_output_tokens else None
+
+    @property
     def latency_ms(self) -> int:
         return int((time.monotonic() - self._started) * 1000)
 

@@ -10,6 +10,7 @@ that file as one JSON line per page, for before/after comparisons.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import uuid
@@ -17,10 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pyairtable
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from emulator import DEV_TOKEN
+from emulator.seed import PROJECT_TRACKER_ID
+from emulator.testing import EmulatorServer
 from services.budget.ledger import LedgerRecord, record_call
 from services.budget.types import CallStatus, Purpose
 from services.container import Services
@@ -28,6 +33,8 @@ from services.orm import Role, User
 from tests.e2e.axe_known import STREAMLIT_CHROME
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
+from tests.support.fake_gemini import FakeGeminiServer
+from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +57,7 @@ class Found:
 def wait_for_page(page: Page) -> None:
     """Until Streamlit has finished running the page's script and drawn it."""
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-    expect(page.locator('[data-testid="stMain"]')).to_be_visible()
+    expect(page.locator("main")).to_be_visible()
     page.wait_for_timeout(500)  # the last deltas of the run are painted
 
 
@@ -105,9 +112,10 @@ def check_page(page: Page, state: str) -> None:
             out.write(json.dumps(line) + "\n")
     failing = [f for f in found if f.impact in FAILING_IMPACTS and not f.excused]
     assert not failing, f"{state}: axe violations from our markup: {failing}"
+    assert page.locator('a[href^="mailto:"]').count() == 0, f"{state}: an email became a link"
     levels = headings(page)
     assert [level for level, _ in levels].count(1) == 1, f"{state}: one h1, got {levels}"
-    for (before, _), (level, text) in zip(levels, levels[1:], strict=False):
+    for (before, _), (level, text) in itertools.pairwise(levels):
         assert level <= before + 1, f"{state}: heading {text!r} skips a level: {levels}"
 
 
@@ -159,3 +167,100 @@ def test_axe__signed_in_pages_have_no_serious_violations(
         except AssertionError as failure:  # every page is audited, then all failures shown
             failures.append(str(failure))
     assert not failures, "\n".join(failures)
+
+
+def _ask(page: Page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def _tab_to(page: Page, label: str, most: int) -> int:
+    """Press Tab until the link named `label` has the focus; how many presses it took."""
+    for presses in range(1, most + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == label:
+            return presses
+    raise AssertionError(f"{label!r} not reached in {most} Tab presses")
+
+
+def test_chat__skip_links_reach_the_question_box_and_the_base_picker_first(
+    chat_app: tuple[AppServer, Services], page: Page
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Keyboard")
+    sign_in(page, server.url, user.email)
+    wait_for_page(page)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible()
+
+    page.goto(server.url)  # from a fresh load: nothing focused yet
+    wait_for_page(page)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible()
+    assert _tab_to(page, "Skip to the question box", most=2) <= 2
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_focused()
+
+    page.goto(server.url)
+    wait_for_page(page)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible()
+    assert _tab_to(page, "Skip to the base picker", most=3) <= 3
+    page.keyboard.press("Enter")
+    expect(
+        page.locator("main").get_by_test_id("stSelectbox").first.locator("input")
+    ).to_be_focused()
+    # The signed-in line is text: no Tab stop, no mailto: link.
+    expect(page.get_by_text(f"Signed in as {user.email}")).to_be_visible()
+    assert page.locator('a[href^="mailto:"]').count() == 0
+
+
+def test_chat__open_conversation_passes_axe_and_confirm_returns_focus_to_the_card(
+    chat_app: tuple[AppServer, Services],
+    gemini: FakeGeminiServer,
+    emulator: EmulatorServer,
+    page: Page,
+) -> None:
+    server, services = chat_app
+    user = make_user(services, name="Confirmer")
+    tasks = pyairtable.Api(DEV_TOKEN, endpoint_url=emulator.url).table(PROJECT_TRACKER_ID, "Tasks")
+    record = tasks.first(formula="{Status}='Todo'")
+    assert record is not None
+    gemini.script(
+        ScriptedReply(
+            text="",
+            tool_calls=[
+                ScriptedToolCall(
+                    "update_records",
+                    {
+                        "table": "Tasks",
+                        "records": [
+                            {
+                                "id": record["id"],
+                                "fields": [{"field": "Status", "value": "Blocked"}],
+                            }
+                        ],
+                    },
+                )
+            ],
+        ),
+        ScriptedReply(text="I proposed the change; please confirm it."),
+        ScriptedReply(text="Block a task"),  # the conversation title
+    )
+    sign_in(page, server.url, user.email)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Project Tracker").click()
+    _ask(page, f"Mark {record['fields']['Name']} as Blocked")
+    expect(page.get_by_text("Proposed change to Tasks")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Block a task", level=1)).to_be_visible(timeout=30_000)
+
+    check_page(page, "member / (open conversation, change card)")
+
+    confirm = page.get_by_role("button", name="Confirm")
+    confirm.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Applied.", exact=True)).to_be_visible()
+    page.wait_for_function(
+        "() => document.activeElement.closest('[class*=\"st-key-card-\"]') !== null"
+    )
+    focused = page.evaluate("() => document.activeElement.textContent")
+    assert "Applied." in focused
+    tasks.update(record["id"], {"Status": "Todo"})  # leave the shared base as it was

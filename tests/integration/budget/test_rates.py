@@ -134,5 +134,6 @@ def test_request_refusal__says_refused_attempts_count(
     refused = _refusal(limits, 5, 10)
 
     assert refused.kind == "requests"
-    assert refused.retry_after_seconds is not None and 1 <= refused.retry_after_seconds <= 60
+    assert refused.retry_after_seconds is not None
+    assert 1 <= refused.retry_after_seconds <= 60
     assert str(refused).endswith("Refused attempts count as requests too.")

@@ -194,6 +194,7 @@ def test_rate_limit__refuses_the_request_over_the_per_minute_limit(
     assert str(refused.value).startswith(
         "You have reached your limit of 2 model requests per minute."
     )
+    assert refused.value.retry_after_seconds is not None
     assert 1 <= refused.value.retry_after_seconds <= 60
     assert counter(guard, user_id, Window.DAY)["nusd"] == 4  # the refused call reserved nothing
 
