@@ -162,8 +162,13 @@ class BudgetGuard:
         estimate: CostEstimate,
         ref: CallRef | None = None,
         request_id: str | None = None,
+        shorten: bool = False,
     ) -> Reservation:
         """Reserve `estimate` against every limit of `user_id`, or refuse.
+
+        With `shorten` (a caller that asks the model for no more than the reservation's
+        `estimate.output_tokens`), a call without room for its worst case is reserved
+        with its output lowered to fit (`fit_output`), if that leaves a useful answer.
 
         Raises:
             RateLimitExceededError: A per-minute limit would be crossed.
@@ -194,7 +199,7 @@ class BudgetGuard:
             return _untracked(reservation)
         if outcome[0] == -1:
             raise InvalidInputError(f"Request id {reservation.request_id} was already reserved.")
-        if outcome[0] == 0 and (fitted := self.fit_output(reservation)) is not None:
+        if shorten and outcome[0] == 0 and (fitted := self.fit_output(reservation)) is not None:
             # Too little room for the worst case, maybe enough for a shorter answer.
             reservation = replace(reservation, estimate=fitted)
             outcome = self._run_reserve(reservation)

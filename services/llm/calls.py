@@ -48,8 +48,15 @@ class ModelCall:
     ) -> ModelCall:
         """Estimate and reserve; raises the guard's refusal when a limit would be crossed."""
         estimate = guard.estimate(model_name, messages, tools=tools)
+        # `shorten`: the call is sent with the output limit of its reservation (see
+        # `output_limit`), so a budget's last room can still hold a shorter answer.
         reservation = guard.reserve(
-            user_id=user_id, model=model_name, purpose=purpose, estimate=estimate, ref=ref
+            user_id=user_id,
+            model=model_name,
+            purpose=purpose,
+            estimate=estimate,
+            ref=ref,
+            shorten=True,
         )
         return cls(guard, reservation)
 
