@@ -30,6 +30,7 @@ from services.budget.ledger import LedgerRecord, record_call
 from services.budget.types import CallStatus, Purpose
 from services.container import Services
 from services.orm import Role, User
+from services.prompts.library import PromptDraft
 from tests.e2e.axe_known import STREAMLIT_CHROME
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
@@ -158,9 +159,13 @@ def test_axe__signed_in_pages_have_no_serious_violations(
 ) -> None:
     user = make_user(app_services, role=role)
     _spend(app_services, user)
+    # An open prompt shows its run history (an h2 under the prompt's h1).
+    prompt = app_services.prompts.create(
+        user_id=user.id, draft=PromptDraft(name="Weekly summary", template="Sum up.", variables=[])
+    )
     sign_in(page, app_server.url, user.email)
     failures: list[str] = []
-    for path in paths:
+    for path in [*paths, f"prompts?p={prompt.id}"]:
         page.goto(f"{app_server.url}/{path}")
         try:
             check_page(page, f"{role} /{path}")
