@@ -206,7 +206,11 @@ class BudgetGuard:
         if outcome[0] == 0:
             self._alert_used_up(reservation, outcome)
             raise _refusal(reservation, limits, outcome)
-        logger.debug("reserved request_id=%s nusd=%d", reservation.request_id, estimate.total_nusd)
+        logger.debug(
+            "reserved request_id=%s nusd=%d",
+            reservation.request_id,
+            reservation.estimate.total_nusd,
+        )
         return reservation
 
     def fit_output(self, reservation: Reservation) -> CostEstimate | None:
