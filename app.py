@@ -146,7 +146,7 @@ if user is not None:
 skip_links()
 
 if navigation.url_path in ADMIN_ONLY and not is_admin:
-    st.title(navigation.title)
+    st.title("Admins only")  # the one h1 of this page (not the page's own title)
     st.error(NOT_ALLOWED, icon=":material/block:")
     st.stop()
 
