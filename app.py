@@ -12,6 +12,7 @@ from typing import Literal
 import streamlit as st
 
 from services.errors import StoreUnavailableError
+from ui.a11y import page_style, signed_in_line, skip_links
 from ui.context import get_settings
 from ui.forms import post_form, show_flash
 from ui.notifications import render_bell
@@ -19,6 +20,7 @@ from ui.signed_in import NOT_ALLOWED, current_user
 from ui.status import render_outage
 
 st.set_page_config(page_title="PyAirtable Assistant", page_icon=":material/table_chart:")
+page_style()
 
 try:
     user = current_user()
@@ -155,7 +157,7 @@ if user is not None and navigation.url_path in {signin.url_path, register.url_pa
 if user is not None:
     # Before the page runs: after its st.stop() nothing more can be drawn.
     with st.sidebar:
-        st.caption(f"Signed in as {user.email}")
+        signed_in_line(user.email)
         render_bell(user.id, admin=user.is_admin)
         post_form("/api/auth/logout", "logout", [], "Sign out", secondary=True)
 
@@ -164,7 +166,10 @@ if user is not None:
     # for this account); the public pages show their own.
     show_flash()
 
+skip_links()
+
 if navigation.url_path in ADMIN_ONLY and not is_admin:
+    st.title("Admins only")  # the one h1 of this page (not the page's own title)
     st.error(NOT_ALLOWED, icon=":material/block:")
     st.stop()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     # Input tokens are estimated offline (about 4 characters a token); this covers the error.
     budget_estimate_safety_factor: Annotated[float, Field(ge=1.0, le=4.0)] = 1.3
     budget_limits_cache_seconds: Annotated[int, Field(ge=0)] = 30
+    # With less budget left than a call's worst case, its output is lowered to fit, down to
+    # this many tokens (thinking included); below it the call is refused.
+    budget_min_output_tokens: Annotated[int, Field(gt=0)] = 512
+    # Gemini's free tier costs nothing: `free` prices Gemini calls at $0 in the ledger (token
+    # budgets and rate limits still apply); `paid` uses the prices of config/models.toml.
+    gemini_pricing_tier: Literal["paid", "free"] = "paid"
     llm_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     llm_request_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from services.auth.passwords import MIN_LENGTH
 from services.errors import AppError
+from ui.a11y import plain_text
 from ui.context import get_services
 from ui.forms import FormField, post_form
 from ui.signed_in import require_user
@@ -14,9 +15,9 @@ services = get_services()
 user = require_user()
 
 st.title("Account")
-st.caption(f"{user.email} · {user.role}")
+plain_text(f"{user.email} · {user.role}", caption=True)
 
-st.subheader("Airtable connection")
+st.header("Airtable connection")
 if connected := st.session_state.pop("airtable_connected", None):
     st.success(connected)
 connections = services.airtable_connections
@@ -50,7 +51,7 @@ with st.form("airtable_token", clear_on_submit=True):
             st.session_state["airtable_connected"] = message
             st.rerun()
 
-st.subheader("API tokens")
+st.header("API tokens")
 st.caption("For scripts calling `/api` routes with `Authorization: Bearer <token>`.")
 issued = st.session_state.pop("issued_api_token", None)
 if issued:
@@ -77,7 +78,7 @@ for row in services.api_tokens.list_for(user.id):
         services.api_tokens.revoke(user_id=user.id, jti=row.jti)
         st.rerun()
 
-st.subheader("Password")
+st.header("Password")
 # A form posted to a route: only an HTTP response can give this browser its new session
 # cookie after every session of the account ends. The outcome shows at the top of the page.
 post_form(

@@ -126,23 +126,23 @@ cols[0].metric("Org spend", format_usd(sum(r.cost_nusd for r in by_day)))
 cols[1].metric("Tokens", f"{sum(r.tokens for r in by_day):,}")
 cols[2].metric("Model calls", f"{sum(r.calls for r in by_day):,}")
 
-st.subheader("Spend over time")
+st.header("Spend over time")
 if by_day:
     daily_chart(by_day, start, end, tokens=False)
 _spend_table(by_day, "day", "spend_by_day")
 
-st.subheader("By user")
+st.header("By user")
 _spend_table(by_user, "user", "spend_by_user")
-st.subheader("By model")
+st.header("By model")
 _spend_table(by_model, "model", "spend_by_model")
-st.subheader("By purpose")
+st.header("By purpose")
 _spend_table(by_purpose, "purpose", "spend_by_purpose", purpose_label)
-st.subheader("Most expensive conversations")
+st.header("Most expensive conversations")
 _ref_table(conversations, "top_conversations", "conversation")
-st.subheader("Most expensive prompt runs")
+st.header("Most expensive prompt runs")
 _ref_table(runs, "top_prompt_runs", "prompt")
 
-st.subheader("User budgets")
+st.header("User budgets")
 chosen = st.selectbox(
     "User", list(emails), format_func=emails.__getitem__, index=None, placeholder="Choose a user"
 )
@@ -160,7 +160,7 @@ if chosen is not None:
     except AppError as exc:
         st.error(str(exc))
 
-st.subheader("Organisation budget")
+st.header("Organisation budget")
 try:
     saved_org = _budget_form(
         "budget-org", "Org", budgets.get_org_budget(), budgets.defaults(org=True)
@@ -171,5 +171,5 @@ try:
 except AppError as exc:
     st.error(str(exc))
 
-st.subheader("Budget alerts")
+st.header("Budget alerts")
 show_all_alerts(emails)

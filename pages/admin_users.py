@@ -8,6 +8,7 @@ import streamlit as st
 from services.auth.resets import RESET_TTL_S
 from services.errors import AppError
 from services.orm import Role, User, UserStatus
+from ui.a11y import plain_text
 from ui.alerts import show_all_alerts
 from ui.context import get_services
 from ui.signed_in import require_admin
@@ -65,7 +66,8 @@ for user in shown:
     with st.container(border=True):
         cols = st.columns([4, 2, 2, 2, 2])
         you = " (you)" if is_self else ""
-        cols[0].markdown(f"**{user.email}**{you}  \n{user.display_name or ''}")
+        with cols[0]:
+            plain_text(you, strong=user.email, second_line=user.display_name or "")
         cols[1].write(f"{user.role} · {user.status}")
         try:
             if user.is_admin:
@@ -102,10 +104,10 @@ for user in shown:
         except AppError as exc:
             st.error(str(exc))
 
-st.subheader("Budget alerts")
+st.header("Budget alerts")
 show_all_alerts({u.id: u.email for u in users})
 
-st.subheader("Organisation Airtable connection")
+st.header("Organisation Airtable connection")
 org = services.airtable_connections.describe(None)
 if org is not None:
     st.write(f"Org token {org.token_hint} connected ({org.base_count} bases).")

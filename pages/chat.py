@@ -155,8 +155,8 @@ def _act(action: str, change_id: str) -> None:
 
 
 if conversation is not None:
+    st.title(conversation.title)
     title_cols = st.columns([5, 2, 2], vertical_alignment="center")
-    title_cols[0].subheader(conversation.title)
     with title_cols[1].popover("Rename", icon=":material/edit:"):
         new_title = st.text_input("Title", value=conversation.title, key="rename-title")
         if st.button("Save", key="rename-save"):

@@ -230,7 +230,7 @@ def _back_to_chat(conversation_id: str | None) -> None:
 
 
 def _history(prompt: PromptInfo) -> None:
-    st.subheader("Run history")
+    st.header("Run history")
     history = runs.history(user_id=user.id, prompt_id=prompt.id)
     if not history:
         st.caption("No runs yet.")

@@ -12,6 +12,7 @@ from ui.status import render_connection_test, render_statuses
 require_admin()
 st.title("Status")
 st.caption("What this installation is connected to.")
+st.header("Connections")
 with st.spinner("Checking connections…"):
     render_statuses(check_components(get_services()))
 render_connection_test(get_services())

@@ -56,18 +56,19 @@ cols[0].metric("Spent", format_usd(sum(r.cost_nusd for r in by_day)))
 cols[1].metric("Tokens", f"{sum(r.tokens for r in by_day):,}")
 cols[2].metric("Model calls", f"{sum(r.calls for r in by_day):,}")
 
-st.subheader("By day")
+st.header("By day")
 if by_day:
     daily_chart(by_day, start, end, tokens=True)
+    spend_table(by_day, "day")  # the charts' figures, as a table
 else:
     st.caption("No calls in this period.")
 
-st.subheader("By model")
+st.header("By model")
 spend_table(by_model, "model")
-st.subheader("By purpose")
+st.header("By purpose")
 spend_table(by_purpose, "purpose", purpose_label)
 
-st.subheader("Budgets left")
+st.header("Budgets left")
 try:
     # The organisation's rows tell how much everyone spent: that is for admins only.
     statuses = limits_and_spend(services.budget_guard, user.id, include_org=user.is_admin)

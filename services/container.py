@@ -132,7 +132,9 @@ def build_services(settings: Settings) -> Services:
         redis_client=client,
         sessions=sessions,
         settings=settings,
-        catalog=load_model_catalog(settings.model_table_path),
+        catalog=load_model_catalog(
+            settings.model_table_path, gemini_free_tier=settings.gemini_pricing_tier == "free"
+        ),
         events=events,
     )
     prompts = PromptLibrary(sessions, gateway)

@@ -15,7 +15,8 @@ from services.budget.views import CallCost, call_costs, total_cost
 from services.chat_export import metric_label
 from services.container import Services
 from services.conversations import is_error_entry
-from services.llm.guarded import ledger_request_id
+from services.llm.guarded import ledger_request_id, output_limit
+from ui.a11y import card_selector, focus_after_rerun, restore_focus
 from ui.chat_extras import download_table, records_dataframe
 from ui.workflow_cards import CARD_KINDS
 
@@ -40,11 +41,19 @@ TOOL_LABELS = {
 }
 
 
-def _turn_cost(costs: Mapping[str, CallCost], messages: Sequence[BaseMessage]) -> str:
-    """The ledger's tokens and cost of the model calls that produced the turn's answers."""
-    request_ids = [r for m in messages if isinstance(m, AIMessage) if (r := ledger_request_id(m))]
+def turn_footer(costs: Mapping[str, CallCost], messages: Sequence[BaseMessage]) -> str:
+    """The ledger's tokens and cost of the model calls that produced the turn's answers,
+    and whether a call was held to a shorter answer to fit what was left of a budget."""
+    answers = [m for m in messages if isinstance(m, AIMessage)]
+    request_ids = [r for m in answers if (r := ledger_request_id(m))]
     total = total_cost(costs, request_ids)
-    return f"{total.tokens:,} tokens · {format_usd(total.cost_nusd)}" if total else ""
+    parts = [f"{total.tokens:,} tokens · {format_usd(total.cost_nusd)}"] if total else []
+    lowered = [n for m in answers if (n := output_limit(m)) is not None]
+    if lowered:
+        parts.append(
+            f"answer limited to {min(lowered):,} output tokens to fit what is left of your budget"
+        )
+    return " · ".join(parts)
 
 
 def render_artifact(artifact: Any, key: str) -> None:
@@ -86,7 +95,8 @@ def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, k
     """A diff card: what will change, and Confirm/Cancel, or Undo once applied."""
     counts = artifact.get("counts", {})
     summary = ", ".join(f"{n} to {a}" for a, n in counts.items() if n)
-    with st.container(border=True):
+    card = card_selector(key)
+    with st.container(border=True, key=f"card-{key}"):
         st.markdown(f"**Proposed change to {artifact.get('table', '')}:** {summary}")
         rows = []
         for change in artifact.get("changes", []):
@@ -109,17 +119,21 @@ def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, k
         if state == "pending":
             left, right = st.columns(2)
             if left.button("Confirm", key=f"confirm-{key}", type="primary"):
+                focus_after_rerun(card)  # the card's result, not <body>
                 act("apply", proposal_id)
             if right.button("Cancel", key=f"cancel-{key}"):
+                focus_after_rerun(card)  # the card's result, not <body>
                 act("cancel", proposal_id)
         elif state == "applied":
             st.success("Applied.", icon=":material/check:")
             conflict_key = undo_conflict_key(proposal_id)
             if conflict_key not in st.session_state and st.button("Undo", key=f"undo-{key}"):
+                focus_after_rerun(card)  # the card's result, not <body>
                 act("undo", proposal_id)  # returns only when later edits stopped it
             if conflict := st.session_state.get(conflict_key):
                 st.warning(conflict, icon=":material/warning:")
                 if st.button("Undo anyway", key=f"force-undo-{key}"):
+                    focus_after_rerun(card)  # the card's result, not <body>
                     act("force_undo", proposal_id)
         elif state == "undone":
             st.info("Applied, then undone.", icon=":material/undo:")
@@ -127,6 +141,7 @@ def render_proposal(artifact: dict[str, Any], state: str, act: ProposalAction, k
             st.caption("Not applied: the records changed since this was proposed.")
         else:
             st.caption("Not applied (cancelled or expired).")
+    restore_focus(card)
 
 
 def _show(value: Any) -> str:
@@ -224,6 +239,6 @@ def render_history(
                         render_artifact(artifact, key)
                 if message.text:
                     st.markdown(message.text)
-            cost = _turn_cost(costs, turn)
+            cost = turn_footer(costs, turn)
             if cost:
                 st.caption(cost)

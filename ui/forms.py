@@ -18,7 +18,8 @@ _STYLE = """
 .pa-form label { display:flex; flex-direction:column; gap:.25rem; font-size:.9rem; }
 .pa-form input { padding:.55rem .7rem; border:1px solid rgba(49,51,63,.25); border-radius:.5rem;
   font-size:1rem; }
-.pa-form button { padding:.6rem 1rem; border:0; border-radius:.5rem; background:#ff4b4b;
+/* #c62828 under white text: 5.6:1 (WCAG AA 4.5:1); the theme's primaryColor. */
+.pa-form button { padding:.6rem 1rem; border:0; border-radius:.5rem; background:#c62828;
   color:white; font-size:1rem; cursor:pointer; }
 .pa-link { display:inline-block; padding:.55rem 1rem; border-radius:.5rem; text-decoration:none;
   border:1px solid rgba(49,51,63,.25); color:inherit; }

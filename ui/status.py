@@ -25,7 +25,7 @@ def render_statuses(statuses: list[ComponentStatus]) -> None:
     for status in statuses:
         with st.container(border=True):
             icon = ":green[:material/check_circle:]" if status.ok else ":red[:material/cancel:]"
-            st.markdown(f"#### {icon} {LABELS.get(status.name, status.name)}")
+            st.markdown(f"### {icon} {LABELS.get(status.name, status.name)}")
             st.write(status.detail)
             if status.help:
                 st.info(status.help, icon=":material/info:")
@@ -35,13 +35,14 @@ def render_outage(message: str) -> None:
     """A store the app cannot work without is down: say which, and what to do."""
     st.title("Temporarily unavailable")
     st.warning(message, icon=":material/cloud_off:")
+    st.header("What is down")
     render_statuses([s for s in check_readiness(get_services()) if not s.ok])
 
 
 def render_connection_test(services: Services) -> None:
     """A "Test connection" button: lists the provider's models with the configured key
     (no tokens spent) and says whether that worked, and if not, what is wrong."""
-    st.subheader("Language model connection")
+    st.header("Language model connection")
     st.caption("Checks the key and the default model by listing the provider's models; free.")
     if not st.button("Test connection", icon=":material/network_check:", key="llm-test"):
         return

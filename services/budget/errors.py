@@ -73,18 +73,40 @@ class RateLimitExceededError(BudgetExceededError):
     Attributes:
         kind: `requests` or `tokens`.
         limit: The allowance per minute.
-        retry_after_seconds: When enough of the window frees up (at least 1).
+        retry_after_seconds: When a retry of this same call will pass, if nothing else is
+            spent meanwhile (at least 1); None when it never can (a call larger than the
+            whole token allowance).
+        needed: The tokens this call asked for (token refusals only).
     """
 
-    def __init__(self, *, kind: str, limit: int, retry_after_seconds: int) -> None:
+    def __init__(
+        self, *, kind: str, limit: int, retry_after_seconds: int | None, needed: int | None = None
+    ) -> None:
         self.kind = kind
         self.limit = limit
         self.retry_after_seconds = retry_after_seconds
-        what = "model requests" if kind == "requests" else "tokens"
-        super().__init__(
-            f"You have reached your limit of {limit:,} {what} per minute. "
-            f"Try again in {retry_after_seconds} s."
-        )
+        self.needed = needed
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        # Every attempt takes a request before its tokens are checked: refused ones too.
+        counted = "Refused attempts count as requests too."
+        if self.kind == "requests":
+            return (
+                f"You have reached your limit of {self.limit:,} model requests per minute. "
+                f"Try again in {self.retry_after_seconds} s. {counted}"
+            )
+        needs = f"{self.needed:,} tokens" if self.needed is not None else "more tokens"
+        if self.retry_after_seconds is None:
+            return (
+                f"This request needs about {needs}, more than your limit of "
+                f"{self.limit:,} tokens per minute: shorten the message or start a new "
+                "conversation."
+            )
+        reached = f"You have reached your limit of {self.limit:,} tokens per minute"
+        if self.needed is not None:
+            reached += f" (this request needs about {needs})"
+        return f"{reached}. Try again in {self.retry_after_seconds} s. {counted}"
 
 
 class BudgetStoreUnavailableError(StoreUnavailableError):

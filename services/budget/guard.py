@@ -11,8 +11,11 @@ nobody settles are settled by the reaper (`services.budget.reaper`).
 
 The reservation is a true upper bound when the provider keeps to the request: input
 estimate plus the output cap plus the thinking budget of the model table, all output
-priced at the output rate. A provider that still reports more is charged what it reports
-(see `services.budget.settlement`).
+priced at the output rate. When a budget has less room than that but enough for the
+minimum useful output, the call is reserved with its output lowered to fit
+(`fit_output`), and the model is asked for no more (`services.llm.guarded`); a budget
+with less room than that is used up, and its 100% alert fires. A provider that still
+reports more is charged what it reports (see `services.budget.settlement`).
 
 Redis unreachable: paid models are refused (fail closed). A model whose prices are all
 zero may still run, unreserved and uncounted against token budgets and rate limits; its
@@ -35,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from services.budget import scripts
+from services.budget.alerts import Crossing, record_crossings
 from services.budget.budgets import AppliedLimits, BudgetStore, CachedLimits
 from services.budget.errors import BudgetStoreUnavailableError, SpendLimitExceededError
 from services.budget.ledger import find_call
@@ -138,6 +142,7 @@ class BudgetGuard:
         self.rates = UserRateLimits.from_settings(settings)
         self._lease = timedelta(seconds=settings.budget_reservation_lease_seconds)
         self._safety_factor = settings.budget_estimate_safety_factor
+        self._min_output = settings.budget_min_output_tokens
         self._reserve_script = redis_client.register_script(scripts.RESERVE)
         self.settlements = SettlementWriter(
             redis_client=redis_client,
@@ -164,8 +169,13 @@ class BudgetGuard:
         estimate: CostEstimate,
         ref: CallRef | None = None,
         request_id: str | None = None,
+        shorten: bool = False,
     ) -> Reservation:
         """Reserve `estimate` against every limit of `user_id`, or refuse.
+
+        With `shorten` (a caller that asks the model for no more than the reservation's
+        `estimate.output_tokens`), a call without room for its worst case is reserved
+        with its output lowered to fit (`fit_output`), if that leaves a useful answer.
 
         Raises:
             RateLimitExceededError: A per-minute limit would be crossed (the budgets are
@@ -201,13 +211,81 @@ class BudgetGuard:
             return _untracked(reservation)
         if outcome[0] == -3:
             kind = outcome[1].decode() if isinstance(outcome[1], bytes) else str(outcome[1])
-            raise self.rates.refusal(kind, float(outcome[2]))
+            raise self.rates.refusal(kind, float(outcome[2]), reservation.estimate.input_tokens)
         if outcome[0] == -1:
             raise InvalidInputError(f"Request id {reservation.request_id} was already reserved.")
+        if shorten and outcome[0] == 0 and (fitted := self.fit_output(reservation)) is not None:
+            # Too little room for the worst case, maybe enough for a shorter answer.
+            reservation = replace(reservation, estimate=fitted)
+            outcome = self._run_reserve(reservation, None, rates_counted=True)
         if outcome[0] == 0:
+            self._alert_used_up(reservation, outcome)
             raise _refusal(reservation, limits, outcome)
-        logger.debug("reserved request_id=%s nusd=%d", reservation.request_id, estimate.total_nusd)
+        logger.debug(
+            "reserved request_id=%s nusd=%d",
+            reservation.request_id,
+            reservation.estimate.total_nusd,
+        )
         return reservation
+
+    def fit_output(self, reservation: Reservation) -> CostEstimate | None:
+        """The estimate with its output lowered to what every counter still has room for,
+        never below the minimum useful output (`BUDGET_MIN_OUTPUT_TOKENS`); None when the
+        output cannot be lowered. A refused call is retried with it once: what fits in
+        `limits - current` now is checked again, atomically, by the reservation.
+        """
+        estimate, spec = reservation.estimate, reservation.model
+        least = min(self._min_output, estimate.output_tokens)
+        if estimate.output_tokens <= least:
+            return None
+        refs = reservation.counters
+        with self.redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.hmget(self.keys.counter(ref), "nusd", "tok")
+            current = pipe.execute()
+        rates = spec.rates_for(estimate.input_tokens)
+        room = estimate.output_tokens
+        for (limit_nusd, limit_tokens), (nusd, tokens) in zip(
+            reservation.limits, current, strict=True
+        ):
+            if limit_nusd > 0 and rates.output_nusd > 0:
+                left = limit_nusd - int(nusd or 0) - estimate.input_nusd
+                room = min(room, left // rates.output_nusd)
+            if limit_tokens > 0:
+                room = min(room, limit_tokens - int(tokens or 0) - estimate.input_tokens)
+        output = max(room, least)  # below the minimum: reserved, and so refused, at it
+        return replace(
+            estimate,
+            output_tokens=output,
+            total_nusd=estimate.input_nusd + output * rates.output_nusd,
+        )
+
+    def _alert_used_up(self, reservation: Reservation, outcome: list[Any]) -> None:
+        """A budget too low for even the minimum useful output is used up: its 100% alert
+        fires (once per window, as when spending reaches the limit), though calls lowered
+        to fit may have stopped it just short of 100%."""
+        _, index, field, current = outcome
+        ref = reservation.counters[int(index) - 1]
+        limit_nusd, limit_tokens = reservation.limits[int(index) - 1]
+        least = min(self._min_output, reservation.model.reserved_output_tokens)
+        if (field.decode() if isinstance(field, bytes) else field) == "nusd":
+            rate = reservation.model.rates_for(reservation.estimate.input_tokens).output_nusd
+            metric, limit, smallest = Metric.USD, limit_nusd, least * rate
+        else:
+            metric, limit, smallest = Metric.TOKENS, limit_tokens, least
+        if limit - int(current) >= smallest:
+            return  # room for a shorter call: this one was refused for its own size
+        crossing = Crossing(ref, metric, 100, limit, int(current))
+        try:
+            record_crossings(
+                [crossing],
+                redis_client=self.redis,
+                sessions=self.sql,
+                keys=self.keys,
+                now=self.clock(),
+            )
+        except redis.RedisError:
+            logger.warning("budget alert not recorded user_id=%s", reservation.user_id)
 
     def settle(
         self, reservation: Reservation, usage: TokenUsage | None, *, latency_ms: int
@@ -280,7 +358,9 @@ class BudgetGuard:
             reservation, limits=tuple(limits.for_counter(r) for r in reservation.counters)
         )
 
-    def _run_reserve(self, reservation: Reservation, seen: CachedLimits | None) -> list[Any]:
+    def _run_reserve(
+        self, reservation: Reservation, seen: CachedLimits | None, *, rates_counted: bool = False
+    ) -> list[Any]:
         now, estimate, refs = reservation.reserved_at, reservation.estimate, reservation.counters
         args: list[Any] = [len(refs), estimate.total_nusd, estimate.total_tokens]
         ttls = [ttl_seconds(ref.span.end + COUNTER_GRACE, now) for ref in refs]
@@ -301,6 +381,7 @@ class BudgetGuard:
             max(estimate.input_tokens, 1),
             seen.user_raw if seen is not None else "",
             seen.org_raw if seen is not None else "",
+            "1" if rates_counted else "",
         ]
         minute, user_id = minute_of(now), reservation.user_id
         keys = [self.keys.counter(r) for r in refs]

@@ -23,7 +23,8 @@ from __future__ import annotations
 # ARGV: n, nusd, tok, (limit_nusd, limit_tok, ttl) x n,
 #       request_id, lease_deadline_ms, record_ttl, meta,
 #       now_ms, window_ms, request_limit, token_limit, token_cost, user_limits_text,
-#       org_limits_text
+#       org_limits_text, rates_counted ('1': this call's request and tokens were already
+#       counted by an earlier attempt of the same call, e.g. one retried with a shorter output)
 # The limits passed are those of the cached budget texts given (`BudgetStore.last_seen`):
 # unless the cache still holds exactly those texts, nothing is done and {-2} returned (the
 # caller reads them again). Empty texts skip that check (limits read just now). Then the
@@ -43,22 +44,39 @@ if ARGV[p + 10] ~= '' then
   if redis.call('GET', KEYS[n + 7]) ~= ARGV[p + 11] then return {-2} end
 end
 local now, span = tonumber(ARGV[p + 5]), tonumber(ARGV[p + 6])
-local req_limit, tok_limit = tonumber(ARGV[p + 7]), tonumber(ARGV[p + 8])
-local reqs, tok_now, tok_before = KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
-local oldest = redis.call('LINDEX', reqs, req_limit - 1)
-if oldest and tonumber(oldest) > now - span then
-  return {-3, 'requests', tonumber(oldest) + span - now}
+if ARGV[p + 12] ~= '1' then
+  local req_limit, tok_limit = tonumber(ARGV[p + 7]), tonumber(ARGV[p + 8])
+  local reqs, tok_now, tok_before = KEYS[n + 3], KEYS[n + 4], KEYS[n + 5]
+  local oldest = redis.call('LINDEX', reqs, req_limit - 1)
+  if oldest and tonumber(oldest) > now - span then
+    return {-3, 'requests', tonumber(oldest) + span - now}
+  end
+  redis.call('LPUSH', reqs, ARGV[p + 5])
+  redis.call('LTRIM', reqs, 0, req_limit - 1)
+  redis.call('PEXPIRE', reqs, span)
+  local elapsed = now % span
+  local before = tonumber(redis.call('GET', tok_before) or '0')
+  local counted = math.floor(before * (span - elapsed) / span)
+  counted = counted + tonumber(redis.call('GET', tok_now) or '0')
+  local cost = tonumber(ARGV[p + 9])
+  if counted + cost > tok_limit then
+    -- The hint is when this call fits (nothing else spent meanwhile), not when the minute
+    -- turns: while this minute lasts the last minute's count fades; after it, this minute's
+    -- count becomes the last one and fades in turn. -1: it never fits.
+    if cost > tok_limit then return {-3, 'tokens', -1} end
+    local room = tok_limit - cost
+    local cur = tonumber(redis.call('GET', tok_now) or '0')
+    local to_turn = span - elapsed
+    if cur <= room and before > 0 then
+      local wait = to_turn - (room - cur + 1) * span / before
+      if wait < to_turn then return {-3, 'tokens', math.max(math.floor(wait) + 1, 1)} end
+    end
+    local after = math.max(span - (room + 1) * span / cur, 0)
+    return {-3, 'tokens', to_turn + math.floor(after) + 1}
+  end
+  redis.call('INCRBY', tok_now, cost)
+  redis.call('PEXPIRE', tok_now, 2 * span)
 end
-redis.call('LPUSH', reqs, ARGV[p + 5])
-redis.call('LTRIM', reqs, 0, req_limit - 1)
-redis.call('PEXPIRE', reqs, span)
-local elapsed = now % span
-local before = tonumber(redis.call('GET', tok_before) or '0')
-local counted = math.floor(before * (span - elapsed) / span)
-counted = counted + tonumber(redis.call('GET', tok_now) or '0')
-if counted + tonumber(ARGV[p + 9]) > tok_limit then return {-3, 'tokens', span - elapsed} end
-redis.call('INCRBY', tok_now, ARGV[p + 9])
-redis.call('PEXPIRE', tok_now, 2 * span)
 if redis.call('EXISTS', res) == 1 then return {-1} end
 for i = 1, n do
   local b = 3 + (i - 1) * 3

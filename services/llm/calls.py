@@ -48,10 +48,24 @@ class ModelCall:
     ) -> ModelCall:
         """Estimate and reserve; raises the guard's refusal when a limit would be crossed."""
         estimate = guard.estimate(model_name, messages, tools=tools)
+        # `shorten`: the call is sent with the output limit of its reservation (see
+        # `output_limit`), so a budget's last room can still hold a shorter answer.
         reservation = guard.reserve(
-            user_id=user_id, model=model_name, purpose=purpose, estimate=estimate, ref=ref
+            user_id=user_id,
+            model=model_name,
+            purpose=purpose,
+            estimate=estimate,
+            ref=ref,
+            shorten=True,
         )
         return cls(guard, reservation)
+
+    @property
+    def output_limit(self) -> int | None:
+        """The output tokens (thinking included) this call was lowered to, to fit what is
+        left of a budget; None when it may write the model's full output."""
+        output = self.reservation.estimate.output_tokens
+        return output if output < self.reservation.model.reserved_output_tokens else None
 
     @property
     def latency_ms(self) -> int:

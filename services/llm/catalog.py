@@ -163,6 +163,18 @@ class ModelCatalog:
     def default_name(self, provider: LLMProvider) -> str | None:
         return self._defaults.get(provider)
 
+    def free_of_charge(self, provider: LLMProvider) -> ModelCatalog:
+        """This table with every model of `provider` priced at zero."""
+        prices = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
+        zero: dict[str, object] = dict.fromkeys(prices, Decimal(0))
+        models = {
+            name: spec.model_copy(update={**zero, "long_context": None})
+            if spec.provider is provider
+            else spec
+            for name, spec in self._models.items()
+        }
+        return ModelCatalog(models, dict(self._defaults))
+
 
 class _TableFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -193,10 +205,16 @@ def parse_model_catalog(text: str, *, source: str = "config/models.toml") -> Mod
     return ModelCatalog(models, dict(raw.defaults))
 
 
-def load_model_catalog(path: Path) -> ModelCatalog:
-    """Read the model table at `path` (settings.model_table_path)."""
+def load_model_catalog(path: Path, *, gemini_free_tier: bool = False) -> ModelCatalog:
+    """Read the model table at `path` (settings.model_table_path).
+
+    With `gemini_free_tier` (`GEMINI_PRICING_TIER=free`) every Gemini model is priced at
+    zero: the ledger records what a free-tier key is billed, nothing; token budgets and
+    rate limits still count its tokens.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"The model table {path} cannot be read.") from exc
-    return parse_model_catalog(text, source=str(path))
+    catalog = parse_model_catalog(text, source=str(path))
+    return catalog.free_of_charge(LLMProvider.GEMINI) if gemini_free_tier else catalog

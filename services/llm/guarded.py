@@ -30,9 +30,12 @@ from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose
 from services.errors import ConfigurationError
 from services.llm.calls import ModelCall
+from services.llm.providers import output_limit_kwargs
 
 # Where an answer keeps the request id of its model call: its cost is that ledger row.
 LEDGER_REQUEST_ID = "ledger_request_id"
+# Where an answer keeps the output limit its call was lowered to, to fit a budget's rest.
+OUTPUT_LIMIT = "output_limit_tokens"
 
 
 def _quiet() -> RunnableConfig:
@@ -83,8 +86,12 @@ class GuardedChatModel(BaseChatModel):
         schemas = [t if isinstance(t, dict) else convert_to_openai_tool(t) for t in tools]
         return self.model_copy(update={"bound_kwargs": bound_kwargs, "tool_schemas": schemas})
 
-    def _call_kwargs(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        return {**self.bound_kwargs, **kwargs, "stop": stop}
+    def _call_kwargs(
+        self, stop: list[str] | None, kwargs: dict[str, Any], call: ModelCall
+    ) -> dict[str, Any]:
+        limit = call.output_limit
+        lowered = {} if limit is None else output_limit_kwargs(call.reservation.model, limit)
+        return {**self.bound_kwargs, **kwargs, **lowered, "stop": stop}
 
     def _start(self, messages: list[BaseMessage]) -> ModelCall:
         return ModelCall.start(
@@ -106,7 +113,7 @@ class GuardedChatModel(BaseChatModel):
     ) -> ChatResult:
         call = self._start(messages)
         try:
-            message = self.inner.invoke(messages, _quiet(), **self._call_kwargs(stop, kwargs))
+            message = self.inner.invoke(messages, _quiet(), **self._call_kwargs(stop, kwargs, call))
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -125,7 +132,7 @@ class GuardedChatModel(BaseChatModel):
         call = self._start(messages)
         try:
             message = await self.inner.ainvoke(
-                messages, _quiet(), **self._call_kwargs(stop, kwargs)
+                messages, _quiet(), **self._call_kwargs(stop, kwargs, call)
             )
         except BaseException as exc:
             await call.afail(exc)
@@ -142,7 +149,7 @@ class GuardedChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         call = self._start(messages)
         total: AIMessageChunk | None = None
-        chunks = self.inner.stream(messages, _quiet(), **self._call_kwargs(stop, kwargs))
+        chunks = self.inner.stream(messages, _quiet(), **self._call_kwargs(stop, kwargs, call))
         try:
             for chunk in chunks:
                 piece = _as_chunk(chunk) if total is not None else _stamped(_as_chunk(chunk), call)
@@ -164,7 +171,7 @@ class GuardedChatModel(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._start(messages)
         total: AIMessageChunk | None = None
-        chunks = self.inner.astream(messages, _quiet(), **self._call_kwargs(stop, kwargs))
+        chunks = self.inner.astream(messages, _quiet(), **self._call_kwargs(stop, kwargs, call))
         try:
             async for chunk in chunks:
                 piece = _as_chunk(chunk) if total is not None else _stamped(_as_chunk(chunk), call)
@@ -175,6 +182,12 @@ class GuardedChatModel(BaseChatModel):
             await call.afail(exc, total)
             raise
         await call.asucceed(total)
+
+
+def output_limit(message: BaseMessage) -> int | None:
+    """The output limit the call that produced `message` was lowered to, if it was."""
+    value = message.response_metadata.get(OUTPUT_LIMIT)
+    return value if isinstance(value, int) else None
 
 
 def ledger_request_id(message: BaseMessage) -> str | None:
@@ -190,6 +203,8 @@ def _stamped(message: _Message, call: ModelCall) -> _Message:
     """A copy of `message` carrying its call's request id (on the first chunk of a stream:
     adding chunks merges their metadata, so the whole message carries it once)."""
     metadata = {**message.response_metadata, LEDGER_REQUEST_ID: call.reservation.request_id}
+    if call.output_limit is not None:
+        metadata[OUTPUT_LIMIT] = call.output_limit
     return message.model_copy(update={"response_metadata": metadata})
 
 

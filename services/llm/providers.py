@@ -6,6 +6,8 @@ anywhere else would reach the provider without a budget check.
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 
 from config.settings import LLMProvider, Settings
@@ -27,6 +29,17 @@ def build_provider_model(spec: ModelSpec, settings: Settings) -> BaseChatModel:
     if spec.provider is LLMProvider.OLLAMA:
         return _ollama(spec, settings)
     raise ConfigurationError(f"Model {spec.name} has no provider.")
+
+
+def output_limit_kwargs(spec: ModelSpec, output_tokens: int) -> dict[str, Any]:
+    """Call options that hold one call of `spec` to `output_tokens` of output, thinking
+    included (a budget's last room): the thinking budget keeps its share of the table's
+    output cap plus thinking budget, the answer gets the rest."""
+    if spec.provider is LLMProvider.OLLAMA:
+        # Ollama takes options whole; num_predict is the only one the app sets.
+        return {"options": {"num_predict": output_tokens}}
+    thinking = spec.thinking_budget * output_tokens // spec.reserved_output_tokens
+    return {"max_output_tokens": output_tokens - thinking, "thinking_budget": thinking}
 
 
 def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:

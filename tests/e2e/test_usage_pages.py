@@ -75,8 +75,8 @@ def test_usage__a_member_sees_only_their_own_spend(
     expect(page.get_by_test_id("stMetric").filter(has_text="Tokens")).to_contain_text("1,234")
     expect(page.get_by_text("Budgets left")).to_be_visible()
     tables = page.get_by_test_id("stDataFrame")
-    expect(tables).to_have_count(3)  # by model, by purpose, budgets left
-    tables.nth(1).scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
+    expect(tables).to_have_count(4)  # by day (the charts as a table), model, purpose, budgets
+    tables.nth(2).scroll_into_view_if_needed()  # the grid fills its cells once it is on screen
     expect(_cells(tables, "Chat")).to_be_attached()
     expect(_cells(tables, "chat")).to_have_count(0)
     tables.last.scroll_into_view_if_needed()

@@ -106,6 +106,10 @@ class FakeGeminiServer(FakeProviderServer):
             budget = requested_thinking_budget(body)
             allowed = DYNAMIC_THINKING_MAX if budget is None or budget < 0 else budget
             reply = replace(reply, thinking_tokens=allowed)
+        if reply.max_output:
+            config = body.get("generationConfig", {})
+            allowed = config.get("maxOutputTokens", config.get("max_output_tokens"))
+            reply = replace(reply, output_tokens=int(allowed))
         if method == "generateContent":
             return JSONResponse(_response(model, reply, [reply.text], last=True))
         if request.query_params.get("alt") != "sse":

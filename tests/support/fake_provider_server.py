@@ -43,6 +43,8 @@ class ScriptedReply:
             Ollama's `eval_count`).
         max_thinking: Gemini only: think as much as the request allows instead, that is
             its `thinkingBudget`, or Gemini 2.5's dynamic maximum when it sets none.
+        max_output: Gemini only: write as much as the request allows (`maxOutputTokens`)
+            instead of `output_tokens`.
         status: An HTTP error status (400, 429, 500, ...) to fail with instead of answering.
         error_message: The error's message.
         delay_s: Seconds to wait before answering (before the first byte).
@@ -61,6 +63,7 @@ class ScriptedReply:
     output_tokens: int = 3
     thinking_tokens: int = 0
     max_thinking: bool = False
+    max_output: bool = False
     status: int = 200
     error_message: str = "scripted failure"
     delay_s: float = 0.0

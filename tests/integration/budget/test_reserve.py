@@ -194,6 +194,7 @@ def test_rate_limit__refuses_the_request_over_the_per_minute_limit(
     assert str(refused.value).startswith(
         "You have reached your limit of 2 model requests per minute."
     )
+    assert refused.value.retry_after_seconds is not None
     assert 1 <= refused.value.retry_after_seconds <= 60
     assert counter(guard, user_id, Window.DAY)["nusd"] == 4  # the refused call reserved nothing
 
@@ -239,7 +240,8 @@ def test_rate_limit__last_minutes_tokens_weigh_as_much_as_is_still_in_the_window
     clock.advance(seconds=45)  # 12:01:15: 3/4 of the last minute is in the window, 1125
     with pytest.raises(RateLimitExceededError) as refused:
         reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2, input_tokens=1000))
-    assert (refused.value.kind, refused.value.retry_after_seconds) == ("tokens", 45)
+    # 1,500 · (45 - t)/60 must fall to 1,000: t = 5 s, when this call fits (not at 12:02)
+    assert (refused.value.kind, refused.value.retry_after_seconds) == ("tokens", 5)
 
     clock.advance(seconds=30)  # 12:01:45: 1/4 of it, 375
     reserve(guard, user_id, estimate(input_nusd=1, total_nusd=2, input_tokens=1000))

@@ -113,10 +113,26 @@ def test_provider_error__refunds_the_tokens(
 def test_token_budget__applies_to_free_models(
     ollama: ChatModelFactory, ollama_server: FakeOllamaServer, user_id: int
 ) -> None:
-    set_user_budget(ollama.budget_guard, user_id, day_tokens=1000)  # less than num_predict
-    with pytest.raises(SpendLimitExceededError, match="daily token budget of 1,000 tokens"):
+    # Less than the 512-token minimum useful output is left: refused, nothing sent.
+    set_user_budget(ollama.budget_guard, user_id, day_tokens=300)
+    with pytest.raises(SpendLimitExceededError, match="daily token budget of 300 tokens"):
         ollama.for_user(user_id, Purpose.CHAT).invoke("Hello")
     assert ollama_server.request_count == 0
+
+
+def test_token_budget__below_num_predict_lowers_num_predict_to_fit(
+    ollama: ChatModelFactory, ollama_server: FakeOllamaServer, services: Services, user_id: int
+) -> None:
+    set_user_budget(ollama.budget_guard, user_id, day_tokens=1000)  # less than num_predict
+    ollama_server.script(ScriptedReply(text="Short.", input_tokens=9, output_tokens=3))
+
+    assert ollama.for_user(user_id, Purpose.CHAT).invoke("Hello").text == "Short."
+
+    num_predict = ollama_server.requests[-1].body["options"]["num_predict"]
+    assert 512 <= num_predict < 1000
+    row = ledger(services)[0]
+    assert row.reserved_nusd == 0  # free, and its tokens counted
+    assert (row.input_tokens, row.output_tokens) == (9, 3)
 
 
 def test_redis_down__free_model_still_answers_and_is_recorded(

@@ -86,7 +86,10 @@ def test_spend_limit_error__carries_the_numbers() -> None:
 
 
 def test_rate_limit_error__says_when_to_retry() -> None:
-    error = RateLimitExceededError(kind="tokens", limit=200_000, retry_after_seconds=12)
-    assert (
-        str(error) == "You have reached your limit of 200,000 tokens per minute. Try again in 12 s."
+    error = RateLimitExceededError(
+        kind="tokens", limit=200_000, retry_after_seconds=12, needed=1306
+    )
+    assert str(error) == (
+        "You have reached your limit of 200,000 tokens per minute (this request needs about "
+        "1,306 tokens). Try again in 12 s. Refused attempts count as requests too."
     )
