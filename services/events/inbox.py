@@ -10,9 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.events.bus import Event, EventBus, parse_id
+from services.events.types import WORKFLOW_RUN_STARTED, WORKFLOW_RUN_STEP
 
 UNREAD_CAP = 99
 """Counting stops here; the bell shows "99+"."""
+
+PROGRESS_TYPES = frozenset({WORKFLOW_RUN_STARTED, WORKFLOW_RUN_STEP})
+
+
+def is_notification(event: Event) -> bool:
+    """Whether a person should be told (bell, toast, list): a run's start and its steps'
+    progress are for the stream's programs and the Run page, but a `notify` step's message
+    (a step event with a `message`) is meant for the person."""
+    return event.type not in PROGRESS_TYPES or bool(event.data.get("message"))
 
 
 @dataclass(frozen=True)
@@ -54,19 +64,20 @@ class NotificationInbox:
     ) -> list[Notification]:
         """The newest `limit` notifications (of `types`, if given), newest first."""
         upto, read = self._state(user_id)
-        scan = limit if types is None else self._bus.maxlen
+        scan = self._bus.maxlen
         events = self._bus.latest(user_id, admin=admin, count=scan)
-        chosen = [e for e in events if types is None or e.type in types][:limit]
+        chosen = [
+            e for e in events if is_notification(e) and (types is None or e.type in types)
+        ][:limit]
         return [Notification(e, e.position <= upto or e.id in read) for e in chosen]
 
     def unread_count(self, user_id: int, *, admin: bool) -> int:
         """How many events are unread, counted up to `UNREAD_CAP` + 1."""
         upto, read = self._state(user_id)
         after = "{}-{}".format(*upto)
-        events = self._bus.read_after(
-            user_id, admin=admin, after=after, count=UNREAD_CAP + 1 + len(read)
-        )
-        return min(sum(1 for e in events if e.id not in read), UNREAD_CAP + 1)
+        events = self._bus.read_after(user_id, admin=admin, after=after, count=self._bus.maxlen)
+        unread = sum(1 for e in events if e.id not in read and is_notification(e))
+        return min(unread, UNREAD_CAP + 1)
 
     def mark_read(self, user_id: int, event_id: str) -> None:
         if parse_id(event_id) is None:
@@ -86,8 +97,9 @@ class NotificationInbox:
         pipe.execute()
 
     def since(self, user_id: int, *, admin: bool, after: str, limit: int = 20) -> list[Event]:
-        """Events after `after` (an ID), oldest first: what the toasts show."""
-        return self._bus.read_after(user_id, admin=admin, after=after, count=limit)
+        """Notifications after `after` (an ID), oldest first: what the toasts show."""
+        events = self._bus.read_after(user_id, admin=admin, after=after, count=self._bus.maxlen)
+        return [e for e in events if is_notification(e)][:limit]
 
     def last_id(self) -> str:
         return self._bus.last_id()

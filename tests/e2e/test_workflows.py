@@ -316,3 +316,46 @@ def test_run_page__cancel_while_waiting_undoes_what_the_run_wrote(
     expect(page.get_by_text("Cancelled", exact=True)).to_be_visible(timeout=SLOW)
     assert base.snapshot() == before  # and the cancel undid it
     expect(page.get_by_text("Compensation:").first).to_be_visible(timeout=SLOW)
+
+
+def _unread(page: Page) -> int:
+    bell = page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread"))
+    expect(bell).to_be_visible(timeout=SLOW)
+    found = re.search(r"Notifications: (\d+) unread", bell.inner_text())
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_run__the_run_page_follows_it_live_and_chat_toasts_when_one_finishes(
+    wf_app: tuple[AppServer, Services], base: FreshBase, page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Watcher")
+    workflow = services.workflows.create(user.id, definition("Watch me", base.id))
+    sign_in(page, server.url, user.email)
+
+    first = services.workflow_runs.start(user, workflow.id, {"status": "Todo"}, "manual")
+    page.goto(f"{server.url}/workflow_run?run={first.id}")
+    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=SLOW)
+    services.workflow_runs.approve(user, first.id, True, "from elsewhere")  # not on this page
+    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=SLOW)
+
+    page.goto(server.url)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=SLOW)
+    before = _unread(page)
+    second = services.workflow_runs.start(user, workflow.id, {"status": "Doing"}, "manual")
+    wait_for_run(services, second.id, statuses=frozenset({"waiting_approval"}))
+    services.workflow_runs.approve(user, second.id, True, "")
+    toast = page.get_by_test_id("stToast").filter(has_text="Workflow run succeeded")
+    expect(toast.first).to_be_visible(timeout=SLOW)
+    expect(toast.first).to_contain_text(second.id)
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('a')].some(a => {"
+        " const m = a.innerText.match(/Notifications: (\\d+) unread/);"
+        " return m && Number(m[1]) > n; })",
+        arg=before,
+        timeout=SLOW,
+    )
+    page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread")).click()
+    page.get_by_role("button", name="Mark all read").click()
+    expect(page.get_by_role("link", name="Notifications: 0 unread")).to_be_visible(timeout=SLOW)

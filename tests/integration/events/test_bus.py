@@ -13,7 +13,15 @@ from services.budget.pricing import TokenUsage
 from services.budget.types import Purpose
 from services.container import Services
 from services.events.bus import EventBus
-from services.events.types import BUDGET_ALERT, CHANGE_APPLIED, CHANGE_UNDONE, EVENT_TYPES
+from services.events.types import (
+    BUDGET_ALERT,
+    CHANGE_APPLIED,
+    CHANGE_UNDONE,
+    EVENT_TYPES,
+    WORKFLOW_RUN_STARTED,
+    WORKFLOW_RUN_STEP,
+    WORKFLOW_RUN_SUCCEEDED,
+)
 from services.orm import User
 from tests.integration.airtable.fixtures import FreshBase
 from tests.integration.budget.guard_setup import add_user, estimate, unreachable_redis
@@ -110,6 +118,23 @@ def test_inbox__counts_unread_and_marks_one_or_all_read(services: Services) -> N
     assert inbox.unread_count(5, admin=True) == 0
     bus.publish(CHANGE_APPLIED, {"n": 4}, user_id=5)
     assert inbox.unread_count(5, admin=True) == 1
+
+
+def test_inbox__tells_of_run_outcomes_and_notify_messages_not_of_each_steps_progress(
+    services: Services,
+) -> None:
+    inbox, bus = services.notifications, services.events
+    after = bus.last_id()
+    bus.publish(WORKFLOW_RUN_STARTED, {"run_id": "r1"}, user_id=6)
+    bus.publish(WORKFLOW_RUN_STEP, {"run_id": "r1", "step_id": "a", "status": "ok"}, user_id=6)
+    bus.publish(WORKFLOW_RUN_STEP, {"run_id": "r1", "message": "Escalated 3"}, user_id=6)
+    bus.publish(WORKFLOW_RUN_SUCCEEDED, {"run_id": "r1"}, user_id=6)
+
+    told = [(e.type, e.data.get("message")) for e in inbox.since(6, admin=False, after=after)]
+    assert told == [(WORKFLOW_RUN_STEP, "Escalated 3"), (WORKFLOW_RUN_SUCCEEDED, None)]
+    assert inbox.unread_count(6, admin=False) == 2
+    assert len(inbox.recent(6, admin=False)) == 2
+    assert len(bus.read_after(6, admin=False, after=after)) == 4  # programs get every event
 
 
 def test_change_log__publishes_applied_and_undone_to_the_user_who_made_them(
