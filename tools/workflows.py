@@ -113,7 +113,8 @@ def workflow_tools(services: Services) -> list[BaseTool]:
 
     def get_workflow_run(args: GetRunArgs, runtime: Runtime) -> Result:
         """Show a workflow run's status, each step's status, summary and error, and its cost;
-        use it when the person asks how a run went."""
+        use it when the person asks how a run went, or wants to approve or reject a run that
+        waits for approval (the card shows Approve/Reject; only the person's click answers)."""
         with as_tool_errors():
             run = runs.get(person(runtime), args.run_id.strip())
         return _run_text(run), {"kind": "workflow_run", "run": run.to_json()}

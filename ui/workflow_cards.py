@@ -30,13 +30,48 @@ def render_workflow_card(
     elif kind == "workflow_draft":
         _draft(services, user, artifact, key)
     elif kind == "workflow_run":
-        run = artifact.get("run") or {}
-        st.page_link(
-            RUN_PAGE,
-            label=f"Run {run.get('id', '')}: {run.get('status', '')}",
-            query_params={"run": str(run.get("id", ""))},
-            icon=":material/play_circle:",
-        )
+        _run_link(services, user, artifact.get("run") or {}, key)
+
+
+def _run_link(services: Services, user: User, shown: dict[str, Any], key: str) -> None:
+    """The run as it is now (not as the tool saw it), with Approve/Reject while it waits:
+    an approval can be answered in chat, but only by the person's own click."""
+    run_id = str(shown.get("id", ""))
+    try:
+        run = services.workflow_runs.get(user, run_id)
+    except AppError:
+        run = None
+    status = run.status if run is not None else shown.get("status", "")
+    st.page_link(
+        RUN_PAGE,
+        label=f"Run {run_id}: {status}",
+        query_params={"run": run_id},
+        icon=":material/play_circle:",
+    )
+    waiting = run.waiting_step if run is not None else None
+    if run is None or waiting is None:
+        return
+    if error := st.session_state.pop(f"wf-approve-error-{run_id}", None):
+        st.error(error, icon=":material/error:")
+    st.markdown(f"Step **{waiting.id}** waits for your approval.")
+    left, right = st.columns(2)
+    left.button(
+        "Approve",
+        key=f"wf-approve-{key}",
+        type="primary",
+        on_click=_answer,
+        args=(services, user, run_id, True),
+    )
+    right.button(
+        "Reject", key=f"wf-reject-{key}", on_click=_answer, args=(services, user, run_id, False)
+    )
+
+
+def _answer(services: Services, user: User, run_id: str, approved: bool) -> None:
+    try:
+        services.workflow_runs.approve(user, run_id, approved, "answered in chat")
+    except AppError as exc:
+        st.session_state[f"wf-approve-error-{run_id}"] = str(exc)
 
 
 def _changes(lines: list[str]) -> None:

@@ -359,3 +359,29 @@ def test_run__the_run_page_follows_it_live_and_chat_toasts_when_one_finishes(
     page.get_by_role("link", name=re.compile(r"Notifications: \d+ unread")).click()
     page.get_by_role("button", name="Mark all read").click()
     expect(page.get_by_role("link", name="Notifications: 0 unread")).to_be_visible(timeout=SLOW)
+
+
+def test_chat__a_waiting_run_is_approved_from_its_card_in_chat(
+    wf_app: tuple[AppServer, Services], gemini: FakeGeminiServer, base: FreshBase, page: Page
+) -> None:
+    server, services = wf_app
+    user = make_user(services, name="Approver")
+    workflow = services.workflows.create(user.id, definition("Approve in chat", base.id))
+    run = services.workflow_runs.start(user, workflow.id, {"status": "Todo"}, "manual")
+    wait_for_run(services, run.id, statuses=frozenset({"waiting_approval"}))
+    gemini.script(
+        ScriptedReply(
+            text="", tool_calls=[ScriptedToolCall("get_workflow_run", {"run_id": run.id})]
+        ),
+        ScriptedReply(text="It waits for your approval: use the buttons on the card."),
+        ScriptedReply(text="Approve a run"),  # the conversation title
+    )
+    sign_in(page, server.url, user.email)
+    _ask(page, f"approve run {run.id}")
+    expect(page.get_by_text("Step ok waits for your approval.")).to_be_visible(timeout=SLOW)
+    assert services.workflow_runs.get(user, run.id).status == "waiting_approval"  # not by itself
+
+    page.get_by_role("button", name="Approve", exact=True).click()
+    finished = wait_for_run(services, run.id)
+    assert finished.status == "succeeded"
+    assert finished.steps[2].summary == "approved: answered in chat"
