@@ -94,29 +94,44 @@ class RunStore:
         """Mark a step running and count one more attempt; returns the attempt number, or
         0 when the run was asked to cancel (nothing is marked then).
 
-        A read, then a plain update: only the worker running the step writes its row, and
-        on SQLite a read upgraded to a write in one transaction costs several times more.
+        One statement, one round trip: an UPDATE guarded by the run's cancel flag that
+        returns the new count (a write from its first statement, so SQLite takes the write
+        lock once instead of upgrading a read). Only when it touches no row does a read
+        tell a cancelled run from a missing step.
         """
+        cancelled = (
+            select(WorkflowRun.id)
+            .where(WorkflowRun.id == run_id, WorkflowRun.cancel_requested.is_(True))
+            .exists()
+        )
+        with self._db.begin() as session:
+            attempts = session.execute(
+                update(WorkflowRunStep)
+                .where(
+                    WorkflowRunStep.run_id == run_id,
+                    WorkflowRunStep.step_id == step_id,
+                    ~cancelled,
+                )
+                .values(
+                    attempts=WorkflowRunStep.attempts + 1,
+                    status=StepStatus.RUNNING.value,
+                    error=None,
+                    started_at=func.coalesce(WorkflowRunStep.started_at, datetime.now(UTC)),
+                    dbos_function_id=func.coalesce(WorkflowRunStep.dbos_function_id, function_id),
+                )
+                .returning(WorkflowRunStep.attempts)
+            ).scalar_one_or_none()
+        if attempts is not None:
+            return int(attempts)
         with self._db() as session:
             found = session.execute(
-                select(WorkflowRun.cancel_requested, WorkflowRunStep.attempts)
+                select(WorkflowRun.cancel_requested)
                 .join(WorkflowRunStep, WorkflowRunStep.run_id == WorkflowRun.id)
                 .where(WorkflowRun.id == run_id, WorkflowRunStep.step_id == step_id)
             ).one_or_none()
         if found is None:
             raise NotFoundError(f"Run {run_id} has no step {step_id}.")
-        if found.cancel_requested:
-            return 0
-        self.set_step(
-            run_id,
-            step_id,
-            attempts=WorkflowRunStep.attempts + 1,
-            status=StepStatus.RUNNING.value,
-            error=None,
-            started_at=func.coalesce(WorkflowRunStep.started_at, datetime.now(UTC)),
-            dbos_function_id=func.coalesce(WorkflowRunStep.dbos_function_id, function_id),
-        )
-        return int(found.attempts) + 1
+        return 0
 
     def row(self, run_id: str) -> WorkflowRun:
         """The run row.

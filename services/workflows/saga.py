@@ -117,11 +117,12 @@ class Saga:
         logger.info("run %s ended %s", run_id, status.value)
         return status.value
 
-    def announce_step(self, run_id: str, step_id: str, status: str) -> None:
-        """Publish `workflow.run.step` when a step ends (the Run page and bell follow it)."""
+    def announce_step(self, owner_id: int, run_id: str, step_id: str, status: str) -> None:
+        """Publish `workflow.run.step` to the run's owner when a step ends (the Run page and
+        bell follow it). The caller carries the owner (the workflow's values hold it), so
+        no run row is read per step."""
         if self._publish is None:
             return
-        owner_id = self.store.row(run_id).owner_id
         try:
             self._publish(
                 owner_id,
