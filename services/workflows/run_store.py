@@ -59,6 +59,8 @@ _SKIP_PENDING = (
     .values(status=StepStatus.SKIPPED.value)
 )
 
+_STATUS = select(WorkflowRun.status).where(WorkflowRun.id == bindparam("key_run_id"))
+
 # One more attempt at a step, unless its run was asked to cancel; returns the new count.
 _COUNT_ATTEMPT = (
     update(WorkflowRunStep)
@@ -216,6 +218,12 @@ class RunStore:
         if run is None:
             raise NotFoundError("There is no workflow run with this ID.")
         return run
+
+    def status(self, run_id: str) -> str | None:
+        """The run's status alone (one cheap read for whoever waits on a run); None when
+        there is no such run."""
+        with self._engine.connect() as conn:
+            return conn.execute(_STATUS, {"key_run_id": run_id}).scalar_one_or_none()
 
     def step_rows(self, run_id: str) -> list[WorkflowRunStep]:
         with self._db() as session:
