@@ -161,7 +161,7 @@ class Engine:
 
     def _run_step(self, run_id: str, index: int, values: dict[str, Any]) -> Outcome:
         ctx, step = self._context(run_id, index, values)
-        return self._attempts(run_id, step, lambda: self._once(ctx, step))
+        return self._attempts(ctx, step, lambda: self._once(ctx, step))
 
     def _plan(self, run_id: str, index: int, values: dict[str, Any]) -> Outcome:
         from services.workflows.templates import render_value
@@ -174,7 +174,7 @@ class Engine:
             base_id = self._actions.base_id(ctx, getattr(step, "base", None))
             return self._writes.plan(ctx.owner_id, base_id, step, rendered)  # type: ignore[arg-type]
 
-        outcome = self._attempts(run_id, step, plan, finish=False)
+        outcome = self._attempts(ctx, step, plan, finish=False)
         if outcome["status"] == "succeeded":
             if outcome["output"] is None:
                 self._store.set_step(
@@ -191,9 +191,9 @@ class Engine:
     def _apply(
         self, run_id: str, index: int, plan: dict[str, Any], values: dict[str, Any]
     ) -> Outcome:
-        step = self._context(run_id, index, values)[1]
+        ctx, step = self._context(run_id, index, values)
         self._store.set_step(run_id, step.id, change_set_id=change_set_id(run_id, step.id))
-        return self._attempts(run_id, step, lambda: self._writes.apply(run_id, step.id, plan))
+        return self._attempts(ctx, step, lambda: self._writes.apply(run_id, step.id, plan))
 
     def _mark_waiting(self, run_id: str, index: int, step_id: str) -> Outcome:
         from dbos import DBOS
@@ -235,11 +235,12 @@ class Engine:
     # -- attempts ----------------------------------------------------------------------
 
     def _attempts(
-        self, run_id: str, step: Step, work: Callable[[], Any], *, finish: bool = True
+        self, ctx: StepContext, step: Step, work: Callable[[], Any], *, finish: bool = True
     ) -> Outcome:
         """Run `work` until it succeeds, fails for good, or the run is cancelled."""
         from dbos import DBOS
 
+        run_id = ctx.run_id
         while True:
             attempt = self._store.count_attempt(run_id, step.id, function_id=DBOS.step_id)
             if attempt == 0:
@@ -252,7 +253,7 @@ class Engine:
                 if is_transient(exc) and attempt < self._max_attempts:
                     time.sleep(self._wait(attempt))
                     continue
-                return self._failed(run_id, step, exc)
+                return self._failed(ctx, step, exc)
             if finish:
                 self._store.set_step(
                     run_id,
@@ -261,10 +262,11 @@ class Engine:
                     summary=summarize(step.type, output),
                     finished_at=datetime.now(UTC),
                 )
-                self._saga.announce_step(run_id, step.id, StepStatus.SUCCEEDED.value)
+                self._saga.announce_step(ctx.owner_id, run_id, step.id, StepStatus.SUCCEEDED.value)
             return {"status": "succeeded", "output": output}
 
-    def _failed(self, run_id: str, step: Step, exc: Exception) -> Outcome:
+    def _failed(self, ctx: StepContext, step: Step, exc: Exception) -> Outcome:
+        run_id = ctx.run_id
         if isinstance(exc, AppError):
             error = str(exc)
         else:
@@ -277,7 +279,7 @@ class Engine:
             error=error,
             finished_at=datetime.now(UTC),
         )
-        self._saga.announce_step(run_id, step.id, StepStatus.FAILED.value)
+        self._saga.announce_step(ctx.owner_id, run_id, step.id, StepStatus.FAILED.value)
         return {"status": "failed", "error": error}
 
     def _wait(self, attempt: int) -> float:

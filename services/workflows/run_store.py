@@ -7,11 +7,12 @@ ledger rows carrying the run's reference.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, Update, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,11 +25,80 @@ from services.workflows.types import RunInfo, StepRun, StepStatus
 NUSD_PER_USD = 1_000_000_000
 
 
+@functools.cache
+def _run_update(columns: frozenset[str]) -> Update:
+    """UPDATE of these run columns, built once: a statement object reused keeps its
+    cache key, so each execution skips SQLAlchemy's statement building (most of what a
+    one-row update costs on SQLite)."""
+    return (
+        update(WorkflowRun)
+        .where(WorkflowRun.id == bindparam("key_run_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
+@functools.cache
+def _step_update(columns: frozenset[str]) -> Update:
+    """UPDATE of these step columns, built once (as `_run_update`)."""
+    return (
+        update(WorkflowRunStep)
+        .where(
+            WorkflowRunStep.run_id == bindparam("key_run_id"),
+            WorkflowRunStep.step_id == bindparam("key_step_id"),
+        )
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
+_SKIP_PENDING = (
+    update(WorkflowRunStep)
+    .where(
+        WorkflowRunStep.run_id == bindparam("key_run_id"),
+        WorkflowRunStep.status == StepStatus.PENDING.value,
+    )
+    .values(status=StepStatus.SKIPPED.value)
+)
+
+_STATUS = select(WorkflowRun.status).where(WorkflowRun.id == bindparam("key_run_id"))
+
+# One more attempt at a step, unless its run was asked to cancel; returns the new count.
+_COUNT_ATTEMPT = (
+    update(WorkflowRunStep)
+    .where(
+        WorkflowRunStep.run_id == bindparam("key_run_id"),
+        WorkflowRunStep.step_id == bindparam("key_step_id"),
+        ~select(WorkflowRun.id)
+        .where(
+            WorkflowRun.id == bindparam("key_run_id"),
+            WorkflowRun.cancel_requested.is_(True),
+        )
+        .exists(),
+    )
+    .values(
+        attempts=WorkflowRunStep.attempts + 1,
+        status=StepStatus.RUNNING.value,
+        error=None,
+        started_at=func.coalesce(
+            WorkflowRunStep.started_at,
+            bindparam("new_started_at", type_=WorkflowRunStep.started_at.type),
+        ),
+        dbos_function_id=func.coalesce(
+            WorkflowRunStep.dbos_function_id,
+            bindparam("new_function_id", type_=WorkflowRunStep.dbos_function_id.type),
+        ),
+    )
+    .returning(WorkflowRunStep.attempts)
+)
+
+
 class RunStore:
     """Rows of runs and steps; every write is one transaction, safe across processes."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._db = sessions
+        # The worker's per-step writes are single UPDATE statements: they go through a
+        # pooled connection directly, without an ORM session around each one.
+        self._engine: Engine = sessions.kw["bind"]
 
     def create(
         self,
@@ -78,45 +148,64 @@ class RunStore:
 
     def set_run(self, run_id: str, **values: Any) -> None:
         """Update run columns (status, error, started_at, finished_at, cancel_requested)."""
-        with self._db.begin() as session:
-            session.execute(update(WorkflowRun).where(WorkflowRun.id == run_id).values(**values))
+        params = {f"new_{name}": value for name, value in values.items()}
+        with self._engine.begin() as conn:
+            conn.execute(_run_update(frozenset(values)), {"key_run_id": run_id, **params})
 
     def set_step(self, run_id: str, step_id: str, **values: Any) -> None:
         """Update step columns; `attempts=+1` style increments go through `count_attempt`."""
-        with self._db.begin() as session:
-            session.execute(
-                update(WorkflowRunStep)
-                .where(WorkflowRunStep.run_id == run_id, WorkflowRunStep.step_id == step_id)
-                .values(**values)
+        params = {f"new_{name}": value for name, value in values.items()}
+        with self._engine.begin() as conn:
+            conn.execute(
+                _step_update(frozenset(values)),
+                {"key_run_id": run_id, "key_step_id": step_id, **params},
+            )
+
+    def end_run(
+        self, run_id: str, *, status: str, error: str | None, finished_at: datetime
+    ) -> None:
+        """End a run in one transaction: its steps still pending become skipped, and the
+        run gets its final status."""
+        with self._engine.begin() as conn:
+            conn.execute(_SKIP_PENDING, {"key_run_id": run_id})
+            conn.execute(
+                _run_update(frozenset({"status", "error", "finished_at"})),
+                {
+                    "key_run_id": run_id,
+                    "new_status": status,
+                    "new_error": error,
+                    "new_finished_at": finished_at,
+                },
             )
 
     def count_attempt(self, run_id: str, step_id: str, *, function_id: int | None) -> int:
         """Mark a step running and count one more attempt; returns the attempt number, or
         0 when the run was asked to cancel (nothing is marked then).
 
-        A read, then a plain update: only the worker running the step writes its row, and
-        on SQLite a read upgraded to a write in one transaction costs several times more.
+        One statement, one round trip: an UPDATE guarded by the run's cancel flag that
+        returns the new count (a write from its first statement, so SQLite takes the write
+        lock once instead of upgrading a read). Only when it touches no row does a read
+        tell a cancelled run from a missing step.
         """
+        params = {
+            "key_run_id": run_id,
+            "key_step_id": step_id,
+            "new_started_at": datetime.now(UTC),
+            "new_function_id": function_id,
+        }
+        with self._engine.begin() as conn:
+            attempts = conn.execute(_COUNT_ATTEMPT, params).scalar_one_or_none()
+        if attempts is not None:
+            return int(attempts)
         with self._db() as session:
             found = session.execute(
-                select(WorkflowRun.cancel_requested, WorkflowRunStep.attempts)
+                select(WorkflowRun.cancel_requested)
                 .join(WorkflowRunStep, WorkflowRunStep.run_id == WorkflowRun.id)
                 .where(WorkflowRun.id == run_id, WorkflowRunStep.step_id == step_id)
             ).one_or_none()
         if found is None:
             raise NotFoundError(f"Run {run_id} has no step {step_id}.")
-        if found.cancel_requested:
-            return 0
-        self.set_step(
-            run_id,
-            step_id,
-            attempts=WorkflowRunStep.attempts + 1,
-            status=StepStatus.RUNNING.value,
-            error=None,
-            started_at=func.coalesce(WorkflowRunStep.started_at, datetime.now(UTC)),
-            dbos_function_id=func.coalesce(WorkflowRunStep.dbos_function_id, function_id),
-        )
-        return int(found.attempts) + 1
+        return 0
 
     def row(self, run_id: str) -> WorkflowRun:
         """The run row.
@@ -129,6 +218,12 @@ class RunStore:
         if run is None:
             raise NotFoundError("There is no workflow run with this ID.")
         return run
+
+    def status(self, run_id: str) -> str | None:
+        """The run's status alone (one cheap read for whoever waits on a run); None when
+        there is no such run."""
+        with self._engine.connect() as conn:
+            return conn.execute(_STATUS, {"key_run_id": run_id}).scalar_one_or_none()
 
     def step_rows(self, run_id: str) -> list[WorkflowRunStep]:
         with self._db() as session:

@@ -84,7 +84,8 @@ class Saga:
         on_failure: str,
     ) -> str:
         """Set the run's final status (a DBOS step); returns it."""
-        rows = self.store.step_rows(run_id)
+        # A run that succeeded compensated nothing: no need to read its steps first.
+        rows = self.store.step_rows(run_id) if ending != "succeeded" else []
         incomplete = [r for r in rows if r.status == StepStatus.COMPENSATION_INCOMPLETE.value]
         if ending == "succeeded":
             status = RunStatus.SUCCEEDED
@@ -97,17 +98,14 @@ class Saga:
         else:
             status = RunStatus.COMPENSATED
         now = datetime.now(UTC)
-        for row in rows:
-            if row.status == StepStatus.PENDING.value:
-                self.store.set_step(run_id, row.step_id, status=StepStatus.SKIPPED.value)
-        self.store.set_run(run_id, status=status.value, error=error or None, finished_at=now)
-        run = self.store.row(run_id)
+        self.store.end_run(run_id, status=status.value, error=error or None, finished_at=now)
+        owner_id = values["run"]["owner_id"] if "run" in values else self.store.row(run_id).owner_id
         kind = {
             RunStatus.SUCCEEDED: "workflow.run.succeeded",
             RunStatus.FAILED: "workflow.run.failed",
             RunStatus.CANCELLED: "workflow.run.failed",
         }.get(status, "workflow.run.compensated")
-        self.announce(run.owner_id, kind, run_id, status.value)
+        self.announce(owner_id, kind, run_id, status.value)
         if incomplete:
             logger.warning(
                 "run %s: compensation incomplete in steps %s",
@@ -117,11 +115,12 @@ class Saga:
         logger.info("run %s ended %s", run_id, status.value)
         return status.value
 
-    def announce_step(self, run_id: str, step_id: str, status: str) -> None:
-        """Publish `workflow.run.step` when a step ends (the Run page and bell follow it)."""
+    def announce_step(self, owner_id: int, run_id: str, step_id: str, status: str) -> None:
+        """Publish `workflow.run.step` to the run's owner when a step ends (the Run page and
+        bell follow it). The caller carries the owner (the workflow's values hold it), so
+        no run row is read per step."""
         if self._publish is None:
             return
-        owner_id = self.store.row(run_id).owner_id
         try:
             self._publish(
                 owner_id,
