@@ -73,9 +73,18 @@ def _insert_or_ignore(dialect: str) -> Insert:
 
 @functools.cache
 def _written_with_rollup(*, with_ref: bool) -> Select[Any]:
-    """PostgreSQL: the ledger insert and its rollup adds as one statement (one round trip)."""
+    """PostgreSQL: the ledger insert and its rollup adds as one statement (one round trip).
+
+    The statement is its own transaction, and it commits without waiting for the WAL
+    flush (`synchronous_commit` off for this transaction only, set by the row it
+    returns). The Redis counters, not the ledger, enforce the budgets, and they counted
+    the call before this row: a PostgreSQL crash can lose the rows of its last fraction
+    of a second from the ledger and the cost reports (never a torn or half-written row),
+    while the budgets stay as counted. See "Budget guard" in the README.
+    """
     written = _insert_or_ignore("postgresql").cte("written")
-    return rollup.with_rollup(written, with_ref=with_ref)
+    statement = rollup.with_rollup(written, with_ref=with_ref)
+    return statement.add_columns(func.set_config("synchronous_commit", "off", True))
 
 
 @functools.cache

@@ -7,9 +7,12 @@ tool binding, so `create_agent` works), and `with_structured_output` (through to
 provider-native JSON modes are not offered through the guard).
 
 The inner model runs with no callbacks of its own: the guarded run is the one traced and
-streamed, so callback handlers see each call (and its usage) once, not twice. (Tool
-bindings are kept as keyword arguments and applied on the inner model directly, because
-calling through a `RunnableBinding` would merge the caller's callbacks back in.)
+streamed, so callback handlers see each call (and its usage) once, not twice. A call goes
+from the guarded model's generation straight to the inner model's (`_generate_with_cache`,
+which keeps the inner model's cache and rate limiter), with no second `invoke` layer of
+callback managers and tracing. (Tool bindings are kept as keyword arguments and applied on
+the inner model directly, because calling through a `RunnableBinding` would merge the
+caller's callbacks back in.)
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from services.budget.guard import BudgetGuard
@@ -31,6 +33,11 @@ from services.budget.types import CallRef, Purpose
 from services.errors import ConfigurationError
 from services.llm.calls import ModelCall
 from services.llm.providers import output_limit_kwargs
+from services.llm.tool_schemas import openai_tool_schemas
+
+# Keys `BaseChatModel.generate` takes out of the call's arguments (structured output's
+# tracing metadata); a provider's `_generate` does not accept them.
+_TRACING_ONLY = ("ls_structured_output_format", "structured_output_format")
 
 # Where an answer keeps the request id of its model call: its cost is that ledger row.
 LEDGER_REQUEST_ID = "ledger_request_id"
@@ -51,17 +58,17 @@ class GuardedChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
 
-    inner: BaseChatModel = Field(exclude=True)
+    inner: BaseChatModel = Field(exclude=True, repr=False)
     """The unguarded model."""
-    bound_kwargs: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    bound_kwargs: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
     """What `inner.bind_tools` bound (tools, tool choice), passed on every call."""
-    budget_guard: BudgetGuard = Field(exclude=True)
+    budget_guard: BudgetGuard = Field(exclude=True, repr=False)
     user_id: int
     purpose: Purpose
     model_name: str
     """The model table entry that prices the calls."""
     ref: CallRef | None = None
-    tool_schemas: list[dict[str, Any]] = Field(default_factory=list)
+    tool_schemas: list[dict[str, Any]] = Field(default_factory=list, repr=False)
     """The bound tools, counted in the input estimate."""
 
     @property
@@ -83,7 +90,7 @@ class GuardedChatModel(BaseChatModel):
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
         bound_kwargs = _bound_kwargs(self.inner.bind_tools(tools, **kwargs), self.inner)
-        schemas = [t if isinstance(t, dict) else convert_to_openai_tool(t) for t in tools]
+        schemas = openai_tool_schemas(tools)
         return self.model_copy(update={"bound_kwargs": bound_kwargs, "tool_schemas": schemas})
 
     def _call_kwargs(
@@ -92,6 +99,17 @@ class GuardedChatModel(BaseChatModel):
         limit = call.output_limit
         lowered = {} if limit is None else output_limit_kwargs(call.reservation.model, limit)
         return {**self.bound_kwargs, **kwargs, **lowered, "stop": stop}
+
+    def _generate_kwargs(self, kwargs: dict[str, Any], call: ModelCall) -> dict[str, Any]:
+        """What the inner model's `_generate` takes: the binding, the call's arguments and
+        a lowered output limit (when the budget only fits a shorter answer), less the
+        tracing-only keys that `generate` would have removed."""
+        limit = call.output_limit
+        lowered = {} if limit is None else output_limit_kwargs(call.reservation.model, limit)
+        merged = {**self.bound_kwargs, **kwargs, **lowered}
+        for key in _TRACING_ONLY:
+            merged.pop(key, None)
+        return merged
 
     def _start(self, messages: list[BaseMessage]) -> ModelCall:
         return ModelCall.start(
@@ -113,7 +131,12 @@ class GuardedChatModel(BaseChatModel):
     ) -> ChatResult:
         call = self._start(messages)
         try:
-            message = self.inner.invoke(messages, _quiet(), **self._call_kwargs(stop, kwargs, call))
+            # Straight to the inner model's generation (its cache and rate limiter
+            # included), not through a second `invoke`: this run is the one traced.
+            result = self.inner._generate_with_cache(
+                messages, stop=stop, run_manager=None, **self._generate_kwargs(kwargs, call)
+            )
+            message = result.generations[0].message
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -131,9 +154,10 @@ class GuardedChatModel(BaseChatModel):
         # after the reservation exists but before the call owns it.
         call = self._start(messages)
         try:
-            message = await self.inner.ainvoke(
-                messages, _quiet(), **self._call_kwargs(stop, kwargs, call)
+            result = await self.inner._agenerate_with_cache(
+                messages, stop=stop, run_manager=None, **self._generate_kwargs(kwargs, call)
             )
+            message = result.generations[0].message
         except BaseException as exc:
             await call.afail(exc)
             raise

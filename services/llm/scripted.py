@@ -17,8 +17,9 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
+
+from services.llm.tool_schemas import openai_tool_schemas
 
 Reply = AIMessage | Callable[[list[BaseMessage]], AIMessage]
 
@@ -59,7 +60,7 @@ class ScriptedChatModel(BaseChatModel):
         return "scripted"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        self.bound_tools = [convert_to_openai_tool(t) for t in tools]
+        self.bound_tools = openai_tool_schemas(tools)
         return self
 
     def _next(self, messages: list[BaseMessage]) -> AIMessage:
