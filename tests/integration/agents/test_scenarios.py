@@ -392,7 +392,9 @@ def test_tool_call_limit__refuses_the_calls_over_the_cap_and_lets_the_model_answ
     assert len(tools) == asked
     refused = [m for m in tools if m.status == "error"]
     over = range(MAX_TOOL_CALLS_PER_TURN, asked)
-    assert [m.tool_call_id for m in refused] == [f"call_{n}" for n in over]
+    # Which calls are refused is fixed by the order they were asked in; the tool messages
+    # themselves arrive in the order the parallel calls finish.
+    assert sorted(m.tool_call_id for m in refused) == sorted(f"call_{n}" for n in over)
     assert {m.text for m in refused} == {TOOL_LIMIT_MESSAGE}
     assert all("Estimate Hours" in m.text for m in tools if m.status != "error")
     assert len(chat.calls) == 2  # the model saw the refusals and answered
