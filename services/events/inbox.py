@@ -66,9 +66,9 @@ class NotificationInbox:
         upto, read = self._state(user_id)
         scan = self._bus.maxlen
         events = self._bus.latest(user_id, admin=admin, count=scan)
-        chosen = [
-            e for e in events if is_notification(e) and (types is None or e.type in types)
-        ][:limit]
+        chosen = [e for e in events if is_notification(e) and (types is None or e.type in types)][
+            :limit
+        ]
         return [Notification(e, e.position <= upto or e.id in read) for e in chosen]
 
     def unread_count(self, user_id: int, *, admin: bool) -> int:
