@@ -150,8 +150,11 @@ def test_prompt__table_picker_follows_the_base_picker_and_versions_compare(
     box = page.get_by_label("Template", exact=True).last
     box.fill("Audit {{which_table}} in {{which_base}}.")
     box.press("Tab")
+    # A click while the rerun after Tab redraws the form can land on a detached button.
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
     page.get_by_role("button", name="Save new version").click()
-    page.get_by_text("Compare versions").click()
+    expect(page.get_by_text("Saved version 2")).to_be_visible(timeout=30_000)
+    page.get_by_text("Compare versions").click(timeout=30_000)
     compare = page.get_by_test_id("stExpander").filter(has_text="Compare versions")
     diff = compare.get_by_test_id("stCode")
     expect(diff).to_contain_text("-Check {{which_table}} in {{which_base}}.")
