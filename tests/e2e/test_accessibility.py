@@ -34,8 +34,7 @@ from services.prompts.library import PromptDraft
 from tests.e2e.axe_known import STREAMLIT_CHROME
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
-from tests.support.fake_gemini import FakeGeminiServer
-from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
+from tests.support.fake_gemini import FakeGeminiServer, script_status_change
 
 pytestmark = pytest.mark.e2e
 
@@ -229,26 +228,12 @@ def test_chat__open_conversation_passes_axe_and_confirm_returns_focus_to_the_car
     tasks = pyairtable.Api(DEV_TOKEN, endpoint_url=emulator.url).table(PROJECT_TRACKER_ID, "Tasks")
     record = tasks.first(formula="{Status}='Todo'")
     assert record is not None
-    gemini.script(
-        ScriptedReply(
-            text="",
-            tool_calls=[
-                ScriptedToolCall(
-                    "update_records",
-                    {
-                        "table": "Tasks",
-                        "records": [
-                            {
-                                "id": record["id"],
-                                "fields": [{"field": "Status", "value": "Blocked"}],
-                            }
-                        ],
-                    },
-                )
-            ],
-        ),
-        ScriptedReply(text="I proposed the change; please confirm it."),
-        ScriptedReply(text="Block a task"),  # the conversation title
+    script_status_change(
+        gemini,
+        record["id"],
+        "Blocked",
+        reply="I proposed the change; please confirm it.",
+        title="Block a task",
     )
     sign_in(page, server.url, user.email)
     page.get_by_test_id("stSelectbox").first.click()

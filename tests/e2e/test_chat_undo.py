@@ -12,8 +12,7 @@ from emulator.testing import EmulatorServer
 from services.container import Services
 from tests.support.accounts import make_user, sign_in
 from tests.support.appserver import AppServer
-from tests.support.fake_gemini import FakeGeminiServer
-from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
+from tests.support.fake_gemini import FakeGeminiServer, script_status_change
 
 pytestmark = pytest.mark.e2e
 
@@ -29,26 +28,8 @@ def test_undo__names_the_fields_edited_since_and_offers_undo_anyway(
     tasks = pyairtable.Api(DEV_TOKEN, endpoint_url=emulator.url).table(PROJECT_TRACKER_ID, "Tasks")
     record = tasks.first(formula="{Status}='Todo'")
     assert record is not None
-    gemini.script(
-        ScriptedReply(
-            text="",
-            tool_calls=[
-                ScriptedToolCall(
-                    "update_records",
-                    {
-                        "table": "Tasks",
-                        "records": [
-                            {
-                                "id": record["id"],
-                                "fields": [{"field": "Status", "value": "In Progress"}],
-                            }
-                        ],
-                    },
-                )
-            ],
-        ),
-        ScriptedReply(text="Proposed; please confirm."),
-        ScriptedReply(text="Start a task"),  # the conversation title
+    script_status_change(
+        gemini, record["id"], "In Progress", reply="Proposed; please confirm.", title="Start a task"
     )
     sign_in(page, server.url, user.email)
     page.get_by_test_id("stSelectbox").first.click()

@@ -257,3 +257,23 @@ def _blocked(reply: ScriptedReply, *, streamed: bool) -> Response:
         return JSONResponse(body)
     event = f"data: {json.dumps(body)}\r\n\r\n".encode()
     return Response(event, media_type="text/event-stream")
+
+
+def script_status_change(
+    gemini: FakeGeminiServer, record_id: str, status: str, *, reply: str, title: str
+) -> None:
+    """Script a turn that proposes setting one task's Status, then answers and names the
+    conversation (the browser tests that confirm or undo a change card)."""
+    from tests.support.fake_provider_server import ScriptedReply, ScriptedToolCall
+
+    change = {"id": record_id, "fields": [{"field": "Status", "value": status}]}
+    gemini.script(
+        ScriptedReply(
+            text="",
+            tool_calls=[
+                ScriptedToolCall("update_records", {"table": "Tasks", "records": [change]})
+            ],
+        ),
+        ScriptedReply(text=reply),
+        ScriptedReply(text=title),
+    )

@@ -175,6 +175,9 @@ def postgres_database() -> Iterator[str]:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError:
         admin.dispose()
+        if configured.startswith("postgres"):
+            raise  # PostgreSQL was asked for (CI): its absence is a failure, not a skip
+        # A fresh machine's `make test` (SQLite, embedded Redis) has no PostgreSQL to use.
         pytest.skip(f"no PostgreSQL server at {server_url.host}:{server_url.port}")
     url = server_url.set(database=name).render_as_string(hide_password=False)
     try:
