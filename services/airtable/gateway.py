@@ -21,6 +21,7 @@ import requests
 from pyairtable import Api, Table
 from pyairtable.api.types import RecordDict
 
+from services.airtable.change_feed import ChangeFeed, ChangeKind, RecordChange
 from services.airtable.client import make_paced_api
 from services.airtable.connections import AirtableConnections, BaseInfo
 from services.airtable.errors import translate
@@ -47,6 +48,7 @@ class AirtableGateway:
         policy: Pacing and retry settings.
         schema_ttl_seconds: How long a base's schema is cached.
         bases_ttl_seconds: How long a user's list of bases is cached.
+        feed: Told of every record this gateway creates, updates or deletes.
     """
 
     def __init__(
@@ -59,7 +61,9 @@ class AirtableGateway:
         policy: PacingPolicy,
         schema_ttl_seconds: int,
         bases_ttl_seconds: int,
+        feed: ChangeFeed | None = None,
     ) -> None:
+        self.feed = feed or ChangeFeed()
         self._connections = connections
         self._redis = client
         self._endpoint = endpoint_url
@@ -237,10 +241,12 @@ class AirtableGateway:
         """Create up to ten records (fields keyed by field ID) in one request."""
         table = self._table(user_id, base_id, table_id)
         _check_batch(records)
-        return self._call(
+        created = self._call(
             f"table {table_id}",
             lambda: table.batch_create(list(records), use_field_ids=True),
         )
+        self._report(user_id, base_id, table_id, "created", created)
+        return created
 
     def update(
         self, user_id: int, base_id: str, table_id: str, updates: Sequence[dict[str, Any]]
@@ -248,17 +254,47 @@ class AirtableGateway:
         """Update up to ten records (`{"id", "fields"}`) in one PATCH."""
         table = self._table(user_id, base_id, table_id)
         _check_batch(updates)
-        return self._call(
+        updated = self._call(
             f"table {table_id}",
             lambda: table.batch_update(list(updates), use_field_ids=True),  # type: ignore[arg-type]
         )
+        changed = {u["id"]: tuple(u.get("fields", {})) for u in updates}
+        self._report(user_id, base_id, table_id, "updated", updated, changed)
+        return updated
 
     def delete(self, user_id: int, base_id: str, table_id: str, record_ids: Sequence[str]) -> int:
         """Delete up to ten records in one request; returns how many were deleted."""
         table = self._table(user_id, base_id, table_id)
         _check_batch(record_ids)
         deleted = self._call(f"table {table_id}", lambda: table.batch_delete(list(record_ids)))
-        return sum(1 for item in deleted if item.get("deleted"))
+        gone = [item for item in deleted if item.get("deleted")]
+        self._report(user_id, base_id, table_id, "deleted", gone)
+        return len(gone)
+
+    def _report(
+        self,
+        user_id: int,
+        base_id: str,
+        table_id: str,
+        kind: ChangeKind,
+        records: Sequence[Any],
+        changed: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.feed.publish(
+            [
+                RecordChange(
+                    base_id=base_id,
+                    table_id=table_id,
+                    record_id=r["id"],
+                    kind=kind,
+                    source="app",
+                    fields=dict(r.get("fields") or {}),
+                    changed_fields=(changed or {}).get(r["id"], ()),
+                    user_id=user_id,
+                )
+                for r in records
+            ]
+        )
 
     # -- caches ------------------------------------------------------------------------
 

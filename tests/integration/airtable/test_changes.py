@@ -285,3 +285,37 @@ def test_bad_values__are_refused_before_anything_is_stored(
         planner.create(member.id, fresh_base.id, "Tasks", [{"Hour": 3}])
     with pytest.raises(InvalidInputError, match="Nothing would change"):
         planner.update(member.id, fresh_base.id, "Tasks", filters=NOT_DONE, values={"Done": False})
+
+
+def test_app_writes__are_reported_to_the_change_feed(
+    airtable_services: Services, member: User, fresh_base: FreshBase
+) -> None:
+    from services.airtable.change_feed import RecordChange as Reported
+
+    seen: list[Reported] = []
+    airtable_services.airtable.feed.subscribe(seen.extend)
+    planner, log = airtable_services.airtable_proposals, airtable_services.airtable_changes
+    create = planner.create(member.id, fresh_base.id, "Tasks", [{"Name": "Fed", "Hours": 2}])
+    created = log.apply(create.id, member.id)
+    update = planner.update(
+        member.id,
+        fresh_base.id,
+        "Tasks",
+        filters=[Condition(field="Name", op="equals", value="Fed")],
+        values={"Hours": 3},
+    )
+    updated = log.apply(update.id, member.id)
+    log.undo(updated.change_set_id, member.id)
+    log.undo(created.change_set_id, member.id)
+    kinds = [(c.kind, c.source, c.record_id) for c in seen]
+    new_id = created.created_ids[0]
+    assert kinds == [
+        ("created", "app", new_id),
+        ("updated", "app", new_id),
+        ("updated", "app", new_id),
+        ("deleted", "app", new_id),
+    ]
+    assert seen[1].changed_fields
+    assert all(f.startswith("fld") for f in seen[1].changed_fields)
+    assert 3 in seen[1].fields.values()
+    assert seen[0].user_id == member.id
