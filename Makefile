@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8501
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (0 runs serially); browser tests keep to one of them.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck test-sqlite migrate admin install install-dev clean
 
@@ -39,7 +41,7 @@ admin: install
 
 ## Set up, then lint, type-check and run every test.
 test: install-dev lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -50,7 +52,7 @@ typecheck: install-dev
 
 ## The SQL tests again on SQLite (CI runs `make test` on PostgreSQL first).
 test-sqlite: install-dev
-	env -u DATABASE_URL $(BIN)/python -m pytest -m sql $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m sql $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,16 @@ from tests.support.browser import launch_chromium
 from tests.support.stores import delete_prefixed_keys, redis_server, sql_database
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests share one xdist worker (`--dist loadgroup`): two Chromiums and two
+    Streamlit servers at once on a small machine make timing-sensitive pages flaky, while
+    the other worker runs everything else."""
+    browser = pytest.mark.xdist_group("browser")
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(browser)
+
+
 @pytest.fixture(scope="session")
 def sql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with sql_database(tmp_path_factory.mktemp("sql")) as url:
