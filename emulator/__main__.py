@@ -3,6 +3,7 @@
 import argparse
 import logging
 import sys
+from datetime import date
 
 from emulator import DEV_TOKEN
 from emulator.app import create_app
@@ -27,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="'demo' adds three demo bases when the data file is empty",
     )
     parser.add_argument(
+        "--seed-date",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="'today' in the demo bases' story (default: today); the same date always "
+        "gives the same records",
+    )
+    parser.add_argument(
         "--token",
         action="append",
         default=[],
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     store = Store.open(args.data)
     if args.seed == "demo" and store.is_empty():
-        seed_demo(store)
+        seed_demo(store, args.seed_date)
     app = create_app(store, tokens=tokens, rate_limit=args.rate_limit, latency_ms=args.latency_ms)
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]

@@ -1,13 +1,16 @@
 """The "Sales CRM" demo base: Companies, Contacts and Deals."""
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from emulator import seed_data as words
-from emulator.seeder import Seeder, day, iso_date, link, person, phone, slug, spec
+from emulator import seed_text as text
+from emulator.seeder import HISTORY_DAYS, Seeder, day, iso_date, link, phone, slug, spec
 from emulator.store import Store
 
 SALES_CRM_ID = "appDemoSalesCRM00"
-_NOTES = ("", "", "Prefers email.", "Met at the spring trade show.", "Decides on renewals.")
+_COMPANIES, _CONTACTS, _DEALS = 200, 600, 1500
+_SHARED_NAMES = 4
 
 
 def _schema(s: Seeder) -> list[dict[str, Any]]:
@@ -55,65 +58,118 @@ def _schema(s: Seeder) -> list[dict[str, Any]]:
     ]
 
 
-def _companies(s: Seeder) -> list[dict[str, Any]]:
+def _companies(s: Seeder) -> list[tuple[datetime, dict[str, Any]]]:
+    """Companies as first met (oldest first); customer fields are set once deals exist."""
     rng = s.rng
     names: set[str] = set()
-    rows: list[dict[str, Any]] = []
-    while len(rows) < 200:
-        industry = rng.choice(tuple(words.COMPANY_KINDS))
-        parts = (rng.choice(words.COMPANY_ROOTS), rng.choice(words.COMPANY_KINDS[industry]),
-                 rng.choice(words.COMPANY_SUFFIXES))  # fmt: skip
-        name = " ".join(p for p in parts if p)
-        if name in names:
-            continue
+    rows: list[tuple[datetime, dict[str, Any]]] = []
+    for met in s.times(_COMPANIES, days=HISTORY_DAYS):
+        while True:
+            industry = rng.choice(tuple(words.COMPANY_KINDS))
+            parts = (rng.choice(words.COMPANY_ROOTS), rng.choice(words.COMPANY_KINDS[industry]),
+                     rng.choice(words.COMPANY_SUFFIXES))  # fmt: skip
+            name = " ".join(p for p in parts if p)
+            if name not in names:
+                break
         names.add(name)
-        rows.append({
+        rows.append((met, {
             "Name": name, "Industry": industry, "Website": f"https://www.{slug(name)}.example.com",
             "Employees": rng.choice((12, 25, 48, 90, 150, 320, 800, 2400)) + rng.randint(0, 9),
             "Country": rng.choice(words.COUNTRIES), "Annual Revenue": rng.randint(5, 4000) * 10_000,
-            "Phone": phone(rng), "Customer Since": day(s.times(1)[0]), "Active": rng.random() < 0.7,
-        })  # fmt: skip
+            "Phone": phone(rng),
+        }))  # fmt: skip
     return rows
 
 
-def seed_sales_crm(store: Store) -> None:
+def _contacts(
+    s: Seeder, companies: list[tuple[datetime, dict[str, Any]]], company_ids: list[str]
+) -> tuple[list[tuple[datetime, dict[str, Any]]], list[int]]:
+    """Contacts, each met after their company was; a few share a name with another."""
+    rng = s.rng
+    everyone = [f"{f} {l}" for f in words.FIRST_NAMES for l in words.LAST_NAMES]  # noqa: E741
+    names = rng.sample(everyone, _CONTACTS)
+    for twin in range(1, _SHARED_NAMES + 1):  # real address books have a few namesakes
+        names[-twin] = names[twin * 7]
+    rows, owners = [], []
+    for name in names:
+        index = rng.randrange(len(companies))
+        met = companies[index][0] + timedelta(days=rng.randint(0, 60))
+        met = min(met, s.now - timedelta(hours=rng.randint(2, 400)))
+        first, last = name.split(" ", 1)
+        domain = f"{slug(companies[index][1]['Name'])}.example.com"
+        contacted = (
+            s.day(-rng.randint(0, max(0, (s.now - met).days))) if rng.random() < 0.8 else None
+        )
+        rows.append((met, {
+            "Name": name, "Email": f"{slug(first)}.{slug(last)}@{domain}",
+            "Phone": phone(rng), "Title": rng.choice(words.JOB_TITLES),
+            "Company": [company_ids[index]], "Lead Source": rng.choice(words.LEAD_SOURCES),
+            "Last Contacted": day(contacted) if contacted else None,
+            "Notes": text.contact_note(rng) if rng.random() < 0.6 else None,
+        }))  # fmt: skip
+        owners.append(index)
+    order = sorted(range(len(rows)), key=lambda i: rows[i][0])
+    return [rows[i] for i in order], [owners[i] for i in order]
+
+
+def _deal(s: Seeder, opened: datetime, skill: float) -> tuple[str, date]:
+    """A deal's stage and close date: closed ones closed before today, open ones ahead."""
+    rng, age = s.rng, (s.now - opened).days
+    closed = age > 150 or rng.random() < min(0.9, age / 160)
+    if closed:
+        stage = "Closed Won" if rng.random() < skill else "Closed Lost"
+        close = min(opened.date() + timedelta(days=rng.randint(10, 120)), s.day(-1))
+        return stage, max(close, opened.date())
+    stages = words.DEAL_STAGES[:4]
+    progress = min(3, int(age / 30 + rng.random() * 2))
+    stage = stages[progress]
+    slipped = rng.random() < 0.02  # a few deals are past their expected close
+    return stage, s.day(-rng.randint(1, 14) if slipped else rng.randint(5, 120))
+
+
+def seed_sales_crm(store: Store, seed_date: date) -> None:
     """Companies (200), Contacts (600) and Deals (1,500) with a weighted-amount formula."""
-    s = Seeder(store, SALES_CRM_ID, "Sales CRM")
+    s = Seeder(store, SALES_CRM_ID, "Sales CRM", seed_date)
     rng = s.rng
     s.tables(_schema(s))
     companies = _companies(s)
-    company_ids = s.rows("Companies", companies)
-    contacts, contact_company = [], []
-    for _ in range(600):
-        first, last = person(rng)
-        index = rng.randrange(len(companies))
-        contact_company.append(index)
-        domain = f"{slug(companies[index]['Name'])}.example.com"
-        contacts.append({
-            "Name": f"{first} {last}", "Email": f"{slug(first)}.{slug(last)}@{domain}",
-            "Phone": phone(rng), "Title": rng.choice(words.JOB_TITLES),
-            "Company": [company_ids[index]], "Lead Source": rng.choice(words.LEAD_SOURCES),
-            "Last Contacted": day(s.times(1)[0]) if rng.random() < 0.8 else None,
-            "Notes": rng.choice(_NOTES),
-        })  # fmt: skip
-    contact_ids = s.rows("Contacts", contacts)
+    first_won: dict[int, date] = {}
+    deals = []
+    appeal = [rng.paretovariate(1.5) for _ in companies]
+    skills = {p: rng.uniform(0.4, 0.72) for p in words.SALESPEOPLE}
+    account_owner = [rng.choice(words.SALESPEOPLE) for _ in companies]
+    products = [rng.sample(words.DEAL_PRODUCTS, len(words.DEAL_PRODUCTS)) for _ in companies]
+    deal_count = [0] * len(companies)
+    for opened in s.times(_DEALS, days=HISTORY_DAYS - 20):
+        index = rng.choices(range(len(companies)), weights=appeal)[0]
+        opened = max(opened, companies[index][0])
+        owner = account_owner[index] if rng.random() < 0.85 else rng.choice(words.SALESPEOPLE)
+        stage, close = _deal(s, opened, skills[owner])
+        if stage == "Closed Won":
+            first_won[index] = min(first_won.get(index, close), close)
+        product = products[index][deal_count[index] % len(words.DEAL_PRODUCTS)]
+        deal_count[index] += 1
+        deals.append((opened, {
+            "Name": f"{companies[index][1]['Name']} - {product}", "Stage": stage,
+            "Amount": rng.randint(20, 2500) * 100, "Close Date": day(close), "Owner": owner,
+            "Probability": words.STAGE_PROBABILITY[stage], "Strategic": rng.random() < 0.15,
+        }, index))  # fmt: skip
+    for index, (_, company) in enumerate(companies):
+        won = first_won.get(index)
+        company["Customer Since"] = day(won) if won else None
+        company["Active"] = won is not None
+    company_ids = s.rows("Companies", [c for _, c in companies], [m for m, _ in companies])
+    contacts, contact_company = _contacts(s, companies, company_ids)
+    contact_ids = s.rows("Contacts", [c for _, c in contacts], [m for m, _ in contacts])
     by_company: dict[int, list[str]] = {}
     for contact_id, index in zip(contact_ids, contact_company, strict=True):
         by_company.setdefault(index, []).append(contact_id)
-    deals, times = [], s.times(1500)
-    for created in times:
-        index = rng.randrange(len(companies))
-        stage = rng.choices(words.DEAL_STAGES, weights=(20, 18, 15, 12, 22, 13))[0]
+    deals.sort(key=lambda d: d[0])
+    for _, deal, index in deals:
+        deal["Company"] = [company_ids[index]]
         people = by_company.get(index)
-        deals.append({
-            "Name": f"{companies[index]['Name']} - {rng.choice(words.DEAL_PRODUCTS)}",
-            "Stage": stage, "Amount": rng.randint(20, 2500) * 100,
-            "Close Date": day(created, rng.randint(10, 120)),
-            "Owner": rng.choice(words.SALESPEOPLE), "Company": [company_ids[index]],
-            "Primary Contact": [rng.choice(people)] if people else None,
-            "Probability": words.STAGE_PROBABILITY[stage], "Strategic": rng.random() < 0.15,
-        })  # fmt: skip
-    s.rows("Deals", deals, times)
+        deal["Primary Contact"] = [rng.choice(people)] if people else None
+    s.rows("Deals", [d for _, d, _ in deals], [m for m, _, _ in deals])
     s.view("Companies", "Active customers", "{Active}", [("Name", "asc")])
     s.view("Contacts", "Recently contacted", "{Last Contacted}", [("Last Contacted", "desc")])
     open_deals = "AND({Stage}!='Closed Won', {Stage}!='Closed Lost')"

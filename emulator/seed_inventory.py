@@ -1,14 +1,15 @@
 """The "Inventory" demo base: Suppliers, Products and Orders."""
 
-from datetime import UTC, datetime
+from datetime import date
 from typing import Any
 
 from emulator import seed_data as words
-from emulator.seeder import Seeder, day, iso_date, link, person, phone, slug, spec
+from emulator.seeder import HISTORY_DAYS, Seeder, day, iso_date, link, person, phone, slug, spec
 from emulator.store import Store
 
 INVENTORY_ID = "appDemoInventory0"
-_RECENT = datetime(2026, 10, 1, tzinfo=UTC)
+_ORDER_DAYS = 365
+_WEEKDAY_WEIGHTS = (1.2, 1.1, 1.1, 1.0, 1.3, 0.35, 0.2)  # Monday first
 
 
 def _schema(s: Seeder) -> list[dict[str, Any]]:
@@ -77,9 +78,29 @@ def _products(s: Seeder, supplier_ids: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def seed_inventory(store: Store) -> None:
+def _order_days(s: Seeder, count: int) -> list[date]:
+    """Order days over the last year: busy weekdays, quiet weekends, a growing trend."""
+    rng = s.rng
+    days = [s.day(-offset) for offset in range(_ORDER_DAYS, 0, -1)]
+    weights = [_WEEKDAY_WEIGHTS[d.weekday()] * (0.6 + 0.8 * i / len(days))
+               for i, d in enumerate(days)]  # fmt: skip
+    return sorted(rng.choices(days, weights=weights, k=count))
+
+
+def _order_status(s: Seeder, ordered: date) -> str:
+    rng, age = s.rng, (s.today - ordered).days
+    if rng.random() < 0.04:
+        return "Cancelled"
+    if age <= 2:
+        return "Pending" if rng.random() < 0.75 else "Shipped"
+    if age <= 7:
+        return rng.choices(("Pending", "Shipped", "Delivered"), weights=(1, 12, 7))[0]
+    return "Delivered" if rng.random() < 0.98 else "Shipped"
+
+
+def seed_inventory(store: Store, seed_date: date) -> None:
     """Suppliers (30), Products (300, with photo metadata) and Orders (800)."""
-    s = Seeder(store, INVENTORY_ID, "Inventory")
+    s = Seeder(store, INVENTORY_ID, "Inventory", seed_date)
     rng = s.rng
     s.tables(_schema(s))
     suppliers: list[dict[str, Any]] = []
@@ -96,19 +117,23 @@ def seed_inventory(store: Store) -> None:
             "Country": rng.choice(words.COUNTRIES), "Lead Time Days": rng.randint(2, 45),
             "Rating": rng.randint(2, 5),
         })  # fmt: skip
-    supplier_ids = s.rows("Suppliers", suppliers)
-    product_ids = s.rows("Products", _products(s, supplier_ids))
-    orders, times = [], s.times(800)
-    for number, created in enumerate(times, start=1):
-        status = "Delivered" if created < _RECENT and rng.random() < 0.8 else None
-        root = rng.choice(words.COMPANY_ROOTS)
+    supplier_ids = s.rows("Suppliers", suppliers, s.times(30, days=HISTORY_DAYS))
+    product_ids = s.rows("Products", _products(s, supplier_ids), s.times(300, days=HISTORY_DAYS))
+    customers = [f"{root} {kind}" for root in words.COMPANY_ROOTS
+                 for kind in ("Store", "Retail", "Market", "Shop")]  # fmt: skip
+    regulars = [rng.paretovariate(1.2) for _ in customers]
+    popularity = [rng.paretovariate(1.6) for _ in product_ids]
+    orders, times = [], []
+    for number, ordered in enumerate(_order_days(s, 800), start=1):
+        times.append(s.moment(ordered))
         orders.append({
-            "Order Number": f"SO-{10000 + number}", "Order Date": day(created),
-            "Product": [rng.choice(product_ids)], "Quantity": rng.randint(1, 48),
-            "Status": status or rng.choices(words.ORDER_STATUSES, weights=(4, 4, 3, 1))[0],
-            "Customer": f"{root} {rng.choice(('Store', 'Retail', 'Market', 'Shop'))}",
+            "Order Number": f"SO-{10000 + number}", "Order Date": day(ordered),
+            "Product": [rng.choices(product_ids, weights=popularity)[0]],
+            "Quantity": rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 8, 10, 12, 24, 48)),
+            "Status": _order_status(s, ordered),
+            "Customer": rng.choices(customers, weights=regulars)[0],
         })  # fmt: skip
-    s.rows("Orders", orders, times)
+    s.rows("Orders", orders, sorted(times))
     s.view("Suppliers", "Top rated", "{Rating} >= 4", [("Rating", "desc")])
     s.view("Products", "Needs reorder", "{Stock} <= {Reorder Level}", [("Stock", "asc")])
     s.view("Orders", "Pending orders", "{Status}='Pending'", [("Order Date", "asc")])

@@ -1,12 +1,13 @@
 """Tools the demo seeds share: a base builder with derived IDs and value helpers.
 
 Base IDs are readable constants, other IDs come from :func:`emulator.ids.derived_id`,
-values from an RNG seeded per base, and ``createdTime`` values are spread over
-2025-2026 in creation order. Records go to the store in one bulk write.
+values from an RNG seeded per base, and every date is an offset from the seeding day, so
+one seed date always gives the same records (same IDs, same values) and a later date gives
+the same story moved forward. Records go to the store in one bulk write.
 """
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from emulator import seed_data as words
@@ -17,7 +18,8 @@ from emulator.tables import add_tables
 
 #: The moment formula result types are inferred at (keeps the schema reproducible).
 SCHEMA_TIME = datetime(2025, 1, 1, tzinfo=UTC)
-_TIMELINE = (datetime(2025, 1, 2, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC))
+#: How far back the demo's history goes from the seeding day.
+HISTORY_DAYS = 700
 
 
 class Seeder:
@@ -27,13 +29,27 @@ class Seeder:
         store: Where the finished base is saved.
         base_id: The base's fixed ID.
         name: The base's name.
+        seed_date: The seeding day ("today" in the story): nothing is created after its
+            start, open work is due around it, closed work before it.
     """
 
-    def __init__(self, store: Store, base_id: str, name: str) -> None:
+    def __init__(self, store: Store, base_id: str, name: str, seed_date: date) -> None:
         self.store = store
         self.base = Base(id=base_id, name=name)
         self.rng = random.Random(f"emulator-demo:{base_id}")
+        self.today = seed_date
+        self.now = datetime.combine(seed_date, time(), tzinfo=UTC)
         self._declared_links: list[tuple[Table, str]] = []
+
+    def day(self, offset: int) -> date:
+        """The day ``offset`` days from the seeding day (negative: before it)."""
+        return self.today + timedelta(days=offset)
+
+    def moment(self, on: date) -> datetime:
+        """A working-hours moment on ``on``, never later than the seeding day's start."""
+        seconds = self.rng.randint(8 * 3600, 18 * 3600)
+        at = datetime.combine(on, time(), tzinfo=UTC) + timedelta(seconds=seconds)
+        return min(at, self.now - timedelta(seconds=self.rng.randint(60, 7200)))
 
     def ids(self, prefix: str, key: str) -> str:
         """A stable ID for ``key`` in this base."""
@@ -65,12 +81,11 @@ class Seeder:
         order = [(_field(target, f).id, d) for f, d in sort]
         target.views.append(View(self.ids("viw", f"{table}.{name}"), name, "grid", formula, order))
 
-    def times(self, count: int) -> list[datetime]:
-        """``count`` increasing moments spread over 2025-2026."""
-        start, end = _TIMELINE
-        span = (end - start).total_seconds()
+    def times(self, count: int, days: int = HISTORY_DAYS) -> list[datetime]:
+        """``count`` increasing moments over the ``days`` before the seeding day."""
+        span = days * 86400
         offsets = sorted(self.rng.random() * span for _ in range(count))
-        return [(start + timedelta(seconds=int(s))) for s in offsets]
+        return [self.now - timedelta(seconds=span - int(s)) for s in offsets]
 
     def rows(
         self, table_name: str, rows: list[dict[str, Any]], times: list[datetime] | None = None
@@ -80,7 +95,7 @@ class Seeder:
         Args:
             table_name: The table.
             rows: One dict per record.
-            times: Their creation times (increasing); drawn from the timeline if omitted.
+            times: Their creation times (increasing); drawn from the history if omitted.
         """
         table = self.table(table_name)
         ids = []
@@ -127,7 +142,7 @@ def phone(rng: random.Random) -> str:
     return f"+1 ({rng.randint(201, 989)}) 555-{rng.randint(1000, 9999)}"
 
 
-def day(moment: datetime, days: int = 0) -> str:
+def day(moment: datetime | date, days: int = 0) -> str:
     return (moment + timedelta(days=days)).strftime("%Y-%m-%d")
 
 

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -25,7 +26,7 @@ from uvicorn import Server
 
 from emulator.app import create_app
 from emulator.auth import normalize_tokens
-from emulator.seed import seed_demo
+from emulator.seed import REFERENCE_DATE, seed_demo
 from emulator.serving import listen, make_server
 from emulator.store import Store
 
@@ -36,6 +37,8 @@ class EmulatorServer:
     Args:
         data: SQLite path, or ``":memory:"`` (default) for a throw-away store.
         seed: ``"demo"`` seeds the demo bases when the store is empty; ``"none"`` does not.
+        seed_date: The demo's "today"; :data:`emulator.seed.REFERENCE_DATE` by default, so
+            tests and benches see the same records every day.
         tokens: As for :func:`emulator.app.create_app`; ``None`` accepts the dev token.
         host: Interface to bind.
         port: Port to bind (0 = a free one).
@@ -56,6 +59,7 @@ class EmulatorServer:
         *,
         data: str | Path = ":memory:",
         seed: str = "none",
+        seed_date: date = REFERENCE_DATE,
         tokens: Mapping[str, Iterable[str] | None] | Iterable[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -66,7 +70,7 @@ class EmulatorServer:
             raise ValueError(f"seed must be 'demo' or 'none', not {seed!r}")
         self.store = Store.open(data)
         if seed == "demo" and self.store.is_empty():
-            seed_demo(self.store)
+            seed_demo(self.store, seed_date)
         self._token_specs = (
             tokens if tokens is None or isinstance(tokens, Mapping) else list(tokens)
         )

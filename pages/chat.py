@@ -43,11 +43,6 @@ if not settings.llm_configured:
     st.stop()
 
 conversations = services.conversations
-EXAMPLE_QUESTIONS = (
-    "How many tasks are overdue, by assignee?",
-    "What is the total estimate in hours for each project?",
-    "Show the five most recently due tasks that are not done.",
-)
 
 
 def _select(conversation_id: str | None) -> None:
@@ -191,7 +186,7 @@ if conversation is not None:
 else:
     st.title("Ask about your bases")
     st.caption("Counts and sums cover whole tables; every change waits for your confirmation.")
-    example_questions(EXAMPLE_QUESTIONS)
+    example_questions()
 
 
 def _budget_line() -> str:

@@ -19,6 +19,14 @@ QUESTION_KEY = "chat-question"
 EXAMPLE_KEY = "chat-example"
 REFUSED_KEY = "chat-refused"
 LINK_COLUMN = "Airtable"
+#: Offered on an empty chat, one per demo base; each is also a question in
+#: bench/questions.yaml, and a test checks it has a real answer in the demo data.
+EXAMPLE_QUESTIONS = (
+    "How many open tasks are overdue, by assignee?",
+    "What is each salesperson's win rate on closed deals?",
+    "Which products need reordering, and from which supplier?",
+    "How many hours are estimated for each active project?",
+)
 
 
 def _screen_question() -> None:
@@ -45,7 +53,7 @@ def _pick_example(question: str) -> None:
     st.session_state[EXAMPLE_KEY] = question
 
 
-def example_questions(questions: Sequence[str]) -> None:
+def example_questions(questions: Sequence[str] = EXAMPLE_QUESTIONS) -> None:
     """Example questions as buttons: a click asks that question."""
     st.write("For example:")
     for number, question in enumerate(questions):

@@ -93,7 +93,9 @@ def test_search__returns_a_small_text_table_and_rows_for_the_ui(
     assert "rec" not in lines[2].split("|", 2)[2]
     assert message.artifact["kind"] == "records"
     assert len(message.artifact["rows"]) == 5
-    assert all(len(cell) <= 60 for line in lines[2:-1] for cell in line.split("|"))
+    rows = [line.split("|") for line in lines[2:-1]]
+    assert all(len(cell) <= 60 for row in rows for cell in row[:3])  # id, Name, Project
+    assert all(len(row[3]) <= 240 for row in rows)  # long text gets more room
 
 
 def test_aggregate__answers_over_the_whole_table(tools: dict[str, BaseTool], member: User) -> None:
@@ -265,11 +267,11 @@ def test_search_cursor__the_next_page_continues_and_a_foreign_cursor_is_refused(
         fields=["Name"], limit=100, cursor=cursor,
     )  # fmt: skip
     total = first.artifact["total"]
-    assert str(second.content).startswith(
-        f"Tasks: {total} records match; showing rows 101-{total}."
-    )
+    last = min(total, 200)
+    assert total > 100
+    assert str(second.content).startswith(f"Tasks: {total} records match; showing rows 101-{last}.")
     ids = {r["id"] for r in first.artifact["rows"]} | {r["id"] for r in second.artifact["rows"]}
-    assert len(ids) == total
+    assert len(ids) == last
     foreign = _call(
         tools["search_records"], member.id, PROJECTS, table="Tasks", fields=["Name"],
         cursor=cursor,
