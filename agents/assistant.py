@@ -205,9 +205,8 @@ class Assistant:
     def _prompt(self, user_id: int, base_id: str | None, summary: str) -> str:
         schema, base_name = None, ""
         if base_id:
-            gateway = self._services.airtable
-            base = gateway.require_base(user_id, base_id)
-            schema, base_name = gateway.schema(user_id, base.id), base.name
+            base, schema = self._services.airtable.base_and_schema(user_id, base_id)
+            base_name = base.name
         return system_prompt(
             schema=schema, base_name=base_name, summary=summary, today=datetime.now(UTC).date()
         )
