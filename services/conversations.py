@@ -176,9 +176,11 @@ class ConversationStore:
         meta, length, raw = pipe.execute()
         conversation = _conversation(user_id, conversation_id, meta)
         start = conversation.summarized_count
-        if known is None or int(length) < known.end or start < known.start:
-            # Nothing decoded yet (or the list was made again): decode from `start` only.
-            found = _Decoded(start, _decoded(raw[max(start - read_from, 0) :]))
+        if known is None:  # nothing decoded yet: decode from `start` only
+            found = _Decoded(start, _decoded(raw[start:]))
+        elif int(length) < known.end or start < known.start:
+            # The list was made again (it expired): read it afresh, a second round trip.
+            found = _Decoded(start, _decoded(self._redis.lrange(key, start, -1)))
         elif start > known.end:  # another process folded more into the summary
             found = _Decoded(start, _decoded(raw[start - read_from :]))
         else:
