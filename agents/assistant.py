@@ -29,16 +29,18 @@ from langchain_core.tools import BaseTool
 from agents.middleware import TurnContext, TurnModelMiddleware
 from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
 from agents.prompt import system_prompt
-from services.budget.ledger import totals_for_ref
+from services.budget.settlement import Settlement
 from services.budget.types import CallRef, Purpose, RefType
 from services.container import Services
 from services.conversations import (
     DEFAULT_TITLE,
     Conversation,
+    ConversationStore,
     error_entry,
     title_from_question,
 )
 from services.errors import AppError, InvalidInputError
+from services.llm.calls import tallied
 from services.questions import question_problem
 from tools.airtable import airtable_tools
 from tools.spend import spend_tools
@@ -106,9 +108,23 @@ class Assistant:
         """
         text = _checked(text)
         store = self._services.conversations
-        conversation = store.get(user_id=user_id, conversation_id=conversation_id)
+        with tallied() as settlements:
+            produced = self._turn(user_id, store, conversation_id, text, purpose, ref, on_event)
+        return _result(produced, settlements)
+
+    def _turn(
+        self,
+        user_id: int,
+        store: ConversationStore,
+        conversation_id: str,
+        text: str,
+        purpose: Purpose,
+        ref: CallRef | None,
+        on_event: Callable[[TurnEvent], None] | None,
+    ) -> list[BaseMessage]:
+        # One Redis round trip: the conversation, and its messages not yet decoded here.
+        conversation, recent = store.open(user_id=user_id, conversation_id=conversation_id)
         ref = ref or CallRef(RefType.CONVERSATION, conversation.id)
-        started = datetime.now(UTC)
         human = HumanMessage(text)
         produced: list[BaseMessage] = []
         failure: AppError | None = None
@@ -120,6 +136,7 @@ class Assistant:
                     max_tokens=self._services.settings.conversation_window_tokens,
                     summarize=self._summarizer(user_id, ref, conversation.model),
                     conversation=conversation,
+                    recent=recent,
                 )
                 context = TurnContext(
                     user_id,
@@ -141,7 +158,7 @@ class Assistant:
                 store.title_if_untitled(user_id=user_id, conversation_id=conversation.id, text=text)
         if conversation.title == DEFAULT_TITLE:
             self._name(user_id, conversation, ref, text)
-        return self._result(produced, ref, started)
+        return produced
 
     def answer(
         self,
@@ -157,9 +174,8 @@ class Assistant:
         """Answer one question outside any conversation; nothing is stored here (a saved
         prompt's run keeps its own record)."""
         text = _checked(text)
-        started = datetime.now(UTC)
         produced: list[BaseMessage] = []
-        with provider_errors(f"{ref.type.value} {ref.id}", model=model):
+        with tallied() as settlements, provider_errors(f"{ref.type.value} {ref.id}", model=model):
             context = TurnContext(
                 user_id,
                 base_id,
@@ -168,7 +184,7 @@ class Assistant:
                 system_prompt=self._prompt(user_id, base_id, ""),
             )
             self._stream(context, [HumanMessage(text)], produced, on_event)
-        return self._result(produced, ref, started)
+        return _result(produced, settlements)
 
     def _stream(
         self,
@@ -186,21 +202,11 @@ class Assistant:
             _dispatch(mode, chunk, produced, on_event)
         raise_if_refused(produced)
 
-    def _result(self, produced: list[BaseMessage], ref: CallRef, started: datetime) -> TurnResult:
-        totals = totals_for_ref(
-            self._services.sql, ref_type=ref.type.value, ref_id=ref.id, since=started
-        )
-        answer = next(
-            (m.text for m in reversed(produced) if isinstance(m, AIMessage) and m.text), ""
-        )
-        return TurnResult(answer, produced, totals.tokens, totals.nusd)
-
     def _prompt(self, user_id: int, base_id: str | None, summary: str) -> str:
         schema, base_name = None, ""
         if base_id:
-            gateway = self._services.airtable
-            base = gateway.require_base(user_id, base_id)
-            schema, base_name = gateway.schema(user_id, base.id), base.name
+            base, schema = self._services.airtable.base_and_schema(user_id, base_id)
+            base_name = base.name
         return system_prompt(
             schema=schema, base_name=base_name, summary=summary, today=datetime.now(UTC).date()
         )
@@ -240,6 +246,14 @@ class Assistant:
         self._services.conversations.rename(
             user_id=user_id, conversation_id=conversation.id, title=title
         )
+
+
+def _result(produced: list[BaseMessage], settlements: Sequence[Settlement]) -> TurnResult:
+    """The answer, and what every model call of the turn cost (summary and title included):
+    the sum of the turn's own settlements, each the figures of its ledger row."""
+    answer = next((m.text for m in reversed(produced) if isinstance(m, AIMessage) and m.text), "")
+    tokens = sum(s.tokens for s in settlements)
+    return TurnResult(answer, produced, tokens, sum(s.cost_nusd for s in settlements))
 
 
 def _checked(text: str) -> str:

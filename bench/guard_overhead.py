@@ -86,7 +86,7 @@ def _services(tmp: Path) -> Iterator[Services]:
     try:
         yield services
     finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
+        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=1000):
             services.redis.delete(key)
         services.close()
         if not settings.redis_url:

@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from langchain_core.messages import (
@@ -87,6 +88,16 @@ class ContextWindow:
 
 Summarizer = Callable[[str, Sequence[BaseMessage]], str]
 
+_APPEND = """
+-- KEYS: meta, messages, index. ARGV: user id, now, ttl, conversation id, messages...
+if redis.call('HGET', KEYS[1], 'user_id') ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
+return 1
+"""
+
 DECODED_CONVERSATIONS = 256
 """How many conversations' decoded messages a process keeps (least recently used go)."""
 
@@ -110,6 +121,7 @@ class ConversationStore:
         self._ttl = ttl_seconds
         self._decoded: OrderedDict[str, _Decoded] = OrderedDict()
         self._decoded_lock = threading.Lock()
+        self._append_script = client.register_script(_APPEND)
 
     def _index(self, user_id: int) -> str:
         return f"{self._prefix}index:{user_id}"
@@ -145,21 +157,36 @@ class ConversationStore:
 
     def get(self, *, user_id: int, conversation_id: str) -> Conversation:
         """The conversation, only if it belongs to `user_id` (else `NotFoundError`)."""
-        raw = self._redis.hgetall(self._meta(conversation_id))
-        meta = {_text(k): _text(v) for k, v in raw.items()}
-        if not meta or int(meta["user_id"]) != user_id:
-            raise NotFoundError("That conversation does not exist (it may have expired).")
-        return Conversation(
-            id=conversation_id,
-            user_id=user_id,
-            title=meta["title"],
-            base_id=meta["base_id"] or None,
-            model=meta["model"] or None,
-            created_at=float(meta["created_at"]),
-            updated_at=float(meta["updated_at"]),
-            summary=meta["summary"],
-            summarized_count=int(meta["summarized_count"]),
+        return _conversation(
+            user_id, conversation_id, self._redis.hgetall(self._meta(conversation_id))
         )
+
+    def open(self, *, user_id: int, conversation_id: str) -> tuple[Conversation, list[BaseMessage]]:
+        """The conversation (only if it belongs to `user_id`, else `NotFoundError`) and its
+        messages after those folded into its summary, for `window`: one round trip for
+        both (the meta hash, and the entries this process has not decoded yet)."""
+        key = self._messages(conversation_id)
+        with self._decoded_lock:
+            known = self._decoded.get(conversation_id)
+        read_from = known.end if known is not None else 0
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(self._meta(conversation_id))
+        pipe.llen(key)
+        pipe.lrange(key, read_from, -1)
+        meta, length, raw = pipe.execute()
+        conversation = _conversation(user_id, conversation_id, meta)
+        start = conversation.summarized_count
+        if known is None:  # nothing decoded yet: decode from `start` only
+            found = _Decoded(start, _decoded(raw[start:]))
+        elif int(length) < known.end or start < known.start:
+            # The list was made again (it expired): read it afresh, a second round trip.
+            found = _Decoded(start, _decoded(self._redis.lrange(key, start, -1)))
+        elif start > known.end:  # another process folded more into the summary
+            found = _Decoded(start, _decoded(raw[start - read_from :]))
+        else:
+            found = _Decoded(start, [*known.messages[start - known.start :], *_decoded(raw)])
+        self._keep(conversation_id, found)
+        return conversation, list(found.messages)
 
     def find(self, *, user_id: int, query: str = "", limit: int = 100) -> list[Conversation]:
         """Most recent first; `query` matches titles and message text, case-insensitively."""
@@ -190,23 +217,17 @@ class ConversationStore:
     def append(
         self, *, user_id: int, conversation_id: str, messages: Sequence[BaseMessage]
     ) -> None:
-        self.get(user_id=user_id, conversation_id=conversation_id)
+        """Add `messages` to the conversation, only if it belongs to `user_id` (else
+        `NotFoundError`): checked and written in one script, so one round trip, and a
+        conversation deleted meanwhile is not brought back half-made."""
         if not messages:
+            self.get(user_id=user_id, conversation_id=conversation_id)
             return
-        now = time.time()
-        pipe = self._redis.pipeline()
-        pipe.rpush(
-            self._messages(conversation_id), *[json.dumps(d) for d in messages_to_dict(messages)]
-        )
-        pipe.hset(self._meta(conversation_id), "updated_at", now)
-        pipe.zadd(self._index(user_id), {conversation_id: now})
-        for key in (
-            self._messages(conversation_id),
-            self._meta(conversation_id),
-            self._index(user_id),
-        ):
-            pipe.expire(key, self._ttl)
-        pipe.execute()
+        keys = [self._meta(conversation_id), self._messages(conversation_id), self._index(user_id)]
+        encoded = [json.dumps(d) for d in messages_to_dict(messages)]
+        args: list[str | int] = [user_id, repr(time.time()), self._ttl, conversation_id, *encoded]
+        if not self._append_script(keys=keys, args=args):
+            raise NotFoundError("That conversation does not exist (it may have expired).")
 
     def messages(self, *, user_id: int, conversation_id: str) -> list[BaseMessage]:
         self.get(user_id=user_id, conversation_id=conversation_id)
@@ -234,12 +255,15 @@ class ConversationStore:
             else:
                 # A new object: a reader still holding the old one sees it unchanged.
                 known = _Decoded(start, [*known.messages[start - known.start :], *_decoded(raw)])
+        self._keep(conversation_id, known)
+        return list(known.messages)
+
+    def _keep(self, conversation_id: str, decoded: _Decoded) -> None:
         with self._decoded_lock:
-            self._decoded[conversation_id] = known
+            self._decoded[conversation_id] = decoded
             self._decoded.move_to_end(conversation_id)
             while len(self._decoded) > DECODED_CONVERSATIONS:
                 self._decoded.popitem(last=False)
-        return list(known.messages)
 
     def rename(self, *, user_id: int, conversation_id: str, title: str) -> None:
         title = " ".join(title.split())[:MAX_TITLE]
@@ -282,23 +306,25 @@ class ConversationStore:
         max_tokens: int,
         summarize: Summarizer | None = None,
         conversation: Conversation | None = None,
+        recent: list[BaseMessage] | None = None,
     ) -> ContextWindow:
         """Recent messages within `max_tokens`; older ones folded into a stored summary.
 
         The window starts at a human turn so tool calls are never split from their results.
         When it overflows, it restarts at half the budget and `summarize(previous_summary,
         newly_dropped_messages)` folds what left it into the stored summary; without a
-        summarizer the dropped turns are simply left out. `conversation`: the one the
-        caller has just read with `get` (saves reading it again).
+        summarizer the dropped turns are simply left out. `conversation` and `recent`: what
+        the caller has just read with `get` or `open` (saves reading them again).
         """
         if conversation is None or (conversation.id, conversation.user_id) != (
             conversation_id,
             user_id,
         ):
-            conversation = self.get(user_id=user_id, conversation_id=conversation_id)
+            conversation, recent = self.get(user_id=user_id, conversation_id=conversation_id), None
         done = conversation.summarized_count
-        # Turns already folded into the summary are never read again.
-        recent = self._load(conversation.id, start=done)
+        if recent is None:
+            # Turns already folded into the summary are never read again.
+            recent = self._load(conversation.id, start=done)
         summary, keep = conversation.summary, 0
         if count_tokens_approximately(recent) > max_tokens:
             # Slide to half the budget, so a summary is written once every few turns
@@ -316,6 +342,24 @@ class ConversationStore:
             messages=[m for m in recent[keep:] if not is_error_entry(m)],
             total_messages=done + len(recent),
         )
+
+
+def _conversation(user_id: int, conversation_id: str, raw: dict[Any, Any]) -> Conversation:
+    """The conversation whose meta hash is `raw`, if it belongs to `user_id`."""
+    meta = {_text(k): _text(v) for k, v in raw.items()}
+    if not meta or int(meta.get("user_id", -1)) != user_id:
+        raise NotFoundError("That conversation does not exist (it may have expired).")
+    return Conversation(
+        id=conversation_id,
+        user_id=user_id,
+        title=meta["title"],
+        base_id=meta["base_id"] or None,
+        model=meta["model"] or None,
+        created_at=float(meta["created_at"]),
+        updated_at=float(meta["updated_at"]),
+        summary=meta["summary"],
+        summarized_count=int(meta["summarized_count"]),
+    )
 
 
 def _decoded(raw: Sequence[bytes | str]) -> list[BaseMessage]:

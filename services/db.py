@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,12 +30,51 @@ def create_db_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_size=5, max_overflow=10)
+        _ping_when_idle(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _configure_sqlite_connection)
     return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+"""A pooled connection back in use within this many seconds is not pinged on checkout."""
+
+_USED_AT = "used_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout when it has been idle for a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: one more round trip before every
+    statement of a busy process (a model call's ledger row is one statement). A connection
+    that was in use a moment ago is as good as pinged; one idle longer (where a restarted
+    server, an idle timeout or a firewall has most likely dropped it) is pinged, and a dead
+    one is replaced before it is handed out. A server restarted within the last moment is
+    found by the statement itself: SQLAlchemy then discards every older pooled connection
+    (the ledger write retries once on a fresh one, see `services.budget.ledger`).
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        used_at = record.info.get(_USED_AT)
+        if used_at is not None and time.monotonic() - used_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                # As a failed pre-ping: every older pooled connection goes too.
+                raise InvalidatePoolError("connection lost while idle") from exc
+            raise
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_USED_AT] = time.monotonic()
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

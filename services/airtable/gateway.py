@@ -148,6 +148,19 @@ class AirtableGateway:
         data = self._cached(cache_key, self._schema_ttl, fetch, refresh=refresh)
         return BaseSchema.from_json(base_id, data)
 
+    def base_and_schema(self, user_id: int, base_id: str) -> tuple[BaseInfo, BaseSchema]:
+        """`require_base` and `schema` together: one Redis round trip when both are cached
+        (the assistant reads them for the system prompt of every turn)."""
+        _, key = self._api(user_id)
+        bases, schema = self._redis.mget(
+            f"{self._prefix}bases:{user_id}:{key}", f"{self._prefix}schema:{base_id}"
+        )
+        if bases and schema:
+            found = _find([BaseInfo(**item) for item in json.loads(bases)], base_id)
+            if found is not None:
+                return found, BaseSchema.from_json(base_id, json.loads(schema))
+        return self.require_base(user_id, base_id), self.schema(user_id, base_id)
+
     def forget_schema(self, base_id: str) -> None:
         """Drop the cached schema, after Airtable said a field or table is not there."""
         self._redis.delete(f"{self._prefix}schema:{base_id}")

@@ -24,6 +24,7 @@ ledger row is written as usual, since SQL does not depend on Redis.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -77,9 +78,10 @@ class Reservation:
     limits: tuple[tuple[int, int], ...] = ()
     """(nano-USD, tokens) limit of each counter when the call was reserved (for alerts)."""
 
-    @property
+    @functools.cached_property
     def counters(self) -> list[CounterRef]:
-        """The counters this call counts against, in the windows it was reserved in."""
+        """The counters this call counts against, in the windows it was reserved in (worked
+        out once: reserve, settle and alerts each read them)."""
         return counters_for(self.user_id, self.reserved_at)
 
     def meta(self) -> dict[str, Any]:

@@ -9,12 +9,16 @@ updates the daily rollup (services/budget/rollup.py) in the same transaction.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg
+from sqlalchemy.engine.interfaces import Compiled
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.budget import rollup
@@ -87,10 +91,32 @@ def _written_with_rollup(*, with_ref: bool) -> Select[Any]:
     return statement.add_columns(func.set_config("synchronous_commit", "off", True))
 
 
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once to the driver's SQL, with what binding a value needs."""
+
+    sql: str
+    compiled: Compiled
+    processors: dict[str, Callable[[Any], Any]]
+
+    def params(self, values: dict[str, Any]) -> dict[str, Any]:
+        params = dict(self.compiled.construct_params(values) or {})
+        for name, process in self.processors.items():
+            params[name] = process(params[name])
+        return params
+
+
 @functools.cache
-def _autocommit(engine: Engine) -> Engine:
-    # A single statement is its own transaction: no BEGIN and COMMIT round trips around it.
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+def _driver_statement(*, with_ref: bool) -> _DriverStatement:
+    """`_written_with_rollup` in psycopg's SQL."""
+    dialect = psycopg.dialect()
+    compiled = _written_with_rollup(with_ref=with_ref).compile(dialect=dialect)
+    processors: dict[str, Callable[[Any], Any]] = {
+        name: process
+        for bind, name in compiled.bind_names.items()
+        if (process := bind.type.bind_processor(dialect)) is not None
+    }
+    return _DriverStatement(str(compiled), compiled, processors)
 
 
 def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
@@ -102,23 +128,70 @@ def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
     three rollup adds are one statement, sent in one round trip; on SQLite (in-process,
     no round trips) four statements in one transaction.
     """
-    values = {**asdict(record), "status": record.status.value}
+    values = {c: getattr(record, c) for c in _COLUMNS}
+    values["status"] = record.status.value
     engine = _engine(sessions)
     if engine.dialect.name == "postgresql":
+        if engine.dialect.driver != "psycopg":
+            raise ConfigurationError(
+                "PostgreSQL is reached through psycopg (postgresql+psycopg://)."
+            )
         params, with_ref = rollup.rollup_params(_rolled(record))
-        with _autocommit(engine).connect() as connection:
-            statement = _written_with_rollup(with_ref=with_ref)
-            written = connection.execute(statement, {**values, **params}).first()
-        if written is None and record.status is not CallStatus.EXPIRED:
+        written = _write_on_server(engine, {**values, **params}, with_ref=with_ref)
+        if not written and record.status is not CallStatus.EXPIRED:
             with engine.begin() as connection:
                 _replace_expired(connection, record, values)
         return
     with engine.begin() as connection:
-        written = connection.execute(_insert_or_ignore(engine.dialect.name), values).first()
-        if written is not None:
+        inserted = connection.execute(_insert_or_ignore(engine.dialect.name), values).first()
+        if inserted is not None:
             rollup.add_call(connection, _rolled(record))
         elif record.status is not CallStatus.EXPIRED:
             _replace_expired(connection, record, values)
+
+
+def _write_on_server(engine: Engine, values: dict[str, Any], *, with_ref: bool) -> bool:
+    """Run the one-statement ledger write on PostgreSQL; True when the row was written.
+
+    The statement goes straight to the driver's connection, as its own transaction
+    (autocommit: no BEGIN and COMMIT round trips) and prepared on the server after a few
+    uses (psycopg's `prepare_threshold`): SQLAlchemy's execution layer, with its
+    isolation-level switch around an autocommit connection, cost several times the
+    round trip. A connection found dead is discarded and the write retried once on a
+    fresh one; the write is idempotent (insert-or-ignore by request id).
+    """
+    statement = _driver_statement(with_ref=with_ref)
+    params = statement.params(values)
+    for attempt in (1, 2):
+        pooled = engine.raw_connection()
+        connection = pooled.driver_connection
+        if connection is None:
+            pooled.close()
+            raise ConfigurationError("The pool handed out a closed connection.")
+        try:
+            connection.autocommit = True
+            try:
+                row = connection.execute(statement.sql, params).fetchone()
+            finally:
+                if not connection.closed:
+                    connection.autocommit = False
+            return row is not None
+        except engine.dialect.loaded_dbapi.Error as exc:
+            lost = engine.dialect.is_disconnect(exc, connection, None)
+            if lost:
+                pooled.invalidate(exc)
+            if not lost or attempt == 2:
+                raise DBAPIError.instance(
+                    statement.sql,
+                    params,
+                    exc,
+                    engine.dialect.loaded_dbapi.Error,
+                    connection_invalidated=lost,
+                    dialect=engine.dialect,
+                ) from exc
+        finally:
+            pooled.close()
+    raise AssertionError("unreachable")
 
 
 def _replace_expired(connection: Connection, record: LedgerRecord, values: dict[str, Any]) -> None:

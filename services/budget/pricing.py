@@ -8,6 +8,7 @@ all output (thinking included) at the output rate.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ def estimate_call(
     budget, all priced at the output rate. The long-context tier is chosen from the
     estimated input.
     """
-    counted = count_tokens_approximately(messages, tools=[dict(t) for t in tools or []])
+    counted = count_tokens_approximately(messages) + tool_tokens(tools or ())
     input_tokens = math.ceil(counted * safety_factor)
     output = spec.reserved_output_tokens if output_tokens is None else output_tokens
     rates = spec.rates_for(input_tokens)
@@ -109,6 +110,34 @@ def estimate_call(
         input_nusd=input_nusd,
         total_nusd=input_nusd + output * rates.output_nusd,
     )
+
+
+CHARS_PER_TOKEN = 4
+"""`count_tokens_approximately`'s default, which `tool_tokens` counts with too."""
+
+_tool_chars: dict[int, tuple[Mapping[str, Any], int]] = {}
+_MAX_KEPT = 4096
+
+
+def tool_tokens(tools: Sequence[Mapping[str, Any]]) -> int:
+    """The tokens `count_tokens_approximately(..., tools=tools)` adds for `tools` (their
+    JSON, 4 characters a token), each tool's JSON length measured once per schema object.
+
+    A turn binds the same tool schemas (one object per tool, see
+    `services.llm.tool_schemas`) to every model call, and serialising two dozen of them
+    was most of a call's estimate. Schemas are read, never changed, once made.
+    """
+    if not tools:
+        return 0
+    chars = 0
+    for tool in tools:
+        kept = _tool_chars.get(id(tool))
+        if kept is None or kept[0] is not tool:
+            if len(_tool_chars) >= _MAX_KEPT:  # callers making a new schema every call
+                _tool_chars.clear()
+            kept = _tool_chars[id(tool)] = (tool, len(json.dumps(dict(tool))))
+        chars += kept[1]
+    return math.ceil(chars / CHARS_PER_TOKEN)
 
 
 def format_usd(nusd: int) -> str:

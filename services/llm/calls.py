@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -23,6 +25,31 @@ from services.budget.types import CallRef, CallStatus, Purpose
 from services.llm.errors import is_timeout
 
 _CANCELLATIONS = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
+
+_tallies: ContextVar[tuple[list[Settlement], ...]] = ContextVar("model_call_tallies", default=())
+
+
+@contextmanager
+def tallied() -> Iterator[list[Settlement]]:
+    """Collect the settlement of every guarded call made inside the block: in this thread,
+    and in the threads and tasks started from it with a copy of its context (LangGraph's
+    nodes and tools, `asyncio.to_thread`). Blocks nest; each collects what ran inside it.
+
+    What a turn cost is the sum of its own settlements, the very figures its ledger rows
+    hold, with no query after the turn (and no other turn's calls mixed in).
+    """
+    settlements: list[Settlement] = []
+    token = _tallies.set((*_tallies.get(), settlements))
+    try:
+        yield settlements
+    finally:
+        _tallies.reset(token)
+
+
+def _tally(settlement: Settlement) -> Settlement:
+    for settlements in _tallies.get():
+        settlements.append(settlement)
+    return settlement
 
 
 class ModelCall:
@@ -76,8 +103,9 @@ class ModelCall:
         if self._settlement is not None:
             return self._settlement
         usage = TokenUsage.from_metadata(getattr(message, "usage_metadata", None))
-        self._settlement = self.guard.settle(self.reservation, usage, latency_ms=self.latency_ms)
-        return self._settlement
+        settled = self.guard.settle(self.reservation, usage, latency_ms=self.latency_ms)
+        self._settlement = _tally(settled)
+        return settled
 
     def fail(self, error: BaseException, partial: BaseMessage | None = None) -> Settlement:
         """Settle a call that ended with `error`; `partial` is the output received so far."""
@@ -92,10 +120,12 @@ class ModelCall:
             # provider may have processed, and billed, the input.
             status = CallStatus.ERROR
         else:
-            self._settlement = self.guard.refund(self.reservation, latency_ms=latency_ms)
+            self._settlement = _tally(self.guard.refund(self.reservation, latency_ms=latency_ms))
             return self._settlement
-        self._settlement = self.guard.charge_input(
-            self.reservation, status=status, latency_ms=latency_ms, partial=reported
+        self._settlement = _tally(
+            self.guard.charge_input(
+                self.reservation, status=status, latency_ms=latency_ms, partial=reported
+            )
         )
         return self._settlement
 

@@ -58,5 +58,6 @@ def redis_server(tmp_dir: Path) -> Iterator[str]:
 
 
 def delete_prefixed_keys(client: redis.Redis, prefix: str) -> None:
-    for key in client.scan_iter(match=f"{prefix}*", count=1000):
-        client.delete(key)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])

@@ -118,9 +118,16 @@ def _finish(guard: BudgetGuard, call: Reservation, outcome: str, usage: TokenUsa
 
 
 def _dump(client: redis.Redis, prefix: str) -> list[tuple[str, int, bytes]]:
+    # The shared test Redis holds every other test's keys too: scan it in large steps, and
+    # read each key's TTL and contents in one pipeline.
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.pttl(key)
+            pipe.dump(key)
+        replies = pipe.execute()
     saved = []
-    for key in client.scan_iter(match=f"{prefix}*"):
-        ttl_ms, blob = client.pttl(key), client.dump(key)
+    for key, ttl_ms, blob in zip(keys, replies[::2], replies[1::2], strict=True):
         if blob is not None and ttl_ms != -2:
             saved.append((key.decode(), max(int(ttl_ms), 0), bytes(blob)))
     return saved
@@ -128,8 +135,10 @@ def _dump(client: redis.Redis, prefix: str) -> list[tuple[str, int, bytes]]:
 
 def _restore(client: redis.Redis, prefix: str, saved: list[tuple[str, int, bytes]]) -> None:
     delete_prefixed_keys(client, prefix)
-    for key, ttl_ms, blob in saved:
-        client.restore(key, ttl_ms, blob, replace=True)
+    with client.pipeline(transaction=False) as pipe:
+        for key, ttl_ms, blob in saved:
+            pipe.restore(key, ttl_ms, blob, replace=True)
+        pipe.execute()
 
 
 def _ledger_totals(services: Services, user_id: int | None) -> dict[str, int]:

@@ -167,16 +167,34 @@ def test_record_call__concurrent_writers_count_each_call_once(services: Services
     assert differences(services.engine) == 0
 
 
-def test_record_call__is_one_statement_on_postgresql(services: Services) -> None:
+def test_record_call__is_one_statement_on_postgresql(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One round trip per ledger write on a server: the row and its three rollup adds in
-    one statement (SQLite, in-process, runs the four in one transaction)."""
+    one statement, and no ping or BEGIN/COMMIT around it (SQLite, in-process, runs the four
+    in one transaction). Counted where statements leave: psycopg's cursor on PostgreSQL
+    (the write bypasses SQLAlchemy's execution layer), SQLAlchemy's events on SQLite."""
     user = add_user(services)
     sent: list[str] = []
+    on_server = services.engine.dialect.name == "postgresql"
+    if on_server:
+        import psycopg
+
+        execute = psycopg.Cursor.execute
+
+        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        record_call(services.sql, _record(user))  # the pooled connection, used a moment ago
+        sent.clear()
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(statement)
 
-    event.listen(services.engine, "before_cursor_execute", count)
+    if not on_server:
+        event.listen(services.engine, "before_cursor_execute", count)
     try:
         record_call(services.sql, _record(user))
         with_ref = list(sent)
@@ -184,13 +202,14 @@ def test_record_call__is_one_statement_on_postgresql(services: Services) -> None
         record_call(services.sql, _record(user, ref_type=None, ref_id=None))
         without_ref = list(sent)
     finally:
-        event.remove(services.engine, "before_cursor_execute", count)
+        if not on_server:
+            event.remove(services.engine, "before_cursor_execute", count)
+        monkeypatch.undo()
 
-    on_server = services.engine.dialect.name == "postgresql"
     assert len(with_ref) == (1 if on_server else 4)
     assert len(without_ref) == (1 if on_server else 2)
-    assert _day_totals(services)[0] == 2
-    assert _ref_calls(services) == 1
+    assert _day_totals(services)[0] == (3 if on_server else 2)
+    assert _ref_calls(services) == (2 if on_server else 1)
     assert differences(services.engine) == 0
 
 

@@ -193,3 +193,62 @@ def test_window__a_conversation_of_another_user_is_not_found_even_when_passed_in
         store.window(
             user_id=2, conversation_id=conversation.id, max_tokens=100, conversation=conversation
         )
+
+
+def test_open__reads_the_conversation_and_the_new_messages_in_one_round_trip(
+    services: Services, store: ConversationStore
+) -> None:
+    other = _other_process(services)
+    conversation = store.create(user_id=1)
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(1))
+    _, first = store.open(user_id=1, conversation_id=conversation.id)
+    other.append(user_id=1, conversation_id=conversation.id, messages=_turn(2))
+    sent: list[object] = []
+    pool = services.redis.connection_pool
+    connection = pool.get_connection()
+    send = type(connection).send_packed_command
+    pool.release(connection)
+
+    def counted(self: object, command: object, check_health: bool = True) -> None:
+        sent.append(command)
+        send(self, command, check_health)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(connection), "send_packed_command", counted)
+        opened, recent = store.open(user_id=1, conversation_id=conversation.id)
+
+    assert len(sent) == 1
+    assert opened == store.get(user_id=1, conversation_id=conversation.id)
+    assert [m.text for m in first] == [m.text for m in _turn(1)]
+    assert [m.text for m in recent] == [m.text for m in _turn(1) + _turn(2)]
+    with pytest.raises(NotFoundError):
+        store.open(user_id=2, conversation_id=conversation.id)
+
+
+def test_open__reads_afresh_a_list_that_was_made_again_shorter(
+    services: Services, store: ConversationStore
+) -> None:
+    conversation = store.create(user_id=1)
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(1) + _turn(2))
+    assert len(store.open(user_id=1, conversation_id=conversation.id)[1]) == 8
+    services.redis.delete(f"{services.settings.redis_key_prefix}conv:{conversation.id}:messages")
+    store.append(user_id=1, conversation_id=conversation.id, messages=_turn(3))
+
+    _, recent = store.open(user_id=1, conversation_id=conversation.id)
+
+    assert [m.text for m in recent] == [m.text for m in _turn(3)]
+
+
+def test_append__refuses_another_users_or_a_deleted_conversation_and_writes_nothing(
+    services: Services, store: ConversationStore
+) -> None:
+    conversation = store.create(user_id=1)
+    with pytest.raises(NotFoundError):
+        store.append(user_id=2, conversation_id=conversation.id, messages=_turn(1))
+    assert store.messages(user_id=1, conversation_id=conversation.id) == []
+
+    store.delete(user_id=1, conversation_id=conversation.id)
+    with pytest.raises(NotFoundError):
+        store.append(user_id=1, conversation_id=conversation.id, messages=_turn(2))
+    prefix = f"{services.settings.redis_key_prefix}conv:{conversation.id}:"
+    assert list(services.redis.scan_iter(match=f"{prefix}*", count=1000)) == []
