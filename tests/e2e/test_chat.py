@@ -129,7 +129,7 @@ def test_chat__plain_steps_failed_step_hidden_ids_and_confirmed_delete(
         ScriptedReply(text="Three tasks"),  # the conversation title
     )
     sign_in(page, server.url, user.email)
-    expect(page.get_by_text("How many tasks are overdue, by assignee?")).to_be_visible()
+    expect(page.get_by_text("How many open tasks are overdue, by assignee?")).to_be_visible()
     expect(page.get_by_text(re.compile(r"^Budget left today: \$"))).to_be_visible()
     page.get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name="Project Tracker").click()
@@ -195,14 +195,20 @@ def test_budget_alert__shown_to_the_user_and_to_admins(
     sign_in(page, server.url, user.email)
     _ask(page, "Say hello")
     expect(page.get_by_text("Hello there.")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Your daily budget ($0.08) is 50% used.")).to_be_visible()
+    # The alert is raised when the turn settles, after the answer is drawn: allow a rerun.
+    expect(page.get_by_text("Your daily budget ($0.08) is 50% used.")).to_be_visible(timeout=15_000)
 
     page.context.clear_cookies()
     sign_in(page, server.url, admin.email)
     page.goto(f"{server.url}/admin_users")
     expect(page.get_by_text("Budget alerts")).to_be_visible()
-    # st.dataframe draws on a canvas; its cells are in the DOM for screen readers.
-    expect(page.get_by_text("daily budget ($0.08) is 50% used").first).to_be_attached()
+    # st.dataframe draws on a canvas; its cells are in the DOM for screen readers once the
+    # grid is on screen.
+    alerts = page.get_by_test_id("stDataFrame").first
+    alerts.scroll_into_view_if_needed()
+    expect(alerts.get_by_text("daily budget ($0.08) is 50% used").first).to_be_attached(
+        timeout=15_000
+    )
 
 
 def test_chat__turn_cost_and_budget_left_are_the_ledgers_exact_figures(
@@ -221,8 +227,8 @@ def test_chat__turn_cost_and_budget_left_are_the_ledgers_exact_figures(
     expect(page.get_by_text("Counted to three.")).to_be_visible(timeout=30_000)
 
     # Was "$0.02" (rounded up to the cent) and "$2.00 of $2.00" left.
-    expect(page.get_by_text("4,412 tokens · $0.011", exact=True)).to_be_visible()
-    expect(page.get_by_text("Budget left today: $1.988 of $2.00")).to_be_visible()
+    expect(page.get_by_text("4,412 tokens · $0.011", exact=True)).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Budget left today: $1.988 of $2.00")).to_be_visible(timeout=15_000)
 
     conversation_url = page.url
     page.goto(f"{server.url}/usage")

@@ -103,11 +103,13 @@ def test_chat__an_example_question_is_asked_when_clicked(
 ) -> None:
     server, services = chat_app
     user = make_user(services, name="Curious")
-    question = "How many tasks are overdue, by assignee?"
-    gemini.script(ScriptedReply(text="Nobody has overdue tasks."), ScriptedReply(text="Overdue"))
+    question = "How many open tasks are overdue, by assignee?"
+    gemini.script(
+        ScriptedReply(text="Ivan has the most overdue tasks."), ScriptedReply(text="Overdue")
+    )
     sign_in(page, server.url, user.email)
     page.get_by_role("button", name=question).click()
-    expect(page.get_by_text("Nobody has overdue tasks.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Ivan has the most overdue tasks.")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stChatMessage").filter(has_text=question)).to_have_count(1)
     (conversation,) = services.conversations.find(user_id=user.id, query="", limit=10)
     first = services.conversations.messages(user_id=user.id, conversation_id=conversation.id)[0]
