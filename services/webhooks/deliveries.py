@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -67,6 +68,9 @@ class DeliveryStore:
         self._sessions = sessions
         self._cipher = cipher
         self._signers: dict[tuple[str, str | None, datetime | None], list[Webhook]] = {}
+        # Which endpoints are on a failure streak, as last read or written: a success on
+        # an endpoint known to be healthy needs no UPDATE (most outcomes, on the hot path).
+        self._failing: dict[str, bool] = {}
 
     def live_endpoints(self, now: datetime) -> dict[str, LiveEndpoint]:
         """Enabled endpoints of active users, with their signers (decrypted once each)."""
@@ -87,6 +91,7 @@ class DeliveryStore:
                     self._cipher, row.secret, row.previous_secret, until, now
                 )
                 cache[key] = signers
+                self._failing[row.id] = row.failing_since is not None
                 found[row.id] = LiveEndpoint(
                     row.id,
                     row.owner_id,
@@ -206,8 +211,8 @@ class DeliveryStore:
                 streaks[o.job.endpoint_id] = (o.result.started_at, reset)
         with self._sessions.begin() as session:
             if attempts:
-                session.execute(insert(WebhookAttempt), attempts)
-            session.execute(update(WebhookDelivery), states)
+                session.execute(_ATTEMPTS.insert(), attempts)
+            session.execute(_SET_STATE, states)
             return self._streaks(session, streaks, now, disable_after)
 
     def _streaks(
@@ -220,6 +225,10 @@ class DeliveryStore:
         table = WebhookEndpoint
         failing: list[str] = []
         for endpoint_id, (since, reset) in streaks.items():
+            known = self._failing.get(endpoint_id)
+            self._failing[endpoint_id] = since is not None
+            if since is None and known is False:
+                continue  # healthy, and known to be
             if since is None:
                 session.execute(
                     update(table)
@@ -228,6 +237,8 @@ class DeliveryStore:
                 )
                 continue
             failing.append(endpoint_id)
+            if known and not reset:
+                continue  # already on a streak: it keeps its start
             condition = table.id == endpoint_id
             if not reset:
                 condition = and_(condition, table.failing_since.is_(None))
@@ -257,23 +268,53 @@ class DeliveryStore:
         return disabled
 
 
+_STATE_COLUMNS = (
+    "status",
+    "attempts",
+    "retries",
+    "next_attempt_at",
+    "lease_owner",
+    "lease_until",
+    "last_status_code",
+    "last_error",
+    "delivered_at",
+)
+_TABLE = cast(Table, WebhookDelivery.__table__)
+_ATTEMPTS = cast(Table, WebhookAttempt.__table__)
+# One executemany for a whole batch of outcomes (every row sets the same columns).
+_SET_STATE = (
+    _TABLE.update()
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}", type_=_TABLE.c[name].type) for name in _STATE_COLUMNS})
+)
+
+
 def _state(outcome: Outcome, now: datetime) -> dict[str, object]:
     job, result = outcome.job, outcome.result
-    state: dict[str, object] = {"id": job.id, "lease_owner": None, "lease_until": None}
-    if result is None:
-        return {**state, "status": FAILED, "last_error": DISABLED_GONE}
-    state.update(
-        attempts=job.attempts + 1,
-        last_status_code=result.status_code,
-        last_error=result.error,
-    )
-    if result.ok:
-        return {**state, "status": SUCCEEDED, "delivered_at": now, "next_attempt_at": None}
-    if outcome.next_attempt_at is None:
-        return {**state, "status": FAILED, "next_attempt_at": None}
-    return {
-        **state,
-        "status": PENDING,
-        "retries": job.retries + 1,
-        "next_attempt_at": outcome.next_attempt_at,
+    state: dict[str, object] = {
+        "id": job.id,
+        "attempts": job.attempts,
+        "retries": job.retries,
+        "next_attempt_at": None,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_status_code": None,
+        "delivered_at": None,
     }
+    if result is None:
+        state.update(status=FAILED, last_error=DISABLED_GONE)
+    else:
+        state.update(
+            attempts=job.attempts + 1,
+            last_status_code=result.status_code,
+            last_error=result.error,
+        )
+        if result.ok:
+            state.update(status=SUCCEEDED, delivered_at=now)
+        elif outcome.next_attempt_at is None:
+            state.update(status=FAILED)
+        else:
+            state.update(
+                status=PENDING, retries=job.retries + 1, next_attempt_at=outcome.next_attempt_at
+            )
+    return {f"b_{key}": value for key, value in state.items()}
