@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
@@ -91,7 +92,7 @@ def hook_receiver() -> Iterator[HookReceiver]:
         receiver.stop()
 
 
-def verify_with_package(secret: str, request: Received) -> object:
+def verify_with_package(secret: str, request: Received) -> Any:
     """The `standardwebhooks` package's own check (raises when it fails)."""
     return Webhook(secret).verify(request.body, request.headers)
 
