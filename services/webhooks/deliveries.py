@@ -245,27 +245,45 @@ class DeliveryStore:
             session.execute(update(table).where(condition).values(failing_since=since))
         if not failing:
             return []
-        doomed = session.scalars(
-            select(table).where(
-                table.id.in_(failing),
-                table.enabled.is_(True),
-                table.failing_since <= now - disable_after,
+        return _disable_overdue(session, now - disable_after, now, only=failing)
+
+    def disable_overdue(self, *, now: datetime, disable_after: timedelta) -> list[DisabledEndpoint]:
+        """Disable endpoints failing for `disable_after` that no attempt has looked at
+        since (a lone failed delivery whose retries ended a little before the mark)."""
+        with self._sessions.begin() as session:
+            return _disable_overdue(session, now - disable_after, now, only=None)
+
+
+def _disable_overdue(
+    session: Session, cutoff: datetime, now: datetime, *, only: list[str] | None
+) -> list[DisabledEndpoint]:
+    table = WebhookEndpoint
+    query = select(table).where(table.enabled.is_(True), table.failing_since <= cutoff)
+    if only is not None:
+        query = query.where(table.id.in_(only))
+    disabled = []
+    for row in session.scalars(query).all():
+        assert row.failing_since is not None
+        when = f"{row.failing_since:%Y-%m-%d %H:%M} UTC"
+        taken = session.execute(
+            update(table)
+            .where(table.id == row.id, table.enabled.is_(True))  # one worker disables it
+            .values(
+                enabled=False,
+                disabled_reason=f"Disabled automatically: every attempt failed since {when}.",
+                updated_at=now,
             )
-        ).all()
-        disabled = []
-        for row in doomed:
-            assert row.failing_since is not None
-            row.enabled = False
-            when = f"{row.failing_since:%Y-%m-%d %H:%M} UTC"
-            row.disabled_reason = f"Disabled automatically: every attempt failed since {when}."
-            row.updated_at = now
-            session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.endpoint_id == row.id, WebhookDelivery.status == PENDING)
-                .values(status=FAILED, last_error="The endpoint was disabled.", lease_until=None)
-            )
-            disabled.append(DisabledEndpoint(row.id, row.owner_id, row.url, row.failing_since))
-        return disabled
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(taken, "rowcount", 0):
+            continue
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == row.id, WebhookDelivery.status == PENDING)
+            .values(status=FAILED, last_error="The endpoint was disabled.", lease_until=None)
+        )
+        disabled.append(DisabledEndpoint(row.id, row.owner_id, row.url, row.failing_since))
+    return disabled
 
 
 _STATE_COLUMNS = (

@@ -51,6 +51,7 @@ READ_COUNT = 500
 LEASE = timedelta(minutes=5)
 MAX_QUEUED_PER_ENDPOINT = 1000
 RECLAIM_EVERY_S = 30.0
+OVERDUE_EVERY_S = 60.0
 RECLAIM_IDLE_MS = 60_000
 MAX_BACKOFF_S = 30.0
 OUTAGES = (redis.RedisError, StoreUnavailableError, SQLAlchemyError)
@@ -119,7 +120,7 @@ class WebhookDispatcher:
     def _run(self) -> None:
         backlog = True  # first read what this consumer had taken and not acknowledged
         ready = False
-        next_poll = next_reclaim = 0.0
+        next_poll = next_reclaim = next_overdue = 0.0
         while not self._stop.is_set():
             try:
                 if not ready:
@@ -137,6 +138,9 @@ class WebhookDispatcher:
                 if now >= next_poll:
                     self._poll_due()
                     next_poll = now + self._settings.webhook_poll_seconds
+                if now >= next_overdue:
+                    self._disable_overdue()
+                    next_overdue = now + min(OVERDUE_EVERY_S, self._disable_after.total_seconds())
                 self._note_recovery()
             except OUTAGES as exc:
                 # Make the group again (Redis may have restarted empty) and let go of leases,
@@ -234,6 +238,13 @@ class WebhookDispatcher:
         )
         for job in jobs:
             self._enqueue(job)
+
+    def _disable_overdue(self) -> None:
+        found = self._store.disable_overdue(
+            now=datetime.now(UTC), disable_after=self._disable_after
+        )
+        for endpoint in found:
+            self._alert(endpoint.id, endpoint.owner_id, endpoint.url, endpoint.failing_since)
 
     # -- sending -------------------------------------------------------------------------
 

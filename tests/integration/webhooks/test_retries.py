@@ -240,3 +240,24 @@ def test_test_event__is_sent_by_the_worker_and_verifies(
     assert isinstance(body, dict)
     assert body["type"] == "webhook.test"
     assert receiver.at("/hook")[0].webhook_id == queued.id
+
+
+def test_auto_disable__also_when_no_attempt_comes_after_the_mark(
+    hook_services: Services, member: User, receiver: HookReceiver
+) -> None:
+    created = hook_services.webhooks.create(member, url=receiver.url, events=["change.applied"])
+    with hook_services.sql.begin() as session:
+        session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == created.endpoint.id)
+            .values(failing_since=WebhookEndpoint.created_at)
+        )
+    with dispatching(hook_services, webhook_disable_after_seconds=1.0):
+        wait_until(lambda: not hook_services.webhooks.get(member, created.endpoint.id).enabled)
+    alerts = [
+        n.event
+        for n in hook_services.notifications.recent(member.id, admin=False)
+        if n.event.type == "webhook.endpoint.disabled"
+    ]
+    assert [a.data["endpoint_id"] for a in alerts] == [created.endpoint.id]
+    assert receiver.received == []
