@@ -12,6 +12,7 @@ deliveries per second.
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import threading
 import time
@@ -26,7 +27,34 @@ from services.webhooks.targets import TargetRefusedError, check_target
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "pyairtable-assistant-webhooks/1"
-Origin = tuple[str, str, int]  # scheme, host, port
+Origin = tuple[str, str, int, str | None]  # scheme, host, port, the checked address
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the address the SSRF guard checked, not to a fresh lookup of the host."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is still checked against the host name."""
+
+    def __init__(
+        self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self.address = address
+        self.tls = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
 @dataclass(frozen=True)
@@ -67,13 +95,14 @@ class DeliverySender:
         started = datetime.now(UTC)
         clock = time.perf_counter()
         try:
-            check_target(url, allow_private=self._allow_private)
+            address = check_target(url, allow_private=self._allow_private)
         except TargetRefusedError as exc:
             return AttemptResult(started, 0.0, None, "", f"refused: {exc}")
         headers = signed_headers(signers, msg_id, payload, at=started)
         headers["user-agent"] = USER_AGENT
         parts = urlsplit(url)
-        origin = (parts.scheme, parts.hostname or "", parts.port or _default_port(parts.scheme))
+        port = parts.port or _default_port(parts.scheme)
+        origin = (parts.scheme, parts.hostname or "", port, address)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         deadline = clock + self._timeout
         try:
@@ -131,7 +160,11 @@ class DeliverySender:
         return response.status, excerpt
 
     def _connect(self, origin: Origin) -> http.client.HTTPConnection:
-        scheme, host, port = origin
+        scheme, host, port, address = origin
+        if address is not None and scheme == "https":
+            return _PinnedHTTPS(host, port, address, self._timeout, self._tls)
+        if address is not None:
+            return _PinnedHTTP(host, port, address, self._timeout)
         if scheme == "https":
             return http.client.HTTPSConnection(host, port, timeout=self._timeout, context=self._tls)
         return http.client.HTTPConnection(host, port, timeout=self._timeout)

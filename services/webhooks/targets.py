@@ -41,15 +41,19 @@ def check_url(url: str) -> None:
         raise TargetRefusedError("Put no user name or password in the URL.")
 
 
-def check_target(url: str, *, allow_private: bool) -> None:
+def check_target(url: str, *, allow_private: bool) -> str | None:
     """`check_url`, then (unless `allow_private`) every address the host resolves to.
+
+    Returns:
+        The checked address to connect to (so a second lookup cannot swap in another:
+        DNS rebinding), or None when private targets are allowed and nothing was checked.
 
     Raises:
         TargetRefusedError: a bad URL, a host that does not resolve, or a refused address.
     """
     check_url(url)
     if allow_private:
-        return
+        return None
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -57,12 +61,13 @@ def check_target(url: str, *, allow_private: bool) -> None:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError:
         raise TargetRefusedError(f"{host} could not be resolved.") from None
-    for info in infos:
-        if refused_address(str(info[4][0])):
-            raise TargetRefusedError(
-                f"{host} resolves to a private, loopback, link-local or metadata address; "
-                "webhooks are not sent there."
-            )
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or any(refused_address(a) for a in addresses):
+        raise TargetRefusedError(
+            f"{host} resolves to a private, loopback, link-local or metadata address; "
+            "webhooks are not sent there."
+        )
+    return addresses[0]
 
 
 def refused_address(text: str) -> bool:

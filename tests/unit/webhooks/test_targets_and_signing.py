@@ -60,7 +60,8 @@ def test_check_target__refuses_private_targets_after_resolving(url: str) -> None
 
 
 def test_check_target__accepts_a_public_address() -> None:
-    check_target("https://8.8.8.8/hook", allow_private=False)
+    assert check_target("https://8.8.8.8/hook", allow_private=False) == "8.8.8.8"
+    assert check_target("https://8.8.8.8/hook", allow_private=True) is None
 
 
 @pytest.mark.parametrize(
