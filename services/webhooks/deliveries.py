@@ -213,6 +213,19 @@ class DeliveryStore:
             if attempts:
                 session.execute(_ATTEMPTS.insert(), attempts)
             session.execute(_SET_STATE, states)
+            retrying = [str(state["b_id"]) for state in states if state["b_status"] == PENDING]
+            if retrying:  # an endpoint disabled meanwhile takes no more retries
+                session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id.in_(retrying),
+                        WebhookDelivery.endpoint_id.in_(
+                            select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(False))
+                        ),
+                    )
+                    .values(status=FAILED, last_error="The endpoint was disabled.")
+                    .execution_options(synchronize_session=False)
+                )
             return self._streaks(session, streaks, now, disable_after)
 
     def _streaks(
