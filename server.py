@@ -28,6 +28,7 @@ from api.middleware import (
 )
 from api.runs import run_routes
 from api.security import database_failure, store_unavailable
+from api.webhooks import webhook_routes
 from api.workflows import workflow_routes
 from services.container import Services
 from services.errors import StoreUnavailableError
@@ -66,6 +67,7 @@ routes: list[BaseRoute] = [
     *events_routes(_services),
     *workflow_routes(_services),
     *run_routes(_services),
+    *webhook_routes(_services),
 ]
 app = st.App(
     Path(__file__).with_name("app.py"),

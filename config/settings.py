@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +170,36 @@ class Settings(BaseSettings):
     # How often a worker checks schedules (a tick fires once however many workers run).
     workflow_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 15.0
 
+    # Outgoing webhooks. Seconds to wait before each retry of a failed delivery (comma
+    # separated; about a day in all), each stretched or shrunk by up to WEBHOOK_RETRY_JITTER.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,28800,30000"
+    webhook_retry_jitter: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    # An endpoint failing without a single success for this long is disabled (with an alert).
+    webhook_disable_after_seconds: Annotated[float, Field(gt=0)] = 86_400.0
+    # After a rotation the previous secret also signs for this long.
+    webhook_secret_overlap_seconds: Annotated[float, Field(ge=0)] = 86_400.0
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # Private, loopback, link-local and metadata addresses are refused unless allowed.
+    webhook_allow_private_targets: bool = False
+    # Delivery threads of one worker, and how many of them one endpoint may hold at once.
+    webhook_delivery_threads: Annotated[int, Field(gt=0, le=512)] = 32
+    webhook_endpoint_concurrency: Annotated[int, Field(gt=0, le=64)] = 4
+    # How often a worker looks for due retries, tests and replays (one small SQL query).
+    webhook_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
+    # Events kept in the outbox stream the dispatcher reads (while no worker runs, too).
+    webhook_outbox_maxlen: Annotated[int, Field(gt=0)] = 50_000
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _retry_schedule(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds") from None
+        if not delays or any(d < 0 for d in delays):
+            raise ValueError("WEBHOOK_RETRY_SCHEDULE needs at least one delay, none negative")
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.app_env is Environment.DEVELOPMENT:
@@ -198,6 +228,11 @@ class Settings(BaseSettings):
         if self.database_url and self.sql_url.startswith("postgresql"):
             return self.sql_url
         return f"sqlite:///{self.var_dir / 'workflows.db'}"
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        """`WEBHOOK_RETRY_SCHEDULE` as seconds: the wait before retry 1, 2, …"""
+        return [float(part) for part in self.webhook_retry_schedule.split(",") if part.strip()]
 
     @property
     def airtable_url(self) -> str:

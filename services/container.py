@@ -41,6 +41,7 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
+from services.webhooks.endpoints import WebhookEndpoints
 from services.workflows.client import EngineClient
 from services.workflows.library import WorkflowLibrary
 from services.workflows.run_store import RunStore
@@ -82,6 +83,7 @@ class Services:
     workflows: WorkflowLibrary
     workflow_runs: WorkflowRuns
     workflow_engine: EngineClient
+    webhooks: WebhookEndpoints
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -113,9 +115,10 @@ def build_services(settings: Settings) -> Services:
         per_account=settings.login_attempts_per_account_per_minute,
         per_address=settings.login_attempts_per_address_per_minute,
     )
+    cipher = TokenCipher(settings.encryption_key.get_secret_value())
     connections = AirtableConnections(
         sessions,
-        TokenCipher(settings.encryption_key.get_secret_value()),
+        cipher,
         endpoint_url=settings.airtable_url,
         default_token=_default_airtable_token(settings),
     )
@@ -124,6 +127,13 @@ def build_services(settings: Settings) -> Services:
         prefix=prefix,
         maxlen=settings.events_stream_maxlen,
         max_age_seconds=settings.events_stream_max_age_seconds,
+        outbox_maxlen=settings.webhook_outbox_maxlen,
+    )
+    webhooks = WebhookEndpoints(
+        sessions,
+        cipher,
+        allow_private=settings.webhook_allow_private_targets,
+        overlap_seconds=settings.webhook_secret_overlap_seconds,
     )
     gateway, records, proposals, changes = _airtable(
         settings, client, connections, sessions, events
@@ -143,6 +153,7 @@ def build_services(settings: Settings) -> Services:
         DefinitionChecker(
             gateway,
             lambda user_id, name: prompts.find_by_name(user_id=user_id, name=name) is not None,
+            webhooks.has_endpoint,
         ),
     )
     engine_client = EngineClient(settings)
@@ -187,6 +198,7 @@ def build_services(settings: Settings) -> Services:
         workflows=workflows,
         workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
         workflow_engine=engine_client,
+        webhooks=webhooks,
     )
 
 

@@ -105,6 +105,7 @@ def app_server(
         "LLM_PROVIDER": "none",
         "AIRTABLE_ENDPOINT_URL": emulator.url,
         "AIRTABLE_TOKEN": DEV_TOKEN,
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # webhook tests send to local receivers
     }
     with run_app_server(env, var_dir / "server.log") as server:
         yield server

@@ -64,6 +64,8 @@ def describe(event: Event) -> str:
         return f"{label} (run {run}){': ' + str(detail) if detail else ''}."
     if event.type == t.AIRTABLE_RECORD_CHANGED:
         return f"{label}: {data.get('record_id', '')} in {data.get('table_id', 'a table')}."
+    if event.type == t.WEBHOOK_ENDPOINT_DISABLED and data.get("message"):
+        return str(data["message"])
     return f"{label}."
 
 
@@ -74,6 +76,8 @@ def link(event: Event) -> tuple[str, str] | None:
         return "Open the run", "/workflow_run?" + urlencode({"run": data["run_id"]})
     if event.type in (t.CHANGE_APPLIED, t.CHANGE_UNDONE) and data.get("conversation_id"):
         return "Open the chat", "/?" + urlencode({"c": data["conversation_id"]})
+    if event.type == t.WEBHOOK_ENDPOINT_DISABLED:
+        return "Open Webhooks", "/webhooks"
     if event.type == t.BUDGET_ALERT:
         return (
             ("See costs", "/admin_costs")

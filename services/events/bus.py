@@ -9,7 +9,10 @@
   from before it is known to have missed events) and by age (`MINID`), and lets an idle
   stream expire once everything in it is too old;
 - announces it on one pub/sub channel, which each web process's `LiveFanout` turns into
-  pushes to its sockets (see `services.events.live`).
+  pushes to its sockets (see `services.events.live`);
+- appends it to the outbox stream, which the webhook dispatcher reads through a consumer
+  group (`services.webhooks.dispatcher`): written in the same script as the event, it
+  holds every stored event until a worker has taken it, even while no worker runs.
 
 Publishing never fails the caller: while Redis is down the event is dropped and the
 outage logged once. Readers (`read_after`, `resume_problem`) raise `StoreUnavailableError`.
@@ -64,6 +67,7 @@ redis.call('SET', KEYS[2], id)
 redis.call('PEXPIRE', KEYS[1], max_age)
 redis.call('PEXPIRE', KEYS[3], max_age)
 redis.call('PUBLISH', ARGV[4], ARGV[5] .. '\\n' .. id .. '\\n' .. ARGV[6])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 't', ARGV[5], 'e', ARGV[6])
 return id
 """
 
@@ -127,6 +131,11 @@ class EventKeys:
     def channel(self) -> str:
         return f"{self.base}live"
 
+    @property
+    def outbox(self) -> str:
+        """Every stored event, for the webhook dispatcher's consumer group."""
+        return f"{self.base}outbox"
+
 
 def target_of(user_id: int | None) -> str:
     """The stream an event for `user_id` goes to (`org` for None)."""
@@ -146,15 +155,23 @@ class EventBus:
         prefix: `REDIS_KEY_PREFIX`.
         maxlen: Events kept per stream (`EVENTS_STREAM_MAXLEN`).
         max_age_seconds: Events older than this are dropped (`EVENTS_STREAM_MAX_AGE_SECONDS`).
+        outbox_maxlen: Events kept in the webhook outbox (`WEBHOOK_OUTBOX_MAXLEN`).
     """
 
     def __init__(
-        self, client: redis.Redis, *, prefix: str, maxlen: int, max_age_seconds: int
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str,
+        maxlen: int,
+        max_age_seconds: int,
+        outbox_maxlen: int = 50_000,
     ) -> None:
         self.redis = client
         self.keys = EventKeys(prefix)
         self.maxlen = maxlen
         self.max_age_ms = max_age_seconds * 1000
+        self.outbox_maxlen = outbox_maxlen
         self._script = client.register_script(_PUBLISH)
         self._down = False
         self._retry_at = 0.0
@@ -181,8 +198,21 @@ class EventBus:
             return Event("", type, stamp, data)  # known outage: drop without waiting on Redis
         try:
             raw = self._script(
-                keys=[self.keys.stream(target), self.keys.last, self.keys.floor(target)],
-                args=[now_ms, self.maxlen, self.max_age_ms, self.keys.channel, target, body],
+                keys=[
+                    self.keys.stream(target),
+                    self.keys.last,
+                    self.keys.floor(target),
+                    self.keys.outbox,
+                ],
+                args=[
+                    now_ms,
+                    self.maxlen,
+                    self.max_age_ms,
+                    self.keys.channel,
+                    target,
+                    body,
+                    self.outbox_maxlen,
+                ],
             )
         except (redis.RedisError, StoreUnavailableError) as exc:
             self._note_outage(exc)

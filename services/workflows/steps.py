@@ -7,6 +7,7 @@ the engine itself (a durable DBOS receive), so it is not here.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,12 +15,14 @@ from typing import Any
 
 import redis
 from sqlalchemy.exc import OperationalError
+from standardwebhooks import Webhook
 
 from config.settings import Settings
 from services.airtable.filters import Condition as FilterCondition
 from services.airtable.gateway import AirtableGateway
 from services.airtable.queries import RecordQueries
 from services.errors import AirtableError, ProviderError, StoreUnavailableError
+from services.webhooks.signing import message_id, signed_headers
 from services.workflows import http_calls
 from services.workflows.definition import (
     AggregateRecords,
@@ -39,6 +42,9 @@ logger = logging.getLogger(__name__)
 # (owner_id, event type, data): publishes an in-app notification. None until the events
 # bus is wired in (the notification is then kept in the step's output only).
 Publish = Callable[[int, str, Mapping[str, Any]], None]
+# (owner_id, url): the signers of the owner's outgoing webhook endpoint at that URL, or
+# None when there is none (`services.webhooks.endpoints.WebhookEndpoints.signers_for`).
+Signers = Callable[[int, str], list[Webhook] | None]
 TRANSIENT_PROVIDER_KINDS = frozenset({"unavailable", "timeout"})
 
 
@@ -77,8 +83,10 @@ class StepActions:
         records: RecordQueries,
         models: ModelSteps,
         publish: Publish | None = None,
+        signers: Signers | None = None,
     ) -> None:
         self._settings = settings
+        self._signers = signers
         self._gateway = gateway
         self._records = records
         self._models = models
@@ -133,18 +141,34 @@ class StepActions:
         return self._models.ask_assistant(ctx.owner_id, ctx.run_id, base_id, question)
 
     def http(self, ctx: StepContext, call: HttpCall, *, timeout: float = 10.0) -> dict[str, Any]:
+        url = str(render_value(call.url, ctx.values))
+        headers = {k: str(v) for k, v in render_value(call.headers, ctx.values).items()}
+        body = render_value(call.body, ctx.values)
         if isinstance(call, HttpRequest) and call.sign:
-            raise http_calls.HttpStepError(
-                "Signed requests (sign: true) need the webhooks feature, which is not set up."
-            )
+            body, headers = self._signed(ctx, call, url, body, headers)
         return http_calls.send(
             call.method,
-            str(render_value(call.url, ctx.values)),
-            headers={k: str(v) for k, v in render_value(call.headers, ctx.values).items()},
-            body=render_value(call.body, ctx.values),
+            url,
+            headers=headers,
+            body=body,
             timeout=timeout,
             allow_private=self._settings.workflow_http_allow_private,
         )
+
+    def _signed(
+        self, ctx: StepContext, step: HttpRequest, url: str, body: Any, headers: dict[str, str]
+    ) -> tuple[str, dict[str, str]]:
+        """The body as the exact JSON text signed, and the Standard Webhooks headers; the
+        `webhook-id` is the same on every attempt of this run's step."""
+        signers = self._signers(ctx.owner_id, url) if self._signers else None
+        if not signers:
+            raise http_calls.HttpStepError(
+                f'Step "{step.id}" signs its request, but its owner has no outgoing webhook '
+                f"endpoint with the URL {url}."
+            )
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        msg_id = message_id(ctx.run_id, step.id)
+        return text, {**headers, **signed_headers(signers, msg_id, text.encode())}
 
     def notify(self, ctx: StepContext, step: Notify) -> dict[str, Any]:
         message = str(render_value(step.message, ctx.values))

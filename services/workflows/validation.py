@@ -19,6 +19,7 @@ from services.workflows.definition import (
     CreateRecords,
     DeleteRecords,
     FindRecords,
+    HttpRequest,
     RunPrompt,
     ScheduleTrigger,
     StopIf,
@@ -40,14 +41,22 @@ RecordStep = (
     FindRecords | AggregateRecords | CreateRecords | UpdateRecords | UpsertRecords | DeleteRecords
 )
 PromptExists = Callable[[int, str], bool]
+# (owner_id, url): whether the owner has an outgoing webhook endpoint at exactly that URL.
+SigningEndpointExists = Callable[[int, str], bool]
 
 
 class DefinitionChecker:
     """`check(user_id, definition)`: the checks `WorkflowLibrary` runs before saving."""
 
-    def __init__(self, gateway: AirtableGateway, prompt_exists: PromptExists | None = None) -> None:
+    def __init__(
+        self,
+        gateway: AirtableGateway,
+        prompt_exists: PromptExists | None = None,
+        signing_endpoint: SigningEndpointExists | None = None,
+    ) -> None:
         self._gateway = gateway
         self._prompt_exists = prompt_exists
+        self._signing_endpoint = signing_endpoint
 
     def __call__(self, user_id: int, definition: WorkflowDefinition) -> None:
         check_schedule(definition)
@@ -62,6 +71,20 @@ class DefinitionChecker:
                 and not self._prompt_exists(user_id, step.prompt)
             ):
                 raise _error(step.id, "prompt", f'there is no saved prompt "{step.prompt}"')
+            if isinstance(step, HttpRequest) and step.sign:
+                self._check_signing(user_id, step)
+
+    def _check_signing(self, user_id: int, step: HttpRequest) -> None:
+        """`sign: true` signs with the secret of the owner's webhook endpoint at that URL."""
+        if is_template(step.url):
+            raise _error(step.id, "url", "a signed request needs a fixed URL, not a template")
+        if self._signing_endpoint is None or not self._signing_endpoint(user_id, step.url):
+            raise _error(
+                step.id,
+                "sign",
+                f"none of your outgoing webhook endpoints has the URL {step.url}; add it on "
+                "the Webhooks page to sign requests to it with its secret",
+            )
 
     def _check_table(self, user_id: int, definition: WorkflowDefinition, step: RecordStep) -> None:
         base = step.base or definition.base

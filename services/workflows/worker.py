@@ -23,6 +23,9 @@ from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
+from services.crypto import TokenCipher
+from services.webhooks.deliveries import DeliveryStore
+from services.webhooks.dispatcher import WebhookDispatcher
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
@@ -59,7 +62,14 @@ def build_worker(
 
     definitions = functools.lru_cache(maxsize=512)(services.workflows.definition_of)
     models = ModelSteps(services.prompts, services.chat_models, ask)
-    actions = StepActions(settings, services.airtable, services.airtable_records, models, publish)
+    actions = StepActions(
+        settings,
+        services.airtable,
+        services.airtable_records,
+        models,
+        publish,
+        signers=services.webhooks.signers_for,
+    )
     writer = BatchWriter(services.airtable, services.sql)
     writes = RecordWrites(
         services.airtable,
@@ -126,9 +136,23 @@ def run_worker(
 
     worker = build_worker(services, ask=ask, publish=publish)
     launch(services, worker, executor_id=executor_id)
+    settings = services.settings
+    dispatcher = build_dispatcher(
+        services, consumer=executor_id or settings.workflow_worker_id or socket.gethostname()
+    )
+    dispatcher.start()
     try:
         worker.scheduler.run_forever(
-            every_seconds=services.settings.workflow_schedule_poll_seconds, stop=stop
+            every_seconds=settings.workflow_schedule_poll_seconds, stop=stop
         )
     finally:
+        dispatcher.stop()
         DBOS.destroy(workflow_completion_timeout_sec=0)
+
+
+def build_dispatcher(services: Services, *, consumer: str) -> WebhookDispatcher:
+    """The outgoing webhook dispatcher of this worker (started by `run_worker`)."""
+    settings = services.settings
+    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    store = DeliveryStore(services.sql, cipher)
+    return WebhookDispatcher(settings, services.events, store, consumer=consumer)
