@@ -23,6 +23,7 @@ from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
+from services.metrics import serve as serve_metrics
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
@@ -86,6 +87,7 @@ def build_worker(
         backoff_seconds=settings.workflow_step_backoff_seconds,
         backoff_max_seconds=settings.workflow_step_backoff_max_seconds,
         approval_timeout_seconds=settings.workflow_approval_timeout_seconds,
+        metrics=services.metrics,
     )
     scheduler = Scheduler(
         services.workflows,
@@ -126,9 +128,21 @@ def run_worker(
 
     worker = build_worker(services, ask=ask, publish=publish)
     launch(services, worker, executor_id=executor_id)
+    settings = services.settings
+    scrape = None
+    if settings.metrics_worker_port:
+        # A worker has no web server: its own series are served on this port.
+        scrape = serve_metrics(
+            services.metrics,
+            services.metrics_access,
+            settings.metrics_worker_host,
+            settings.metrics_worker_port,
+        )
     try:
         worker.scheduler.run_forever(
             every_seconds=services.settings.workflow_schedule_poll_seconds, stop=stop
         )
     finally:
+        if scrape is not None:
+            scrape.shutdown()
         DBOS.destroy(workflow_completion_timeout_sec=0)
