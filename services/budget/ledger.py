@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Insert, Select, bindparam, func, sele
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logging import current_trace
 from services.budget import rollup
 from services.budget.orm import LedgerEntry
 from services.budget.types import CallStatus
@@ -66,7 +67,7 @@ def _insert_or_ignore(dialect: str) -> Insert:
     """The ledger insert for `dialect`, built once with bind parameters (every model call
     writes one row, so each write only binds values to an already compiled statement)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LedgerEntry).values({c: bindparam(c) for c in _COLUMNS})
+    statement = insert(LedgerEntry).values({c: bindparam(c) for c in (*_COLUMNS, "trace_id")})
     # RETURNING tells whether the row was written (rowcount is not reliable on every driver).
     return statement.on_conflict_do_nothing(index_elements=["request_id"]).returning(LedgerEntry.id)
 
@@ -102,7 +103,7 @@ def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
     three rollup adds are one statement, sent in one round trip; on SQLite (in-process,
     no round trips) four statements in one transaction.
     """
-    values = {**asdict(record), "status": record.status.value}
+    values = {**asdict(record), "status": record.status.value, "trace_id": current_trace()}
     engine = _engine(sessions)
     if engine.dialect.name == "postgresql":
         params, with_ref = rollup.rollup_params(_rolled(record))

@@ -14,11 +14,14 @@ import httpx
 import pyairtable
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID
 from emulator.testing import EmulatorServer
+from services.airtable.orm import ChangeSet
 from services.budget.budgets import BudgetOverrides
+from services.budget.orm import LedgerEntry
 from services.budget.pricing import usd_to_nusd
 from services.container import Services
 from services.metrics import serve
@@ -128,7 +131,12 @@ def test_chat__streams_a_turn_with_a_tool_and_stores_it(
         ScriptedReply(text="Tasks by status"),
     )
     with _client(server, services, user) as api:
-        events = _ask(api, message="How many tasks by status?", base_id=PROJECT_TRACKER_ID)
+        response = api.post(
+            "/api/chat",
+            json={"message": "How many tasks by status?", "base_id": PROJECT_TRACKER_ID},
+        )
+        events = _events(response)
+        request_id = response.headers["x-request-id"]
         kinds = [kind for kind, _ in events]
         assert kinds[0] == "conversation"
         assert kinds[-2:] == ["usage", "done"]
@@ -155,6 +163,14 @@ def test_chat__streams_a_turn_with_a_tool_and_stores_it(
         assert roles == ["user", "assistant", "tool", "assistant"]
         assert one["context"]["window_ratio"] == pytest.approx(900 / 1_048_576, rel=1e-3)
         assert one["context"]["budget_ratio"] > 0
+
+    # Every model call of the turn (answer and title) is traced to the request.
+    with services.sql() as session:
+        traces = session.scalars(
+            select(LedgerEntry.trace_id).where(LedgerEntry.ref_id == conversation_id)
+        ).all()
+    assert len(traces) == 3
+    assert set(traces) == {request_id}
 
 
 def test_chat__bad_input_gets_the_pages_messages_and_nothing_is_stored(
@@ -199,6 +215,10 @@ def test_proposal__confirmed_then_undone_through_the_api(
 
         applied = api.post(f"/api/proposals/{proposal_id}/confirm")
         assert applied.status_code == 200, applied.text
+        with services.sql() as session:
+            change_set = session.get(ChangeSet, proposal_id)
+            assert change_set is not None
+            assert change_set.trace_id == applied.headers["x-request-id"]
         assert applied.json()["done"] == 1
         assert tasks.get(record["id"])["fields"]["Status"] == "Done"
         again = api.post(f"/api/proposals/{proposal_id}/confirm").json()
