@@ -130,6 +130,7 @@ def test_chat__streams_a_turn_with_a_tool_and_stores_it(
         ScriptedReply(text="Tasks by status are listed above.", chunks=4, input_tokens=900),
         ScriptedReply(text="Tasks by status"),
     )
+    before = _scrape(server.url)
     with _client(server, services, user) as api:
         response = api.post(
             "/api/chat",
@@ -171,6 +172,15 @@ def test_chat__streams_a_turn_with_a_tool_and_stores_it(
         ).all()
     assert len(traces) == 3
     assert set(traces) == {request_id}
+
+    # The tool's Airtable requests were paced and counted against the base.
+    after = _scrape(server.url)
+    requests = "pa_airtable_requests_total"
+    assert _value(after, requests, base=PROJECT_TRACKER_ID) > _value(
+        before, requests, base=PROJECT_TRACKER_ID
+    )
+    waits = "pa_airtable_pacer_wait_seconds_count"
+    assert _value(after, waits) > _value(before, waits)
 
 
 def test_chat__bad_input_gets_the_pages_messages_and_nothing_is_stored(
