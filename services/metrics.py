@@ -224,8 +224,8 @@ class MetricsAccess:
 
     Args:
         token: The configured metrics token (None: only admins' API tokens).
-        admin_of_token: The API token's owner if that owner is an active admin, else None;
-            raises on a token that is not valid.
+        admin_of_token: Whether an API token belongs to an active admin; raises on a
+            token that is not valid (forged, expired, revoked).
     """
 
     def __init__(self, token: str | None, admin_of_token: Callable[[str], bool]) -> None:
