@@ -86,8 +86,15 @@ class RuleGemini:
             Route("/{version}/models", self._models, methods=["GET"]),
             Route("/{version}/models/{call:path}", self._generate, methods=["POST"]),
         ]
+        # Idle connections are kept far longer than a bench's gaps between calls: uvicorn's
+        # default 5 s lets a client reuse a connection just as the server closes it, which
+        # the app rightly reports as "provider cannot be reached" (seen once in a soak).
         config = uvicorn.Config(
-            Starlette(routes=routes), log_level="warning", access_log=False, lifespan="off"
+            Starlette(routes=routes),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=600,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
