@@ -287,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    setup_logging(settings.log_level, settings.secret_values())
+    setup_logging(
+        settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json"
+    )
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "maintenance":

@@ -19,20 +19,27 @@ from streamlit.runtime.secrets import secrets_singleton
 
 from api.account import account_routes
 from api.auth import auth_routes
+from api.changes import change_routes
+from api.chat import chat_routes
+from api.conversations import conversation_routes
 from api.events import events_routes
 from api.health import health_routes
+from api.metrics import metrics_routes
 from api.middleware import (
     ApiNotFoundMiddleware,
     ClientAddressMiddleware,
+    RequestMetricsMiddleware,
     SecurityHeadersMiddleware,
 )
+from api.proposals import proposal_routes
 from api.runs import run_routes
 from api.security import database_failure, store_unavailable
 from api.webhooks import webhook_routes
 from api.workflows import workflow_routes
 from services.container import Services
 from services.errors import StoreUnavailableError
-from ui.context import get_services, get_settings
+from services.metrics import Metrics
+from ui.context import get_chat_turns, get_services, get_settings
 
 # app.py's st.navigation is the only page registry. Without this, Streamlit sees the
 # pages/ folder and, until some session first runs app.py, serves a URL such as
@@ -60,6 +67,13 @@ def _services() -> Services:
     return services
 
 
+def _metrics() -> Metrics | None:
+    try:
+        return _services().metrics
+    except (AttributeError, KeyError):
+        return None  # before the lifespan built the services
+
+
 routes: list[BaseRoute] = [
     *health_routes(_services),
     *auth_routes(_services),
@@ -68,6 +82,11 @@ routes: list[BaseRoute] = [
     *workflow_routes(_services),
     *run_routes(_services),
     *webhook_routes(_services),
+    *chat_routes(_services, get_chat_turns),
+    *conversation_routes(_services),
+    *proposal_routes(_services),
+    *change_routes(_services),
+    *metrics_routes(_services),
 ]
 app = st.App(
     Path(__file__).with_name("app.py"),
@@ -76,6 +95,7 @@ app = st.App(
     middleware=[
         Middleware(SecurityHeadersMiddleware),
         Middleware(ClientAddressMiddleware, trusted_proxies=lambda: get_settings().trusted_proxies),
+        Middleware(RequestMetricsMiddleware, routes=routes, metrics=_metrics),
         Middleware(ApiNotFoundMiddleware, routes=routes),
     ],
     lifespan=lifespan,

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 from collections.abc import Callable, Sequence
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from config.logging import new_request_id, traced
+from services.metrics import Metrics
 
 # Only pages of this app may frame it (its Confirm buttons must not be clickjacked).
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -168,3 +172,53 @@ class ClientAddressMiddleware:
 def _header(scope: Scope, name: bytes) -> str:
     values = [value for key, value in scope.get("headers", []) if key == name]
     return b", ".join(values).decode("latin-1")
+
+
+class RequestMetricsMiddleware:
+    """Counts and times every `/api/*` request by route template and status, and gives it a
+    request id (the trace id of its log lines, ledger and audit rows; `X-Request-Id`).
+
+    `metrics` is a callable: the middleware is built before the lifespan builds the services.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[BaseRoute],
+        metrics: Callable[[], Metrics | None],
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self._metrics = metrics
+
+    def _route(self, scope: Scope) -> str:
+        for route in self.routes:
+            if route.matches(scope)[0] is Match.FULL:
+                return str(getattr(route, "path", "?"))
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 500
+        request_id = new_request_id()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            with traced(request_id):
+                await self.app(scope, receive, send_with_id)
+        finally:
+            metrics = self._metrics()
+            if metrics is not None:
+                route = self._route(scope)
+                metrics.http(route, scope["method"], status, time.monotonic() - started)

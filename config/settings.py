@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     app_env: Environment = Environment.DEVELOPMENT
     log_level: str = "INFO"
+    # `json`: one JSON object a line, with the request or run id (README: Structured logs).
+    log_format: Literal["text", "json"] = "text"
     var_dir: Path = PROJECT_ROOT / "var"
     public_url: str = "http://127.0.0.1:8501"
 
@@ -200,6 +202,13 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_RETRY_SCHEDULE needs at least one delay, none negative")
         return value
 
+    # Metrics (Prometheus): who may scrape besides admins' API tokens, this process's
+    # `process` label (default host:pid), and the worker's own metrics port (0: none).
+    metrics_token: SecretStr | None = None
+    metrics_process_name: str | None = None
+    metrics_worker_host: str = "127.0.0.1"
+    metrics_worker_port: Annotated[int, Field(ge=0, le=65535)] = 0
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.app_env is Environment.DEVELOPMENT:
@@ -288,6 +297,7 @@ class Settings(BaseSettings):
             self.google_api_key,
             self.oidc_client_secret,
             self.github_client_secret,
+            self.metrics_token,
         ]
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 

@@ -24,8 +24,8 @@ from ui.chat_extras import (
     remember_base,
     remembered_base,
 )
-from ui.chat_view import render_history, tool_label, undo_conflict_key
-from ui.context import get_assistant, get_services
+from ui.chat_view import render_context_gauge, render_history, tool_label, undo_conflict_key
+from ui.context import get_chat_turns, get_services
 from ui.signed_in import require_user
 from ui.workflow_cards import render_workflow_card
 
@@ -183,6 +183,7 @@ if conversation is not None:
         workflow_card=lambda artifact, key: render_workflow_card(services, user, artifact, key),
     )
     download_conversation(conversation.title, history)
+    render_context_gauge(get_chat_turns().context(conversation.id))
 else:
     st.title("Ask about your bases")
     st.caption("Counts and sums cover whole tables; every change waits for your confirmation.")
@@ -217,7 +218,11 @@ if prompt and prompt.startswith("/"):
     st.switch_page("pages/prompts.py", query_params={"p": saved.id, "c": chat})
 if prompt:
     if conversation is None:
-        conversation = conversations.create(user_id=user.id, base_id=base_id, model=model)
+        try:
+            conversation = get_chat_turns().open(user.id, base_id=base_id, model=model)
+        except AppError as exc:
+            st.error(str(exc))
+            st.stop()
         _select(conversation.id)
     with st.chat_message("user"):
         st.markdown(prompt)
@@ -235,9 +240,7 @@ if prompt:
                 streamed.clear()
 
         try:
-            result = get_assistant().run_turn(
-                user_id=user.id, conversation_id=conversation.id, text=prompt, on_event=on_event
-            )
+            get_chat_turns().run(user.id, conversation, prompt, on_event)
         except AppError as exc:
             answer.empty()
             st.error(str(exc))

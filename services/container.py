@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -28,19 +29,21 @@ from services.auth.resets import PasswordResets
 from services.auth.sign_ins import SignInSessions
 from services.auth.throttle import LoginThrottle
 from services.budget.guard import BudgetGuard
+from services.context_gauge import ContextGauge
 from services.conversations import ConversationStore
 from services.crypto import TokenCipher
-from services.db import create_db_engine, create_session_factory
+from services.db import check_database, create_db_engine, create_session_factory
 from services.errors import StoreUnavailableError
 from services.events.bus import EventBus
 from services.events.inbox import NotificationInbox
 from services.events.live import LiveFanout
 from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
+from services.metrics import Metrics, MetricsAccess, Probe
 from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
-from services.redis_store import EmbeddedRedis, connect_redis
+from services.redis_store import EmbeddedRedis, check_redis, connect_redis
 from services.webhooks.endpoints import WebhookEndpoints
 from services.workflows.client import EngineClient
 from services.workflows.library import WorkflowLibrary
@@ -84,6 +87,9 @@ class Services:
     workflow_runs: WorkflowRuns
     workflow_engine: EngineClient
     webhooks: WebhookEndpoints
+    metrics: Metrics
+    metrics_access: MetricsAccess
+    context_gauge: ContextGauge
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -100,6 +106,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Create engines and clients. Nothing here fails when a store is down: checks report it."""
     engine = create_db_engine(settings.sql_url)
+    metrics = Metrics(process=settings.metrics_process_name)
     try:
         client = connect_redis(settings.redis_url, settings.var_dir)
     except StoreUnavailableError:
@@ -136,7 +143,7 @@ def build_services(settings: Settings) -> Services:
         overlap_seconds=settings.webhook_secret_overlap_seconds,
     )
     gateway, records, proposals, changes = _airtable(
-        settings, client, connections, sessions, events
+        settings, client, connections, sessions, events, metrics
     )
     guard = BudgetGuard(
         redis_client=client,
@@ -157,25 +164,28 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     engine_client = EngineClient(settings)
+    api_tokens = ApiTokenService(
+        sessions,
+        client,
+        prefix=prefix,
+        signing_key=secret,
+        ttl_days=settings.api_token_ttl_days,
+    )
+    accounts = AccountService(sessions, sign_ins, throttle, AccountNotices(client, prefix=prefix))
+    fanout = LiveFanout(events)
+    _watch_stores(metrics, engine, client, fanout)
+    metrics_token = settings.metrics_token
     return Services(
         settings=settings,
         engine=engine,
         sql=sessions,
         redis=client,
         sign_ins=sign_ins,
-        accounts=AccountService(
-            sessions, sign_ins, throttle, AccountNotices(client, prefix=prefix)
-        ),
+        accounts=accounts,
         password_resets=PasswordResets(
             sessions, client, sign_ins, prefix=prefix, public_url=settings.public_url
         ),
-        api_tokens=ApiTokenService(
-            sessions,
-            client,
-            prefix=prefix,
-            signing_key=secret,
-            ttl_days=settings.api_token_ttl_days,
-        ),
+        api_tokens=api_tokens,
         form_tokens=FormTokens(secret),
         flash=FlashMessages(client, prefix=prefix),
         airtable_connections=connections,
@@ -189,16 +199,53 @@ def build_services(settings: Settings) -> Services:
         airtable_changes=changes,
         preferences=UserPreferences(client, prefix=prefix),
         budget_guard=guard,
-        chat_models=ChatModelFactory(settings, guard),
+        chat_models=ChatModelFactory(settings, guard, metrics),
         prompts=prompts,
         prompt_runs=PromptRunStore(sessions),
         events=events,
-        event_fanout=LiveFanout(events),
+        event_fanout=fanout,
         notifications=NotificationInbox(events),
         workflows=workflows,
         workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
         workflow_engine=engine_client,
         webhooks=webhooks,
+        metrics=metrics,
+        metrics_access=MetricsAccess(
+            metrics_token.get_secret_value() if metrics_token else None,
+            lambda token: _is_admin_token(api_tokens, accounts, token),
+        ),
+        context_gauge=ContextGauge(
+            client, prefix=prefix, ttl_seconds=settings.conversation_ttl_days * 86_400
+        ),
+    )
+
+
+def _is_admin_token(api_tokens: ApiTokenService, accounts: AccountService, token: str) -> bool:
+    user = accounts.get_user(api_tokens.verify(token))
+    return user is not None and user.is_active and user.is_admin
+
+
+def _watch_stores(
+    metrics: Metrics, engine: Engine, client: redis.Redis, fanout: LiveFanout
+) -> None:
+    """Scrape-time readings: store availability (1 up, 0 down) and live event clients."""
+
+    def up(check: Callable[[], object]) -> Callable[[], float]:
+        def read() -> float:
+            try:
+                check()
+            except StoreUnavailableError:
+                return 0.0
+            return 1.0
+
+        return read
+
+    metrics.watch(
+        Probe("pa_sql_up", "The SQL database answers", up(lambda: check_database(engine)))
+    )
+    metrics.watch(Probe("pa_redis_up", "Redis answers", up(lambda: check_redis(client))))
+    metrics.watch(
+        Probe("pa_event_clients", "Connected live-event clients", lambda: fanout.subscribers)
     )
 
 
@@ -208,6 +255,7 @@ def _airtable(
     connections: AirtableConnections,
     sessions: sessionmaker[Session],
     events: EventBus,
+    metrics: Metrics,
 ) -> tuple[AirtableGateway, RecordQueries, ProposalPlanner, ChangeLog]:
     """The Airtable gateway and what reads, proposes and applies record changes through it."""
     prefix = settings.redis_key_prefix
@@ -227,6 +275,7 @@ def _airtable(
         policy=policy,
         schema_ttl_seconds=settings.airtable_schema_ttl_seconds,
         bases_ttl_seconds=settings.airtable_bases_ttl_seconds,
+        metrics=metrics,
     )
     lookups = RecordLookups(gateway)
     records = RecordQueries(gateway, lookups)

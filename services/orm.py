@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from config.logging import current_trace
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -142,3 +144,7 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(255), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # The request or workflow run that did it (also in log lines and ledger rows).
+    trace_id: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, index=True, default=current_trace
+    )

@@ -14,6 +14,7 @@ from services.budget.pricing import format_usd
 from services.budget.views import CallCost, call_costs, total_cost
 from services.chat_export import metric_label
 from services.container import Services
+from services.context_gauge import ContextReading
 from services.conversations import is_error_entry
 from services.llm.guarded import ledger_request_id, output_limit
 from ui.a11y import card_selector, focus_after_rerun, restore_focus
@@ -242,3 +243,11 @@ def render_history(
             cost = turn_footer(costs, turn)
             if cost:
                 st.caption(cost)
+
+
+def render_context_gauge(reading: ContextReading | None) -> None:
+    """How full the conversation's context was on its last turn, and its history window."""
+    if reading is None:
+        return
+    with st.container(key="context-gauge"):
+        st.progress(min(reading.budget_ratio, 1.0), text=reading.caption())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from agents.assistant import Assistant
+from agents.chat_turns import ChatTurns
 from agents.prompt_runs import PromptRunner
 from config.logging import setup_logging
 from config.settings import Settings, load_settings
@@ -14,7 +15,9 @@ from services.container import Services, build_services
 @st.cache_resource(show_spinner=False)
 def get_settings() -> Settings:
     settings = load_settings()
-    setup_logging(settings.log_level, settings.secret_values())
+    setup_logging(
+        settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json"
+    )
     return settings
 
 
@@ -35,3 +38,9 @@ def get_prompt_runner() -> PromptRunner:
     """Runs saved prompts over the process's services and assistant: one per process."""
     services = get_services()
     return PromptRunner(services, services.prompts, services.prompt_runs, assistant=get_assistant())
+
+
+@st.cache_resource(show_spinner=False)
+def get_chat_turns() -> ChatTurns:
+    """The chat page's and `POST /api/chat`'s turns, over the process's assistant."""
+    return ChatTurns(get_services(), get_assistant())

@@ -29,6 +29,7 @@ from services.airtable.pacing import PacedAdapter, PacingPolicy, SharedRateLimit
 from services.airtable.pacing import token_fingerprint as fingerprint
 from services.airtable.schema import BaseSchema, TableSchema
 from services.errors import InvalidInputError, NotAllowedError
+from services.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +63,7 @@ class AirtableGateway:
         schema_ttl_seconds: int,
         bases_ttl_seconds: int,
         feed: ChangeFeed | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.feed = feed or ChangeFeed()
         self._connections = connections
@@ -69,7 +71,7 @@ class AirtableGateway:
         self._endpoint = endpoint_url
         self._prefix = f"{prefix}airtable:"
         self._policy = policy
-        self._limiter = SharedRateLimiter(client, prefix=prefix, policy=policy)
+        self._limiter = SharedRateLimiter(client, prefix=prefix, policy=policy, metrics=metrics)
         self._schema_ttl = schema_ttl_seconds
         self._bases_ttl = bases_ttl_seconds
         self._apis: dict[str, Api] = {}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from config.logging import current_trace
 from services.orm import Base, UTCDateTime, utcnow
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
@@ -48,6 +49,10 @@ class ChangeSet(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     reverts_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     reverted_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The web request or workflow run that applied it (also in log lines and ledger rows).
+    trace_id: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, index=True, default=current_trace
+    )
     conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -21,6 +21,7 @@ from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from services.errors import AirtableError, StoreUnavailableError
+from services.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,15 @@ class SharedRateLimiter:
     request in line waits a full window from then, however long this one was delayed.
     """
 
-    def __init__(self, client: redis.Redis, *, prefix: str, policy: PacingPolicy) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str,
+        policy: PacingPolicy,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics
         self._redis = client
         self._prefix = f"{prefix}airtable:rate:"
         self._policy = policy
@@ -127,13 +136,16 @@ class SharedRateLimiter:
         logs, args = self._keys(base_id, token_key)
         keys = logs + [f"{key}:blocked" for key in logs]
         member = uuid.uuid4().hex
-        deadline = time.monotonic() + self._policy.wait_timeout_seconds
+        started = time.monotonic()
+        deadline = started + self._policy.wait_timeout_seconds
         while True:
             try:
                 wait_ms = int(self._acquire(keys=keys, args=[member, self._policy.lease_ms, *args]))
             except redis.RedisError as exc:
                 raise StoreUnavailableError("redis", "Redis cannot be reached.") from exc
             if wait_ms <= 0:
+                if self.metrics is not None:
+                    self.metrics.pacer_wait.observe(time.monotonic() - started)
                 return Slot(logs, member)
             if time.monotonic() + wait_ms / 1000 > deadline:
                 raise AirtableError("Airtable is busy for this base right now; try again soon.")
@@ -194,7 +206,10 @@ class PacedAdapter(HTTPAdapter):
                 response.status_code,
                 (time.monotonic() - started) * 1000,
             )
-            if response.status_code not in _RETRIABLE or attempt >= self._policy.max_retries:
+            retry = response.status_code in _RETRIABLE and attempt < self._policy.max_retries
+            if self._limiter.metrics is not None:
+                self._limiter.metrics.airtable(base_id, response.status_code, retried=retry)
+            if not retry:
                 return response
             wait = self._retry_wait(response, attempt)
             if response.status_code == 429:

@@ -21,6 +21,7 @@ from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.logging import current_trace
 from services.budget import rollup
 from services.budget.orm import LedgerEntry
 from services.budget.types import CallStatus
@@ -70,7 +71,7 @@ def _insert_or_ignore(dialect: str) -> Insert:
     """The ledger insert for `dialect`, built once with bind parameters (every model call
     writes one row, so each write only binds values to an already compiled statement)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LedgerEntry).values({c: bindparam(c) for c in _COLUMNS})
+    statement = insert(LedgerEntry).values({c: bindparam(c) for c in (*_COLUMNS, "trace_id")})
     # RETURNING tells whether the row was written (rowcount is not reliable on every driver).
     return statement.on_conflict_do_nothing(index_elements=["request_id"]).returning(LedgerEntry.id)
 
@@ -130,6 +131,7 @@ def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
     """
     values = {c: getattr(record, c) for c in _COLUMNS}
     values["status"] = record.status.value
+    values["trace_id"] = current_trace()
     engine = _engine(sessions)
     if engine.dialect.name == "postgresql":
         if engine.dialect.driver != "psycopg":

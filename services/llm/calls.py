@@ -18,11 +18,14 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from services.budget.errors import RateLimitExceededError, SpendLimitExceededError
 from services.budget.guard import BudgetGuard, Reservation
 from services.budget.pricing import TokenUsage
 from services.budget.settlement import Settlement
 from services.budget.types import CallRef, CallStatus, Purpose
+from services.errors import BudgetExceededError
 from services.llm.errors import is_timeout
+from services.metrics import Metrics
 
 _CANCELLATIONS = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
 
@@ -55,9 +58,12 @@ def _tally(settlement: Settlement) -> Settlement:
 class ModelCall:
     """The reservation of one call and the clock that times it."""
 
-    def __init__(self, guard: BudgetGuard, reservation: Reservation) -> None:
+    def __init__(
+        self, guard: BudgetGuard, reservation: Reservation, metrics: Metrics | None = None
+    ) -> None:
         self.guard = guard
         self.reservation = reservation
+        self.metrics = metrics
         self._started = time.monotonic()
         self._settlement: Settlement | None = None
 
@@ -72,20 +78,26 @@ class ModelCall:
         ref: CallRef | None,
         messages: Sequence[BaseMessage],
         tools: Sequence[dict[str, Any]],
+        metrics: Metrics | None = None,
     ) -> ModelCall:
         """Estimate and reserve; raises the guard's refusal when a limit would be crossed."""
         estimate = guard.estimate(model_name, messages, tools=tools)
         # `shorten`: the call is sent with the output limit of its reservation (see
         # `output_limit`), so a budget's last room can still hold a shorter answer.
-        reservation = guard.reserve(
-            user_id=user_id,
-            model=model_name,
-            purpose=purpose,
-            estimate=estimate,
-            ref=ref,
-            shorten=True,
-        )
-        return cls(guard, reservation)
+        try:
+            reservation = guard.reserve(
+                user_id=user_id,
+                model=model_name,
+                purpose=purpose,
+                estimate=estimate,
+                ref=ref,
+                shorten=True,
+            )
+        except BudgetExceededError as refusal:
+            if metrics is not None:
+                metrics.refused(refused_limit(refusal))
+            raise
+        return cls(guard, reservation, metrics)
 
     @property
     def output_limit(self) -> int | None:
@@ -103,9 +115,11 @@ class ModelCall:
         if self._settlement is not None:
             return self._settlement
         usage = TokenUsage.from_metadata(getattr(message, "usage_metadata", None))
-        settled = self.guard.settle(self.reservation, usage, latency_ms=self.latency_ms)
-        self._settlement = _tally(settled)
-        return settled
+        self._settlement = _tally(
+            self.guard.settle(self.reservation, usage, latency_ms=self.latency_ms)
+        )
+        self._count(self._settlement)
+        return self._settlement
 
     def fail(self, error: BaseException, partial: BaseMessage | None = None) -> Settlement:
         """Settle a call that ended with `error`; `partial` is the output received so far."""
@@ -113,21 +127,34 @@ class ModelCall:
             return self._settlement
         reported = TokenUsage.from_metadata(getattr(partial, "usage_metadata", None))
         latency_ms = self.latency_ms
+        status: CallStatus | None = None
         if isinstance(error, _CANCELLATIONS):
             status = CallStatus.CANCELLED
         elif partial is not None or is_timeout(error):
             # Any client's timeout (google-genai's vendored httpx2 as well as httpx): the
             # provider may have processed, and billed, the input.
             status = CallStatus.ERROR
-        else:
+        if status is None:
             self._settlement = _tally(self.guard.refund(self.reservation, latency_ms=latency_ms))
-            return self._settlement
-        self._settlement = _tally(
-            self.guard.charge_input(
-                self.reservation, status=status, latency_ms=latency_ms, partial=reported
+        else:
+            self._settlement = _tally(
+                self.guard.charge_input(
+                    self.reservation, status=status, latency_ms=latency_ms, partial=reported
+                )
             )
-        )
+        self._count(self._settlement)
         return self._settlement
+
+    def _count(self, settlement: Settlement) -> None:
+        if self.metrics is not None:
+            reservation = self.reservation
+            self.metrics.model_call(
+                reservation.model.name,
+                reservation.purpose.value,
+                settlement.status.value,
+                settlement.tokens,
+                settlement.cost_nusd,
+            )
 
     async def asucceed(self, message: BaseMessage | None) -> Settlement:
         """`succeed` off the event loop, shielded: a cancelled caller still settles."""
@@ -136,6 +163,15 @@ class ModelCall:
     async def afail(self, error: BaseException, partial: BaseMessage | None = None) -> Settlement:
         """`fail` off the event loop, shielded: a cancelled caller still settles."""
         return await _shielded(self.fail, error, partial)
+
+
+def refused_limit(refusal: BudgetExceededError) -> str:
+    """The limit a refusal names, as a metric label: `user_day_usd`, `rate_requests`."""
+    if isinstance(refusal, SpendLimitExceededError):
+        return f"{refusal.scope}_{refusal.window}_{refusal.metric}"
+    if isinstance(refusal, RateLimitExceededError):
+        return f"rate_{refusal.kind}"
+    return "other"
 
 
 async def _shielded(function: Any, *args: Any) -> Settlement:

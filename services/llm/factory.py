@@ -14,6 +14,7 @@ from services.errors import ConfigurationError
 from services.llm.catalog import ModelSpec
 from services.llm.guarded import GuardedChatModel
 from services.llm.providers import build_provider_model
+from services.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ class ChatModelFactory:
         budget_guard: Prices and limits every call (it holds the model table).
     """
 
-    def __init__(self, settings: Settings, budget_guard: BudgetGuard) -> None:
+    def __init__(
+        self, settings: Settings, budget_guard: BudgetGuard, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.budget_guard = budget_guard
         self.catalog = budget_guard.catalog
         self._providers: dict[str, BaseChatModel] = {}
@@ -112,6 +116,7 @@ class ChatModelFactory:
             purpose=purpose,
             model_name=spec.name,
             ref=ref,
+            metrics=self.metrics,
             profile=inner.profile,
         )
 

@@ -34,6 +34,7 @@ from services.errors import ConfigurationError
 from services.llm.calls import ModelCall
 from services.llm.providers import output_limit_kwargs
 from services.llm.tool_schemas import openai_tool_schemas
+from services.metrics import Metrics
 
 # Keys `BaseChatModel.generate` takes out of the call's arguments (structured output's
 # tracing metadata); a provider's `_generate` does not accept them.
@@ -70,6 +71,8 @@ class GuardedChatModel(BaseChatModel):
     ref: CallRef | None = None
     tool_schemas: list[dict[str, Any]] = Field(default_factory=list, repr=False)
     """The bound tools, counted in the input estimate."""
+    metrics: Metrics | None = Field(default=None, exclude=True, repr=False)
+    """Where calls, tokens, spend and refusals are counted."""
 
     @property
     def _llm_type(self) -> str:
@@ -120,6 +123,7 @@ class GuardedChatModel(BaseChatModel):
             ref=self.ref,
             messages=messages,
             tools=self.tool_schemas,
+            metrics=self.metrics,
         )
 
     def _generate(

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from config.logging import traced
 from services.errors import AppError
+from services.metrics import Metrics
 from services.workflows.definition import (
     WRITE_TYPES,
     AggregateRecords,
@@ -65,7 +67,9 @@ class Engine:
         backoff_seconds: float,
         backoff_max_seconds: float,
         approval_timeout_seconds: int,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._definitions = definitions
         self._saga = saga
         self._store = saga.store
@@ -81,14 +85,14 @@ class Engine:
         from dbos import DBOS
 
         engine = self
-        begin = _step("wf.begin", self._begin)
-        run_step = _step("wf.step", self._run_step)
-        plan = _step("wf.plan", self._plan)
-        apply = _step("wf.apply", self._apply)
-        wait = _step("wf.wait", self._mark_waiting)
-        answer = _step("wf.answer", self._answer)
-        compensate = _step("wf.compensate", self._saga.compensate_step)
-        finish = _step("wf.finish", self._saga.finish)
+        begin = _step("wf.begin", self._begin, self._metrics)
+        run_step = _step("wf.step", self._run_step, self._metrics)
+        plan = _step("wf.plan", self._plan, self._metrics)
+        apply = _step("wf.apply", self._apply, self._metrics)
+        wait = _step("wf.wait", self._mark_waiting, self._metrics)
+        answer = _step("wf.answer", self._answer, self._metrics)
+        compensate = _step("wf.compensate", self._saga.compensate_step, self._metrics)
+        finish = _step("wf.finish", self._saga.finish, self._metrics)
 
         @DBOS.workflow(name=WORKFLOW_NAME)
         def workflow_run(workflow_id: str, version: int) -> str:
@@ -316,7 +320,7 @@ class Engine:
         return ctx, definition.steps[index]
 
 
-def _step(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+def _step(name: str, method: Callable[..., Any], metrics: Metrics | None) -> Callable[..., Any]:
     """A DBOS step calling `method` (DBOS marks the function, which a bound method refuses).
 
     A store outage in the step's own bookkeeping (SQL or Redis down) retries the whole
@@ -326,7 +330,15 @@ def _step(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     from dbos import DBOS
 
     def step(*args: Any) -> Any:
-        return method(*args)
+        # Every step's first argument is the run id: its log lines and audit rows carry it.
+        with traced(str(args[0])):
+            if metrics is None:
+                return method(*args)
+            with metrics.step(name):
+                result = method(*args)
+            if name == "wf.finish":
+                metrics.workflow_run(str(result))
+            return result
 
     step.__name__ = step.__qualname__ = name
     return DBOS.step(

@@ -24,6 +24,7 @@ from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
 from services.crypto import TokenCipher
+from services.metrics import serve as serve_metrics
 from services.webhooks.deliveries import DeliveryStore
 from services.webhooks.dispatcher import WebhookDispatcher
 from services.workflows.engine import Engine
@@ -96,6 +97,7 @@ def build_worker(
         backoff_seconds=settings.workflow_step_backoff_seconds,
         backoff_max_seconds=settings.workflow_step_backoff_max_seconds,
         approval_timeout_seconds=settings.workflow_approval_timeout_seconds,
+        metrics=services.metrics,
     )
     scheduler = Scheduler(
         services.workflows,
@@ -141,12 +143,23 @@ def run_worker(
         services, consumer=executor_id or settings.workflow_worker_id or socket.gethostname()
     )
     dispatcher.start()
+    scrape = None
+    if settings.metrics_worker_port:
+        # A worker has no web server: its own series are served on this port.
+        scrape = serve_metrics(
+            services.metrics,
+            services.metrics_access,
+            settings.metrics_worker_host,
+            settings.metrics_worker_port,
+        )
     try:
         worker.scheduler.run_forever(
             every_seconds=settings.workflow_schedule_poll_seconds, stop=stop
         )
     finally:
         dispatcher.stop()
+        if scrape is not None:
+            scrape.shutdown()
         DBOS.destroy(workflow_completion_timeout_sec=0)
 
 

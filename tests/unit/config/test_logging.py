@@ -26,3 +26,23 @@ def test_filter__cleans_formatted_arguments(caplog: pytest.LogCaptureFixture) ->
         logger.removeFilter(handler_filter)
     assert "hunter2-secret" not in caplog.text
     assert "user 7" in caplog.text
+
+
+def test_json_lines__one_object_a_line_with_the_trace_id_and_secrets_redacted() -> None:
+    import json
+
+    from config.logging import JsonLines, RedactSecretsFilter, traced
+
+    record = logging.LogRecord(
+        "app.x", logging.WARNING, __file__, 1, "key %s", ("s3cr3t-value",), None
+    )
+    RedactSecretsFilter(["s3cr3t-value"]).filter(record)
+    with traced("req-abc"):
+        line = JsonLines().format(record)
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "app.x"
+    assert entry["message"] == "key [redacted]"
+    assert entry["trace_id"] == "req-abc"
+    assert entry["ts"].endswith("Z")
+    assert "trace_id" not in json.loads(JsonLines().format(record))

@@ -1,0 +1,121 @@
+"""Benchmark: 50 users at once, each holding a 10-turn conversation through `POST /api/chat`.
+
+`make run`'s processes (web and worker) on scratch stores, the emulator as Airtable, and a
+fake Gemini that answers by rule with a fixed latency per call (`bench/parts/`): every turn
+is a tool call (`aggregate_records` over the emulator), then the answer streamed in pieces;
+the first turn also names the conversation. Each user has its own account and API token.
+
+Baseline, same run: one user alone, the same 10 turns. The server's own overhead of a turn
+is its time less the fake model's fixed latency (calls x latency; the ledger confirms the
+number of calls). Prints p50/p95/p99 time to first token and per turn, for both runs, the
+overhead ratio, errors, and each user's budget counters against the ledger.
+Targets: 0 errors; counters equal to the ledger (none left in flight); p95 overhead under
+load ≤ 2x the single user's. Exits 1 on a miss.
+
+Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 0.05]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.parts.chat_stack import (
+    Stack,
+    Turn,
+    chat_stack,
+    ledger_matches_counters,
+    ledger_rows,
+    run_users,
+)
+from bench.report import Check, finish, percentile
+
+TARGET_RATIO = 2.0
+
+
+def _calls(turn_index: int) -> int:
+    """Model calls of a turn: the tool call and the answer, and the title on the first."""
+    return 3 if turn_index == 0 else 2
+
+
+def _figures(name: str, turns: list[list[Turn]], latency: float) -> dict[str, float]:
+    done = [t for user in turns for t in user if not t.error]
+    overhead = [
+        t.total_s - _calls(i) * latency for user in turns for i, t in enumerate(user) if not t.error
+    ]
+    first = [t.first_token_s for t in done if t.first_token_s]
+    total = [t.total_s for t in done]
+    row = {
+        "ttft_p50": percentile(first, 0.5),
+        "ttft_p95": percentile(first, 0.95),
+        "ttft_p99": percentile(first, 0.99),
+        "turn_p50": percentile(total, 0.5),
+        "turn_p95": percentile(total, 0.95),
+        "turn_p99": percentile(total, 0.99),
+        "over_p50": percentile(overhead, 0.5),
+        "over_p95": percentile(overhead, 0.95),
+    }
+    ms = {key: f"{value * 1000:.0f}" for key, value in row.items()}
+    print(
+        f"{name:>12}: {len(done)} turns; first token p50/p95/p99 "
+        f"{ms['ttft_p50']}/{ms['ttft_p95']}/{ms['ttft_p99']} ms; "
+        f"turn p50/p95/p99 {ms['turn_p50']}/{ms['turn_p95']}/{ms['turn_p99']} ms; "
+        f"server overhead p50/p95 {ms['over_p50']}/{ms['over_p95']} ms"
+    )
+    return row
+
+
+def _run(stack: Stack, users: int, turns: int) -> tuple[list[list[Turn]], list[int], float]:
+    made = stack.add_users(users)
+    started = time.perf_counter()
+    result = run_users(stack.url, [token for _, token in made], turns)
+    return result, [user_id for user_id, _ in made], time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds a call")
+    args = parser.parse_args(argv)
+    checks: list[Check] = []
+    with chat_stack(latency_s=args.latency) as stack:
+        run_users(stack.url, [stack.add_users(1)[0][1]], 2)  # warm-up: imports, caches
+        single, single_ids, _ = _run(stack, 1, args.turns)
+        many, many_ids, elapsed = _run(stack, args.users, args.turns)
+        print(
+            f"{args.users} users x {args.turns} turns in {elapsed:.1f} s; fake model "
+            f"{args.latency * 1000:.0f} ms a call"
+        )
+        alone = _figures("single user", single, args.latency)
+        loaded = _figures(f"{args.users} users", many, args.latency)
+        errors = [t.error for user in single + many for t in user if t.error]
+        ratio = loaded["over_p95"] / alone["over_p95"] if alone["over_p95"] > 0 else float("inf")
+        print(f"p95 server overhead: {ratio:.2f}x the single user's (target ≤ {TARGET_RATIO}x)")
+        print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+        ids = single_ids + many_ids
+        expected_calls = (args.users + 1) * (args.turns * 2 + 1)
+        rows = ledger_rows(stack.services, ids)
+        equal, detail = ledger_matches_counters(stack.services, ids)
+        print(
+            f"ledger rows {rows} (expected {expected_calls}); counters vs ledger: "
+            f"{'equal' if equal else detail}"
+        )
+        checks += [
+            Check("0 errors", not errors),
+            Check(f"one ledger row per model call ({expected_calls})", rows == expected_calls),
+            Check("budget counters equal to the ledger, none in flight", equal),
+            Check(
+                f"p95 overhead ≤ {TARGET_RATIO}x single user ({ratio:.2f}x)", ratio <= TARGET_RATIO
+            ),
+        ]
+    return finish(checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
