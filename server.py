@@ -18,9 +18,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.secrets import secrets_singleton
 
 from api.account import account_routes
+from api.airtable_notifications import airtable_notification_routes
 from api.auth import auth_routes
 from api.events import events_routes
 from api.health import health_routes
+from api.hooks import hook_routes
 from api.middleware import (
     ApiNotFoundMiddleware,
     ClientAddressMiddleware,
@@ -66,6 +68,8 @@ routes: list[BaseRoute] = [
     *events_routes(_services),
     *workflow_routes(_services),
     *run_routes(_services),
+    *hook_routes(_services),
+    *airtable_notification_routes(_services),
 ]
 app = st.App(
     Path(__file__).with_name("app.py"),

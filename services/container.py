@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 from sqlalchemy import Engine
@@ -18,6 +19,7 @@ from services.airtable.pacing import PacingPolicy
 from services.airtable.planning import ProposalPlanner
 from services.airtable.proposals import ProposalStore
 from services.airtable.queries import RecordQueries
+from services.airtable.webhook_client import AirtableWebhookClient
 from services.auth.accounts import AccountService
 from services.auth.api_tokens import ApiTokenService
 from services.auth.flash import FlashMessages
@@ -41,6 +43,8 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
+from services.webhooks.airtable_hooks import AirtableWebhooks
+from services.webhooks.inbound import InboundHooks
 from services.workflows.client import EngineClient
 from services.workflows.library import WorkflowLibrary
 from services.workflows.run_store import RunStore
@@ -82,6 +86,8 @@ class Services:
     workflows: WorkflowLibrary
     workflow_runs: WorkflowRuns
     workflow_engine: EngineClient
+    inbound_hooks: InboundHooks
+    airtable_webhooks: AirtableWebhooks
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -146,6 +152,30 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     engine_client = EngineClient(settings)
+    workflow_runs = WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client)
+    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    inbound_hooks = InboundHooks(
+        sessions,
+        cipher,
+        workflows,
+        workflow_runs,
+        client,
+        prefix=prefix,
+        public_url=settings.public_url,
+        per_minute=settings.webhook_inbound_per_minute,
+    )
+    airtable_webhooks = AirtableWebhooks(
+        sessions,
+        cipher,
+        workflows,
+        gateway,
+        AirtableWebhookClient(connections, endpoint_url=settings.airtable_url),
+        engine_client,
+        public_url=settings.public_url,
+        refresh_before=timedelta(seconds=settings.airtable_webhook_refresh_before_seconds),
+    )
+    workflows.on_change(inbound_hooks.on_workflow_change)
+    workflows.on_change(airtable_webhooks.on_workflow_change)
     return Services(
         settings=settings,
         engine=engine,
@@ -185,8 +215,10 @@ def build_services(settings: Settings) -> Services:
         event_fanout=LiveFanout(events),
         notifications=NotificationInbox(events),
         workflows=workflows,
-        workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
+        workflow_runs=workflow_runs,
         workflow_engine=engine_client,
+        inbound_hooks=inbound_hooks,
+        airtable_webhooks=airtable_webhooks,
     )
 
 

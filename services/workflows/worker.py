@@ -23,6 +23,10 @@ from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
+from services.maintenance import PASS_FAILURES
+from services.webhooks.airtable_hooks import PAYLOAD_QUEUE
+from services.webhooks.airtable_payloads import PayloadReader
+from services.webhooks.record_triggers import RecordTriggers
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
@@ -40,6 +44,7 @@ class Worker:
     engine: Engine
     scheduler: Scheduler
     workflow: Any  # the registered DBOS workflow function
+    payload_read: Any  # the registered Airtable payload-read workflow
 
 
 def build_worker(
@@ -92,7 +97,14 @@ def build_worker(
         services.workflow_runs,
         catch_up=timedelta(seconds=max(300.0, settings.workflow_schedule_poll_seconds * 4)),
     )
-    return Worker(engine, scheduler, engine.register())
+    reader = PayloadReader(
+        services.airtable_webhooks,
+        RecordTriggers(services.workflows, services.workflow_runs, services.airtable),
+        services.airtable,
+        services.events,
+        services.airtable.feed,
+    )
+    return Worker(engine, scheduler, engine.register(), reader.register())
 
 
 def launch(services: Services, worker: Worker, *, executor_id: str | None = None) -> None:
@@ -106,6 +118,12 @@ def launch(services: Services, worker: Worker, *, executor_id: str | None = None
     DBOS.register_queue(
         QUEUE_NAME,
         worker_concurrency=settings.workflow_worker_concurrency,
+        polling_interval_sec=settings.workflow_queue_poll_seconds,
+    )
+    # One payload read at a time across all workers: each reads from the stored cursor.
+    DBOS.register_queue(
+        PAYLOAD_QUEUE,
+        concurrency=1,
         polling_interval_sec=settings.workflow_queue_poll_seconds,
     )
     logger.info(
@@ -126,9 +144,29 @@ def run_worker(
 
     worker = build_worker(services, ask=ask, publish=publish)
     launch(services, worker, executor_id=executor_id)
+    webhooks = threading.Thread(
+        target=maintain_airtable_webhooks,
+        args=(services,),
+        kwargs={"stop": stop},
+        name="airtable-webhooks",
+        daemon=True,
+    )
+    webhooks.start()
     try:
         worker.scheduler.run_forever(
             every_seconds=services.settings.workflow_schedule_poll_seconds, stop=stop
         )
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=0)
+
+
+def maintain_airtable_webhooks(services: Services, *, stop: threading.Event) -> None:
+    """Every `AIRTABLE_WEBHOOK_CHECK_SECONDS`: register, refresh and re-create the Airtable
+    webhooks record triggers need (a failed pass is logged and retried next time)."""
+    every = services.settings.airtable_webhook_check_seconds
+    while not stop.is_set():
+        try:
+            services.airtable_webhooks.maintain()
+        except PASS_FAILURES as exc:
+            logger.warning("airtable webhooks not maintained: %s", type(exc).__name__)
+        stop.wait(every)
