@@ -50,7 +50,8 @@ def workflow_routes(get_services: Callable[[], Services]) -> list[Route]:
         }
         if created.trigger == "webhook":
             # The hook and its secret: the secret is shown here once (or on rotation).
-            hook = await run_in_threadpool(get_services().inbound_hooks.ensure, created.id)
+            hooks = get_services().inbound_hooks
+            hook = await run_in_threadpool(lambda: hooks.ensure(created.id, reveal=True))
             if hook is not None:
                 answer.update(hook_json(hook))
         return JSONResponse(answer, status_code=201)

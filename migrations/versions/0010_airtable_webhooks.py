@@ -30,6 +30,7 @@ def upgrade() -> None:
             unique=True,
         ),
         sa.Column("secret_encrypted", sa.Text(), nullable=False),
+        sa.Column("secret_shown", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("rotated_at", UTCDateTime(), nullable=True),
     )

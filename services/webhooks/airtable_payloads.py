@@ -115,9 +115,17 @@ class PayloadReader:
         """Register with DBOS (before `DBOS.launch()`); returns the workflow function."""
         from dbos import DBOS
 
-        fetch = DBOS.step(name="airtable.fetch", retries_allowed=True, max_attempts=5)(self.fetch)
-        handle = DBOS.step(name="airtable.handle", retries_allowed=True, max_attempts=5)(
-            self.handle
+        def fetch_page(webhook_id: str) -> dict[str, Any] | None:
+            return self.fetch(webhook_id)
+
+        def handle_page(webhook_id: str, page: dict[str, Any]) -> int:
+            return self.handle(webhook_id, page)
+
+        # DBOS marks the function it wraps, which a bound method refuses: wrap plain ones.
+        # Airtable busy or a store blip: retried with backoff (1 s, doubling, 6 attempts).
+        fetch = DBOS.step(name="airtable.fetch", retries_allowed=True, max_attempts=6)(fetch_page)
+        handle = DBOS.step(name="airtable.handle", retries_allowed=True, max_attempts=6)(
+            handle_page
         )
 
         @DBOS.workflow(name=PAYLOAD_WORKFLOW)

@@ -121,30 +121,34 @@ class InboundHooks:
 
     # -- hooks of workflows ------------------------------------------------------------
 
-    def ensure(self, workflow_id: str) -> HookInfo | None:
-        """Give a webhook-triggered workflow its hook (with the secret, when new).
+    def ensure(self, workflow_id: str, *, reveal: bool = False) -> HookInfo | None:
+        """Give a webhook-triggered workflow its hook.
 
-        Returns None for a workflow without a webhook trigger (or gone); its hook, if it had
-        one, is kept so switching the trigger back keeps the URL senders know.
+        With `reveal`, the secret is returned if it has never been shown (the save that
+        created the hook shows it; later calls do not). Returns None for a workflow without
+        a webhook trigger (or gone); a hook it had is kept, so switching the trigger back
+        keeps the URL senders know.
         """
         with self._db.begin() as session:
             workflow = session.get(Workflow, workflow_id)
             if workflow is None or workflow.trigger != "webhook":
                 return None
             row = _hook_row(session, workflow_id)
-            if row is not None:
+            if row is None:
+                row = WorkflowHook(
+                    id=f"hk_{secrets.token_hex(12)}",
+                    workflow_id=workflow_id,
+                    secret_encrypted=self._cipher.encrypt(new_secret()),
+                    secret_shown=False,
+                    created_at=datetime.now(UTC),
+                )
+                session.add(row)
+                session.flush()
+                logger.info("hook %s created for workflow %s", row.id, workflow_id)
+            if not reveal or row.secret_shown:
                 return self._info(row)
-            secret = new_secret()
-            row = WorkflowHook(
-                id=f"hk_{secrets.token_hex(12)}",
-                workflow_id=workflow_id,
-                secret_encrypted=self._cipher.encrypt(secret),
-                created_at=datetime.now(UTC),
-            )
-            session.add(row)
-            session.flush()
-            logger.info("hook %s created for workflow %s", row.id, workflow_id)
-            return self._info(row, secret=secret)
+            row.secret_shown = True
+            return self._info(row, secret=self._cipher.decrypt(row.secret_encrypted))
 
     def on_workflow_change(self, workflow_id: str) -> None:
         """Library listener: a workflow saved with a webhook trigger gets its hook."""
@@ -176,6 +180,7 @@ class InboundHooks:
             if row is None:
                 raise NotFoundError("This workflow has no hook.")
             row.secret_encrypted = self._cipher.encrypt(secret)
+            row.secret_shown = True
             row.rotated_at = datetime.now(UTC)
             session.flush()
             logger.info("hook %s secret rotated by user %s", row.id, user.id)

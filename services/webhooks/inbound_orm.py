@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.orm import Base, UTCDateTime, utcnow
@@ -20,5 +20,8 @@ class WorkflowHook(Base):
         ForeignKey("workflows.id", ondelete="CASCADE"), unique=True
     )
     secret_encrypted: Mapped[str] = mapped_column(Text)
+    # The secret is shown once: to whoever first asks for it after creation (the save that
+    # made the hook), then only a rotation shows a (new) one.
+    secret_shown: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
