@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pyairtable import Api
@@ -152,7 +153,7 @@ def test_schema_change_payload__drops_the_schema_cache(
 
 
 def test_parse_payloads__numbers_changes_by_cursor_and_merges_unchanged_values() -> None:
-    payloads = [
+    payloads: list[dict[str, Any]] = [
         {
             "changedTablesById": {
                 "tblA": {
