@@ -3,6 +3,7 @@ says the schema changed does to the gateway's caches."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,6 +19,7 @@ from services.container import Services
 from services.orm import User
 from services.webhooks.airtable_payloads import PayloadReader, parse_payloads
 from services.webhooks.record_triggers import RecordTriggers
+from services.workflows.types import WorkflowDefinitionError
 from tests.integration.airtable.fixtures import FreshBase, create_fresh_base
 from tests.support.accounts import make_user
 from tests.support.emulated import services_on
@@ -187,3 +189,37 @@ def test_parse_payloads__numbers_changes_by_cursor_and_merges_unchanged_values()
     assert updated.changed_fields == ("fldS",)
     assert updated.source == "airtable"
     assert updated.user_id == 5
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"table": "Taskz"}, "trigger.record.table"),
+        ({"table": "Tasks", "fields": ["Stat"]}, "trigger.record.fields[0]"),
+        (
+            {"table": "Tasks", "where": [{"field": "Stat", "op": "equals", "value": "x"}]},
+            "trigger.record.where[0].field",
+        ),
+    ],
+    ids=["unknown table", "unknown watched field", "unknown where field"],
+)
+def test_record_trigger__on_an_unknown_table_or_field_is_refused_and_registers_nothing(
+    hook_services: Services,
+    owner: User,
+    base: FreshBase,
+    emulator: EmulatorServer,
+    record: dict[str, Any],
+    field: str,
+) -> None:
+    with pytest.raises(WorkflowDefinitionError, match=re.escape(field)):
+        hook_services.workflows.create(
+            owner.id,
+            {
+                "name": "Broken trigger",
+                "base": base.id,
+                "trigger": {"record": record},
+                "steps": [{"id": "tell", "type": "notify", "message": "Changed"}],
+            },
+        )
+    assert hook_services.workflows.list_for(owner) == []
+    assert _remote_ids(emulator, base) == set()
