@@ -152,7 +152,8 @@ class AirtableWebhooks:
                 self._deregister(row)
 
     def maintain(self, now: datetime | None = None) -> None:
-        """`sync()`, then re-create webhooks Airtable lost and refresh those near expiry."""
+        """`sync()`, then re-create webhooks Airtable lost, refresh those near expiry, and
+        queue a catch-up payload read for each."""
         now = now or datetime.now(UTC)
         self.sync()
         by_base: dict[tuple[int, str], list[AirtableWebhook]] = {}
@@ -166,6 +167,10 @@ class AirtableWebhooks:
                     self._replace(row)
                 elif row.expires_at - now <= self._refresh_before:
                     self._refresh(row)
+        for row in self._rows():
+            # A read that failed for good (Airtable down through every retry) left the
+            # cursor where it was: this one catches up even if no new ping comes.
+            self.enqueue_read(row.id, f"check:{int(now.timestamp())}")
 
     def _register(
         self, owner_id: int, base_id: str, table_id: str, *, local_id: str | None = None

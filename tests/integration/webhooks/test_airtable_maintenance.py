@@ -4,6 +4,7 @@ says the schema changed does to the gateway's caches."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,6 +24,7 @@ from services.workflows.types import WorkflowDefinitionError
 from tests.integration.airtable.fixtures import FreshBase, create_fresh_base
 from tests.support.accounts import make_user
 from tests.support.emulated import services_on
+from tests.support.workflows import in_process_worker, wait_for_run
 
 pytestmark = pytest.mark.sql
 
@@ -31,7 +33,13 @@ pytestmark = pytest.mark.sql
 def hook_services(
     settings: Settings, services: Services, emulator: EmulatorServer
 ) -> Iterator[Services]:
-    with services_on(settings, emulator.url, public_url="http://127.0.0.1:9") as built:
+    # Nothing listens at PUBLIC_URL here: Airtable's pings are lost, as when the app is down.
+    with services_on(
+        settings,
+        emulator.url,
+        public_url="http://127.0.0.1:9",
+        workflow_dbos_schema=f"dbos_{uuid.uuid4().hex[:10]}",
+    ) as built:
         yield built
 
 
@@ -223,3 +231,22 @@ def test_record_trigger__on_an_unknown_table_or_field_is_refused_and_registers_n
         )
     assert hook_services.workflows.list_for(owner) == []
     assert _remote_ids(emulator, base) == set()
+
+
+def test_maintain__reads_payloads_whose_ping_was_lost(
+    hook_services: Services, owner: User, base: FreshBase
+) -> None:
+    workflow_id = _watching(hook_services, owner, base)
+    tasks = base.api.table(base.id, "Tasks")
+    record_id = tasks.all()[0]["id"]
+    with in_process_worker(hook_services):
+        tasks.update(record_id, {"Hours": 42})
+        time.sleep(1.5)  # the ping went nowhere: nothing read, nothing started
+        assert hook_services.workflow_runs.list_for(owner, workflow_id=workflow_id) == []
+        hook_services.airtable_webhooks.maintain()
+        deadline = time.monotonic() + 20
+        while not (runs := hook_services.workflow_runs.list_for(owner, workflow_id=workflow_id)):
+            assert time.monotonic() < deadline, "the catch-up read started nothing"
+            time.sleep(0.1)
+        assert [r.trigger for r in runs] == ["record"]
+        assert wait_for_run(hook_services, runs[0].id).status == "succeeded"
