@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.airtable.gateway import AirtableGateway
 from services.airtable.webhook_client import AirtableWebhookClient
 from services.crypto import TokenCipher
-from services.errors import AppError, NotFoundError
+from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
 from services.webhooks.airtable_orm import AirtableWebhook
 from services.workflows.definition import RecordTrigger
 from services.workflows.library import WorkflowLibrary
@@ -110,26 +110,41 @@ class AirtableWebhooks:
 
     def watched_table(self, workflow: WorkflowInfo) -> tuple[str, str] | None:
         """(base ID, table ID) a record-triggered workflow watches; None if not resolvable."""
+        try:
+            return self._resolve(workflow)
+        except AppError as exc:
+            logger.warning("record trigger of %s not resolved: %s", workflow.id, exc)
+            return None
+
+    def _resolve(self, workflow: WorkflowInfo) -> tuple[str, str] | None:
         trigger = workflow.definition.trigger
         if not isinstance(trigger, RecordTrigger) or not workflow.definition.base:
             return None
         wanted = workflow.definition.base
-        try:
-            for info in self._gateway.bases(workflow.owner_id):
-                if wanted in (info.id, info.name) or wanted.casefold() == info.name.casefold():
-                    table = self._gateway.table(workflow.owner_id, info.id, trigger.record.table)
-                    return info.id, table.id
-        except AppError as exc:
-            logger.warning("record trigger of %s not resolved: %s", workflow.id, exc)
+        for info in self._gateway.bases(workflow.owner_id):
+            if wanted in (info.id, info.name) or wanted.casefold() == info.name.casefold():
+                table = self._gateway.table(workflow.owner_id, info.id, trigger.record.table)
+                return info.id, table.id
         return None
 
-    def watched(self) -> set[Watched]:
-        found = set()
+    def watched(self) -> tuple[set[Watched], bool]:
+        """The watched tables, and whether every trigger could be resolved: after an
+        Airtable or store failure nothing is deregistered (the webhook may well be wanted)."""
+        found, complete = set(), True
         for workflow in self._library.record_triggered():
-            table = self.watched_table(workflow)
+            try:
+                table = self._resolve(workflow)
+            except (InvalidInputError, NotAllowedError) as exc:
+                # The table is gone or the owner lost access: this trigger watches nothing.
+                logger.warning("record trigger of %s watches nothing: %s", workflow.id, exc)
+                continue
+            except AppError as exc:
+                logger.warning("record trigger of %s not resolved now: %s", workflow.id, exc)
+                complete = False
+                continue
             if table is not None:
                 found.add((workflow.owner_id, *table))
-        return found
+        return found, complete
 
     # -- registering -------------------------------------------------------------------
 
@@ -142,13 +157,13 @@ class AirtableWebhooks:
 
     def sync(self) -> None:
         """Register a webhook for every watched table; deregister the unwatched ones."""
-        wanted = self.watched()
+        wanted, complete = self.watched()
         rows = self._rows()
         have = {(r.owner_id, r.base_id, r.table_id): r for r in rows}
         for key in sorted(wanted - set(have)):
             self._register(*key)
         for key, row in have.items():
-            if key not in wanted:
+            if complete and key not in wanted:
                 self._deregister(row)
 
     def maintain(self, now: datetime | None = None) -> None:
