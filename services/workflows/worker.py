@@ -126,6 +126,8 @@ def launch(services: Services, worker: Worker, *, executor_id: str | None = None
         concurrency=1,
         polling_interval_sec=settings.workflow_queue_poll_seconds,
     )
+    # Record triggers start runs through the client: made now, not on the first payload.
+    services.workflow_engine()
     logger.info(
         "workflow worker %s running (%d at once)", executor, settings.workflow_worker_concurrency
     )
