@@ -16,22 +16,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.change_feed import RecordChange
 from services.airtable.dates import DateResolver, today_in
 from services.airtable.filters import Condition as FilterCondition
 from services.airtable.gateway import AirtableGateway
+from services.airtable.orm import RecordChange as AuditedChange
 from services.airtable.schema import TableSchema
 from services.airtable.where import Where, compile_where
 from services.errors import AppError, InvalidInputError, NotAllowedError
 from services.workflows.definition import RecordSpec, RecordTrigger
 from services.workflows.library import WorkflowLibrary
+from services.workflows.orm import WorkflowRun, WorkflowRunStep
 from services.workflows.runs import WorkflowRuns
 from services.workflows.types import WorkflowInfo
 
 logger = logging.getLogger(__name__)
 
 TRIGGER_INPUTS = ("record_id", "table_id", "change")
+# A change Airtable reports for a record a run of the same workflow wrote this recently
+# is that run's own write, not a new event.
+OWN_WRITE_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -56,11 +65,16 @@ class RecordTriggers:
     """Starts the runs of record triggers for changes read from an Airtable webhook."""
 
     def __init__(
-        self, library: WorkflowLibrary, runs: WorkflowRuns, gateway: AirtableGateway
+        self,
+        library: WorkflowLibrary,
+        runs: WorkflowRuns,
+        gateway: AirtableGateway,
+        sessions: sessionmaker[Session],
     ) -> None:
         self._library = library
         self._runs = runs
         self._gateway = gateway
+        self._db = sessions
 
     def start_for(
         self,
@@ -90,9 +104,56 @@ class RecordTriggers:
                 # else (Airtable busy or down) fails the read, which leaves the cursor.
                 logger.warning("record trigger of %s not evaluated: %s", workflow.id, exc)
                 continue
+            ids = [i.change.record_id for i in matching]
+            own = self._own_writes(workflow, base_id, table_id, ids)
             for item in matching:
+                if self._is_own(item, own):
+                    # The workflow's own write to a record it watches: starting it again
+                    # would loop for ever.
+                    logger.info("record trigger of %s skips its own write", workflow.id)
+                    continue
                 started.append(self._start(workflow, webhook_id, item))
         return started
+
+    def _own_writes(
+        self, workflow: WorkflowInfo, base_id: str, table_id: str, record_ids: list[str]
+    ) -> dict[str, set[str]]:
+        """Field IDs that runs of this workflow wrote, in the last 10 minutes, per record."""
+        if not record_ids:
+            return {}
+        since = datetime.now(UTC) - OWN_WRITE_WINDOW
+        query = (
+            select(AuditedChange.record_id, AuditedChange.after)
+            .join(WorkflowRunStep, WorkflowRunStep.change_set_id == AuditedChange.change_set_id)
+            .join(WorkflowRun, WorkflowRun.id == WorkflowRunStep.run_id)
+            .where(
+                WorkflowRun.workflow_id == workflow.id,
+                AuditedChange.record_id.in_(record_ids),
+                AuditedChange.created_at >= since,
+            )
+        )
+        with self._db() as session:
+            rows = list(session.execute(query))
+        if not rows:
+            return {}
+        table = self._gateway.table(workflow.owner_id, base_id, table_id)
+        written: dict[str, set[str]] = {}
+        for record_id, after in rows:
+            for key in after or {}:
+                found = table.find_field(str(key))  # audit rows may key by name or ID
+                written.setdefault(record_id, set()).add(found.id if found else str(key))
+        return written
+
+    @staticmethod
+    def _is_own(item: NumberedChange, own: dict[str, set[str]]) -> bool:
+        """The change only touched fields a run of the workflow itself just wrote."""
+        change = item.change
+        written = own.get(change.record_id)
+        return (
+            bool(written)
+            and change.kind == "updated"
+            and set(change.changed_fields) <= (written or set())
+        )
 
     def _matching(
         self,

@@ -99,7 +99,7 @@ def build_worker(
     )
     reader = PayloadReader(
         services.airtable_webhooks,
-        RecordTriggers(services.workflows, services.workflow_runs, services.airtable),
+        RecordTriggers(services.workflows, services.workflow_runs, services.airtable, services.sql),
         services.airtable,
         services.events,
         services.airtable.feed,

@@ -225,3 +225,46 @@ def test_worker_killed_between_ping_and_read__loses_no_payload_and_runs_each_onc
     after = app_services.airtable_webhooks.get(hook.id)
     assert after is not None
     assert after.cursor == len(todo) + 1
+
+
+def test_a_workflow_writing_the_table_it_watches__is_not_started_again_by_its_own_write(
+    app_server: AppServer, app_services: Services, owner: User, base: FreshBase
+) -> None:
+    body = {
+        "definition": {
+            "name": f"Touch {uuid.uuid4().hex[:6]}",
+            "base": base.id,
+            "inputs": [{"name": "record_id", "type": "text", "required": True}],
+            "trigger": {"record": {"table": "Tasks", "on": ["updated"]}},
+            "steps": [
+                {
+                    "id": "touch",
+                    "type": "update_records",
+                    "table": "Tasks",
+                    "records": [{"id": "{{ inputs.record_id }}"}],
+                    "set": {"Hours": 7},
+                }
+            ],
+        },
+        "enabled": True,
+    }
+    workflow_id = _create(app_server, app_services, owner, body)
+    hook = _webhook(app_services, owner, workflow_id)
+    tasks = base.api.table(base.id, "Tasks")
+    record_id = _todo(base, 1)[0]
+    with in_process_worker(app_services):
+        tasks.update(record_id, {"Status": "Doing"})
+        (run,) = _wait_runs(app_services, owner, workflow_id, 1, timeout=10)
+        done = wait_for_run(app_services, run.id)
+        assert done.status == "succeeded", done
+        assert tasks.get(record_id)["fields"]["Hours"] == 7, done.steps
+        deadline = time.monotonic() + 15
+        while (info := app_services.airtable_webhooks.get(hook.id)) and info.cursor < 3:
+            assert time.monotonic() < deadline, "the run's own write was never read"
+            time.sleep(0.1)
+        time.sleep(1)
+        assert [r.id for r in _runs(app_services, owner, workflow_id)] == [run.id]
+        # Someone else changing another field of that record still starts it.
+        tasks.update(record_id, {"Status": "Done"})
+        runs = _wait_runs(app_services, owner, workflow_id, 2, timeout=10)
+        assert len(runs) == 2

@@ -148,7 +148,9 @@ def test_schema_change_payload__drops_the_schema_cache(
     assert served is not None
     reader = PayloadReader(
         data,
-        RecordTriggers(hook_services.workflows, hook_services.workflow_runs, gateway),
+        RecordTriggers(
+            hook_services.workflows, hook_services.workflow_runs, gateway, hook_services.sql
+        ),
         gateway,
         hook_services.events,
         gateway.feed,
