@@ -1,6 +1,6 @@
 """The durable payload read a ping enqueues, executed by the worker.
 
-One DBOS workflow per ping, on a queue that runs one read at a time across all workers.
+One DBOS workflow per ping, on a queue that runs one read at a time per worker.
 It loops: a step fetches the page of payloads after the stored cursor (its result is
 checkpointed), then a step turns the page into effects and only then moves the cursor
 (`UPDATE ... WHERE cursor = start`). A worker killed between the two replays the same page

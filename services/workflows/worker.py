@@ -120,10 +120,14 @@ def launch(services: Services, worker: Worker, *, executor_id: str | None = None
         worker_concurrency=settings.workflow_worker_concurrency,
         polling_interval_sec=settings.workflow_queue_poll_seconds,
     )
-    # One payload read at a time across all workers: each reads from the stored cursor.
+    # One payload read at a time per worker. Not a global limit: a worker that died in a
+    # read (until restarted under its name) would hold every other worker's reads back.
+    # Two workers reading one webhook at once start each run once all the same (run IDs
+    # are derived from trigger, payload and record; the cursor moves only from where the
+    # read began); only events may repeat.
     DBOS.register_queue(
         PAYLOAD_QUEUE,
-        concurrency=1,
+        worker_concurrency=1,
         polling_interval_sec=settings.workflow_queue_poll_seconds,
     )
     # Record triggers start runs through the client: made now, not on the first payload.
