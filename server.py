@@ -18,12 +18,14 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.secrets import secrets_singleton
 
 from api.account import account_routes
+from api.airtable_notifications import airtable_notification_routes
 from api.auth import auth_routes
 from api.changes import change_routes
 from api.chat import chat_routes
 from api.conversations import conversation_routes
 from api.events import events_routes
 from api.health import health_routes
+from api.hooks import hook_routes
 from api.metrics import metrics_routes
 from api.middleware import (
     ApiNotFoundMiddleware,
@@ -87,6 +89,8 @@ routes: list[BaseRoute] = [
     *proposal_routes(_services),
     *change_routes(_services),
     *metrics_routes(_services),
+    *hook_routes(_services),
+    *airtable_notification_routes(_services),
 ]
 app = st.App(
     Path(__file__).with_name("app.py"),

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.hooks import hook_json
 from api.json_calls import BadRequestError, ConflictingStateError, authenticated, json_object
 from services.container import Services
 from services.errors import InvalidInputError
@@ -42,17 +43,30 @@ def workflow_routes(get_services: Callable[[], Services]) -> list[Route]:
             )
         if enabled:
             created = await run_in_threadpool(library.set_enabled, user, created.id, True)
-        return JSONResponse(
-            {"id": created.id, "name": created.name, "version": created.version},
-            status_code=201,
-        )
+        answer: dict[str, Any] = {
+            "id": created.id,
+            "name": created.name,
+            "version": created.version,
+        }
+        if created.trigger == "webhook":
+            # The hook and its secret: the secret is shown here once (or on rotation).
+            hooks = get_services().inbound_hooks
+            hook = await run_in_threadpool(lambda: hooks.ensure(created.id, reveal=True))
+            if hook is not None:
+                answer.update(hook_json(hook))
+        return JSONResponse(answer, status_code=201)
 
     async def one(request: Request, user: User) -> Response:
         library = get_services().workflows
         workflow_id = request.path_params["workflow_id"]
         if request.method == "GET":
             found = await run_in_threadpool(library.get, user, workflow_id)
-            return JSONResponse(_detail(found))
+            detail = _detail(found)
+            if found.trigger == "webhook":
+                hooks = get_services().inbound_hooks
+                hook = await run_in_threadpool(hooks.hook_of, user, workflow_id)
+                detail["hook_url"] = hook.url if hook is not None else None
+            return JSONResponse(detail)
         if request.method == "DELETE":
             await run_in_threadpool(library.delete, user, workflow_id)
             return Response(status_code=204)

@@ -208,6 +208,13 @@ class Settings(BaseSettings):
     metrics_process_name: str | None = None
     metrics_worker_host: str = "127.0.0.1"
     metrics_worker_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    # Inbound workflow hooks (`POST /api/hooks/{id}`): calls one hook accepts per minute.
+    webhook_inbound_per_minute: Annotated[int, Field(gt=0)] = 60
+    # Airtable webhooks (record triggers): refreshed when less than this is left of their
+    # 7 days; the worker checks them (and re-creates lost ones) this often. Airtable pings
+    # PUBLIC_URL, so it must be reachable from Airtable.
+    airtable_webhook_refresh_before_seconds: Annotated[int, Field(gt=0)] = 2 * 86_400
+    airtable_webhook_check_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

@@ -10,6 +10,8 @@ from services.budget import orm as _budget_models  # noqa: F401 - registers the 
 from services.db import create_db_engine
 from services.orm import Base
 from services.prompts import orm as _prompt_models  # noqa: F401 - registers the tables
+from services.webhooks import airtable_orm as _airtable_hook_models  # noqa: F401
+from services.webhooks import inbound_orm as _inbound_hook_models  # noqa: F401
 from services.webhooks import orm as _webhook_models  # noqa: F401 - registers the tables
 from services.workflows import orm as _workflow_models  # noqa: F401 - registers the tables
 

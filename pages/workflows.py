@@ -36,11 +36,20 @@ def _select(workflow_id: str | None) -> None:
         st.query_params.pop("w", None)
 
 
+def _keep_new_secret(workflow_id: str) -> None:
+    """A workflow just saved with a webhook trigger: its secret, to show once."""
+    hook = services.inbound_hooks.ensure(workflow_id, reveal=True)
+    if hook is not None and hook.secret is not None:
+        st.session_state[f"hook-secret-{workflow_id}"] = hook.secret
+
+
 def _validated(text: str, *, save: bool) -> WorkflowInfo | None:
     """Check the text (and save it when asked); show the problem naming step and field."""
     try:
         if save:
-            return library.create(user.id, text)
+            created = library.create(user.id, text)
+            _keep_new_secret(created.id)
+            return created
         library.validate(user.id, text)
     except AppError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -90,6 +99,55 @@ def _writes_summary(workflow: WorkflowInfo) -> None:
         st.markdown("**What it may change:** nothing (it only reads and notifies).")
 
 
+def _hook(workflow: WorkflowInfo) -> None:
+    """A webhook trigger: the URL; the secret once (after saving or rotating); Rotate."""
+    st.subheader("Webhook trigger")
+    hook = services.inbound_hooks.hook_of(user, workflow.id)
+    if hook is None:
+        st.caption("Its hook is made when the workflow is saved.")
+        return
+    st.markdown("POST a JSON object of the inputs, signed (Standard Webhooks), to:")
+    st.code(hook.url, language=None)
+    secret = st.session_state.pop(f"hook-secret-{workflow.id}", None)
+    if secret:
+        st.warning(
+            "The signing secret, shown this once: copy it now. Rotate to get a new one.",
+            icon=":material/key:",
+        )
+        st.code(secret, language=None)
+    else:
+        st.caption(
+            "Signing secret: hidden (shown once when made). "
+            + ("" if workflow.enabled else "The workflow is disabled: calls answer 409.")
+        )
+    if workflow.owner_id == user.id and st.button(
+        "Rotate secret", icon=":material/autorenew:", key=f"rotate-{workflow.id}"
+    ):
+        rotated = services.inbound_hooks.rotate(user, workflow.id)
+        st.session_state[f"hook-secret-{workflow.id}"] = rotated.secret
+        st.rerun()
+
+
+def _record_source(workflow: WorkflowInfo) -> None:
+    """A record trigger: which Airtable webhook serves it."""
+    st.subheader("Record trigger")
+    served = services.airtable_webhooks.serving(user, workflow.id)
+    if served is None:
+        st.caption(
+            "No Airtable webhook serves it yet: one is registered while the workflow is "
+            "enabled (the worker retries if Airtable could not be reached)."
+        )
+        return
+    ping = (
+        served.last_ping_at.strftime("%Y-%m-%d %H:%M:%S UTC") if served.last_ping_at else "none yet"
+    )
+    st.markdown(
+        f"Served by Airtable webhook `{served.airtable_id}` on table `{served.table_id}` "
+        f"(base `{served.base_id}`) · expires {served.expires_at:%Y-%m-%d %H:%M} UTC "
+        f"(refreshed before) · last ping: {ping}"
+    )
+
+
 def _manage(workflow: WorkflowInfo) -> None:
     """Owner (or admin): enable, share, edit as a new version, compare, export, delete."""
     owner = workflow.owner_id == user.id
@@ -132,6 +190,7 @@ def _manage(workflow: WorkflowInfo) -> None:
             if edit_cols[1].button("Save new version", key=f"save-{workflow.id}", type="primary"):
                 try:
                     saved = library.update(user, workflow.id, text)
+                    _keep_new_secret(workflow.id)
                 except AppError as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
@@ -261,6 +320,10 @@ try:
             f"{'shared' if selected.shared else 'private'} · steps: {steps}"
         )
         _writes_summary(selected)
+        if selected.trigger == "webhook":
+            _hook(selected)
+        elif selected.trigger == "record":
+            _record_source(selected)
         if selected.owner_id == user.id or user.is_admin:
             _manage(selected)
         _run_form(selected)

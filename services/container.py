@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from services.airtable.pacing import PacingPolicy
 from services.airtable.planning import ProposalPlanner
 from services.airtable.proposals import ProposalStore
 from services.airtable.queries import RecordQueries
+from services.airtable.webhook_client import AirtableWebhookClient
 from services.auth.accounts import AccountService
 from services.auth.api_tokens import ApiTokenService
 from services.auth.flash import FlashMessages
@@ -44,7 +46,9 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, check_redis, connect_redis
+from services.webhooks.airtable_hooks import AirtableWebhooks
 from services.webhooks.endpoints import WebhookEndpoints
+from services.webhooks.inbound import InboundHooks
 from services.workflows.client import EngineClient
 from services.workflows.library import WorkflowLibrary
 from services.workflows.run_store import RunStore
@@ -90,6 +94,8 @@ class Services:
     metrics: Metrics
     metrics_access: MetricsAccess
     context_gauge: ContextGauge
+    inbound_hooks: InboundHooks
+    airtable_webhooks: AirtableWebhooks
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -175,6 +181,29 @@ def build_services(settings: Settings) -> Services:
     fanout = LiveFanout(events)
     _watch_stores(metrics, engine, client, fanout)
     metrics_token = settings.metrics_token
+    workflow_runs = WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client)
+    inbound_hooks = InboundHooks(
+        sessions,
+        cipher,
+        workflows,
+        workflow_runs,
+        client,
+        prefix=prefix,
+        public_url=settings.public_url,
+        per_minute=settings.webhook_inbound_per_minute,
+    )
+    airtable_webhooks = AirtableWebhooks(
+        sessions,
+        cipher,
+        workflows,
+        gateway,
+        AirtableWebhookClient(connections, endpoint_url=settings.airtable_url),
+        engine_client,
+        public_url=settings.public_url,
+        refresh_before=timedelta(seconds=settings.airtable_webhook_refresh_before_seconds),
+    )
+    workflows.on_change(inbound_hooks.on_workflow_change)
+    workflows.on_change(airtable_webhooks.on_workflow_change)
     return Services(
         settings=settings,
         engine=engine,
@@ -206,7 +235,7 @@ def build_services(settings: Settings) -> Services:
         event_fanout=fanout,
         notifications=NotificationInbox(events),
         workflows=workflows,
-        workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
+        workflow_runs=workflow_runs,
         workflow_engine=engine_client,
         webhooks=webhooks,
         metrics=metrics,
@@ -217,6 +246,8 @@ def build_services(settings: Settings) -> Services:
         context_gauge=ContextGauge(
             client, prefix=prefix, ttl_seconds=settings.conversation_ttl_days * 86_400
         ),
+        inbound_hooks=inbound_hooks,
+        airtable_webhooks=airtable_webhooks,
     )
 
 

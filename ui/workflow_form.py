@@ -41,7 +41,12 @@ steps:
     type: notify
     message: "Escalated {{ steps.escalate.count }} tasks of {{ inputs.assignee }}"
 """
-TRIGGER_LABELS = {"manual": "By hand (here, Chat or the API)", "schedule": "On a schedule"}
+TRIGGER_LABELS = {
+    "manual": "By hand (here, Chat or the API)",
+    "schedule": "On a schedule",
+    "record": "When an Airtable record changes",
+    "webhook": "On a signed HTTP call",
+}
 INPUT_TYPES = [t.value for t in VariableType if t is not VariableType.FIELD_OPTIONS]
 # Each step type's own settings beyond id and type, as YAML the person edits; a new step
 # starts from these.
@@ -109,21 +114,70 @@ def _inputs(key: str) -> list[dict[str, Any]]:
 def _trigger(key: str) -> dict[str, Any]:
     kind = st.radio(
         "Trigger",
-        ["manual", "schedule"],
-        format_func=lambda k: (
-            "By hand (here, Chat or the API)" if k == "manual" else "On a schedule"
-        ),
+        list(TRIGGER_LABELS),
+        format_func=TRIGGER_LABELS.__getitem__,
         horizontal=True,
         key=f"{key}-trigger",
     )
     if kind == "manual":
         return {"manual": {}}
+    if kind == "webhook":
+        st.caption(
+            "Saving gives the workflow a signed URL and a secret (shown once). The JSON body "
+            "of each call is its inputs."
+        )
+        return {"webhook": {}}
+    if kind == "record":
+        return {"record": _record_trigger(key)}
     cols = st.columns(2)
     cron = cols[0].text_input(
         "Cron", value="0 9 * * MON", help="minute hour day month weekday", key=f"{key}-cron"
     )
     zone = cols[1].text_input("Time zone", value="UTC", key=f"{key}-timezone")
     return {"schedule": {"cron": cron.strip(), "timezone": zone.strip()}}
+
+
+def _record_trigger(key: str) -> dict[str, Any]:
+    cols = st.columns(3)
+    table = cols[0].text_input("Table", value="Tasks", key=f"{key}-record-table")
+    on = cols[1].multiselect(
+        "When a record is",
+        ["created", "updated", "deleted"],
+        default=["created", "updated"],
+        key=f"{key}-record-on",
+    )
+    fields = cols[2].text_input(
+        "Only when these fields change",
+        help="Comma-separated field names; empty: any field.",
+        key=f"{key}-record-fields",
+    )
+    where = st.text_area(
+        "And the record meets (YAML list of conditions)",
+        value="",
+        placeholder="- {field: Status, op: equals, value: Blocked}",
+        height=80,
+        key=f"{key}-record-where",
+    )
+    spec: dict[str, Any] = {"table": table.strip(), "on": on}
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    if names:
+        spec["fields"] = names
+    conditions = _conditions(where)
+    if conditions:
+        spec["where"] = conditions
+    return spec
+
+
+def _conditions(text: str) -> list[Any]:
+    try:
+        value = yaml.safe_load(text) if text.strip() else []
+    except yaml.YAMLError:
+        st.warning("The conditions are not valid YAML.", icon=":material/warning:")
+        return []
+    if not isinstance(value, list):
+        st.warning("The conditions must be a list: one `- {field, op, value}` per line.")
+        return []
+    return value
 
 
 def _steps(key: str) -> list[dict[str, Any]]:

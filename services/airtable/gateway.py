@@ -178,6 +178,10 @@ class AirtableGateway:
             if v is not None
         }
 
+    def forget_names(self, base_id: str, table_id: str) -> None:
+        """Drop the remembered record labels of a table (its primary field changed)."""
+        self._redis.delete(f"{self._prefix}names:{base_id}:{table_id}")
+
     def remember_names(self, base_id: str, table_id: str, names: dict[str, str]) -> None:
         """Keep record labels as long as schemas (a rename shows up within that time)."""
         if not names:

@@ -196,6 +196,14 @@ class WorkflowLibrary:
             )
             return [_info(session, row) for row in list(rows)]
 
+    def record_triggered(self, owner_id: int | None = None) -> list[WorkflowInfo]:
+        """Enabled workflows with a record trigger (what the Airtable webhooks serve)."""
+        with self._db() as session:
+            query = select(Workflow).where(Workflow.enabled, Workflow.trigger == "record")
+            if owner_id is not None:
+                query = query.where(Workflow.owner_id == owner_id)
+            return [_info(session, row) for row in list(session.scalars(query))]
+
     def _changed(self, workflow_id: str) -> None:
         for listener in self._listeners:
             listener(workflow_id)

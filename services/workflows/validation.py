@@ -20,6 +20,7 @@ from services.workflows.definition import (
     DeleteRecords,
     FindRecords,
     HttpRequest,
+    RecordTrigger,
     RunPrompt,
     ScheduleTrigger,
     StopIf,
@@ -61,6 +62,8 @@ class DefinitionChecker:
     def __call__(self, user_id: int, definition: WorkflowDefinition) -> None:
         check_schedule(definition)
         check_templates(definition)
+        if isinstance(definition.trigger, RecordTrigger):
+            self._check_record_trigger(user_id, definition, definition.trigger)
         for step in definition.steps:
             if isinstance(step, RecordStep):
                 self._check_table(user_id, definition, step)
@@ -106,6 +109,26 @@ class DefinitionChecker:
                 table.field(name)
             except AppError as exc:
                 raise _error(step.id, where, str(exc).rstrip(".")) from None
+
+    def _check_record_trigger(
+        self, user_id: int, definition: WorkflowDefinition, trigger: RecordTrigger
+    ) -> None:
+        """The watched table and fields exist (else no Airtable webhook could serve it)."""
+        spec = trigger.record
+        if not definition.base:
+            raise _error(None, "base", "a record trigger needs the workflow's base")
+        try:
+            base_id = self._base_id(user_id, definition.base)
+            table = self._gateway.schema(user_id, base_id).table(spec.table)
+        except AppError as exc:
+            raise _error(None, "trigger.record.table", str(exc).rstrip(".")) from None
+        named = [(f"trigger.record.fields[{i}]", n) for i, n in enumerate(spec.fields)]
+        named += [(f"trigger.record.where[{i}].field", c.field) for i, c in enumerate(spec.where)]
+        for where, name in named:
+            try:
+                table.field(name)
+            except AppError as exc:
+                raise _error(None, where, str(exc).rstrip(".")) from None
 
     def _base_id(self, user_id: int, base: str) -> str:
         for info in self._gateway.bases(user_id):

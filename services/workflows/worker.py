@@ -24,9 +24,13 @@ from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
 from services.crypto import TokenCipher
+from services.maintenance import PASS_FAILURES
 from services.metrics import serve as serve_metrics
+from services.webhooks.airtable_hooks import PAYLOAD_QUEUE
+from services.webhooks.airtable_payloads import PayloadReader
 from services.webhooks.deliveries import DeliveryStore
 from services.webhooks.dispatcher import WebhookDispatcher
+from services.webhooks.record_triggers import RecordTriggers
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
@@ -44,6 +48,7 @@ class Worker:
     engine: Engine
     scheduler: Scheduler
     workflow: Any  # the registered DBOS workflow function
+    payload_read: Any  # the registered Airtable payload-read workflow
 
 
 def build_worker(
@@ -104,7 +109,14 @@ def build_worker(
         services.workflow_runs,
         catch_up=timedelta(seconds=max(300.0, settings.workflow_schedule_poll_seconds * 4)),
     )
-    return Worker(engine, scheduler, engine.register())
+    reader = PayloadReader(
+        services.airtable_webhooks,
+        RecordTriggers(services.workflows, services.workflow_runs, services.airtable, services.sql),
+        services.airtable,
+        services.events,
+        services.airtable.feed,
+    )
+    return Worker(engine, scheduler, engine.register(), reader.register())
 
 
 def launch(services: Services, worker: Worker, *, executor_id: str | None = None) -> None:
@@ -120,6 +132,18 @@ def launch(services: Services, worker: Worker, *, executor_id: str | None = None
         worker_concurrency=settings.workflow_worker_concurrency,
         polling_interval_sec=settings.workflow_queue_poll_seconds,
     )
+    # One payload read at a time per worker. Not a global limit: a worker that died in a
+    # read (until restarted under its name) would hold every other worker's reads back.
+    # Two workers reading one webhook at once start each run once all the same (run IDs
+    # are derived from trigger, payload and record; the cursor moves only from where the
+    # read began); only events may repeat.
+    DBOS.register_queue(
+        PAYLOAD_QUEUE,
+        worker_concurrency=1,
+        polling_interval_sec=settings.workflow_queue_poll_seconds,
+    )
+    # Record triggers start runs through the client: made now, not on the first payload.
+    services.workflow_engine()
     logger.info(
         "workflow worker %s running (%d at once)", executor, settings.workflow_worker_concurrency
     )
@@ -152,6 +176,14 @@ def run_worker(
             settings.metrics_worker_host,
             settings.metrics_worker_port,
         )
+    webhooks = threading.Thread(
+        target=maintain_airtable_webhooks,
+        args=(services,),
+        kwargs={"stop": stop},
+        name="airtable-webhooks",
+        daemon=True,
+    )
+    webhooks.start()
     try:
         worker.scheduler.run_forever(
             every_seconds=settings.workflow_schedule_poll_seconds, stop=stop
@@ -169,3 +201,15 @@ def build_dispatcher(services: Services, *, consumer: str) -> WebhookDispatcher:
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
     store = DeliveryStore(services.sql, cipher)
     return WebhookDispatcher(settings, services.events, store, consumer=consumer)
+
+
+def maintain_airtable_webhooks(services: Services, *, stop: threading.Event) -> None:
+    """Every `AIRTABLE_WEBHOOK_CHECK_SECONDS`: register, refresh and re-create the Airtable
+    webhooks record triggers need (a failed pass is logged and retried next time)."""
+    every = services.settings.airtable_webhook_check_seconds
+    while not stop.is_set():
+        try:
+            services.airtable_webhooks.maintain()
+        except PASS_FAILURES as exc:
+            logger.warning("airtable webhooks not maintained: %s", type(exc).__name__)
+        stop.wait(every)
