@@ -170,6 +170,26 @@ class Settings(BaseSettings):
     # How often a worker checks schedules (a tick fires once however many workers run).
     workflow_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 15.0
 
+    # Mirrors (SQL copies of Airtable tables for `query_records`). Where they live: this
+    # SQLAlchemy URL (PostgreSQL at scale, tables in `mirror_schema`), else one SQLite
+    # file per base under VAR_DIR/mirrors (WAL: the web reads while the worker writes).
+    mirror_database_url: str | None = None
+    mirror_schema: str = "mirrors"
+    # Bases mirrored without anyone turning them on (the emulator's demo bases); a base an
+    # admin turned off stays off.
+    mirror_default_bases: str = "appDemoSalesCRM00,appDemoProjects00,appDemoInventory0"
+    # The incremental sweep (records whose LAST_MODIFIED_TIME() is after the last sweep).
+    mirror_sweep_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # The full re-read that catches deletes and recomputed formula/rollup values.
+    mirror_scan_seconds: Annotated[float, Field(gt=0)] = 900.0
+    # How often the worker looks for mirrors to build (turned on, or a schema change).
+    mirror_poll_seconds: Annotated[float, Field(gt=0)] = 2.0
+    # A mirror whose last good sweep is older than this is reported as behind.
+    mirror_behind_seconds: Annotated[float, Field(gt=0)] = 180.0
+    # query_records: rows returned at most, and the time one query may run.
+    mirror_query_max_rows: Annotated[int, Field(gt=0, le=10_000)] = 200
+    mirror_query_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.app_env is Environment.DEVELOPMENT:
@@ -198,6 +218,17 @@ class Settings(BaseSettings):
         if self.database_url and self.sql_url.startswith("postgresql"):
             return self.sql_url
         return f"sqlite:///{self.var_dir / 'workflows.db'}"
+
+    @property
+    def mirror_url(self) -> str | None:
+        """The mirrors' SQLAlchemy URL, or None for one SQLite file per base."""
+        if self.mirror_database_url:
+            return _normalise_database_url(self.mirror_database_url)
+        return None
+
+    @property
+    def mirror_default_base_ids(self) -> list[str]:
+        return [b.strip() for b in self.mirror_default_bases.split(",") if b.strip()]
 
     @property
     def airtable_url(self) -> str:

@@ -23,6 +23,7 @@ from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
+from services.mirrors.runner import MirrorLoop, register_build
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
@@ -40,6 +41,7 @@ class Worker:
     engine: Engine
     scheduler: Scheduler
     workflow: Any  # the registered DBOS workflow function
+    mirrors: MirrorLoop
 
 
 def build_worker(
@@ -92,7 +94,15 @@ def build_worker(
         services.workflow_runs,
         catch_up=timedelta(seconds=max(300.0, settings.workflow_schedule_poll_seconds * 4)),
     )
-    return Worker(engine, scheduler, engine.register())
+    mirrors = MirrorLoop(
+        services.mirrors,
+        services.mirror_sync,
+        services.mirrors.registry,
+        build=register_build(services.mirror_sync),
+        sweep_seconds=settings.mirror_sweep_seconds,
+        scan_seconds=settings.mirror_scan_seconds,
+    )
+    return Worker(engine, scheduler, engine.register(), mirrors)
 
 
 def launch(services: Services, worker: Worker, *, executor_id: str | None = None) -> None:
@@ -126,6 +136,13 @@ def run_worker(
 
     worker = build_worker(services, ask=ask, publish=publish)
     launch(services, worker, executor_id=executor_id)
+    mirrors = threading.Thread(
+        target=worker.mirrors.run_forever,
+        kwargs={"every_seconds": services.settings.mirror_poll_seconds, "stop": stop},
+        name="mirrors",
+        daemon=True,
+    )
+    mirrors.start()
     try:
         worker.scheduler.run_forever(
             every_seconds=services.settings.workflow_schedule_poll_seconds, stop=stop
