@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import LLMProvider
 from services.airtable.client import check_airtable
@@ -43,8 +44,8 @@ def _mirrors_status(services: Services) -> ComponentStatus:
     try:
         tables = services.mirrors.registry.tables(enabled_only=True)
         late = services.mirrors.behind()
-    except StoreUnavailableError as exc:
-        return ComponentStatus("mirrors", False, str(exc))
+    except (StoreUnavailableError, SQLAlchemyError):
+        return ComponentStatus("mirrors", False, "The mirror registry cannot be read.")
     if not late:
         return ComponentStatus("mirrors", True, f"{len(tables)} tables mirrored, all up to date")
     names = ", ".join(f"{t.name or t.table_id} ({t.base_id})" for t in late[:5])

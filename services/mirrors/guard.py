@@ -144,6 +144,8 @@ def _parse(text: str, dialect: str) -> Any:
 
 def _check_functions(statement: exp.Expression) -> None:
     for node in statement.find_all(exp.Func):
+        if isinstance(node, exp.Connector | exp.Binary | exp.Unary):
+            continue  # AND/OR and operators are functions to sqlglot
         if isinstance(node, exp.Anonymous):
             name = str(node.this).lower()
             if name not in _ANONYMOUS:
