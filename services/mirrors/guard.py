@@ -58,7 +58,7 @@ _FUNCTIONS = frozenset(
 )  # fmt: skip
 _ANONYMOUS = frozenset(
     {
-        "strftime", "date", "datetime", "julianday", "time", "instr", "printf", "format",
+        "strftime", "date", "datetime", "julianday", "time", "instr",
         "ifnull", "iif", "total", "unixepoch", "median", "percentile", "percentile_cont",
         "percentile_disc", "date_part", "age", "to_char", "string_agg", "char_length",
         "nullif", "substr", "trim", "ltrim", "rtrim", "sign", "string_to_array", "make_date",

@@ -17,7 +17,7 @@ SAFE_FUNCTIONS = frozenset(
     {
         "count", "sum", "avg", "min", "max", "total", "group_concat", "abs", "round",
         "coalesce", "ifnull", "iif", "nullif", "lower", "upper", "length", "substr",
-        "substring", "trim", "ltrim", "rtrim", "replace", "instr", "printf", "format",
+        "substring", "trim", "ltrim", "rtrim", "replace", "instr",
         "like", "glob", "date", "time", "datetime", "julianday", "strftime", "unixepoch",
         "cast", "typeof", "sign", "floor", "ceil", "ceiling", "sqrt", "pow",
         "power", "ln", "log", "log10", "exp", "mod", "row_number", "rank", "dense_rank",

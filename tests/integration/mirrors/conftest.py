@@ -53,6 +53,7 @@ def demo_mirrors(
         var_dir=tmp_path_factory.mktemp("mirrors") / "var",
         llm_provider="none",
         mirror_default_bases=",".join(DEMO_BASE_IDS),
+        mirror_query_timeout_seconds=1.0,
     )
     with services_on(settings, emulator.url) as built:
         clear_mirrors(built)
