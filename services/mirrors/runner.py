@@ -79,6 +79,9 @@ class MirrorLoop:
             last = self._last_sweep.get(base.base_id)
             if last is not None and now - last < self._sweep_seconds:
                 continue
+            states = self._registry.tables(base.base_id, enabled_only=True)
+            if any(s.status in ("queued", "building") for s in states):
+                continue  # its build brings the schema in line; sweep after it
             self._last_sweep[base.base_id] = now
             try:
                 self._sync.sweep(base.base_id)

@@ -106,7 +106,7 @@ class MirrorStore:
         with engine.begin() as conn:
             inspector = sa.inspect(conn)
             if not inspector.has_table(name, schema=self._schema):
-                table.create(conn)
+                conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
                 return list(columns)
             existing = {c["name"] for c in inspector.get_columns(name, schema=self._schema)}
             changed = [
