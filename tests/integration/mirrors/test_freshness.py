@@ -55,7 +55,8 @@ def test_build__copies_every_record(mirrored: tuple[Services, FreshBase, int]) -
         (25, sum(i / 2 for i in range(25)))
     ]
     states = {s.name: s for s in services.mirrors.registry.tables(base.id)}
-    assert states["Tasks"].status == "ready" and states["Tasks"].rows == 25
+    assert states["Tasks"].status == "ready"
+    assert states["Tasks"].rows == 25
 
 
 def test_app_write__is_in_the_mirror_at_once(mirrored: tuple[Services, FreshBase, int]) -> None:
@@ -64,14 +65,16 @@ def test_app_write__is_in_the_mirror_at_once(mirrored: tuple[Services, FreshBase
     assert record is not None
     tasks = services.airtable.table(admin, base.id, "Tasks")
     hours = tasks.field("Hours").id
-    services.airtable.update(admin, base.id, tasks.id, [{"id": record["id"], "fields": {hours: 99}}])
+    services.airtable.update(
+        admin, base.id, tasks.id, [{"id": record["id"], "fields": {hours: 99}}]
+    )
     created = services.airtable.create(admin, base.id, tasks.id, [{tasks.field("Name").id: "New"}])
-    assert rows(services, base, "SELECT \"Hours\" FROM \"Tasks\" WHERE \"Name\" = 'Task 03'") == [
+    assert rows(services, base, 'SELECT "Hours" FROM "Tasks" WHERE "Name" = \'Task 03\'') == [
         (99.0,)
     ]
-    assert rows(services, base, "SELECT COUNT(*) FROM \"Tasks\" WHERE \"Name\" = 'New'") == [(1,)]
+    assert rows(services, base, 'SELECT COUNT(*) FROM "Tasks" WHERE "Name" = \'New\'') == [(1,)]
     services.airtable.delete(admin, base.id, tasks.id, [created[0]["id"]])
-    assert rows(services, base, "SELECT COUNT(*) FROM \"Tasks\" WHERE \"Name\" = 'New'") == [(0,)]
+    assert rows(services, base, 'SELECT COUNT(*) FROM "Tasks" WHERE "Name" = \'New\'') == [(0,)]
 
 
 def test_airtable_change__is_in_the_mirror_after_a_sweep(
@@ -83,12 +86,12 @@ def test_airtable_change__is_in_the_mirror_after_a_sweep(
     assert record is not None
     table.update(record["id"], {"Hours": 77, "Status": "Todo"})
     table.create({"Name": "Made in Airtable", "Hours": 1})
-    query = "SELECT \"Hours\", \"Status\" FROM \"Tasks\" WHERE \"Name\" = 'Task 05'"
+    query = 'SELECT "Hours", "Status" FROM "Tasks" WHERE "Name" = \'Task 05\''
     assert rows(services, base, query) == [(2.5, "Done")]  # not swept yet
     time.sleep(SWEEP_SECONDS)
     mirror_loop(services, sweep_seconds=SWEEP_SECONDS).run_once()
     assert rows(services, base, query) == [(77.0, "Todo")]
-    made = "SELECT COUNT(*) FROM \"Tasks\" WHERE \"Name\" = 'Made in Airtable'"
+    made = 'SELECT COUNT(*) FROM "Tasks" WHERE "Name" = \'Made in Airtable\''
     assert rows(services, base, made) == [(1,)]
 
 
@@ -101,13 +104,10 @@ def test_airtable_delete__is_gone_after_the_id_scan(
     assert record is not None
     table.delete(record["id"])
     services.mirror_sync.sweep(base.id)
-    assert rows(services, base, f"SELECT COUNT(*) FROM \"Tasks\" WHERE id = '{record['id']}'") == [
-        (1,)
-    ]  # a sweep reads changed records; a deleted one is not among them
+    one = f"SELECT COUNT(*) FROM \"Tasks\" WHERE id = '{record['id']}'"  # noqa: S608
+    assert rows(services, base, one) == [(1,)]  # a sweep reads changed records, not deleted ones
     services.mirror_sync.copy(base.id, table_id(base.api, base.id, "Tasks"))
-    assert rows(services, base, f"SELECT COUNT(*) FROM \"Tasks\" WHERE id = '{record['id']}'") == [
-        (0,)
-    ]
+    assert rows(services, base, one) == [(0,)]
     assert rows(services, base, 'SELECT COUNT(*) FROM "Tasks"') == [(24,)]
 
 
@@ -127,7 +127,7 @@ def test_schema_change__new_and_renamed_fields_without_a_rebuild_by_hand(
     loop = mirror_loop(services, sweep_seconds=0)
     loop.run_once()  # the sweep sees the new field and queues a copy of its values
     loop.run_once()  # which the next pass makes
-    query = "SELECT \"Effort\", \"Cost\" FROM \"Tasks\" WHERE \"Name\" = 'Task 02'"
+    query = 'SELECT "Effort", "Cost" FROM "Tasks" WHERE "Name" = \'Task 02\''
     assert rows(services, base, query) == [(1.0, 12.5)]
     with pytest.raises(QueryRefusedError, match='Did you mean "Effort"'):
         rows(services, base, 'SELECT "Efort" FROM "Tasks"')

@@ -98,7 +98,7 @@ def test_nested_logic_and_text_over_several_fields(demo_mirrors: Services, raw_a
         demo_mirrors,
         PROJECTS,
         'SELECT COUNT(*) FROM "Tasks" WHERE ("Priority" = \'High\' OR "Status" = \'Blocked\') '
-        "AND NOT \"Done\" AND (\"Name\" LIKE '%api%' OR \"Notes\" LIKE '%QA%')",
+        'AND NOT "Done" AND ("Name" LIKE \'%api%\' OR "Notes" LIKE \'%QA%\')',
     )
     expected = sum(
         1
@@ -151,7 +151,7 @@ def test_date_window__tasks_due_in_two_weeks(demo_mirrors: Services, raw_api: Ap
     answer = run(
         demo_mirrors,
         PROJECTS,
-        'SELECT COUNT(*) FROM "Tasks" WHERE "Due Date" BETWEEN \'2026-03-01\' AND \'2026-03-14\'',
+        "SELECT COUNT(*) FROM \"Tasks\" WHERE \"Due Date\" BETWEEN '2026-03-01' AND '2026-03-14'",
     )
     expected = sum(
         1
@@ -184,7 +184,11 @@ def test_every_row_of_every_demo_table_is_in_the_mirror(
 ) -> None:
     for base in (CRM, PROJECTS, INVENTORY):
         for table in raw_api.base(base).schema().tables:
-            answer = run(demo_mirrors, base, f'SELECT COUNT(*), COUNT(DISTINCT id) FROM "{table.name}"')
+            answer = run(
+                demo_mirrors,
+                base,
+                f'SELECT COUNT(*), COUNT(DISTINCT id) FROM "{table.name}"',  # noqa: S608
+            )
             count = len(raw_api.table(base, table.id).all(fields=[]))
             assert answer.rows == [(count, count)], table.name
 
@@ -197,7 +201,9 @@ def test_every_row_of_every_demo_table_is_in_the_mirror(
         ('SELECT "Name" FROM "Tasks" t JOIN "Projects" p ON p.id = t."Project"', "qualify it"),
     ],
 )
-def test_mistakes__come_back_with_a_correction(demo_mirrors: Services, sql: str, message: str) -> None:
+def test_mistakes__come_back_with_a_correction(
+    demo_mirrors: Services, sql: str, message: str
+) -> None:
     from services.mirrors.guard import QueryRefusedError
 
     with pytest.raises(QueryRefusedError, match=message):
@@ -207,5 +213,6 @@ def test_mistakes__come_back_with_a_correction(demo_mirrors: Services, sql: str,
 def test_freshness__every_answer_says_how_fresh_the_mirror_is(demo_mirrors: Services) -> None:
     answer = run(demo_mirrors, PROJECTS, 'SELECT COUNT(*) FROM "Projects"')
     text = answer.freshness.text()
-    assert text.startswith("as of ") and "behind Airtable" in text
+    assert text.startswith("as of ")
+    assert "behind Airtable" in text
     assert not answer.freshness.behind
