@@ -54,6 +54,9 @@ _FUNCTIONS = frozenset(
         "FirstValue", "LastValue", "PercentRank", "CumeDist", "Split", "SplitPart",
         "Initcap", "Datetime", "Time", "SafeDivide", "Trunc", "ToChar", "TsOrDsAdd",
         "DatetimeAdd", "DateFromParts", "Interval", "Div", "Quantile", "Levenshtein",
+        "TsOrDsToTimestamp", "TsOrDsToDatetime", "TsOrDsToTime", "UnixToStr", "TimeToUnix",
+        "DateToDateStr", "DiToDate", "StrToUnix", "Ceil", "Stuff", "Reverse", "Repeat",
+        "Substring", "ArraySize", "RegexpLike", "Ascii", "Chr", "StartsWith", "EndsWith",
     )
 )  # fmt: skip
 _ANONYMOUS = frozenset(
