@@ -68,8 +68,16 @@ def _by(rows: Rows, *fields: str) -> dict[tuple[Any, ...], Rows]:
 QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
     ("count", 'SELECT COUNT(*) FROM "Events"', lambda r: [(len(r),)]),
     ("sum", 'SELECT SUM("Amount") FROM "Events"', lambda r: [(math.fsum(_num(r, "Amount")),)]),
-    ("avg", 'SELECT AVG("Quantity") FROM "Events"', lambda r: [(statistics.fmean(_num(r, "Quantity")),)]),
-    ("median", 'SELECT median("Amount") FROM "Events"', lambda r: [(statistics.median(_num(r, "Amount")),)]),
+    (
+        "avg",
+        'SELECT AVG("Quantity") FROM "Events"',
+        lambda r: [(statistics.fmean(_num(r, "Quantity")),)],
+    ),
+    (
+        "median",
+        'SELECT median("Amount") FROM "Events"',
+        lambda r: [(statistics.median(_num(r, "Amount")),)],
+    ),
     (
         "p90",
         'SELECT PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "Amount") FROM "Events"',
@@ -79,7 +87,9 @@ QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
         "p25 per region",
         'SELECT "Region", PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY "Quantity") FROM "Events" '
         'GROUP BY "Region" ORDER BY "Region"',
-        lambda r: [(k[0], _pct(_num(v, "Quantity"), 25)) for k, v in sorted(_by(r, "Region").items())],
+        lambda r: [
+            (k[0], _pct(_num(v, "Quantity"), 25)) for k, v in sorted(_by(r, "Region").items())
+        ],
     ),
     (
         "distinct names",
@@ -95,7 +105,8 @@ QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
         "sum per category and region",
         'SELECT "Category", "Region", SUM("Amount") FROM "Events" GROUP BY 1, 2 ORDER BY 1, 2',
         lambda r: [
-            (k[0], k[1], math.fsum(_num(v, "Amount"))) for k, v in sorted(_by(r, "Category", "Region").items())
+            (k[0], k[1], math.fsum(_num(v, "Amount")))
+            for k, v in sorted(_by(r, "Category", "Region").items())
         ],
     ),
     (
@@ -117,7 +128,7 @@ QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
     ),
     (
         "nested logic",
-        "SELECT COUNT(*) FROM \"Events\" WHERE (\"Category\" = 'Alpha' OR \"Region\" = 'North') "
+        'SELECT COUNT(*) FROM "Events" WHERE ("Category" = \'Alpha\' OR "Region" = \'North\') '
         'AND NOT "Done" AND "Quantity" >= 10',
         lambda r: [
             (
@@ -133,23 +144,23 @@ QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
     ),
     (
         "text match",
-        "SELECT COUNT(*) FROM \"Events\" WHERE \"Name\" LIKE '%42%'",
+        'SELECT COUNT(*) FROM "Events" WHERE "Name" LIKE \'%42%\'',
         lambda r: [(sum(1 for x in r if "42" in x["Name"]),)],
     ),
     (
         "date range",
         'SELECT MIN("Date"), MAX("Date"), COUNT(*) FROM "Events" '
         "WHERE \"Date\" BETWEEN '2025-06-01' AND '2025-06-14'",
-        lambda r: (
-            lambda d: [(min(d), max(d), len(d))]
-        )([x["Date"] for x in r if "2025-06-01" <= x["Date"] <= "2025-06-14"]),
+        lambda r: (lambda d: [(min(d), max(d), len(d))])(
+            [x["Date"] for x in r if "2025-06-01" <= x["Date"] <= "2025-06-14"]
+        ),
     ),
     (
         "per month",
         {
-            "sqlite": "SELECT strftime('%Y-%m', \"Date\") AS m, COUNT(*) FROM \"Events\" "
+            "sqlite": 'SELECT strftime(\'%Y-%m\', "Date") AS m, COUNT(*) FROM "Events" '
             "GROUP BY m ORDER BY m",
-            "postgres": "SELECT to_char(\"Date\", 'YYYY-MM') AS m, COUNT(*) FROM \"Events\" "
+            "postgres": 'SELECT to_char("Date", \'YYYY-MM\') AS m, COUNT(*) FROM "Events" '
             "GROUP BY m ORDER BY m",
         },
         lambda r: sorted(Counter(x["Date"][:7] for x in r).items()),
@@ -157,22 +168,29 @@ QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
     (
         "top 10 amounts",
         'SELECT id, "Amount" FROM "Events" ORDER BY "Amount" DESC, id LIMIT 10',
-        lambda r: [(x["id"], x["Amount"]) for x in sorted(r, key=lambda x: (-x["Amount"], x["id"]))[:10]],
+        lambda r: [
+            (x["id"], x["Amount"]) for x in sorted(r, key=lambda x: (-x["Amount"], x["id"]))[:10]
+        ],
     ),
     (
         "tagged urgent",
-        "SELECT COUNT(*) FROM \"Events\" WHERE \"Tags\" LIKE '%urgent%'",
+        'SELECT COUNT(*) FROM "Events" WHERE "Tags" LIKE \'%urgent%\'',
         lambda r: [(sum(1 for x in r if "urgent" in x.get("Tags", [])),)],
     ),
     (
         "avg score per category",
         'SELECT "Category", AVG("Score") FROM "Events" GROUP BY 1 ORDER BY 1',
-        lambda r: [(k[0], statistics.fmean(_num(v, "Score"))) for k, v in sorted(_by(r, "Category").items())],
+        lambda r: [
+            (k[0], statistics.fmean(_num(v, "Score")))
+            for k, v in sorted(_by(r, "Category").items())
+        ],
     ),
     (
         "above average",
         'SELECT COUNT(*) FROM "Events" WHERE "Amount" > (SELECT AVG("Amount") FROM "Events")',
-        lambda r: (lambda a: [(sum(1 for x in r if x["Amount"] > a),)])(statistics.fmean(_num(r, "Amount"))),
+        lambda r: (lambda a: [(sum(1 for x in r if x["Amount"] > a),)])(
+            statistics.fmean(_num(r, "Amount"))
+        ),
     ),
     (
         "busiest region per category",
@@ -180,12 +198,21 @@ QUERIES: list[tuple[str, str | dict[str, str], Expect]] = [
         '"Category" ORDER BY COUNT(*) DESC, "Region") AS r FROM "Events" GROUP BY 1, 2) '
         'SELECT "Category", "Region", n FROM c WHERE r = 1 ORDER BY 1',
         lambda r: [
-            (cat, *min(((reg, len(v)) for (c, reg), v in _by(r, "Category", "Region").items() if c == cat),
-                       key=lambda t: (-t[1], t[0])))
+            (
+                cat,
+                *min(
+                    (
+                        (reg, len(v))
+                        for (c, reg), v in _by(r, "Category", "Region").items()
+                        if c == cat
+                    ),
+                    key=lambda t: (-t[1], t[0]),
+                ),
+            )
             for cat in sorted({x["Category"] for x in r})
         ],
     ),
-]  # fmt: skip
+]
 
 
 def same(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]]) -> bool:
@@ -250,9 +277,8 @@ def run_queries(services: Services, records: Rows, label: str) -> list[Check]:
         seconds = time.perf_counter() - started
         expected = expect(records)
         ok = same(got, expected)
-        print(
-            f"{'':>{len(label) + 2}}{name:<32}{seconds * 1000:>8.1f}  {'same' if ok else 'DIFFERENT'}"
-        )
+        verdict = "same" if ok else "DIFFERENT"
+        print(f"{'':>{len(label) + 2}}{name:<32}{seconds * 1000:>8.1f}  {verdict}")
         if not ok:
             print(f"    got {got[:3]} expected {expected[:3]}")
         checks.append(
@@ -318,10 +344,10 @@ def main(argv: list[str]) -> None:
         finally:
             services.close()
         if postgres:
-            pg_services = build_services(
+            pg_services = build_services(  # filled unpaced from the unlimited emulator
                 _settings(
                     tmp / "pg",
-                    server,
+                    source,
                     mirror_database_url=postgres,
                     mirror_schema=f"bench_{uuid.uuid4().hex[:8]}",
                     airtable_requests_per_second=1000,
