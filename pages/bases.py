@@ -75,7 +75,7 @@ def _table_rows(item: BaseMirror) -> None:
                 label = "Stop mirroring" if on else "Mirror this table"
                 st.button(
                     label,
-                    key=f"t:{item.base.id}:{table_id}",
+                    key=f"t-{item.base.id}-{table_id}",
                     on_click=_act,
                     args=("off" if on else "on", item.base.id, [table_id]),
                 )
@@ -93,7 +93,7 @@ for item in overview:
             label = "Stop mirroring this base" if item.enabled else "Mirror the whole base"
             st.button(
                 label,
-                key=f"b:{item.base.id}",
+                key=f"b-{item.base.id}",
                 on_click=_act,
                 args=("off" if item.enabled else "on", item.base.id, None),
                 type="secondary" if item.enabled else "primary",
