@@ -27,17 +27,12 @@ st.caption(
     "questions exactly without paging Airtable."
 )
 
-try:
-    overview = mirrors.overview(user.id, is_admin=user.is_admin)
-except AppError as exc:
-    st.error(str(exc))
-    st.stop()
-
 
 def _act(action: str, base_id: str, table_ids: list[str] | None = None) -> None:
     try:
         if action == "on":
             mirrors.turn_on(user.id, is_admin=user.is_admin, base_id=base_id, table_ids=table_ids)
+            st.session_state["mirrors_changed"] = True
             st.toast("Mirror turned on: the worker copies it now.", icon=":material/sync:")
         else:
             mirrors.turn_off(user.id, is_admin=user.is_admin, base_id=base_id, table_ids=table_ids)
@@ -81,26 +76,59 @@ def _table_rows(item: BaseMirror) -> None:
                 )
 
 
-for item in overview:
-    with st.container(border=True):
-        st.subheader(item.base.name)
-        st.caption(f"{item.base.id} · {item.base.permission_level or 'access'}")
-        if item.enabled:
-            fresh = freshness_of([s for s in item.tables if s.enabled], behind_after=behind_after)
-            if fresh.behind and fresh.as_of is not None:
-                st.warning(f"Mirror {fresh.text()}.", icon=":material/warning:")
-        if item.manageable:
-            label = "Stop mirroring this base" if item.enabled else "Mirror the whole base"
-            st.button(
-                label,
-                key=f"b-{item.base.id}",
-                on_click=_act,
-                args=("off" if item.enabled else "on", item.base.id, None),
-                type="secondary" if item.enabled else "primary",
-            )
-        else:
-            st.caption("Only an admin or someone with their own connection can change its mirror.")
-        _table_rows(item)
+def _busy(items: list[BaseMirror]) -> bool:
+    return any(s.status in ("queued", "building") for i in items for s in i.tables)
 
-if not overview:
-    st.info("No bases are available through your Airtable connection.")
+
+def _listing() -> list[BaseMirror] | None:
+    try:
+        return mirrors.overview(user.id, is_admin=user.is_admin)
+    except AppError as exc:
+        st.error(str(exc))
+        return None
+
+
+first = _listing()
+if first is None:
+    st.stop()
+
+
+WATCHING = _busy(first)
+
+
+@st.fragment(run_every=3 if WATCHING else None)
+def _bases() -> None:
+    """Every base with its mirror; redrawn every few seconds while a build is under way."""
+    if st.session_state.pop("mirrors_changed", False) and not WATCHING:
+        st.rerun()  # the whole page, so the redraw timer starts for the new build
+    overview = _listing() or []
+    for item in overview:
+        with st.container(border=True):
+            st.subheader(item.base.name)
+            st.caption(f"{item.base.id} · {item.base.permission_level or 'access'}")
+            if item.enabled:
+                fresh = freshness_of(
+                    [s for s in item.tables if s.enabled], behind_after=behind_after
+                )
+                if fresh.behind and fresh.as_of is not None:
+                    st.warning(f"Mirror {fresh.text()}.", icon=":material/warning:")
+            if item.manageable:
+                label = "Stop mirroring this base" if item.enabled else "Mirror the whole base"
+                st.button(
+                    label,
+                    key=f"b-{item.base.id}",
+                    on_click=_act,
+                    args=("off" if item.enabled else "on", item.base.id, None),
+                    type="secondary" if item.enabled else "primary",
+                )
+            else:
+                st.caption(
+                    "Only an admin or someone with their own connection can change its mirror."
+                )
+            _table_rows(item)
+
+    if not overview:
+        st.info("No bases are available through your Airtable connection.")
+
+
+_bases()

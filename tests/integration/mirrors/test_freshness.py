@@ -11,6 +11,7 @@ from pyairtable import Api
 
 from config.settings import Settings
 from emulator.testing import EmulatorServer
+from services.airtable.change_feed import RecordChange
 from services.container import Services
 from services.mirrors.guard import QueryRefusedError
 from services.orm import Role
@@ -155,3 +156,27 @@ def test_failing_sweep__says_the_mirror_is_behind(
     assert answer.freshness.behind
     assert "falling behind" in answer.freshness.text()
     assert any(s.table_id == tasks_id for s in services.mirrors.behind())
+
+
+def test_webhook_change__updates_only_the_cells_it_carries(
+    mirrored: tuple[Services, FreshBase, int],
+) -> None:
+    services, base, admin = mirrored
+    tasks = services.airtable.table(admin, base.id, "Tasks")
+    record = base.api.table(base.id, "Tasks").first(formula="{Name} = 'Task 04'")
+    assert record is not None
+    services.airtable.feed.publish(
+        [
+            RecordChange(
+                base_id=base.id,
+                table_id=tasks.id,
+                record_id=record["id"],
+                kind="updated",
+                source="airtable",
+                fields={tasks.field("Status").id: "Todo"},
+                changed_fields=(tasks.field("Status").id,),
+            )
+        ]
+    )
+    query = 'SELECT "Status", "Hours" FROM "Tasks" WHERE "Name" = \'Task 04\''
+    assert rows(services, base, query) == [("Todo", 2.0)]  # Hours kept
