@@ -47,6 +47,7 @@ from bench.parts.tool_facts import KINDS, DemoData, Fact, facts_of, present
 from bench.report import Check, finish
 from config.settings import load_settings
 from emulator import DEV_TOKEN
+from emulator.seed import DEMO_BASE_IDS
 from emulator.testing import EmulatorServer
 from services.airtable.schema import BaseSchema
 from services.container import Services, build_services
@@ -211,6 +212,7 @@ def _services(tmp: Path, server: EmulatorServer) -> Services:
         llm_provider="none",
         airtable_endpoint_url=server.url,
         airtable_token=SecretStr(DEV_TOKEN),
+        mirror_default_bases=",".join(DEMO_BASE_IDS),
         # This emulator does not rate-limit; the shared limiter still paces every request.
         airtable_requests_per_second=200,
         airtable_token_requests_per_second=200,

@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_PLACEHOLDER = "dev-only-change-me"
 # The emulator's documented development token; only ever sent to the local emulator.
 EMULATOR_DEV_TOKEN = "patDEVELOPMENTTOKEN.emulator"  # noqa: S105
+# The emulator's demo bases (emulator/seed.py), mirrored by default when it is the endpoint.
+DEMO_BASE_IDS = ("appDemoSalesCRM00", "appDemoProjects00", "appDemoInventory0")
 
 
 class Environment(StrEnum):
@@ -175,9 +177,9 @@ class Settings(BaseSettings):
     # file per base under VAR_DIR/mirrors (WAL: the web reads while the worker writes).
     mirror_database_url: str | None = None
     mirror_schema: str = "mirrors"
-    # Bases mirrored without anyone turning them on (the emulator's demo bases); a base an
-    # admin turned off stays off.
-    mirror_default_bases: str = "appDemoSalesCRM00,appDemoProjects00,appDemoInventory0"
+    # Bases mirrored without anyone turning them on, comma-separated (a base an admin
+    # turned off stays off). Unset: the demo bases when the app runs on its own emulator.
+    mirror_default_bases: str | None = None
     # The incremental sweep (records whose LAST_MODIFIED_TIME() is after the last sweep).
     mirror_sweep_seconds: Annotated[float, Field(gt=0)] = 60.0
     # The full re-read that catches deletes and recomputed formula/rollup values.
@@ -228,6 +230,8 @@ class Settings(BaseSettings):
 
     @property
     def mirror_default_base_ids(self) -> list[str]:
+        if self.mirror_default_bases is None:
+            return list(DEMO_BASE_IDS) if self.uses_emulator else []
         return [b.strip() for b in self.mirror_default_bases.split(",") if b.strip()]
 
     @property
