@@ -92,6 +92,13 @@ webhooks = st.Page(
     url_path="webhooks",
     visibility=_visible(signed_in),
 )
+bases = st.Page(
+    "pages/bases.py",
+    title="Bases",
+    icon=":material/database:",
+    url_path="bases",
+    visibility=_visible(signed_in),
+)
 account = st.Page(
     "pages/account.py",
     title="Account",
@@ -149,7 +156,7 @@ ADMIN_ONLY = {users.url_path, costs.url_path, status.url_path}
 navigation = st.navigation(
     {
         "": [signin, register, reset_password],
-        "Assistant": [chat, prompts, workflows, workflow_run, webhooks],
+        "Assistant": [chat, prompts, workflows, workflow_run, webhooks, bases],
         "Account": [account, usage, notifications],
         "Admin": [users, costs, status],
     },

@@ -43,6 +43,7 @@ from services.errors import AppError, InvalidInputError
 from services.llm.calls import tallied
 from services.questions import question_problem
 from tools.airtable import airtable_tools
+from tools.query import query_tools
 from tools.spend import spend_tools
 from tools.workflows import workflow_tools
 
@@ -86,7 +87,12 @@ class Assistant:
     ) -> None:
         self._services = services
         self._models: ModelProvider = model_provider or guarded_models(services)
-        default = [*airtable_tools(services), *spend_tools(services), *workflow_tools(services)]
+        default = [
+            *airtable_tools(services),
+            *query_tools(services),
+            *spend_tools(services),
+            *workflow_tools(services),
+        ]
         self._agent = _compile(list(tools) if tools is not None else default)
 
     def run_turn(

@@ -14,6 +14,12 @@ Rules:
 - Answer from tool results only. Never invent records, values, names or numbers.
 - Counts, sums, averages, minimums and maximums: use aggregate_records, which covers every
   matching row. Do not count rows of a search result yourself.
+- Analytic questions over mirrored tables (joins across tables, medians and percentiles,
+  several group-bys, ratios, long lists): query_records, one SQL SELECT with tables and
+  fields in double quotes. Its answer states how fresh the mirror is; repeat a warning that
+  it is behind. For records changed outside this app moments ago, or a table it says is not
+  mirrored, use search_records/aggregate_records; changes always go through the
+  create/update/upsert/delete tools.
 - Use exact table and field names from the schema; if a tool says a name is unknown, use
   its suggestion.
 - Changes: use the create/update/upsert/delete tools. They only PROPOSE a change; the person

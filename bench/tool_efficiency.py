@@ -47,13 +47,16 @@ from bench.parts.tool_facts import KINDS, DemoData, Fact, facts_of, present
 from bench.report import Check, finish
 from config.settings import load_settings
 from emulator import DEV_TOKEN
+from emulator.seed import DEMO_BASE_IDS
 from emulator.testing import EmulatorServer
 from services.airtable.schema import BaseSchema
 from services.container import Services, build_services
 from services.migrations import upgrade_database
+from services.mirrors.runner import MirrorLoop
 from services.redis_store import EmbeddedRedis
 from tools.airtable import airtable_tools
 from tools.context import AssistantContext
+from tools.query import query_tools
 
 QUESTIONS = Path(__file__).with_name("questions.yaml")
 TOKEN_TARGET = 0.25
@@ -82,7 +85,7 @@ class Ours:
     name = "ours"
 
     def __init__(self, services: Services, user_id: int) -> None:
-        self._tools = {t.name: t for t in airtable_tools(services)}
+        self._tools = {t.name: t for t in [*airtable_tools(services), *query_tools(services)]}
         self._user = user_id
         self.failures: list[str] = []
 
@@ -164,6 +167,7 @@ def main(argv: list[str]) -> None:
         services = _services(Path(tmp), ours_server)
         try:
             user = services.accounts.register(email="bench@example.com", password=uuid.uuid4().hex)
+            build_mirrors(services)  # the demo bases, mirrored as the worker does at start
             ours = Ours(services, user.id)
             answers = {"ours": run_plans(ours, Counter(ours_server), plans)}
         finally:
@@ -187,6 +191,17 @@ def main(argv: list[str]) -> None:
     sys.exit(finish(checks))
 
 
+def build_mirrors(services: Services) -> None:
+    MirrorLoop(
+        services.mirrors,
+        services.mirror_sync,
+        services.mirrors.registry,
+        build=None,
+        sweep_seconds=3600,
+        scan_seconds=3600,
+    ).run_once()
+
+
 def _services(tmp: Path, server: EmulatorServer) -> Services:
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade_database(url)
@@ -197,6 +212,7 @@ def _services(tmp: Path, server: EmulatorServer) -> Services:
         llm_provider="none",
         airtable_endpoint_url=server.url,
         airtable_token=SecretStr(DEV_TOKEN),
+        mirror_default_bases=",".join(DEMO_BASE_IDS),
         # This emulator does not rate-limit; the shared limiter still paces every request.
         airtable_requests_per_second=200,
         airtable_token_requests_per_second=200,

@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_PLACEHOLDER = "dev-only-change-me"
 # The emulator's documented development token; only ever sent to the local emulator.
 EMULATOR_DEV_TOKEN = "patDEVELOPMENTTOKEN.emulator"  # noqa: S105
+# The emulator's demo bases (emulator/seed.py), mirrored by default when it is the endpoint.
+DEMO_BASE_IDS = ("appDemoSalesCRM00", "appDemoProjects00", "appDemoInventory0")
 
 
 class Environment(StrEnum):
@@ -215,6 +217,25 @@ class Settings(BaseSettings):
     # PUBLIC_URL, so it must be reachable from Airtable.
     airtable_webhook_refresh_before_seconds: Annotated[int, Field(gt=0)] = 2 * 86_400
     airtable_webhook_check_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # Mirrors (SQL copies of Airtable tables for `query_records`). Where they live: this
+    # SQLAlchemy URL (PostgreSQL at scale, tables in `mirror_schema`), else one SQLite
+    # file per base under VAR_DIR/mirrors (WAL: the web reads while the worker writes).
+    mirror_database_url: str | None = None
+    mirror_schema: str = "mirrors"
+    # Bases mirrored without anyone turning them on, comma-separated (a base an admin
+    # turned off stays off). Unset: the demo bases when the app runs on its own emulator.
+    mirror_default_bases: str | None = None
+    # The incremental sweep (records whose LAST_MODIFIED_TIME() is after the last sweep).
+    mirror_sweep_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # The full re-read that catches deletes and recomputed formula/rollup values.
+    mirror_scan_seconds: Annotated[float, Field(gt=0)] = 900.0
+    # How often the worker looks for mirrors to build (turned on, or a schema change).
+    mirror_poll_seconds: Annotated[float, Field(gt=0)] = 2.0
+    # A mirror whose last good sweep is older than this is reported as behind.
+    mirror_behind_seconds: Annotated[float, Field(gt=0)] = 180.0
+    # query_records: rows returned at most, and the time one query may run.
+    mirror_query_max_rows: Annotated[int, Field(gt=0, le=10_000)] = 200
+    mirror_query_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
@@ -249,6 +270,19 @@ class Settings(BaseSettings):
     def webhook_retry_delays(self) -> list[float]:
         """`WEBHOOK_RETRY_SCHEDULE` as seconds: the wait before retry 1, 2, …"""
         return [float(part) for part in self.webhook_retry_schedule.split(",") if part.strip()]
+
+    @property
+    def mirror_url(self) -> str | None:
+        """The mirrors' SQLAlchemy URL, or None for one SQLite file per base."""
+        if self.mirror_database_url:
+            return _normalise_database_url(self.mirror_database_url)
+        return None
+
+    @property
+    def mirror_default_base_ids(self) -> list[str]:
+        if self.mirror_default_bases is None:
+            return list(DEMO_BASE_IDS) if self.uses_emulator else []
+        return [b.strip() for b in self.mirror_default_bases.split(",") if b.strip()]
 
     @property
     def airtable_url(self) -> str:

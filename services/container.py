@@ -42,6 +42,11 @@ from services.events.live import LiveFanout
 from services.llm.catalog import load_model_catalog
 from services.llm.factory import ChatModelFactory
 from services.metrics import Metrics, MetricsAccess, Probe
+from services.mirrors import Mirrors
+from services.mirrors.queries import MirrorQueries
+from services.mirrors.registry import MirrorRegistry
+from services.mirrors.store import MirrorStore
+from services.mirrors.sync import MirrorSync
 from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
@@ -96,6 +101,10 @@ class Services:
     context_gauge: ContextGauge
     inbound_hooks: InboundHooks
     airtable_webhooks: AirtableWebhooks
+    mirrors: Mirrors
+    mirror_queries: MirrorQueries
+    mirror_sync: MirrorSync
+    mirror_store: MirrorStore
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -105,6 +114,7 @@ class Services:
     def close(self) -> None:
         self.event_fanout.stop()
         self.workflow_engine.close()
+        self.mirror_store.close()
         self.engine.dispose()
         self.redis.close()
 
@@ -204,6 +214,9 @@ def build_services(settings: Settings) -> Services:
     )
     workflows.on_change(inbound_hooks.on_workflow_change)
     workflows.on_change(airtable_webhooks.on_workflow_change)
+    mirrors, mirror_queries, mirror_sync, mirror_store = _mirrors(
+        settings, gateway, connections, sessions
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -248,6 +261,10 @@ def build_services(settings: Settings) -> Services:
         ),
         inbound_hooks=inbound_hooks,
         airtable_webhooks=airtable_webhooks,
+        mirrors=mirrors,
+        mirror_queries=mirror_queries,
+        mirror_sync=mirror_sync,
+        mirror_store=mirror_store,
     )
 
 
@@ -278,6 +295,37 @@ def _watch_stores(
     metrics.watch(
         Probe("pa_event_clients", "Connected live-event clients", lambda: fanout.subscribers)
     )
+
+
+def _mirrors(
+    settings: Settings,
+    gateway: AirtableGateway,
+    connections: AirtableConnections,
+    sessions: sessionmaker[Session],
+) -> tuple[Mirrors, MirrorQueries, MirrorSync, MirrorStore]:
+    """Mirrors, their query service and their sync; app writes reach the copies at once."""
+    store = MirrorStore(
+        var_dir=settings.var_dir, url=settings.mirror_url, schema=settings.mirror_schema
+    )
+    registry = MirrorRegistry(sessions)
+    sync = MirrorSync(gateway, store, registry)
+    gateway.feed.subscribe(sync.apply)
+    mirrors = Mirrors(
+        gateway,
+        connections,
+        registry,
+        default_bases=settings.mirror_default_base_ids,
+        behind_after_seconds=settings.mirror_behind_seconds,
+    )
+    queries = MirrorQueries(
+        gateway,
+        store,
+        registry,
+        max_rows=settings.mirror_query_max_rows,
+        timeout_seconds=settings.mirror_query_timeout_seconds,
+        behind_after_seconds=settings.mirror_behind_seconds,
+    )
+    return mirrors, queries, sync, store
 
 
 def _airtable(

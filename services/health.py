@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import LLMProvider
 from services.airtable.client import check_airtable
@@ -30,7 +31,30 @@ def check_readiness(services: Services) -> list[ComponentStatus]:
 
 def check_components(services: Services) -> list[ComponentStatus]:
     """Readiness plus the Airtable endpoint and the LLM provider."""
-    return [*check_readiness(services), _airtable_status(services), _llm_status(services)]
+    return [
+        *check_readiness(services),
+        _airtable_status(services),
+        _llm_status(services),
+        _mirrors_status(services),
+    ]
+
+
+def _mirrors_status(services: Services) -> ComponentStatus:
+    """Mirrored tables, and those falling behind Airtable (their answers say so too)."""
+    try:
+        tables = services.mirrors.registry.tables(enabled_only=True)
+        late = services.mirrors.behind()
+    except (StoreUnavailableError, SQLAlchemyError):
+        return ComponentStatus("mirrors", False, "The mirror registry cannot be read.")
+    if not late:
+        return ComponentStatus("mirrors", True, f"{len(tables)} tables mirrored, all up to date")
+    names = ", ".join(f"{t.name or t.table_id} ({t.base_id})" for t in late[:5])
+    return ComponentStatus(
+        "mirrors",
+        False,
+        f"{len(late)} of {len(tables)} mirrored tables are behind Airtable: {names}",
+        help="Check that the worker runs and Airtable is reachable; the Bases page shows why.",
+    )
 
 
 def _database_status(services: Services) -> ComponentStatus:

@@ -72,6 +72,23 @@ def render_artifact(artifact: Any, key: str) -> None:
         download_table(artifact, key)
     elif kind == "aggregate" and artifact.get("groups"):
         render_aggregate(artifact, key)
+    elif kind == "query" and artifact.get("columns"):
+        render_query(artifact, key)
+
+
+def render_query(artifact: dict[str, Any], key: str) -> None:
+    """A query_records answer: its rows, and how fresh the mirror was."""
+    names: list[str] = []
+    for name in artifact["columns"]:  # Arrow refuses repeated column names
+        names.append(name if name not in names else f"{name} ({names.count(name) + 1})")
+    frame = pd.DataFrame(artifact.get("rows") or [], columns=names)
+    st.dataframe(frame, hide_index=True, key=f"query-{key}")
+    behind = artifact.get("behind_seconds")
+    fresh = f"mirror as of {artifact.get('as_of', '')[:19]} UTC" if artifact.get("as_of") else ""
+    if behind is not None:
+        fresh += f", {behind:.0f} s behind Airtable"
+    more = "; more rows not shown" if artifact.get("truncated") else ""
+    st.caption(f"{len(frame)} rows from the mirror ({fresh}){more}")
 
 
 def render_aggregate(artifact: dict[str, Any], key: str) -> None:

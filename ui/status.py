@@ -10,7 +10,13 @@ from services.health import ComponentStatus, check_readiness
 from services.llm.connection import check_llm_connection
 from ui.context import get_services
 
-LABELS = {"database": "Database", "redis": "Redis", "airtable": "Airtable", "llm": "Language model"}
+LABELS = {
+    "database": "Database",
+    "redis": "Redis",
+    "airtable": "Airtable",
+    "llm": "Language model",
+    "mirrors": "Mirrors",
+}
 CHECK_LABELS = {
     "auth": "Bad or missing API key",
     "quota": "Quota or rate limit reached",

@@ -18,6 +18,7 @@ Writes go straight to Airtable, ten records a request, each answer returned raw.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pyairtable import Api
@@ -49,6 +50,8 @@ class RawBaseline:
             if args.get("table"):
                 data = next(t for t in data["tables"] if t["name"] == args["table"])
             return [json.dumps(data)]
+        if name == "query_records":
+            return [json.dumps(self._sql_tables(base, args["sql"]))]
         table = api.table(base, args["table"])
         if name == "get_record":
             return [json.dumps(table.get(args["record_id"]))]
@@ -99,6 +102,17 @@ class RawBaseline:
             options["view"] = args["view"]
         return list(self._api.table(base_id, args["table"]).all(**options))
 
+    def _sql_tables(self, base_id: str, sql: str) -> list[Any]:
+        """A peer has no SQL: the model lists every table the query reads, then works it out."""
+        names = set(re.findall(r'"([^"]+)"', sql))
+        listed = []
+        for table in self._schemas[base_id].tables:
+            if table.name in names:
+                fields = [f.name for f in table.fields if f.name in names]
+                options = self._limits(base_id, "query_records", {"fields": fields})
+                listed += self._api.table(base_id, table.name).all(**options)
+        return listed
+
     def _limits(self, base_id: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
         """Which fields and how many records to ask for: all of both."""
         return {}
@@ -110,6 +124,8 @@ class FairBaseline(RawBaseline):
     name = "fair"
 
     def _limits(self, base_id: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        if tool == "query_records":  # the fields the SQL names, at most 100 records
+            return {"fields": list(args["fields"]), "max_records": RECORD_CAP}
         if tool == "search_records":  # no fields named: the server returns every field
             cap = min(int(args.get("limit") or RECORD_CAP), RECORD_CAP)
             return {"fields": list(args.get("fields") or []), "max_records": cap}

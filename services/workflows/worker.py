@@ -26,6 +26,7 @@ from services.container import Services
 from services.crypto import TokenCipher
 from services.maintenance import PASS_FAILURES
 from services.metrics import serve as serve_metrics
+from services.mirrors.runner import MirrorLoop, register_build
 from services.webhooks.airtable_hooks import PAYLOAD_QUEUE
 from services.webhooks.airtable_payloads import PayloadReader
 from services.webhooks.deliveries import DeliveryStore
@@ -49,6 +50,7 @@ class Worker:
     scheduler: Scheduler
     workflow: Any  # the registered DBOS workflow function
     payload_read: Any  # the registered Airtable payload-read workflow
+    mirrors: MirrorLoop
 
 
 def build_worker(
@@ -116,7 +118,15 @@ def build_worker(
         services.events,
         services.airtable.feed,
     )
-    return Worker(engine, scheduler, engine.register(), reader.register())
+    mirrors = MirrorLoop(
+        services.mirrors,
+        services.mirror_sync,
+        services.mirrors.registry,
+        build=register_build(services.mirror_sync),
+        sweep_seconds=settings.mirror_sweep_seconds,
+        scan_seconds=settings.mirror_scan_seconds,
+    )
+    return Worker(engine, scheduler, engine.register(), reader.register(), mirrors)
 
 
 def launch(services: Services, worker: Worker, *, executor_id: str | None = None) -> None:
@@ -184,6 +194,13 @@ def run_worker(
         daemon=True,
     )
     webhooks.start()
+    mirrors = threading.Thread(
+        target=worker.mirrors.run_forever,
+        kwargs={"every_seconds": services.settings.mirror_poll_seconds, "stop": stop},
+        name="mirrors",
+        daemon=True,
+    )
+    mirrors.start()
     try:
         worker.scheduler.run_forever(
             every_seconds=settings.workflow_schedule_poll_seconds, stop=stop

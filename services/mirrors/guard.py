@@ -1,0 +1,318 @@
+"""Checking and rewriting one read-only SQL query over a base's mirrored tables (sqlglot).
+
+The model writes tables and fields by their Airtable names in double quotes. Only one
+`SELECT` (with CTEs, subqueries, joins, unions, window functions) passes; every table must
+be a mirrored table of the base in scope; every function must be on an allowlist (nothing
+that reads files, the network or settings). Names are rewritten to the physical tables
+(table IDs) and columns (field IDs); plain selected columns keep their Airtable names as
+aliases. Every refusal is one line the model can correct from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from services.airtable.schema import TableSchema, suggest
+from services.errors import InvalidInputError
+from services.mirrors.columns import ID_COLUMN
+
+MAX_SQL_CHARS = 8_000
+
+_FORBIDDEN = tuple(
+    getattr(exp, name)
+    for name in (
+        "DML", "DDL", "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter",
+        "Command", "Pragma", "Into", "Lock", "Set", "Use", "Transaction", "Commit",
+        "Rollback", "Copy", "LoadData", "Attach", "Detach", "Analyze", "Kill", "Describe",
+        "Show", "Cache", "Uncache", "Refresh", "Grant", "Revoke", "Comment", "TruncateTable",
+        "Summarize", "Lateral", "Unnest", "Placeholder", "Parameter", "SessionParameter",
+        "Declare", "Execute", "Returning", "Export",
+    )
+    if hasattr(exp, name)
+)  # fmt: skip
+_FUNCTIONS = frozenset(
+    name
+    for name in (
+        "Count", "Sum", "Avg", "Min", "Max", "Median", "PercentileCont", "PercentileDisc",
+        "GroupConcat", "Stddev", "StddevPop", "StddevSamp", "Variance", "VariancePop",
+        "CountIf", "ApproxDistinct", "ArrayAgg", "AnyValue", "LogicalOr", "LogicalAnd",
+        "Abs", "Round", "Floor", "Ceil", "Coalesce", "Nullif", "If", "Case", "Cast", "TryCast",
+        "Lower", "Upper", "Length", "Substring", "Trim", "Replace", "Concat", "ConcatWs",
+        "StrPosition", "Left", "Right", "Pad", "Greatest", "Least", "Sqrt", "Pow", "Ln", "Log",
+        "Exp", "Sign", "Mod", "CurrentDate", "CurrentTimestamp", "CurrentTime",
+        "CurrentDatetime", "DateAdd", "DateSub", "DateDiff", "DateTrunc", "TimestampTrunc",
+        "Extract", "TimeToStr", "StrToTime", "StrToDate", "TsOrDsToDate", "Date",
+        "DateStrToDate", "TimeStrToTime", "TimeStrToDate", "UnixToTime", "Year", "Month",
+        "Day", "DayOfWeek", "DayOfMonth", "DayOfYear", "WeekOfYear", "Quarter", "Week",
+        "Hour", "Minute", "Second", "RowNumber", "Rank", "DenseRank", "Ntile", "Lag", "Lead",
+        "FirstValue", "LastValue", "PercentRank", "CumeDist", "Split", "SplitPart",
+        "Initcap", "Datetime", "Time", "SafeDivide", "Trunc", "ToChar", "TsOrDsAdd",
+        "DatetimeAdd", "DateFromParts", "Interval", "Div", "Quantile", "Levenshtein",
+        "TsOrDsToTimestamp", "TsOrDsToDatetime", "TsOrDsToTime", "UnixToStr", "TimeToUnix",
+        "DateToDateStr", "DiToDate", "StrToUnix", "Ceil", "Stuff", "Reverse", "Repeat",
+        "Substring", "ArraySize", "RegexpLike", "Ascii", "Chr", "StartsWith", "EndsWith",
+    )
+)  # fmt: skip
+_ANONYMOUS = frozenset(
+    {
+        "strftime", "date", "datetime", "julianday", "time", "instr",
+        "ifnull", "iif", "total", "unixepoch", "median", "percentile", "percentile_cont",
+        "percentile_disc", "date_part", "age", "to_char", "string_agg", "char_length",
+        "nullif", "substr", "trim", "ltrim", "rtrim", "sign", "string_to_array", "make_date",
+        "justify_days", "date_bin", "count_distinct",
+    }
+)  # fmt: skip
+
+
+class QueryRefusedError(InvalidInputError):
+    """The SQL is not one allowed read-only query; nothing was executed."""
+
+
+@dataclass(frozen=True)
+class MirroredTable:
+    """A table the query may read: its names, and where its copy is."""
+
+    table: TableSchema
+    physical: str
+    db: str | None
+    columns: dict[str, str]  # field ID -> kind, for the fields the copy has
+
+    def field_id(self, name: str) -> str | None:
+        found = self.table.find_field(name)
+        if found is not None and found.id in self.columns:
+            return found.id
+        return ID_COLUMN if name.casefold() == ID_COLUMN else None
+
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.table.fields if f.id in self.columns]
+
+
+@dataclass
+class CheckedQuery:
+    sql: str
+    table_ids: list[str] = field(default_factory=list)
+
+
+def check_query(
+    text: str,
+    tables: list[MirroredTable],
+    *,
+    dialect: str,
+    unmirrored: list[str] = (),  # type: ignore[assignment]
+) -> CheckedQuery:
+    """The query rewritten for the mirror, or `QueryRefusedError` saying why not.
+
+    Args:
+        text: One SQL SELECT, names as in Airtable.
+        tables: The base's mirrored tables (the only ones it may read).
+        dialect: "sqlite" or "postgres": how it is parsed and written back.
+        unmirrored: Names of the base's tables that have no mirror (for a clearer refusal).
+    """
+    if len(text) > MAX_SQL_CHARS:
+        raise QueryRefusedError(f"The query is longer than {MAX_SQL_CHARS} characters.")
+    statement = _parse(text, dialect)
+    for node in statement.walk():
+        if isinstance(node, _FORBIDDEN):
+            raise QueryRefusedError(
+                f"Only a read-only SELECT is allowed ({node.key.upper()} is not)."
+            )
+    _check_functions(statement)
+    used = _rewrite_names(statement, tables, unmirrored)
+    if dialect == "sqlite":
+        _percentiles_for_sqlite(statement)
+    return CheckedQuery(statement.sql(dialect=dialect), used)
+
+
+def _parse(text: str, dialect: str) -> Any:
+    try:
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except (ParseError, TokenError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise QueryRefusedError(f"The SQL does not parse: {first}") from exc
+    if len(statements) != 1:
+        raise QueryRefusedError("Send exactly one SELECT statement (no ';'-separated list).")
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
+        raise QueryRefusedError(
+            f"Only a read-only SELECT is allowed ({statement.key.upper()} is not)."
+        )
+    return statement
+
+
+def _check_functions(statement: exp.Expression) -> None:
+    for node in statement.find_all(exp.Func):
+        if isinstance(node, exp.Connector | exp.Binary | exp.Unary):
+            continue  # AND/OR and operators are functions to sqlglot
+        if isinstance(node, exp.Anonymous):
+            name = str(node.this).lower()
+            if name not in _ANONYMOUS:
+                raise QueryRefusedError(f"Function {name.upper()} is not allowed here.")
+        elif type(node).__name__ not in _FUNCTIONS:
+            raise QueryRefusedError(f"Function {node.sql_name()} is not allowed here.")
+
+
+def _rewrite_names(
+    statement: exp.Expression, tables: list[MirroredTable], unmirrored: list[str]
+) -> list[str]:
+    """Resolve every table and column against the mirrored tables, then rewrite them."""
+    by_name = {t.table.name.casefold(): t for t in tables}
+    by_name.update({t.table.id.casefold(): t for t in tables})
+    ctes = {c.alias_or_name.casefold() for c in statement.find_all(exp.CTE)}
+    sources: dict[int, MirroredTable] = {}
+    for node in statement.find_all(exp.Table):
+        if not isinstance(node.this, exp.Identifier):
+            raise QueryRefusedError(
+                "Only the base's mirrored tables can be read (no table functions)."
+            )
+        if node.args.get("db") or node.args.get("catalog"):
+            raise QueryRefusedError(
+                f'Name tables alone, as "{node.name}", not with a schema or database.'
+            )
+        if node.name.casefold() in ctes:
+            continue
+        found = by_name.get(node.name.casefold())
+        if found is None:
+            names = [t.table.name for t in tables]
+            if node.name.casefold() in {n.casefold() for n in unmirrored}:
+                raise QueryRefusedError(
+                    f'Table "{node.name}" is not mirrored: use search_records or '
+                    f"aggregate_records for it. Mirrored tables: {', '.join(names)}."
+                )
+            raise QueryRefusedError(
+                f'Unknown table "{node.name}".{suggest(node.name, names, "Tables")}'
+            )
+        sources[id(node)] = found
+    try:
+        scopes = traverse_scope(statement)
+    except (ParseError, ValueError) as exc:
+        raise QueryRefusedError(f"The query's names cannot be resolved: {exc}") from exc
+    for scope in scopes:
+        _rewrite_scope(scope, sources)
+    used: list[str] = []
+    for node in list(statement.find_all(exp.Table)):
+        found = sources.get(id(node))
+        if found is None:
+            continue
+        if not node.alias:
+            # Columns are qualified by the name as written (the scope's alias for it).
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(node.name, quoted=True)))
+        node.set("this", exp.to_identifier(found.physical, quoted=True))
+        if found.db:
+            node.set("db", exp.to_identifier(found.db, quoted=True))
+        if found.table.id not in used:
+            used.append(found.table.id)
+    return used
+
+
+def _rewrite_scope(scope: Scope, sources: dict[int, MirroredTable]) -> None:
+    mirrored = {
+        alias.casefold(): (alias, sources[id(src)])
+        for alias, src in scope.sources.items()
+        if isinstance(src, exp.Table) and id(src) in sources
+    }
+    select = scope.expression
+    aliases = set()
+    if isinstance(select, exp.Select):
+        aliases = {e.alias.casefold() for e in select.expressions if e.alias}
+        _expand_stars(select, mirrored)
+    for column in scope.columns:
+        _rewrite_column(column, mirrored, aliases, scope)
+    if isinstance(select, exp.Select):
+        _name_plain_columns(select, mirrored)
+
+
+def _rewrite_column(
+    column: exp.Column,
+    mirrored: dict[str, tuple[str, MirroredTable]],
+    aliases: set[str],
+    scope: Scope,
+) -> None:
+    name, qualifier = column.name, column.table
+    if qualifier:
+        entry = mirrored.get(qualifier.casefold())
+        if entry is None:
+            if qualifier in scope.sources or qualifier.casefold() in {
+                s.casefold() for s in scope.sources
+            }:
+                return  # a subquery's or CTE's output column
+            raise QueryRefusedError(f'Unknown table or alias "{qualifier}" before "{name}".')
+        candidates = [entry]
+    else:
+        candidates = [e for e in mirrored.values() if e[1].field_id(name) is not None]
+        if not candidates:
+            if name.casefold() in aliases or len(mirrored) < len(scope.sources):
+                return  # a select alias, or a column of a subquery/CTE
+            fields = [n for _, t in mirrored.values() for n in t.field_names()]
+            raise QueryRefusedError(f'Unknown column "{name}".{suggest(name, fields, "Columns")}')
+        if len(candidates) > 1:
+            which = " and ".join(f'"{t.table.name}"' for _, t in candidates)
+            raise QueryRefusedError(
+                f'Column "{name}" is in {which}: qualify it, as "{candidates[0][1].table.name}".'
+                f'"{name}".'
+            )
+    alias, table = candidates[0]
+    field_id = table.field_id(name)
+    if field_id is None:
+        raise QueryRefusedError(
+            f'Unknown column "{name}" in "{table.table.name}".'
+            f"{suggest(name, table.field_names(), 'Columns')}"
+        )
+    column.set("this", exp.to_identifier(field_id, quoted=True))
+    column.set("table", exp.to_identifier(alias, quoted=True))
+
+
+def _expand_stars(select: exp.Select, mirrored: dict[str, tuple[str, MirroredTable]]) -> None:
+    expanded: list[Any] = []
+    for item in select.expressions:
+        star_of = None
+        if isinstance(item, exp.Star):
+            star_of = list(mirrored.values())
+        elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
+            entry = mirrored.get(item.table.casefold())
+            star_of = [entry] if entry else None
+        if not star_of:
+            expanded.append(item)
+            continue
+        for alias, table in star_of:
+            expanded.append(exp.column(ID_COLUMN, table=alias, quoted=True))
+            for fld in table.table.fields:
+                if fld.id in table.columns:
+                    column = exp.column(fld.id, table=alias, quoted=True)
+                    expanded.append(exp.alias_(column, fld.name, quoted=True))
+    select.set("expressions", expanded)
+
+
+def _name_plain_columns(select: exp.Select, mirrored: dict[str, tuple[str, MirroredTable]]) -> None:
+    """`SELECT "Status"` answers with a column called Status, not its field ID."""
+    by_alias = {a.casefold(): t for a, t in mirrored.values()}
+    for index, item in enumerate(select.expressions):
+        if not isinstance(item, exp.Column) or item.alias:
+            continue
+        table = by_alias.get(item.table.casefold()) if item.table else None
+        if table is None:
+            continue
+        if item.name == ID_COLUMN:
+            label = ID_COLUMN
+        else:
+            found = next((f for f in table.table.fields if f.id == item.name), None)
+            label = found.name if found else item.name
+        select.expressions[index] = exp.alias_(item, label, quoted=True)
+
+
+def _percentiles_for_sqlite(statement: exp.Expression) -> None:
+    """PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x) -> percentile_cont(x, p) (registered)."""
+    for node in list(statement.find_all(exp.WithinGroup)):
+        func = node.this
+        order = node.expression
+        if isinstance(func, exp.PercentileCont | exp.PercentileDisc) and isinstance(
+            order, exp.Order
+        ):
+            name = "percentile_cont" if isinstance(func, exp.PercentileCont) else "percentile_disc"
+            target = order.expressions[0].this
+            node.replace(exp.Anonymous(this=name, expressions=[target, func.this]))

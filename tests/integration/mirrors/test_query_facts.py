@@ -1,0 +1,218 @@
+"""query_records against facts worked out independently: every record read with pyairtable
+straight from the emulator, computed here in plain Python (not through our code)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+from pyairtable import Api
+
+from services.container import Services
+from services.mirrors.queries import QueryAnswer
+
+CRM, PROJECTS, INVENTORY = "appDemoSalesCRM00", "appDemoProjects00", "appDemoInventory0"
+ORG = 0  # the org connection (the emulator's dev token)
+
+
+def run(services: Services, base: str, sql: str, **options: Any) -> QueryAnswer:
+    return services.mirror_queries.run(ORG, base, sql, **options)
+
+
+def records(api: Api, base: str, table: str) -> list[dict[str, Any]]:
+    return [r["fields"] | {"id": r["id"]} for r in api.table(base, table).all()]
+
+
+def close(a: float | None, b: float) -> bool:
+    return a is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_median_and_percentile__per_status_match_the_records(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT "Status", median("Estimate Hours") AS med, '
+        'PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "Estimate Hours") AS p90 '
+        'FROM "Tasks" GROUP BY "Status"',
+    )
+    hours: dict[str, list[float]] = defaultdict(list)
+    for task in records(raw_api, PROJECTS, "Tasks"):
+        if "Estimate Hours" in task:
+            hours[task["Status"]].append(float(task["Estimate Hours"]))
+    got = {row[0]: row[1:] for row in answer.rows}
+    assert set(got) == set(hours)
+    for status, values in hours.items():
+        p90 = statistics.quantiles(values, n=100, method="inclusive")[89]
+        assert close(got[status][0], statistics.median(values))
+        assert close(got[status][1], p90)
+    assert answer.columns == ["Status", "med", "p90"]
+
+
+def test_count_distinct_and_two_field_group_by__win_rate_per_owner(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    answer = run(
+        demo_mirrors,
+        CRM,
+        'SELECT "Owner", COUNT(DISTINCT "Stage") AS stages, '
+        "ROUND(100.0 * SUM(CASE WHEN \"Stage\" = 'Closed Won' THEN 1 ELSE 0 END) / COUNT(*), 4) "
+        'AS win FROM "Deals" GROUP BY "Owner"',
+    )
+    deals = records(raw_api, CRM, "Deals")
+    by_owner: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for deal in deals:
+        by_owner[deal.get("Owner")].append(deal)  # type: ignore[index]
+    got = {row[0]: row for row in answer.rows}
+    for owner, rows in by_owner.items():
+        won = sum(1 for d in rows if d.get("Stage") == "Closed Won")
+        assert got[owner][1] == len({d.get("Stage") for d in rows if d.get("Stage")})
+        assert close(got[owner][2], round(100.0 * won / len(rows), 4))
+
+
+def test_total_over_a_per_record_product__stock_value_per_category(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    answer = run(
+        demo_mirrors,
+        INVENTORY,
+        'SELECT "Category", SUM("Stock" * "Unit Price") AS value FROM "Products" '
+        'GROUP BY "Category" ORDER BY value DESC',
+    )
+    totals: dict[str, float] = defaultdict(float)
+    for product in records(raw_api, INVENTORY, "Products"):
+        if "Stock" in product and "Unit Price" in product:
+            totals[product["Category"]] += product["Stock"] * product["Unit Price"]
+    assert {r[0]: round(r[1], 4) for r in answer.rows} == {
+        k: round(v, 4) for k, v in totals.items()
+    }
+    assert [r[0] for r in answer.rows] == sorted(totals, key=lambda k: -totals[k])
+
+
+def test_nested_logic_and_text_over_several_fields(demo_mirrors: Services, raw_api: Api) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT COUNT(*) FROM "Tasks" WHERE ("Priority" = \'High\' OR "Status" = \'Blocked\') '
+        'AND NOT "Done" AND ("Name" LIKE \'%api%\' OR "Notes" LIKE \'%QA%\')',
+    )
+    expected = sum(
+        1
+        for t in records(raw_api, PROJECTS, "Tasks")
+        if (t.get("Priority") == "High" or t.get("Status") == "Blocked")
+        and not t.get("Done")
+        and ("api" in t.get("Name", "").lower() or "qa" in t.get("Notes", "").lower())
+    )
+    assert answer.rows == [(expected,)]
+
+
+def test_join_across_linked_tables__hours_per_project(demo_mirrors: Services, raw_api: Api) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT p."Name", SUM(t."Estimate Hours") AS hours, COUNT(*) AS tasks '
+        'FROM "Tasks" t JOIN "Projects" p ON p.id = t."Project" GROUP BY p.id, p."Name"',
+        max_rows=200,
+    )
+    names = {p["id"]: p["Name"] for p in records(raw_api, PROJECTS, "Projects")}
+    hours: dict[str, float] = defaultdict(float)
+    counts: Counter[str] = Counter()
+    for task in records(raw_api, PROJECTS, "Tasks"):
+        for project in task.get("Project", []):
+            hours[project] += task.get("Estimate Hours", 0)
+            counts[project] += 1
+    got = {(row[0], round(row[1] or 0, 6), row[2]) for row in answer.rows}
+    assert got == {(names[p], round(hours[p], 6), counts[p]) for p in counts}
+
+
+def test_more_than_100_rows__paged_with_offset(demo_mirrors: Services, raw_api: Api) -> None:
+    answer = run(
+        demo_mirrors,
+        INVENTORY,
+        'SELECT "Order Number" FROM "Orders" ORDER BY "Order Number" LIMIT 150 OFFSET 120',
+        max_rows=200,
+    )
+    numbers = sorted(o["Order Number"] for o in records(raw_api, INVENTORY, "Orders"))
+    assert [r[0] for r in answer.rows] == numbers[120:270]
+    assert not answer.truncated
+
+
+def test_row_limit__cuts_long_answers_and_says_so(demo_mirrors: Services) -> None:
+    answer = run(demo_mirrors, PROJECTS, 'SELECT id FROM "Tasks"', max_rows=30)
+    assert len(answer.rows) == 30
+    assert answer.truncated
+
+
+def test_date_window__tasks_due_in_two_weeks(demo_mirrors: Services, raw_api: Api) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        "SELECT COUNT(*) FROM \"Tasks\" WHERE \"Due Date\" BETWEEN '2026-03-01' AND '2026-03-14'",
+    )
+    expected = sum(
+        1
+        for t in records(raw_api, PROJECTS, "Tasks")
+        if "2026-03-01" <= t.get("Due Date", "") <= "2026-03-14"
+    )
+    assert answer.rows == [(expected,)]
+
+
+def test_lookup_and_formula_columns__sum_of_order_totals_per_status(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    answer = run(
+        demo_mirrors,
+        INVENTORY,
+        'SELECT "Status", SUM("Order Total"), SUM("Quantity" * "Unit Price") FROM "Orders" '
+        'GROUP BY "Status"',
+    )
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for order in records(raw_api, INVENTORY, "Orders"):
+        totals[order["Status"]][0] += order.get("Order Total", 0)
+        totals[order["Status"]][1] += order.get("Quantity", 0) * order["Unit Price"][0]
+    for status, total, product in answer.rows:
+        assert close(total, totals[status][0])
+        assert close(product, totals[status][1])
+
+
+def test_every_row_of_every_demo_table_is_in_the_mirror(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    for base in (CRM, PROJECTS, INVENTORY):
+        for table in raw_api.base(base).schema().tables:
+            answer = run(
+                demo_mirrors,
+                base,
+                f'SELECT COUNT(*), COUNT(DISTINCT id) FROM "{table.name}"',  # noqa: S608
+            )
+            count = len(raw_api.table(base, table.id).all(fields=[]))
+            assert answer.rows == [(count, count)], table.name
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ('SELECT "Estimate Hour" FROM "Tasks"', 'Did you mean "Estimate Hours"'),
+        ('SELECT * FROM "Task"', 'Did you mean "Tasks"'),
+        ('SELECT "Name" FROM "Tasks" t JOIN "Projects" p ON p.id = t."Project"', "qualify it"),
+    ],
+)
+def test_mistakes__come_back_with_a_correction(
+    demo_mirrors: Services, sql: str, message: str
+) -> None:
+    from services.mirrors.guard import QueryRefusedError
+
+    with pytest.raises(QueryRefusedError, match=message):
+        run(demo_mirrors, PROJECTS, sql)
+
+
+def test_freshness__every_answer_says_how_fresh_the_mirror_is(demo_mirrors: Services) -> None:
+    answer = run(demo_mirrors, PROJECTS, 'SELECT COUNT(*) FROM "Projects"')
+    text = answer.freshness.text()
+    assert text.startswith("as of ")
+    assert "behind Airtable" in text
+    assert not answer.freshness.behind
