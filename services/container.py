@@ -28,6 +28,7 @@ from services.auth.resets import PasswordResets
 from services.auth.sign_ins import SignInSessions
 from services.auth.throttle import LoginThrottle
 from services.budget.guard import BudgetGuard
+from services.bulk.runs import BulkFills
 from services.conversations import ConversationStore
 from services.crypto import TokenCipher
 from services.db import create_db_engine, create_session_factory
@@ -82,6 +83,7 @@ class Services:
     workflows: WorkflowLibrary
     workflow_runs: WorkflowRuns
     workflow_engine: EngineClient
+    bulk_fills: BulkFills
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -146,6 +148,7 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     engine_client = EngineClient(settings)
+    chat_models = ChatModelFactory(settings, guard)
     return Services(
         settings=settings,
         engine=engine,
@@ -178,7 +181,7 @@ def build_services(settings: Settings) -> Services:
         airtable_changes=changes,
         preferences=UserPreferences(client, prefix=prefix),
         budget_guard=guard,
-        chat_models=ChatModelFactory(settings, guard),
+        chat_models=chat_models,
         prompts=prompts,
         prompt_runs=PromptRunStore(sessions),
         events=events,
@@ -187,6 +190,15 @@ def build_services(settings: Settings) -> Services:
         workflows=workflows,
         workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
         workflow_engine=engine_client,
+        bulk_fills=BulkFills(
+            settings,
+            sessions,
+            gateway,
+            chat_models,
+            guard,
+            changes,
+            engine_client,
+        ),
     )
 
 

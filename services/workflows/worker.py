@@ -22,6 +22,8 @@ from services.airtable.in_flight import InFlightBatch
 from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
+from services.bulk.engine import FillSteps
+from services.bulk.engine import register as register_fill
 from services.container import Services
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
@@ -92,6 +94,17 @@ def build_worker(
         services.workflow_runs,
         catch_up=timedelta(seconds=max(300.0, settings.workflow_schedule_poll_seconds * 4)),
     )
+    fill = FillSteps(
+        settings,
+        services.bulk_fills.store,
+        services.airtable,
+        services.chat_models,
+        ChangeSetRecords(services.sql),
+        writer,
+        InFlightBatch(services.airtable, RecordLookups(services.airtable), writer),
+        publish,
+    )
+    register_fill(fill)
     return Worker(engine, scheduler, engine.register())
 
 

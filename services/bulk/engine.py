@@ -1,0 +1,324 @@
+"""The durable fill the worker runs: one DBOS workflow per attempt, two DBOS steps a batch.
+
+`begin` reads the records to fill (once per fill: they are kept in SQL) and claims the
+fill's change set. Then for every batch of records: `ask` calls the model once through the
+budget guard and keeps each valid answer in SQL (a re-executed `ask` finds them and does
+not call the model again); `write` writes the answers ten records a request under the
+fill's one change set (a re-executed `write` skips what the audit log already lists, and
+a batch in flight when the worker died is audited, not rewritten: `InFlightBatch`).
+
+A budget or rate limit stops the attempt cleanly (status `paused`), an Airtable or
+provider failure too (`failed`); either can be resumed, as a new attempt over what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from config.settings import LLMProvider, Settings
+from services.airtable.change_sets import ChangeSetRecords
+from services.airtable.gateway import BATCH_SIZE, AirtableGateway
+from services.airtable.in_flight import InFlightBatch
+from services.airtable.orm import ChangeStatus
+from services.airtable.proposals import PlannedChange, Proposal
+from services.airtable.writing import BatchWriter, Target
+from services.budget.errors import RateLimitExceededError
+from services.budget.types import CallRef, Purpose, RefType
+from services.bulk.outputs import OutputField, coerce
+from services.bulk.planning import FillRequest, read_target
+from services.bulk.prompting import batch_messages, parse_answers
+from services.bulk.store import FillStatus, FillStore, change_set_of
+from services.errors import AppError, BudgetExceededError, ProviderError
+from services.llm.catalog import ModelSpec
+from services.llm.factory import ChatModelFactory
+from services.workflows.steps import TRANSIENT_PROVIDER_KINDS, is_store_outage
+
+logger = logging.getLogger(__name__)
+
+FILL_WORKFLOW = "bulk_fill"
+PROVIDER_ATTEMPTS = 3
+# (owner_id, event type, data)
+Publish = Callable[[int, str, Mapping[str, Any]], None]
+Outcome = dict[str, Any]
+
+
+def plan_request(plan: Mapping[str, Any]) -> FillRequest:
+    from services.airtable.filters import Condition
+
+    data = dict(plan["request"])
+    data["where"] = [Condition.model_validate(c) for c in data.get("where") or []]
+    return FillRequest(**data)
+
+
+class FillSteps:
+    """What each DBOS step of a fill does."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: FillStore,
+        gateway: AirtableGateway,
+        models: ChatModelFactory,
+        sets: ChangeSetRecords,
+        writer: BatchWriter,
+        in_flight: InFlightBatch,
+        publish: Publish,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._gateway = gateway
+        self._models = models
+        self._sets = sets
+        self._writer = writer
+        self._in_flight = in_flight
+        self._publish = publish
+
+    # -- begin / finish ------------------------------------------------------------------
+
+    def begin(self, run_id: str) -> Outcome:
+        run = self._store.row(run_id)
+        if run.status == FillStatus.CANCELLED:
+            return {"stop": FillStatus.CANCELLED, "message": "cancelled"}
+        plan = dict(run.plan)
+        if not self._store.has_items(run_id):
+            target = read_target(self._gateway, run.user_id, plan_request(plan))
+            self._store.add_items(run_id, target.todo)
+        self._claim_change_set(run.id, run.user_id, run.base_id, run.table_id, run.table_name)
+        self._store.set(run_id, status=FillStatus.RUNNING, error="")
+        per_call = OutputField.from_json(plan["output"]).per_call
+        left = self._store.unfinished_positions(run_id)
+        batches = [left[i : i + per_call] for i in range(0, len(left), per_call)]
+        self._announce(run.user_id, "workflow.run.started", run_id)
+        return {"batches": batches}
+
+    def finish(self, run_id: str, outcome: Outcome) -> str:
+        run = self._store.row(run_id)
+        stop = outcome.get("stop")
+        status = stop or FillStatus.SUCCEEDED
+        if status == FillStatus.SUCCEEDED and self._store.unfinished_positions(run_id):
+            status = FillStatus.FAILED  # cannot happen unless a batch was skipped: say so
+            outcome = {"message": "Some records were not filled; resume to finish them."}
+        cost, _ = self._store.cost(run_id)
+        finished = datetime.now(UTC) if status != FillStatus.PAUSED else None
+        self._store.set(
+            run_id,
+            status=status,
+            error=str(outcome.get("message", "")) if stop or status == FillStatus.FAILED else "",
+            cost_nusd=cost,
+            finished_at=finished,
+        )
+        self._close_change_set(run_id)
+        kind = {
+            FillStatus.SUCCEEDED: "workflow.run.succeeded",
+            FillStatus.PAUSED: "workflow.run.step",
+        }.get(status, "workflow.run.failed")
+        self._announce(run.user_id, kind, run_id)
+        logger.info("fill %s ended %s", run_id, status)
+        return status
+
+    # -- one batch -----------------------------------------------------------------------
+
+    def ask(self, run_id: str, positions: list[int]) -> Outcome:
+        """Ask the model about the batch's records not answered yet; keep the answers."""
+        run = self._store.row(run_id)
+        if run.status == FillStatus.CANCELLED:
+            return {"stop": FillStatus.CANCELLED, "message": "cancelled"}
+        todo = [i for i in self._store.items(run_id, positions) if i.status == "pending"]
+        if not todo:
+            return {}
+        plan = dict(run.plan)
+        output = OutputField.from_json(plan["output"])
+        messages = batch_messages(plan["request"]["instruction"], output, [i.inputs for i in todo])
+        model = self._models.for_user(
+            run.user_id,
+            Purpose.BULK_FILL,
+            model=plan["model"],
+            ref=CallRef(RefType.BULK_FILL, run_id),
+        )
+        limits = _output_kwargs(model_spec(self._models, plan["model"]), output, len(todo))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = model.invoke(messages, **limits)
+                break
+            except RateLimitExceededError as exc:
+                wait = exc.retry_after_seconds
+                if wait is None or wait > self._settings.bulk_fill_rate_wait_seconds:
+                    return {"stop": FillStatus.PAUSED, "message": str(exc)}
+                time.sleep(wait)
+            except BudgetExceededError as exc:
+                return {"stop": FillStatus.PAUSED, "message": str(exc)}
+            except ProviderError as exc:
+                if exc.kind in TRANSIENT_PROVIDER_KINDS and attempt < PROVIDER_ATTEMPTS:
+                    time.sleep(min(2.0**attempt, 30.0))
+                    continue
+                return {"stop": FillStatus.FAILED, "message": str(exc)}
+        answers = parse_answers(reply.text, len(todo))
+        rows = []
+        for number, item in enumerate(todo, start=1):
+            raw = answers.get(number)
+            value, reason = coerce(output, raw)
+            said = "" if raw is None else str(raw)
+            rows.append(
+                (item.position, "answered" if value is not None else "invalid", value, said, reason)
+            )
+        self._store.record_answers(run_id, rows)
+        return {}
+
+    def write(self, run_id: str, positions: list[int]) -> Outcome:
+        """Write the batch's answers, ten records a request, under the fill's change set."""
+        run = self._store.row(run_id)
+        field_id = OutputField.from_json(dict(run.plan)["output"]).id
+        items = [
+            i for i in self._store.items(run_id, positions) if i.status in ("answered", "writing")
+        ]
+        target = Target(change_set_of(run_id), run.user_id, run.base_id, run.table_id)
+        try:
+            for start in range(0, len(items), BATCH_SIZE):
+                group = items[start : start + BATCH_SIZE]
+                changes = [
+                    PlannedChange(
+                        "update",
+                        i.record_id,
+                        i.label,
+                        before={field_id: i.before},
+                        after={field_id: i.value},
+                    )
+                    for i in group
+                ]
+                done = [i.position for i in group]
+                if any(i.status == "writing" for i in group) and self._settled(target, changes):
+                    self._store.mark(run_id, done, "written")
+                    continue
+                self._store.mark(run_id, done, "writing")
+                self._writer.run(target, changes)
+                self._store.mark(run_id, done, "written")
+        except AppError as exc:
+            if is_store_outage(exc):
+                raise
+            return {"stop": FillStatus.FAILED, "message": str(exc)}
+        info = self._store.info(run_id)
+        self._publish(
+            run.user_id,
+            "workflow.run.step",
+            {
+                "run_id": run_id,
+                "kind": "bulk_fill",
+                "step_id": "fill",
+                "status": "running",
+                "filled": info.filled,
+                "failed": info.failed,
+                "total": info.total,
+                "cost_nusd": info.cost_nusd,
+            },
+        )
+        return {}
+
+    # -- change set ----------------------------------------------------------------------
+
+    def _settled(self, target: Target, changes: list[PlannedChange]) -> bool:
+        """A group sent before the worker died: audited already, or audited now if Airtable
+        holds it (then it is not written again)."""
+        audited = {r.record_id for r in self._sets.rows(target.change_set_id)}
+        if all(c.record_id in audited for c in changes):
+            return True
+        began = self._sets.owned(target.change_set_id, target.user_id).created_at
+        return self._in_flight.settle(target, changes, audited, began)
+
+    def _claim_change_set(
+        self, run_id: str, user_id: int, base_id: str, table_id: str, table_name: str
+    ) -> None:
+        now = datetime.now(UTC)
+        proposal = Proposal(
+            id=change_set_of(run_id),
+            user_id=user_id,
+            base_id=base_id,
+            table_id=table_id,
+            table_name=table_name,
+            action="update",
+            changes=[],
+            field_names={},
+            created_at=now,
+            expires_at=now + timedelta(minutes=1),
+        )
+        if not self._sets.claim(proposal):
+            self._sets.set_status(
+                change_set_of(run_id), ChangeStatus.APPLYING.value, reverted_by=None
+            )
+
+    def _close_change_set(self, run_id: str) -> None:
+        from sqlalchemy import update
+
+        from services.airtable.orm import ChangeSet
+
+        self._sets.finish(change_set_of(run_id), ChangeStatus.APPLIED)
+        filled = self._store.row(run_id).filled
+        with self._store._db.begin() as session:
+            session.execute(
+                update(ChangeSet).where(ChangeSet.id == change_set_of(run_id)).values(total=filled)
+            )
+
+    def _announce(self, user_id: int, kind: str, run_id: str) -> None:
+        info = self._store.info(run_id)
+        self._publish(
+            user_id,
+            kind,
+            {
+                "run_id": run_id,
+                "kind": "bulk_fill",
+                "status": info.status,
+                "filled": info.filled,
+                "failed": info.failed,
+                "total": info.total,
+                "cost_nusd": info.cost_nusd,
+                "error": info.error,
+            },
+        )
+
+
+def model_spec(models: ChatModelFactory, name: str) -> ModelSpec:
+    return models.catalog.get(name)
+
+
+def _output_kwargs(spec: ModelSpec, output: OutputField, records: int) -> dict[str, Any]:
+    """Hold the call's answer to what `records` answers need, without thinking (Gemini 2.5
+    Pro cannot turn thinking off: the least it allows)."""
+    most = output.output_tokens[1] * records + 32
+    if spec.provider is LLMProvider.OLLAMA:
+        return {"options": {"num_predict": most}}
+    thinking = 0 if spec.thinking_budget == 0 or "pro" not in spec.name else 128
+    return {"max_output_tokens": most, "thinking_budget": thinking}
+
+
+def register(steps: FillSteps) -> Callable[..., Any]:
+    """Register the fill workflow with DBOS (before `DBOS.launch()`)."""
+    from dbos import DBOS
+
+    from services.workflows.engine import _step
+
+    begin = _step("fill.begin", steps.begin)
+    ask = _step("fill.ask", steps.ask)
+    write = _step("fill.write", steps.write)
+    finish = _step("fill.finish", steps.finish)
+
+    @DBOS.workflow(name=FILL_WORKFLOW)
+    def bulk_fill(run_id: str) -> str:
+        start = begin(run_id)
+        if start.get("stop"):
+            return str(finish(run_id, start))
+        outcome: Outcome = {}
+        for batch in start["batches"]:
+            outcome = ask(run_id, batch)
+            if outcome.get("stop"):
+                break
+            outcome = write(run_id, batch)
+            if outcome.get("stop"):
+                break
+        return str(finish(run_id, outcome))
+
+    return bulk_fill
