@@ -41,6 +41,7 @@ from services.conversations import (
 from services.errors import AppError, InvalidInputError
 from services.questions import question_problem
 from tools.airtable import airtable_tools
+from tools.bulk import bulk_tools
 from tools.spend import spend_tools
 from tools.workflows import workflow_tools
 
@@ -84,7 +85,12 @@ class Assistant:
     ) -> None:
         self._services = services
         self._models: ModelProvider = model_provider or guarded_models(services)
-        default = [*airtable_tools(services), *spend_tools(services), *workflow_tools(services)]
+        default = [
+            *airtable_tools(services),
+            *spend_tools(services),
+            *workflow_tools(services),
+            *bulk_tools(services),
+        ]
         self._agent = _compile(list(tools) if tools is not None else default)
 
     def run_turn(
