@@ -120,6 +120,21 @@ class FillSteps:
         logger.info("fill %s ended %s", run_id, status)
         return status
 
+    def run_inline(self, run_id: str) -> str:
+        """The whole fill inside the caller (a workflow's `fill_field` step, itself a DBOS
+        step): every part is idempotent on the SQL state, so a re-executed step goes on
+        where the dead one stopped. Returns the final status."""
+        start = self.begin(run_id)
+        outcome: Outcome = start if start.get("stop") else {}
+        for batch in start.get("batches", []):
+            outcome = self.ask(run_id, batch)
+            if outcome.get("stop"):
+                break
+            outcome = self.write(run_id, batch)
+            if outcome.get("stop"):
+                break
+        return self.finish(run_id, outcome)
+
     # -- one batch -----------------------------------------------------------------------
 
     def ask(self, run_id: str, positions: list[int]) -> Outcome:
@@ -322,3 +337,33 @@ def register(steps: FillSteps) -> Callable[..., Any]:
         return str(finish(run_id, outcome))
 
     return bulk_fill
+
+
+def fill_runner(fills: Any, steps: FillSteps) -> Callable[[int, str, Any], dict[str, Any]]:
+    """The `fill_field` step of workflows: `BulkFills.run_in_step` over `steps`.
+
+    Raises (from the step): `InvalidInputError` with the numbers when the fill is refused,
+    or `AppError` when it stopped (a budget, a rate limit, Airtable): the step fails, and
+    retrying the run from it goes on with the same fill.
+    """
+
+    def run(owner_id: int, fill_id: str, request: Any) -> dict[str, Any]:
+        info = fills.run_in_step(owner_id, fill_id, request, steps.run_inline)
+        if info.status != FillStatus.SUCCEEDED:
+            raise AppError(f"The fill stopped after {info.filled} records: {info.error}")
+        return {
+            "fill_id": info.id,
+            "change_set_id": info.change_set_id,
+            "table": info.table,
+            "field": info.field,
+            "filled": info.filled,
+            "failed": info.failed,
+            "count": info.filled,
+            "cost_nusd": info.cost_nusd,
+            "failures": [
+                {"record_id": f.record_id, "answer": f.answer, "reason": f.reason}
+                for f in info.failures[:20]
+            ],
+        }
+
+    return run

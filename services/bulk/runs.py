@@ -27,7 +27,7 @@ from services.bulk.engine import FILL_WORKFLOW
 from services.bulk.orm import BulkFillRun
 from services.bulk.planning import TYPE_NAMES, CostPreview, FillRequest, preview_cost, read_target
 from services.bulk.store import RESUMABLE, FillInfo, FillStatus, FillStore, change_set_of
-from services.errors import InvalidInputError
+from services.errors import InvalidInputError, NotFoundError
 from services.llm.factory import ChatModelFactory
 from services.workflows.client import EngineClient
 from services.workflows.queue import APP_VERSION, QUEUE_NAME
@@ -59,7 +59,12 @@ class BulkFills:
         self._client = engine_client
 
     def propose(
-        self, user_id: int, request: FillRequest, *, model: str | None = None
+        self,
+        user_id: int,
+        request: FillRequest,
+        *,
+        model: str | None = None,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
         """Count, check and price the fill; keep it as a proposed run. Returns the card.
 
@@ -100,7 +105,7 @@ class BulkFills:
                 f"the {format_usd(left_nusd)} left of your budget. Narrow it with a view or a "
                 "filter, or ask an admin for a larger budget."
             )
-        run_id = f"fill_{secrets.token_hex(8)}"
+        run_id = run_id or f"fill_{secrets.token_hex(8)}"
         plan = {
             "request": _request_json(request),
             "output": target.output.to_json(),
@@ -141,6 +146,19 @@ class BulkFills:
             run_id, [FillStatus.PROPOSED], status=FillStatus.QUEUED, attempt=1
         ):
             self._enqueue(run_id, 1)
+        return self.store.info(run_id)
+
+    def run_in_step(self, user_id: int, run_id: str, request: FillRequest, run: Any) -> FillInfo:
+        """A workflow step's fill: proposed (same checks as in chat) and run here, with
+        `run` (`FillSteps.run_inline`); a re-executed step goes on with the same fill."""
+        try:
+            existing = self.store.owned(run_id, user_id)
+        except NotFoundError:
+            self.propose(user_id, request, run_id=run_id)
+            existing = self.store.owned(run_id, user_id)
+        if existing.status != FillStatus.SUCCEEDED:
+            self.store.set(run_id, status=FillStatus.RUNNING, attempt=existing.attempt + 1)
+            run(run_id)
         return self.store.info(run_id)
 
     def resume(self, user_id: int, run_id: str) -> FillInfo:

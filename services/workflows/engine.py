@@ -23,6 +23,7 @@ from services.workflows.definition import (
     AggregateRecords,
     Approval,
     AskAssistant,
+    FillField,
     FindRecords,
     HttpRequest,
     Notify,
@@ -299,6 +300,8 @@ class Engine:
             return actions.aggregate(ctx, step)
         if isinstance(step, RunPrompt):
             return actions.run_prompt(ctx, step)
+        if isinstance(step, FillField):
+            return actions.fill(ctx, step)
         if isinstance(step, AskAssistant):
             return actions.ask(ctx, step)
         if isinstance(step, HttpRequest):

@@ -22,7 +22,7 @@ from services.airtable.in_flight import InFlightBatch
 from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
-from services.bulk.engine import FillSteps
+from services.bulk.engine import FillSteps, fill_runner
 from services.bulk.engine import register as register_fill
 from services.container import Services
 from services.workflows.engine import Engine
@@ -61,8 +61,25 @@ def build_worker(
 
     definitions = functools.lru_cache(maxsize=512)(services.workflows.definition_of)
     models = ModelSteps(services.prompts, services.chat_models, ask)
-    actions = StepActions(settings, services.airtable, services.airtable_records, models, publish)
     writer = BatchWriter(services.airtable, services.sql)
+    fill = FillSteps(
+        settings,
+        services.bulk_fills.store,
+        services.airtable,
+        services.chat_models,
+        ChangeSetRecords(services.sql),
+        writer,
+        InFlightBatch(services.airtable, RecordLookups(services.airtable), writer),
+        publish,
+    )
+    actions = StepActions(
+        settings,
+        services.airtable,
+        services.airtable_records,
+        models,
+        publish,
+        fill=fill_runner(services.bulk_fills, fill),
+    )
     writes = RecordWrites(
         services.airtable,
         services.airtable_proposals,
@@ -93,16 +110,6 @@ def build_worker(
         services.workflows,
         services.workflow_runs,
         catch_up=timedelta(seconds=max(300.0, settings.workflow_schedule_poll_seconds * 4)),
-    )
-    fill = FillSteps(
-        settings,
-        services.bulk_fills.store,
-        services.airtable,
-        services.chat_models,
-        ChangeSetRecords(services.sql),
-        writer,
-        InFlightBatch(services.airtable, RecordLookups(services.airtable), writer),
-        publish,
     )
     register_fill(fill)
     return Worker(engine, scheduler, engine.register())
