@@ -42,6 +42,7 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
+from services.schema_help.changes import SchemaHelp
 from services.workflows.client import EngineClient
 from services.workflows.library import WorkflowLibrary
 from services.workflows.run_store import RunStore
@@ -84,6 +85,7 @@ class Services:
     workflow_runs: WorkflowRuns
     workflow_engine: EngineClient
     bulk_fills: BulkFills
+    schema_help: SchemaHelp
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -199,6 +201,7 @@ def build_services(settings: Settings) -> Services:
             changes,
             engine_client,
         ),
+        schema_help=SchemaHelp(gateway, client, sessions, prefix=prefix),
     )
 
 

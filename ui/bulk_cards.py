@@ -17,10 +17,13 @@ from services.container import Services
 from services.errors import AppError
 from services.orm import User
 
-BULK_CARD_KINDS = frozenset({"bulk_fill_proposal"})
+BULK_CARD_KINDS = frozenset({"bulk_fill_proposal", "schema_proposal"})
 
 
 def render_bulk_card(services: Services, user: User, artifact: dict[str, Any], key: str) -> None:
+    if artifact.get("kind") == "schema_proposal":
+        _schema(services, user, artifact, key)
+        return
     fill_id = str(artifact.get("fill_id", ""))
     try:
         info = services.bulk_fills.get(user.id, fill_id)
@@ -143,3 +146,63 @@ def _act(services: Services, user: User, fill_id: str, action: str) -> None:
             fills.undo(user.id, fill_id)
     except AppError as exc:
         st.session_state[f"fill-error-{fill_id}"] = str(exc)
+
+
+def _schema(services: Services, user: User, card: dict[str, Any], key: str) -> None:
+    """A proposed table, field or rename, with Confirm / Cancel while it is pending."""
+    proposal_id = str(card.get("id", ""))
+    done = st.session_state.get(f"schema-done-{proposal_id}")
+    with st.container(border=True):
+        if card.get("new_name"):
+            st.markdown(
+                f"**Rename field** {card.get('old_name')} → **{card.get('new_name')}** "
+                f"in {card.get('table')}"
+            )
+        else:
+            where = "new table" if card.get("change") == "create_table" else "table"
+            st.markdown(f"**Create in {where} {card.get('table')}:**")
+            for spec in card.get("fields", []):
+                extra = ""
+                if spec.get("choices"):
+                    extra = ": " + ", ".join(spec["choices"])
+                elif spec.get("formula"):
+                    extra = f": `{spec['formula']}`"
+                st.markdown(f"- {spec['name']} ({spec['type']}{extra})")
+        if card.get("preview"):
+            st.dataframe(card["preview"], hide_index=True)
+        if card.get("preview_note"):
+            st.caption(card["preview_note"])
+        if error := st.session_state.pop(f"schema-error-{proposal_id}", None):
+            st.error(error, icon=":material/error:")
+        if done:
+            st.success(done, icon=":material/check_circle:")
+            return
+        if services.schema_help.state(proposal_id, user.id) != "pending":
+            st.caption("This proposal was applied, cancelled or has expired.")
+            return
+        go, stop = st.columns(2)
+        go.button(
+            "Confirm",
+            key=f"schema-go-{key}",
+            type="primary",
+            on_click=_schema_act,
+            args=(services, user, proposal_id, True),
+        )
+        stop.button(
+            "Cancel",
+            key=f"schema-cancel-{key}",
+            on_click=_schema_act,
+            args=(services, user, proposal_id, False),
+        )
+
+
+def _schema_act(services: Services, user: User, proposal_id: str, confirm: bool) -> None:
+    try:
+        if confirm:
+            services.schema_help.apply(proposal_id, user.id)
+            st.session_state[f"schema-done-{proposal_id}"] = "Applied."
+        else:
+            services.schema_help.cancel(proposal_id, user.id)
+            st.session_state[f"schema-done-{proposal_id}"] = "Cancelled."
+    except AppError as exc:
+        st.session_state[f"schema-error-{proposal_id}"] = str(exc)

@@ -40,6 +40,10 @@ TOOL_LABELS = {
     "get_workflow_run": ("Reading a workflow run", "Read a workflow run"),
     "draft_workflow": ("Drafting a workflow", "Drafted a workflow"),
     "fill_field": ("Preparing a fill", "Prepared a fill"),
+    "propose_table": ("Proposing a table", "Proposed a table"),
+    "propose_field": ("Proposing a field", "Proposed a field"),
+    "propose_formula_field": ("Checking a formula", "Proposed a formula field"),
+    "rename_field": ("Proposing a rename", "Proposed a rename"),
 }
 
 
