@@ -14,6 +14,7 @@ provider failure too (`failed`); either can be resumed, as a new attempt over wh
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -126,11 +127,12 @@ class FillSteps:
         where the dead one stopped. Returns the final status."""
         start = self.begin(run_id)
         outcome: Outcome = start if start.get("stop") else {}
-        for batch in start.get("batches", []):
+        batches = start.get("batches", [])
+        for index, batch in enumerate(batches):
             outcome = self.ask(run_id, batch)
             if outcome.get("stop"):
                 break
-            outcome = self.write(run_id, batch)
+            outcome = self.write(run_id, batch, _next(batches, index))
             if outcome.get("stop"):
                 break
         return self.finish(run_id, outcome)
@@ -185,8 +187,32 @@ class FillSteps:
         self._store.record_answers(run_id, rows)
         return {}
 
-    def write(self, run_id: str, positions: list[int]) -> Outcome:
-        """Write the batch's answers, ten records a request, under the fill's change set."""
+    def write(
+        self, run_id: str, positions: list[int], following: list[int] | None = None
+    ) -> Outcome:
+        """Write the batch's answers, ten records a request, under the fill's change set.
+
+        Meanwhile the model is asked about the `following` batch (its answers are kept in
+        SQL, so that batch's own `ask` step finds them and calls no model): the writes,
+        paced at Airtable's limit, do not wait for the model.
+        """
+        ahead = None
+        if following:
+            ahead = threading.Thread(target=self._ask_ahead, args=(run_id, following))
+            ahead.start()
+        try:
+            return self._write(run_id, positions)
+        finally:
+            if ahead is not None:
+                ahead.join()
+
+    def _ask_ahead(self, run_id: str, positions: list[int]) -> None:
+        try:
+            self.ask(run_id, positions)  # a refusal or failure is met again by its own step
+        except Exception:  # the batch's own ask step retries and reports it
+            logger.warning("fill %s: asking ahead failed; the batch's step asks again", run_id)
+
+    def _write(self, run_id: str, positions: list[int]) -> Outcome:
         run = self._store.row(run_id)
         field_id = OutputField.from_json(dict(run.plan)["output"]).id
         items = [
@@ -296,6 +322,10 @@ class FillSteps:
         )
 
 
+def _next(batches: list[list[int]], index: int) -> list[int]:
+    return batches[index + 1] if index + 1 < len(batches) else []
+
+
 def model_spec(models: ChatModelFactory, name: str) -> ModelSpec:
     return models.catalog.get(name)
 
@@ -327,11 +357,12 @@ def register(steps: FillSteps) -> Callable[..., Any]:
         if start.get("stop"):
             return str(finish(run_id, start))
         outcome: Outcome = {}
-        for batch in start["batches"]:
+        batches = start["batches"]
+        for index, batch in enumerate(batches):
             outcome = ask(run_id, batch)
             if outcome.get("stop"):
                 break
-            outcome = write(run_id, batch)
+            outcome = write(run_id, batch, _next(batches, index))
             if outcome.get("stop"):
                 break
         return str(finish(run_id, outcome))
