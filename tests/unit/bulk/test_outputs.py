@@ -72,5 +72,7 @@ def test_batch_messages__numbers_records_and_names_the_allowed_options() -> None
 
 
 def test_is_empty() -> None:
-    assert all(is_empty(v) for v in (None, "", [], False))
-    assert not any(is_empty(v) for v in ("x", 0, ["a"], True))
+    empty: list[Any] = [None, "", [], False]
+    filled: list[Any] = ["x", 0, ["a"], True]
+    assert all(is_empty(v) for v in empty)
+    assert not any(is_empty(v) for v in filled)
