@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 FILL_WORKFLOW = "bulk_fill"
 PROVIDER_ATTEMPTS = 3
+WRITE_CONCURRENCY = 4
 # (owner_id, event type, data)
 Publish = Callable[[int, str, Mapping[str, Any]], None]
 Outcome = dict[str, Any]
@@ -219,30 +221,37 @@ class FillSteps:
             i for i in self._store.items(run_id, positions) if i.status in ("answered", "writing")
         ]
         target = Target(change_set_of(run_id), run.user_id, run.base_id, run.table_id)
-        try:
-            for start in range(0, len(items), BATCH_SIZE):
-                group = items[start : start + BATCH_SIZE]
-                changes = [
-                    PlannedChange(
-                        "update",
-                        i.record_id,
-                        i.label,
-                        before={field_id: i.before},
-                        after={field_id: i.value},
-                    )
-                    for i in group
-                ]
-                done = [i.position for i in group]
-                if any(i.status == "writing" for i in group) and self._settled(target, changes):
-                    self._store.mark(run_id, done, "written")
-                    continue
-                self._store.mark(run_id, done, "writing")
-                self._writer.run(target, changes)
+        groups = [items[i : i + BATCH_SIZE] for i in range(0, len(items), BATCH_SIZE)]
+
+        def send(group: list[Any]) -> None:
+            changes = [
+                PlannedChange(
+                    "update",
+                    i.record_id,
+                    i.label,
+                    before={field_id: i.before},
+                    after={field_id: i.value},
+                )
+                for i in group
+            ]
+            done = [i.position for i in group]
+            if any(i.status == "writing" for i in group) and self._settled(target, changes):
                 self._store.mark(run_id, done, "written")
-        except AppError as exc:
-            if is_store_outage(exc):
-                raise
-            return {"stop": FillStatus.FAILED, "message": str(exc)}
+                return
+            self._store.mark(run_id, done, "writing")
+            self._writer.run(target, changes)
+            self._store.mark(run_id, done, "written")
+
+        # The batch's requests go out together (the gateway paces them at Airtable's
+        # limit): one after another, each would wait for the one before to come back.
+        with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+            futures = [pool.submit(send, g) for g in groups]
+        errors = [e for f in futures if (e := f.exception()) is not None]
+        for error in errors:
+            if is_store_outage(error) or not isinstance(error, AppError):
+                raise error
+        if errors:
+            return {"stop": FillStatus.FAILED, "message": str(errors[0])}
         info = self._store.info(run_id)
         self._publish(
             run.user_id,

@@ -16,14 +16,14 @@ from typing import Any
 # date) share a call with many records; free text gets fewer per call so that one long
 # answer cannot crowd out the others.
 RECORDS_PER_CALL = {
-    "singleSelect": 20,
-    "multipleSelects": 20,
-    "checkbox": 20,
-    "number": 20,
-    "percent": 20,
-    "currency": 20,
-    "rating": 20,
-    "date": 20,
+    "singleSelect": 40,
+    "multipleSelects": 40,
+    "checkbox": 40,
+    "number": 40,
+    "percent": 40,
+    "currency": 40,
+    "rating": 40,
+    "date": 40,
     "singleLineText": 10,
     "multilineText": 5,
 }

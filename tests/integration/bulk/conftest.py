@@ -42,14 +42,14 @@ class Contacts:
         return {r["id"]: r["fields"] for r in self.api.table(self.base_id, "Contacts").all()}
 
 
-def answers(count: int = 20, *, bad: dict[int, str] | None = None) -> str:
+def answers(count: int = 40, *, bad: dict[int, str] | None = None) -> str:
     """A model reply for a batch: record n gets OPTIONS[n % 3] (or `bad[n]`)."""
     reply = {str(n): (bad or {}).get(n, OPTIONS[n % 3]) for n in range(1, count + 1)}
     return json.dumps(reply)
 
 
 def reply(
-    count: int = 20, *, input_tokens: int = 900, bad: dict[int, str] | None = None
+    count: int = 40, *, input_tokens: int = 900, bad: dict[int, str] | None = None
 ) -> ScriptedReply:
     return ScriptedReply(
         text=answers(count, bad=bad), input_tokens=input_tokens, output_tokens=8 * count

@@ -98,9 +98,9 @@ def test_sigkill_mid_fill__resumes_without_asking_or_writing_twice(
         assert info.filled == EMPTY
         asked = asked_days(gemini)
         assert len(asked) == EMPTY
-        # Only the batch in flight when the worker died may have been asked again.
+        # Only the batch in flight when the worker died (40 records) may have been asked again.
         again = [day for day, times in asked.items() if times > 1]
-        assert len(again) <= 20, again
+        assert len(again) <= 40, again
         assert all(times <= 2 for times in asked.values())
         with services.sql() as session:
             rows, distinct = session.execute(

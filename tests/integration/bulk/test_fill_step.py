@@ -55,7 +55,7 @@ def test_fill_field_step__fills_the_records_as_one_change_set(
     assert len(fills) == 1
     assert fills[0].status == FillStatus.SUCCEEDED
     assert fills[0].filled == 83
-    assert gemini.request_count == 5  # 83 records, 20 a call
+    assert gemini.request_count == 3  # 83 records, 40 a call
     undo = fill_services.bulk_fills.undo(owner.id, fills[0].id)
     assert undo.done == 83
 
