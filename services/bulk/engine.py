@@ -31,7 +31,7 @@ from services.airtable.writing import BatchWriter, Target
 from services.budget.errors import RateLimitExceededError
 from services.budget.types import CallRef, Purpose, RefType
 from services.bulk.outputs import OutputField, coerce
-from services.bulk.planning import FillRequest, read_target
+from services.bulk.planning import FillRequest, filled_since, read_target
 from services.bulk.prompting import batch_messages, parse_answers
 from services.bulk.store import FillStatus, FillStore, change_set_of
 from services.errors import AppError, BudgetExceededError, ProviderError
@@ -87,9 +87,13 @@ class FillSteps:
         if run.status == FillStatus.CANCELLED:
             return {"stop": FillStatus.CANCELLED, "message": "cancelled"}
         plan = dict(run.plan)
+        request = plan_request(plan)
         if not self._store.has_items(run_id):
-            target = read_target(self._gateway, run.user_id, plan_request(plan))
+            target = read_target(self._gateway, run.user_id, request)
             self._store.add_items(run_id, target.todo)
+        elif not request.overwrite:
+            # The preview read the records; a cell filled since then is left alone.
+            self._store.skip(run_id, sorted(filled_since(self._gateway, run.user_id, request)))
         self._claim_change_set(run.id, run.user_id, run.base_id, run.table_id, run.table_name)
         self._store.set(run_id, status=FillStatus.RUNNING, error="")
         per_call = OutputField.from_json(plan["output"]).per_call

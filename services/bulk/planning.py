@@ -173,6 +173,31 @@ def read_target(gateway: AirtableGateway, user_id: int, request: FillRequest) ->
     return FillTarget(table, output, sources, matching, todo)
 
 
+def filled_since(gateway: AirtableGateway, user_id: int, request: FillRequest) -> set[str]:
+    """IDs of the fill's records whose output cell is no longer empty (someone filled it
+    after the preview read them): one filtered listing, usually a single request."""
+    table = gateway.table(user_id, request.base_id, request.table, uses=[request.field])
+    output = table.field(request.field)
+    reference = "{" + output.name.replace("}", "\\}") + "}"
+    filled = reference if output.type == "checkbox" else f'LEN({reference}&"")>0'
+    options: dict[str, Any] = {}
+    if request.where:
+        compiled = compile_where(
+            table, Where(request.where, request.match), DateResolver(today_in(None))
+        )
+        if compiled.formula:
+            filled = f"AND({compiled.formula},{filled})"
+    if request.view:
+        options["view"] = request.view
+    return {
+        record["id"]
+        for page in gateway.pages(
+            user_id, request.base_id, table.id, fields=[output.id], formula=filled, **options
+        )
+        for record in page
+    }
+
+
 def preview_cost(
     spec: ModelSpec,
     instruction: str,

@@ -135,6 +135,9 @@ class BulkFills:
                 error="",
             )
         )
+        # The records as the preview read them: the run fills these (leaving out any cell
+        # filled by the time it starts), so a confirmed fill does not read every page again.
+        self.store.add_items(run_id, target.todo)
         logger.info("fill %s proposed: %d records, %d calls", run_id, count, cost.calls)
         examples = [r["label"] for r in target.todo[:SHOWN_EXAMPLES]]
         return card(run_id, target.table.name, plan, cost, left_nusd, examples)

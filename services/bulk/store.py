@@ -144,6 +144,21 @@ class FillStore:
                 update(BulkFillRun).where(BulkFillRun.id == run_id).values(total=len(todo))
             )
 
+    def skip(self, run_id: str, record_ids: Sequence[str]) -> None:
+        """Leave out pending records (filled by someone since the preview)."""
+        if not record_ids:
+            return
+        with self._db.begin() as session:
+            session.execute(
+                update(BulkFillItem)
+                .where(
+                    BulkFillItem.run_id == run_id,
+                    BulkFillItem.status == "pending",
+                    BulkFillItem.record_id.in_(list(record_ids)),
+                )
+                .values(status="skipped", reason="filled by someone since the preview")
+            )
+
     def unfinished_positions(self, run_id: str) -> list[int]:
         """Positions not yet written nor found invalid, in order."""
         with self._db() as session:

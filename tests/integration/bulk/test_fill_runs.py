@@ -201,3 +201,25 @@ def test_propose__refuses_with_the_numbers(
     )
     with pytest.raises(InvalidInputError, match=r"expected to cost \$.* left of your budget"):
         fills.propose(owner.id, request)
+
+
+def test_fill__a_cell_filled_after_the_preview_is_left_alone(
+    fill_services: Services,
+    owner: User,
+    contacts: Contacts,
+    worker: WorkerHandle,
+) -> None:
+    card = fill_services.bulk_fills.propose(owner.id, sentiment(contacts))
+    empty = [r for r, f in contacts.rows().items() if not f.get("Sentiment")]
+    contacts.api.table(contacts.base_id, "Contacts").update(empty[7], {"Sentiment": "Negative"})
+    fill_services.bulk_fills.start(owner.id, card["fill_id"])
+    info = wait_for_fill(fill_services, owner, card["fill_id"], {FillStatus.SUCCEEDED})
+    assert info.filled == EMPTY - 1
+    assert contacts.rows()[empty[7]]["Sentiment"] == "Negative"
+    with fill_services.sql() as session:
+        touched = session.scalar(
+            select(func.count()).where(
+                RecordChange.change_set_id == card["fill_id"], RecordChange.record_id == empty[7]
+            )
+        )
+    assert touched == 0
