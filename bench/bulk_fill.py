@@ -5,7 +5,8 @@ fake_fill_model.py`) through the real path: the proposal (count and cost preview
 the durable run in a DBOS worker in this process, the app pacing Airtable at its own
 limit of 5 requests a second per base (the local emulator as Airtable). Airtable's write
 limit is therefore 50 records/s (10 records a request); the baseline of the ratio.
-Prints records/s from Confirm to the end of the run (reading the records included), the
+Prints records/s from Confirm to the end of the run (queueing and the check for cells
+filled since the preview included; the preview's own reading is before it), the
 ratio to 50 records/s, and model calls per record. Targets: ratio >= 0.8, at most 0.25
 model calls per record (select outputs share calls). Checks the work: every record has
 an allowed option, the fill's change set lists each record once, the fake model answered
