@@ -227,7 +227,11 @@ def _for_each_record(prompt: PromptInfo) -> None:
     bulk fill, previewed (count and cost) before the person confirms it."""
     version = library.version(user_id=user.id, prompt_id=prompt.id)
     key = f"each-{prompt.id}-{version.number}"
-    with st.expander("Run for each record of a table", icon=":material/table_rows:"):
+    # A toggle, not an expander: a collapsed expander still runs its body, and this one
+    # reads the base's schema.
+    if not st.toggle("Run for each record of a table", key=f"{key}-open"):
+        return
+    with st.container(border=True):
         ids: list[str] = list(base_names)
         start = ids.index(version.base_id) if version.base_id in ids else 0
         base_id = st.selectbox(
@@ -239,7 +243,11 @@ def _for_each_record(prompt: PromptInfo) -> None:
         )
         if not base_id:
             return
-        tables = services.airtable.schema(user.id, base_id).tables
+        try:
+            tables = services.airtable.schema(user.id, base_id).tables
+        except AppError as exc:
+            st.error(str(exc))
+            return
         table = st.selectbox(
             "Table", tables, format_func=lambda t: t.name, key=f"{key}-{base_id}-table"
         )
