@@ -43,7 +43,9 @@ from services.errors import AppError, InvalidInputError
 from services.llm.calls import tallied
 from services.questions import question_problem
 from tools.airtable import airtable_tools
+from tools.bulk import bulk_tools
 from tools.query import query_tools
+from tools.schema_help import schema_tools
 from tools.spend import spend_tools
 from tools.workflows import workflow_tools
 
@@ -92,6 +94,8 @@ class Assistant:
             *query_tools(services),
             *spend_tools(services),
             *workflow_tools(services),
+            *bulk_tools(services),
+            *schema_tools(services),
         ]
         self._agent = _compile(list(tools) if tools is not None else default)
 

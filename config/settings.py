@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     airtable_proposal_ttl_seconds: Annotated[int, Field(gt=0)] = 1800
     airtable_proposal_max_records: Annotated[int, Field(gt=0)] = 1000
 
+    # Bulk fill: the most records one fill may write, and how long a fill waits out a
+    # per-minute rate limit before it pauses (resumable) instead.
+    bulk_fill_max_records: Annotated[int, Field(gt=0)] = 5000
+    bulk_fill_rate_wait_seconds: Annotated[float, Field(ge=0)] = 60.0
+
     # LLM provider (none until configured)
     llm_provider: LLMProvider = LLMProvider.NONE
     google_api_key: SecretStr | None = None

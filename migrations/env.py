@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from services.airtable import orm as _airtable_models  # noqa: F401 - registers the tables
 from services.budget import orm as _budget_models  # noqa: F401 - registers the tables
+from services.bulk import orm as _bulk_models  # noqa: F401 - registers the tables
 from services.db import create_db_engine
 from services.mirrors import orm as _mirror_models  # noqa: F401 - registers the tables
 from services.orm import Base

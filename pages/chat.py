@@ -17,6 +17,7 @@ from services.errors import AppError
 from services.llm.factory import CONNECT_MODEL_HELP
 from services.orm import User
 from ui.alerts import show_current_user_alerts
+from ui.bulk_cards import BULK_CARD_KINDS, render_bulk_card
 from ui.chat_extras import (
     ask_box,
     download_conversation,
@@ -180,7 +181,11 @@ if conversation is not None:
         history,
         proposal_state=lambda pid: services.airtable_changes.state(pid, user.id),
         act=_act,
-        workflow_card=lambda artifact, key: render_workflow_card(services, user, artifact, key),
+        workflow_card=lambda artifact, key: (
+            render_bulk_card(services, user, artifact, key)
+            if artifact.get("kind") in BULK_CARD_KINDS
+            else render_workflow_card(services, user, artifact, key)
+        ),
     )
     download_conversation(conversation.title, history)
     render_context_gauge(get_chat_turns().context(conversation.id))

@@ -9,6 +9,7 @@ import streamlit as st
 
 from agents.prompt_runs import NEW_CHAT
 from services.budget.pricing import format_usd
+from services.bulk.prompts import prompt_fill_request
 from services.errors import AppError
 from services.prompts.library import (
     PromptDraft,
@@ -18,6 +19,7 @@ from services.prompts.library import (
     compare_versions,
 )
 from services.prompts.variables import Variable, VariableType
+from ui.bulk_cards import render_bulk_card
 from ui.context import get_prompt_runner, get_services
 from ui.signed_in import require_user
 
@@ -220,6 +222,68 @@ def _run_form(prompt: PromptInfo) -> None:
     _back_to_chat(result.conversation_id or chat)
 
 
+def _for_each_record(prompt: PromptInfo) -> None:
+    """Run the prompt for each record of a table or view, writing its answer to a field: a
+    bulk fill, previewed (count and cost) before the person confirms it."""
+    version = library.version(user_id=user.id, prompt_id=prompt.id)
+    key = f"each-{prompt.id}-{version.number}"
+    # A toggle, not an expander: a collapsed expander still runs its body, and this one
+    # reads the base's schema.
+    if not st.toggle("Run for each record of a table", key=f"{key}-open"):
+        return
+    with st.container(border=True):
+        ids: list[str] = list(base_names)
+        start = ids.index(version.base_id) if version.base_id in ids else 0
+        base_id = st.selectbox(
+            "Base",
+            ids,
+            index=start,
+            format_func=lambda b: base_names.get(b, b),
+            key=f"{key}-base",
+        )
+        if not base_id:
+            return
+        try:
+            tables = services.airtable.schema(user.id, base_id).tables
+        except AppError as exc:
+            st.error(str(exc))
+            return
+        table = st.selectbox(
+            "Table", tables, format_func=lambda t: t.name, key=f"{key}-{base_id}-table"
+        )
+        if table is None:
+            return
+        view = st.selectbox("View (optional)", ["", *table.views], key=f"{key}-{table.id}-view")
+        names = [f.name for f in table.fields]
+        field = st.selectbox(
+            "Write the answer to", names, key=f"{key}-{table.id}-field", index=None
+        )
+        mapping = {
+            v.name: st.selectbox(
+                f"Field for {{{{{v.name}}}}}", names, key=f"{key}-{table.id}-{v.name}", index=None
+            )
+            for v in version.variables
+        }
+        overwrite = st.checkbox("Replace values already there", key=f"{key}-overwrite")
+        if st.button("Preview the fill", key=f"{key}-preview", icon=":material/preview:"):
+            try:
+                request = prompt_fill_request(
+                    version,
+                    base_id=base_id,
+                    table=table.name,
+                    field=field or "",
+                    mapping={k: v or "" for k, v in mapping.items()},
+                    view=view or None,
+                    overwrite=overwrite,
+                )
+                st.session_state[f"{key}-card"] = services.bulk_fills.propose(user.id, request)
+            except AppError as exc:
+                st.error(str(exc))
+        card = st.session_state.get(f"{key}-card")
+        if card:
+            render_bulk_card(services, user, card, key)
+
+
 def _back_to_chat(conversation_id: str | None) -> None:
     if not conversation_id:
         return
@@ -361,6 +425,7 @@ try:
         if selected.owner_id == user.id:
             _manage(selected)
         _run_form(selected)
+        _for_each_record(selected)
         _history(selected)
 except AppError as exc:
     st.error(str(exc))

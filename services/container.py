@@ -31,6 +31,7 @@ from services.auth.resets import PasswordResets
 from services.auth.sign_ins import SignInSessions
 from services.auth.throttle import LoginThrottle
 from services.budget.guard import BudgetGuard
+from services.bulk.runs import BulkFills
 from services.context_gauge import ContextGauge
 from services.conversations import ConversationStore
 from services.crypto import TokenCipher
@@ -51,6 +52,7 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, check_redis, connect_redis
+from services.schema_help.changes import SchemaHelp
 from services.webhooks.airtable_hooks import AirtableWebhooks
 from services.webhooks.endpoints import WebhookEndpoints
 from services.webhooks.inbound import InboundHooks
@@ -105,6 +107,8 @@ class Services:
     mirror_queries: MirrorQueries
     mirror_sync: MirrorSync
     mirror_store: MirrorStore
+    bulk_fills: BulkFills
+    schema_help: SchemaHelp
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -217,6 +221,7 @@ def build_services(settings: Settings) -> Services:
     mirrors, mirror_queries, mirror_sync, mirror_store = _mirrors(
         settings, gateway, connections, sessions
     )
+    chat_models = ChatModelFactory(settings, guard, metrics)
     return Services(
         settings=settings,
         engine=engine,
@@ -241,7 +246,7 @@ def build_services(settings: Settings) -> Services:
         airtable_changes=changes,
         preferences=UserPreferences(client, prefix=prefix),
         budget_guard=guard,
-        chat_models=ChatModelFactory(settings, guard, metrics),
+        chat_models=chat_models,
         prompts=prompts,
         prompt_runs=PromptRunStore(sessions),
         events=events,
@@ -250,6 +255,16 @@ def build_services(settings: Settings) -> Services:
         workflows=workflows,
         workflow_runs=workflow_runs,
         workflow_engine=engine_client,
+        bulk_fills=BulkFills(
+            settings,
+            sessions,
+            gateway,
+            chat_models,
+            guard,
+            changes,
+            engine_client,
+        ),
+        schema_help=SchemaHelp(gateway, client, sessions, prefix=prefix),
         webhooks=webhooks,
         metrics=metrics,
         metrics_access=MetricsAccess(

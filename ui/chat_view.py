@@ -18,6 +18,7 @@ from services.context_gauge import ContextReading
 from services.conversations import is_error_entry
 from services.llm.guarded import ledger_request_id, output_limit
 from ui.a11y import card_selector, focus_after_rerun, restore_focus
+from ui.bulk_cards import BULK_CARD_KINDS
 from ui.chat_extras import download_table, records_dataframe
 from ui.workflow_cards import CARD_KINDS
 
@@ -39,6 +40,11 @@ TOOL_LABELS = {
     "run_workflow": ("Preparing a workflow run", "Prepared a workflow run"),
     "get_workflow_run": ("Reading a workflow run", "Read a workflow run"),
     "draft_workflow": ("Drafting a workflow", "Drafted a workflow"),
+    "fill_field": ("Preparing a fill", "Prepared a fill"),
+    "propose_table": ("Proposing a table", "Proposed a table"),
+    "propose_field": ("Proposing a field", "Proposed a field"),
+    "propose_formula_field": ("Checking a formula", "Proposed a formula field"),
+    "rename_field": ("Proposing a rename", "Proposed a rename"),
 }
 
 
@@ -250,7 +256,7 @@ def render_history(
                     elif (
                         workflow_card is not None
                         and isinstance(artifact, dict)
-                        and artifact.get("kind") in CARD_KINDS
+                        and artifact.get("kind") in CARD_KINDS | BULK_CARD_KINDS
                     ):
                         workflow_card(artifact, key)
                     else:

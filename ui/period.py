@@ -18,6 +18,7 @@ _PURPOSE_LABELS = {
     Purpose.SUMMARY.value: "Conversation summaries",
     Purpose.PROMPT_RUN.value: "Prompt runs",
     Purpose.WORKFLOW_RUN.value: "Workflows",
+    Purpose.BULK_FILL.value: "Bulk fills",
 }
 
 

@@ -92,6 +92,10 @@ class AirtableGateway:
                 api = self._apis[key] = make_paced_api(self._endpoint, token, adapter)
         return api, key
 
+    def meta_api(self, user_id: int) -> Api:
+        """The paced pyairtable client of `user_id`'s token, for the meta API (schema help)."""
+        return self._api(user_id)[0]
+
     def _call(self, what: str, call: Callable[[], T]) -> T:
         try:
             return call()

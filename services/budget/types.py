@@ -14,6 +14,7 @@ class Purpose(StrEnum):
     TITLE = "title"
     PROMPT_RUN = "prompt_run"
     WORKFLOW_RUN = "workflow_run"
+    BULK_FILL = "bulk_fill"
 
 
 class CallStatus(StrEnum):
@@ -35,6 +36,7 @@ class RefType(StrEnum):
     PROMPT = "prompt"
     RUN = "run"
     WORKFLOW_RUN = "workflow_run"
+    BULK_FILL = "bulk_fill"
 
 
 @dataclass(frozen=True)

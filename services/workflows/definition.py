@@ -163,6 +163,20 @@ class DeleteRecords(_RecordStep):
         return self
 
 
+class FillField(_RecordStep):
+    """The model fills `field` for every record (of `view`, or matching `where`) from the
+    `read` fields: a bulk fill, written as one change set."""
+
+    type: Literal["fill_field"]
+    field: str = Field(min_length=1, description="The field to fill (text, number, select...).")
+    read: list[str] = Field(min_length=1, description="The fields the model reads.")
+    instruction: str = Field(min_length=3, description="What to do for each record.")
+    view: str | None = None
+    where: list[Condition] = Field(default_factory=list)
+    match: Literal["all", "any"] = "all"
+    overwrite: bool = False
+
+
 class RunPrompt(_Step):
     type: Literal["run_prompt"]
     prompt: str = Field(min_length=1, description="A saved prompt's name (or ID).")
@@ -220,6 +234,7 @@ Step = Annotated[
     | UpdateRecords
     | UpsertRecords
     | DeleteRecords
+    | FillField
     | RunPrompt
     | AskAssistant
     | HttpRequest
@@ -235,6 +250,7 @@ STEP_TYPES = (
     "update_records",
     "upsert_records",
     "delete_records",
+    "fill_field",
     "run_prompt",
     "ask_assistant",
     "http_request",
@@ -277,6 +293,8 @@ class WorkflowDefinition(_Strict):
             if step.type in WRITE_TYPES:
                 verb = step.type.removesuffix("_records")
                 lines.append(f"{step.id}: {verb} records in {getattr(step, 'table', '')}")
+            elif isinstance(step, FillField):
+                lines.append(f"{step.id}: fill {step.field} in {step.table}")
             elif isinstance(step, HttpRequest):
                 lines.append(f"{step.id}: {step.method} {step.url}")
         return lines

@@ -25,6 +25,7 @@ from services.workflows.definition import (
     AggregateRecords,
     Approval,
     AskAssistant,
+    FillField,
     FindRecords,
     HttpRequest,
     Notify,
@@ -85,14 +86,14 @@ class Engine:
         from dbos import DBOS
 
         engine = self
-        begin = _step("wf.begin", self._begin, self._metrics)
-        run_step = _step("wf.step", self._run_step, self._metrics)
-        plan = _step("wf.plan", self._plan, self._metrics)
-        apply = _step("wf.apply", self._apply, self._metrics)
-        wait = _step("wf.wait", self._mark_waiting, self._metrics)
-        answer = _step("wf.answer", self._answer, self._metrics)
-        compensate = _step("wf.compensate", self._saga.compensate_step, self._metrics)
-        finish = _step("wf.finish", self._saga.finish, self._metrics)
+        begin = dbos_step("wf.begin", self._begin, self._metrics)
+        run_step = dbos_step("wf.step", self._run_step, self._metrics)
+        plan = dbos_step("wf.plan", self._plan, self._metrics)
+        apply = dbos_step("wf.apply", self._apply, self._metrics)
+        wait = dbos_step("wf.wait", self._mark_waiting, self._metrics)
+        answer = dbos_step("wf.answer", self._answer, self._metrics)
+        compensate = dbos_step("wf.compensate", self._saga.compensate_step, self._metrics)
+        finish = dbos_step("wf.finish", self._saga.finish, self._metrics)
 
         @DBOS.workflow(name=WORKFLOW_NAME)
         def workflow_run(workflow_id: str, version: int) -> str:
@@ -303,6 +304,8 @@ class Engine:
             return actions.aggregate(ctx, step)
         if isinstance(step, RunPrompt):
             return actions.run_prompt(ctx, step)
+        if isinstance(step, FillField):
+            return actions.fill(ctx, step)
         if isinstance(step, AskAssistant):
             return actions.ask(ctx, step)
         if isinstance(step, HttpRequest):
@@ -320,7 +323,9 @@ class Engine:
         return ctx, definition.steps[index]
 
 
-def _step(name: str, method: Callable[..., Any], metrics: Metrics | None) -> Callable[..., Any]:
+def dbos_step(
+    name: str, method: Callable[..., Any], metrics: Metrics | None = None
+) -> Callable[..., Any]:
     """A DBOS step calling `method` (DBOS marks the function, which a bound method refuses).
 
     A store outage in the step's own bookkeeping (SQL or Redis down) retries the whole

@@ -7,6 +7,7 @@ the engine itself (a durable DBOS receive), so it is not here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -21,12 +22,18 @@ from config.settings import Settings
 from services.airtable.filters import Condition as FilterCondition
 from services.airtable.gateway import AirtableGateway
 from services.airtable.queries import RecordQueries
-from services.errors import AirtableError, ProviderError, StoreUnavailableError
+from services.errors import (
+    AirtableError,
+    ConfigurationError,
+    ProviderError,
+    StoreUnavailableError,
+)
 from services.webhooks.signing import message_id, signed_headers
 from services.workflows import http_calls
 from services.workflows.definition import (
     AggregateRecords,
     AskAssistant,
+    FillField,
     FindRecords,
     HttpCall,
     HttpRequest,
@@ -39,6 +46,9 @@ from services.workflows.templates import evaluate, plain, render_value
 
 logger = logging.getLogger(__name__)
 
+# (owner_id, fill ID, request, step ID) -> the fill's outcome: a `fill_field` step (the bulk
+# fill service, wired by the worker).
+FillRunner = Callable[[int, str, Any], Mapping[str, Any]]
 # (owner_id, event type, data): publishes an in-app notification. None until the events
 # bus is wired in (the notification is then kept in the step's output only).
 Publish = Callable[[int, str, Mapping[str, Any]], None]
@@ -84,7 +94,9 @@ class StepActions:
         models: ModelSteps,
         publish: Publish | None = None,
         signers: Signers | None = None,
+        fill: FillRunner | None = None,
     ) -> None:
+        self._fill = fill
         self._settings = settings
         self._signers = signers
         self._gateway = gateway
@@ -139,6 +151,26 @@ class StepActions:
         base_id = self.base_id(ctx, step.base) if (step.base or ctx.base) else None
         question = str(render_value(step.question, ctx.values))
         return self._models.ask_assistant(ctx.owner_id, ctx.run_id, base_id, question)
+
+    def fill(self, ctx: StepContext, step: FillField) -> dict[str, Any]:
+        """A bulk fill over the step's records (see `services/bulk`), one change set."""
+        from services.bulk.planning import FillRequest
+
+        if self._fill is None:
+            raise ConfigurationError("Bulk fills are not available in this process.")
+        request = FillRequest(
+            base_id=self.base_id(ctx, step.base),
+            table=str(render_value(step.table, ctx.values)),
+            field=step.field,
+            sources=list(step.read),
+            instruction=str(render_value(step.instruction, ctx.values)),
+            view=step.view,
+            where=_conditions(step.where, ctx),
+            match=step.match,
+            overwrite=step.overwrite,
+        )
+        fill_id = "fill_" + hashlib.sha256(f"{ctx.run_id}\x00{step.id}".encode()).hexdigest()[:24]
+        return plain(dict(self._fill(ctx.owner_id, fill_id, request)))
 
     def http(self, ctx: StepContext, call: HttpCall, *, timeout: float = 10.0) -> dict[str, Any]:
         url = str(render_value(call.url, ctx.values))
@@ -199,6 +231,11 @@ def summarize(kind: str, output: Mapping[str, Any]) -> str:
             return "nothing to change"
         parts = [f"{output.get(k)} {k}" for k in ("created", "updated", "deleted") if output.get(k)]
         return f"{', '.join(parts) or 'no records'} in {output.get('table', '')}"
+    if kind == "fill_field":
+        return (
+            f"filled {output.get('filled', 0)} records in {output.get('table', '')}"
+            f" ({output.get('failed', 0)} answers did not fit)"
+        )
     if kind in ("run_prompt", "ask_assistant"):
         return str(output.get("text", ""))[:200]
     if kind == "http_request":

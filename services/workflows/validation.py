@@ -18,6 +18,7 @@ from services.workflows.definition import (
     AggregateRecords,
     CreateRecords,
     DeleteRecords,
+    FillField,
     FindRecords,
     HttpRequest,
     RecordTrigger,
@@ -39,7 +40,13 @@ from services.workflows.templates import (
 from services.workflows.types import WorkflowDefinitionError
 
 RecordStep = (
-    FindRecords | AggregateRecords | CreateRecords | UpdateRecords | UpsertRecords | DeleteRecords
+    FindRecords
+    | AggregateRecords
+    | CreateRecords
+    | UpdateRecords
+    | UpsertRecords
+    | DeleteRecords
+    | FillField
 )
 PromptExists = Callable[[int, str], bool]
 # (owner_id, url): whether the owner has an outgoing webhook endpoint at exactly that URL.
@@ -210,6 +217,10 @@ def _field_names(step: RecordStep) -> Iterator[tuple[str, str]]:
     if isinstance(step, UpdateRecords):
         for name in step.set:
             yield f"set.{name}", name
+    if isinstance(step, FillField):
+        yield "field", step.field
+        for index, name in enumerate(step.read):
+            yield f"read[{index}]", name
     if isinstance(step, UpsertRecords):
         for index, name in enumerate(step.merge_on):
             yield f"merge_on[{index}]", name

@@ -22,6 +22,8 @@ from services.airtable.in_flight import InFlightBatch
 from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
+from services.bulk.engine import FillSteps, fill_runner
+from services.bulk.engine import register as register_fill
 from services.container import Services
 from services.crypto import TokenCipher
 from services.maintenance import PASS_FAILURES
@@ -70,15 +72,26 @@ def build_worker(
 
     definitions = functools.lru_cache(maxsize=512)(services.workflows.definition_of)
     models = ModelSteps(services.prompts, services.chat_models, ask)
+    writer = BatchWriter(services.airtable, services.sql)
+    fill = FillSteps(
+        settings,
+        services.bulk_fills.store,
+        services.airtable,
+        services.chat_models,
+        ChangeSetRecords(services.sql),
+        writer,
+        InFlightBatch(services.airtable, RecordLookups(services.airtable), writer),
+        publish,
+    )
     actions = StepActions(
         settings,
         services.airtable,
         services.airtable_records,
         models,
         publish,
+        fill=fill_runner(services.bulk_fills, fill),
         signers=services.webhooks.signers_for,
     )
-    writer = BatchWriter(services.airtable, services.sql)
     writes = RecordWrites(
         services.airtable,
         services.airtable_proposals,
@@ -126,6 +139,7 @@ def build_worker(
         sweep_seconds=settings.mirror_sweep_seconds,
         scan_seconds=settings.mirror_scan_seconds,
     )
+    register_fill(fill)
     return Worker(engine, scheduler, engine.register(), reader.register(), mirrors)
 
 
