@@ -22,6 +22,7 @@ from tests.support.browser import launch_chromium
 from tests.support.stores import delete_prefixed_keys, redis_server, sql_database
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests share one xdist worker (`--dist loadgroup`): two Chromiums and two
     Streamlit servers at once on a small machine make timing-sensitive pages flaky, while
