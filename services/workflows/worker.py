@@ -231,7 +231,9 @@ def build_dispatcher(services: Services, *, consumer: str) -> WebhookDispatcher:
     settings = services.settings
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
     store = DeliveryStore(services.sql, cipher)
-    return WebhookDispatcher(settings, services.events, store, consumer=consumer)
+    return WebhookDispatcher(
+        settings, services.events, store, consumer=consumer, metrics=services.metrics
+    )
 
 
 def maintain_airtable_webhooks(services: Services, *, stop: threading.Event) -> None:
