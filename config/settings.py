@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     # How often a worker checks schedules (a tick fires once however many workers run).
     workflow_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 15.0
 
+    # Sync jobs (Airtable <-> SQL). Every Nth run of a job also scans all Airtable record IDs
+    # to find deletes; a job failing this many runs in a row alerts its owner; the worker
+    # looks for due jobs this often.
+    sync_full_scan_every_runs: Annotated[int, Field(ge=1)] = 10
+    sync_alert_after_failures: Annotated[int, Field(ge=1)] = 3
+    sync_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 5.0
+
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
         if self.app_env is Environment.DEVELOPMENT:

@@ -41,6 +41,8 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
+from services.sync.jobs import SyncJobs
+from services.sync.service import ConflictInbox, SqlEngines, SyncService
 from services.workflows.client import EngineClient
 from services.workflows.library import WorkflowLibrary
 from services.workflows.run_store import RunStore
@@ -82,6 +84,10 @@ class Services:
     workflows: WorkflowLibrary
     workflow_runs: WorkflowRuns
     workflow_engine: EngineClient
+    sync_jobs: SyncJobs
+    sync: SyncService
+    sync_conflicts: ConflictInbox
+    sync_engines: SqlEngines
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -91,6 +97,7 @@ class Services:
     def close(self) -> None:
         self.event_fanout.stop()
         self.workflow_engine.close()
+        self.sync_engines.dispose()
         self.engine.dispose()
         self.redis.close()
 
@@ -146,6 +153,13 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     engine_client = EngineClient(settings)
+    sync_engines = SqlEngines(engine)
+    sync_jobs = SyncJobs(
+        sessions,
+        gateway,
+        TokenCipher(settings.encryption_key.get_secret_value()),
+        sync_engines,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -187,6 +201,18 @@ def build_services(settings: Settings) -> Services:
         workflows=workflows,
         workflow_runs=WorkflowRuns(workflows, RunStore(sessions), gateway, engine_client),
         workflow_engine=engine_client,
+        sync_jobs=sync_jobs,
+        sync=SyncService(
+            sessions,
+            sync_jobs,
+            gateway,
+            sync_engines,
+            events,
+            full_scan_every=settings.sync_full_scan_every_runs,
+            alert_after_failures=settings.sync_alert_after_failures,
+        ),
+        sync_conflicts=ConflictInbox(sessions, sync_jobs),
+        sync_engines=sync_engines,
     )
 
 
