@@ -41,6 +41,7 @@ from services.preferences import UserPreferences
 from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, connect_redis
+from services.sync.durable import SyncLauncher
 from services.sync.jobs import SyncJobs
 from services.sync.service import ConflictInbox, SqlEngines, SyncService
 from services.workflows.client import EngineClient
@@ -88,6 +89,7 @@ class Services:
     sync: SyncService
     sync_conflicts: ConflictInbox
     sync_engines: SqlEngines
+    sync_launcher: SyncLauncher
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -213,6 +215,7 @@ def build_services(settings: Settings) -> Services:
         ),
         sync_conflicts=ConflictInbox(sessions, sync_jobs),
         sync_engines=sync_engines,
+        sync_launcher=SyncLauncher(sessions, sync_jobs, engine_client),
     )
 
 

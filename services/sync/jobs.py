@@ -72,12 +72,12 @@ class SyncJobs:
             job = self._owned(session, actor, job_id)
             return self._info(session, job)
 
-    def due(self, now: datetime) -> list[str]:
-        """IDs of enabled jobs whose interval has passed since their last run."""
+    def due(self, now: datetime) -> list[tuple[str, int]]:
+        """(ID, interval) of enabled jobs whose interval has passed since their last run."""
         with self._db() as session:
             jobs = session.scalars(select(SyncJob).where(SyncJob.enabled.is_(True)))
             return [
-                j.id
+                (j.id, j.every_seconds)
                 for j in jobs
                 if j.last_run_at is None or (now - j.last_run_at).total_seconds() >= j.every_seconds
             ]

@@ -23,6 +23,7 @@ from services.airtable.lookups import RecordLookups
 from services.airtable.proposals import ProposalStore
 from services.airtable.writing import BatchWriter
 from services.container import Services
+from services.sync.durable import register as register_sync
 from services.workflows.engine import Engine
 from services.workflows.llm_steps import Ask, ModelSteps
 from services.workflows.queue import QUEUE_NAME, dbos_config
@@ -40,6 +41,7 @@ class Worker:
     engine: Engine
     scheduler: Scheduler
     workflow: Any  # the registered DBOS workflow function
+    sync_workflow: Any = None  # the registered sync-run workflow
 
 
 def build_worker(
@@ -92,7 +94,7 @@ def build_worker(
         services.workflow_runs,
         catch_up=timedelta(seconds=max(300.0, settings.workflow_schedule_poll_seconds * 4)),
     )
-    return Worker(engine, scheduler, engine.register())
+    return Worker(engine, scheduler, engine.register(), register_sync(services.sync))
 
 
 def launch(services: Services, worker: Worker, *, executor_id: str | None = None) -> None:
@@ -126,6 +128,13 @@ def run_worker(
 
     worker = build_worker(services, ask=ask, publish=publish)
     launch(services, worker, executor_id=executor_id)
+    sync_schedules = threading.Thread(
+        target=services.sync_launcher.run_forever,
+        kwargs={"every_seconds": services.settings.sync_schedule_poll_seconds, "stop": stop},
+        name="sync-schedules",
+        daemon=True,
+    )
+    sync_schedules.start()
     try:
         worker.scheduler.run_forever(
             every_seconds=services.settings.workflow_schedule_poll_seconds, stop=stop

@@ -50,9 +50,12 @@ def test_sync__postgres_change_table(
         assert gone not in airtable
         assert [r["Name"] for r in airtable.values()].count("New in Postgres") == 1
         with engine.connect() as conn:
-            assert conn.execute(
-                sa.select(sa.func.count()).where(table.c.airtable_id.is_(None))
-            ).scalar_one() == 0
+            assert (
+                conn.execute(
+                    sa.select(sa.func.count()).where(table.c.airtable_id.is_(None))
+                ).scalar_one()
+                == 0
+            )
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
