@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -147,6 +148,46 @@ class SyncJobs:
             raise NotAllowedError(
                 "sql_url: only admins sync with the app's own database; give a database URL."
             )
+
+    def mappings_from_text(
+        self, actor: Actor, base_id: str, table_id: str, text: str
+    ) -> tuple[FieldMapping, ...]:
+        """Mappings written one a line, `Airtable field -> sql_column : kind [: zone]`
+        (fields by name or ID), as the Sync page's form takes them."""
+        table = self._gateway.schema(actor.id, base_id).find_table(table_id)
+        if table is None:
+            raise InvalidInputError(f"Airtable table {table_id!r} is not in the base.")
+        found: list[FieldMapping] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            left, arrow, right = line.partition("->")
+            parts = [p.strip() for p in right.split(":")]
+            if not arrow or len(parts) < 2 or not left.strip() or not parts[0]:
+                raise InvalidInputError(
+                    f"mappings line {number}: write `Airtable field -> sql_column : kind`."
+                )
+            field = _field(table, left.strip())
+            if field is None:
+                raise InvalidInputError(
+                    f"{left.strip()}: no such field in Airtable table {table.name}."
+                )
+            if parts[1] not in KINDS:
+                raise InvalidInputError(
+                    f"mappings line {number}: kind {parts[1]!r} is not one of {', '.join(KINDS)}."
+                )
+            zone = parts[2] if len(parts) > 2 and parts[2] else "UTC"
+            found.append(FieldMapping(field.id, parts[0], parts[1], zone))
+        return tuple(found)
+
+    def mappings_as_text(self, actor: Actor, info: SyncJobInfo) -> str:
+        table = self._gateway.schema(actor.id, info.spec.base_id).find_table(info.spec.table_id)
+        names = {f.id: f.name for f in table.fields} if table is not None else {}
+        return "\n".join(
+            f"{names.get(m.airtable_field, m.airtable_field)} -> {m.sql_column} : {m.kind}"
+            + (f" : {m.timezone}" if m.timezone != "UTC" else "")
+            for m in info.spec.mappings
+        )
 
     # -- validation --------------------------------------------------------------------
 
@@ -358,6 +399,12 @@ def _check_mapping(mapping: FieldMapping, table: TableSchema, columns: dict[str,
         raise InvalidInputError(
             f"{mapping.sql_column}: kind {mapping.kind!r} is not one of {', '.join(KINDS)}."
         )
+    try:
+        ZoneInfo(mapping.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(
+            f"{mapping.sql_column}: {mapping.timezone!r} is not a time zone."
+        ) from None
     found = _field(table, mapping.airtable_field)
     if found is None:
         raise InvalidInputError(
