@@ -55,6 +55,7 @@ class Items:
     base_id: str
     table_id: str
     fields: dict[str, str]  # name -> field ID
+    base_name: str = ""
 
     @property
     def table(self) -> Any:
@@ -66,11 +67,10 @@ class Items:
 
 def make_items(server: EmulatorServer, count: int) -> Items:
     api = Api(DEV_TOKEN, endpoint_url=server.url, retry_strategy=None)
-    base = api.create_base(
-        "wspSyncTests", f"Sync {uuid.uuid4().hex[:8]}", [{"name": "Items", "fields": ITEM_FIELDS}]
-    )
+    name = f"Sync {uuid.uuid4().hex[:8]}"
+    base = api.create_base("wspSyncTests", name, [{"name": "Items", "fields": ITEM_FIELDS}])
     schema = base.schema().table("Items")
-    items = Items(api, base.id, schema.id, {f.name: f.id for f in schema.fields})
+    items = Items(api, base.id, schema.id, {f.name: f.id for f in schema.fields}, name)
     rows = [
         {
             "Name": f"Item {i:02d}",
