@@ -63,10 +63,12 @@ class SnapshotStore:
         """Snapshots after the writes of `items` landed (and their audit rows)."""
         now = datetime.now(UTC)
         with self._db.begin() as session:
+            known = self._rows(session, [p.snap.id for p, _, _ in items if p.snap and p.snap.id])
+            touched: list[tuple[Pair, SyncSnapshot]] = []
             for pair, outcome, state in items:
                 if outcome.flag == "skipped":
                     continue
-                row = self._row(session, job_id, pair)
+                row = known.get(pair.snap.id) if pair.snap and pair.snap.id else None
                 if outcome.snapshot is None:
                     if row is not None:
                         session.delete(row)
@@ -76,24 +78,33 @@ class SnapshotStore:
                     row = SyncSnapshot(job_id=job_id)
                     session.add(row)
                 _apply(row, pair, outcome, state, now)
-                session.flush()
+                touched.append((pair, row))
+            session.flush()
+            for pair, row in touched:
                 pair.snap = _snap(row)
             if audit is not None:
                 self._audit(session, items, audit)
 
+    @staticmethod
+    def _rows(session: Session, ids: list[int]) -> dict[int, SyncSnapshot]:
+        found: dict[int, SyncSnapshot] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found.update(
+                (r.id, r)
+                for r in session.scalars(select(SyncSnapshot).where(SyncSnapshot.id.in_(chunk)))
+            )
+        return found
+
     def _row(self, session: Session, job_id: str, pair: Pair) -> SyncSnapshot | None:
         if pair.snap is not None and pair.snap.id is not None:
             return session.get(SyncSnapshot, pair.snap.id)
-        for column, value in (
-            (SyncSnapshot.sql_key, pair.sql_key),
-            (SyncSnapshot.airtable_id, pair.airtable_id),
-        ):
-            if value:
-                found = session.scalar(
-                    select(SyncSnapshot).where(SyncSnapshot.job_id == job_id, column == value)
+        if pair.sql_key:
+            return session.scalar(
+                select(SyncSnapshot).where(
+                    SyncSnapshot.job_id == job_id, SyncSnapshot.sql_key == pair.sql_key
                 )
-                if found is not None:
-                    return found
+            )
         return None
 
     def _audit(self, session: Session, items: Sequence[Item], audit: Audit) -> None:
@@ -147,26 +158,29 @@ class SnapshotStore:
         """Keep held conflicts and flags in step with this run; returns how many are held."""
         new: list[dict[str, Any]] = []
         held = 0
+        now = datetime.now(UTC)
         with self._db.begin() as session:
+            standing: dict[int, dict[str, SyncConflict]] = {}
+            for row in session.scalars(
+                select(SyncConflict).where(
+                    SyncConflict.job_id == job_id,
+                    SyncConflict.status.in_(("open", "resolved")),
+                )
+            ):
+                standing.setdefault(row.snapshot_id, {})[row.field] = row
             for pair, outcome, state in items:
                 if pair.snap is None or pair.snap.id is None or outcome.flag == "skipped":
                     continue
                 snap_id = pair.snap.id
-                existing = {
-                    c.field: c
-                    for c in session.scalars(
-                        select(SyncConflict).where(
-                            SyncConflict.snapshot_id == snap_id,
-                            SyncConflict.status.in_(("open", "resolved")),
-                        )
-                    )
-                }
+                existing = standing.get(snap_id, {})
                 wanted = {c.field: (c.base, c.airtable, c.sql) for c in outcome.conflicts}
                 if outcome.flag:
                     wanted[""] = (None, _present(state.airtable), _present(state.sql))
+                if not wanted and not existing:
+                    continue
                 for name, row in existing.items():
                     if row.status == "resolved":
-                        row.status, row.resolved_at = "applied", datetime.now(UTC)
+                        row.status, row.resolved_at = "applied", now
                     elif name not in wanted:
                         row.status = "cleared"
                 for name, (base, a, s) in wanted.items():
