@@ -8,7 +8,7 @@ mirror can serve the same surface later.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -60,11 +60,18 @@ class GatewayTable:
     requests: RequestCount = field(default_factory=RequestCount)
 
     def changed_since(self, cursor: datetime | None) -> dict[str, AirtableRow]:
+        found: dict[str, AirtableRow] = {}
+        for page in self.changed_pages(cursor):
+            found.update(page)
+        return found
+
+    def changed_pages(self, cursor: datetime | None) -> Iterator[dict[str, AirtableRow]]:
+        """Records modified since `cursor` (all, for None), a page at a time."""
         options: dict[str, Any] = {}
         if cursor is not None:
             since = (cursor - CLOCK_SKEW).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             options["formula"] = f"IS_AFTER(LAST_MODIFIED_TIME(), DATETIME_PARSE('{since}'))"
-        return self._list(**options)
+        return self._pages(**options)
 
     def all_ids(self) -> set[str]:
         # One field keeps the pages small; the IDs are what a delete scan needs.
@@ -80,17 +87,23 @@ class GatewayTable:
         return found
 
     def _list(self, **options: Any) -> dict[str, AirtableRow]:
+        rows: dict[str, AirtableRow] = {}
+        for page in self._pages(**options):
+            rows.update(page)
+        return rows
+
+    def _pages(self, **options: Any) -> Iterator[dict[str, AirtableRow]]:
         wanted = list(self.field_ids)
         if self.modified_field and self.modified_field not in wanted:
             wanted.append(self.modified_field)
         options.setdefault("fields", wanted)
-        rows: dict[str, AirtableRow] = {}
         for page in self.gateway.pages(self.user_id, self.base_id, self.table_id, **options):
             self.requests.reads += 1
+            rows: dict[str, AirtableRow] = {}
             for record in page:
                 cells = dict(record.get("fields") or {})
                 rows[record["id"]] = AirtableRow(record["id"], cells, self._modified(cells))
-        return rows
+            yield rows
 
     def _modified(self, cells: Mapping[str, Any]) -> datetime | None:
         raw = cells.get(self.modified_field) if self.modified_field else None

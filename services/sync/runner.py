@@ -13,7 +13,10 @@ already landed as agreed.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,15 +72,43 @@ class SyncRun:
         self.by_column = {m.sql_column: m for m in spec.mappings}
 
     def run(self) -> tuple[datetime, str]:
-        """Sync; returns the next cursors (Airtable, SQL)."""
+        """Sync; returns the next cursors (Airtable, SQL).
+
+        Airtable pages are fetched on a second thread while the records already read are
+        merged and written to SQL, so the SQL work hides behind Airtable's pace.
+        """
         started = datetime.now(UTC)
         clock = time.monotonic()
         snaps = self.store.load(self.job_id)
         self._adopt_pending(snaps)
         pairs = Pairs(snaps)
-        next_sql_cursor = self._read(pairs, snaps)
-        plans = self._plan(pairs)
-        self._write_sql(plans)
+        next_sql_cursor = self._read_sql(pairs, snaps)
+        index = self._match_index(pairs)
+        plans: list[Planned] = []
+        planned: set[int] = set()
+        seen: set[str] = set()
+        for chunk in _prefetched(self.airtable.changed_pages(self.airtable_cursor)):
+            self.summary.read_airtable += len(chunk)
+            batch = []
+            for record_id, row in chunk.items():
+                seen.add(record_id)
+                pair = pairs.for_airtable(record_id)
+                pair.a_row = row
+                self._match_one(pairs, pair, index)
+                batch.append(pair)
+            ready = self._plan(batch)
+            planned.update(id(p) for p in batch)  # skipped ones too: reported once
+            self._write_sql(ready)
+            plans += ready
+        if self.airtable_cursor is None or self.full_scan:
+            present = seen if self.airtable_cursor is None else self.airtable.all_ids()
+            for snap in snaps:
+                if snap.airtable_id and snap.airtable_id not in present:
+                    pairs.for_snap(snap).a_gone = True
+        self._match_new(pairs)
+        rest = self._plan([p for p in pairs if id(p) not in planned])
+        self._write_sql(rest)
+        plans += rest
         self._write_airtable(plans)
         self.summary.conflicts = self.store.record_conflicts(
             self.job_id, self.owner_id, [(p.pair, p.outcome, p.state) for p in plans]
@@ -88,17 +119,7 @@ class SyncRun:
 
     # -- reading -----------------------------------------------------------------------
 
-    def _read(self, pairs: Pairs, snaps: list[Snap]) -> str:
-        first = self.airtable_cursor is None
-        changed = self.airtable.changed_since(self.airtable_cursor)
-        self.summary.read_airtable += len(changed)
-        for record_id, row in changed.items():
-            pairs.for_airtable(record_id).a_row = row
-        if first or self.full_scan:
-            present = set(changed) if first else self.airtable.all_ids()
-            for snap in snaps:
-                if snap.airtable_id and snap.airtable_id not in present:
-                    pairs.for_snap(snap).a_gone = True
+    def _read_sql(self, pairs: Pairs, snaps: list[Snap]) -> str:
         sql_changes = self.sql.changes_since(self.sql_cursor)
         self.summary.read_sql += len(sql_changes.rows)
         for key, srow in sql_changes.rows.items():
@@ -114,44 +135,58 @@ class SyncRun:
             found = next((s for s in snaps if s.id == snap_id), None)
             if found is not None:
                 pairs.for_snap(found).resolution = resolutions
-        self._match_new(pairs)
         return sql_changes.cursor
 
-    def _match_new(self, pairs: Pairs) -> None:
-        """Pair records seen for the first time by the match key."""
-        spec = self.spec
-        new_a = pairs.unmatched_airtable()
-        new_s = pairs.unmatched_sql()
-        if spec.match_kind == "record_id":
-            by_id = {str(p.s_row.values.get(spec.match_sql_column)): p for p in new_s if p.s_row}
-            for a_pair in new_a:
-                s_pair = by_id.get(str(a_pair.airtable_id))
-                if s_pair is not None:
-                    pairs.join(a_pair, s_pair)
-            # An SQL row naming a record this run did not read: fetch that record.
-            wanted = {
-                str(p.s_row.values[spec.match_sql_column]): p
-                for p in pairs.unmatched_sql()
-                if p.s_row and p.s_row.values.get(spec.match_sql_column)
-            }
-            if wanted:
-                for record_id, row in self.airtable.fetch(wanted).items():
-                    a_pair = pairs.for_airtable(record_id)
-                    a_pair.a_row = row
-                    pairs.join(a_pair, wanted[record_id])
-            return
-        mapping = self.by_column[spec.match_sql_column]
-        keyed_s = {
-            mapping.converter.from_sql(p.s_row.values.get(spec.match_sql_column)): p
-            for p in new_s
-            if p.s_row
-        }
-        for a_pair in new_a:
-            if a_pair.a_row is None:
+    def _match_index(self, pairs: Pairs) -> dict[Any, Pair]:
+        """New SQL rows by their match key (the record ID they name, or the key value)."""
+        column = self.spec.match_sql_column
+        index: dict[Any, Pair] = {}
+        for pair in pairs.unmatched_sql():
+            if pair.s_row is None:
                 continue
-            value = mapping.converter.from_airtable(a_pair.a_row.fields.get(mapping.airtable_field))
-            if value is not None and value in keyed_s:
-                pairs.join(a_pair, keyed_s.pop(value))
+            raw = pair.s_row.values.get(column)
+            if self.spec.match_kind == "record_id":
+                key: Any = str(raw) if raw else None
+            else:
+                try:
+                    key = self.by_column[column].converter.from_sql(raw)
+                except ConversionError:
+                    key = None
+            if key is not None:
+                index[_hashable(key)] = pair
+        return index
+
+    def _match_one(self, pairs: Pairs, pair: Pair, index: dict[Any, Pair]) -> None:
+        """Pair a record read for the first time with a new SQL row of the same key."""
+        if pair.snap is not None or pair.sql_key is not None or pair.a_row is None:
+            return
+        if self.spec.match_kind == "record_id":
+            key: Any = pair.airtable_id
+        else:
+            mapping = self.by_column[self.spec.match_sql_column]
+            try:
+                key = mapping.converter.from_airtable(pair.a_row.fields.get(mapping.airtable_field))
+            except ConversionError:
+                return
+        partner = index.pop(_hashable(key), None) if key is not None else None
+        if partner is not None and partner.snap is None and partner.airtable_id is None:
+            pairs.join(pair, partner)
+
+    def _match_new(self, pairs: Pairs) -> None:
+        """A new SQL row naming a record this run did not read: fetch that record."""
+        column = self.spec.match_sql_column
+        if self.spec.match_kind != "record_id":
+            return
+        wanted = {
+            str(p.s_row.values[column]): p
+            for p in pairs.unmatched_sql()
+            if p.s_row and p.s_row.values.get(column)
+        }
+        if wanted:
+            for record_id, row in self.airtable.fetch(wanted).items():
+                a_pair = pairs.for_airtable(record_id)
+                a_pair.a_row = row
+                pairs.join(a_pair, wanted[record_id])
 
     def _adopt_pending(self, snaps: list[Snap]) -> None:
         """Finish Airtable creates a killed run sent without recording the answer."""
@@ -180,7 +215,7 @@ class SyncRun:
 
     # -- merging -----------------------------------------------------------------------
 
-    def _plan(self, pairs: Pairs) -> list[Planned]:
+    def _plan(self, pairs: Iterable[Pair]) -> list[Planned]:
         plans: list[Planned] = []
         spec = self.spec
         for pair in pairs:
@@ -252,6 +287,10 @@ class SyncRun:
         for plan in plans:
             if plan.outcome.to_airtable.action != "none":
                 by_action[plan.outcome.to_airtable.action].append(plan)
+        creates = by_action["create"]
+        if creates:
+            # Marked before any is sent: the next attempt of a killed run looks for these.
+            self.store.mark_pending(self.job_id, [(p.pair, p.state) for p in creates])
         for action, todo in by_action.items():
             for start in range(0, len(todo), 10):
                 batch = todo[start : start + 10]
@@ -261,7 +300,6 @@ class SyncRun:
     def _airtable_batch(self, action: str, batch: list[Planned]) -> None:
         cells = [self._cells(p.outcome.to_airtable.values) for p in batch]
         if action == "create":
-            self.store.mark_pending(self.job_id, [(p.pair, p.state) for p in batch])
             ids = self.airtable.create(cells)
             for plan, record_id in zip(batch, ids, strict=True):
                 plan.pair.airtable_id = record_id
@@ -289,6 +327,41 @@ class SyncRun:
             self.by_column[name].airtable_field: self.by_column[name].converter.to_airtable(v)
             for name, v in dict(values).items()
         }
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_DONE = object()
+
+
+def _prefetched(pages: Iterator[dict[str, Any]], *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    """`pages` read on a second thread, handed over in chunks of about `chunk` records."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=50)
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                handoff.put(page)
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            handoff.put(exc)
+        handoff.put(_DONE)
+
+    threading.Thread(target=produce, name="sync-airtable-pages", daemon=True).start()
+    gathered: dict[str, Any] = {}
+    while True:
+        item = handoff.get()
+        if item is _DONE:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        gathered.update(item)
+        if len(gathered) >= chunk:
+            yield gathered
+            gathered = {}
+    if gathered:
+        yield gathered
 
 
 def _resolution(chosen: dict[str, Any]) -> Resolution | None:

@@ -49,14 +49,18 @@ class SnapshotStore:
         """Before an Airtable create: the SQL row's snapshot says a create is under way."""
         now = datetime.now(UTC)
         with self._db.begin() as session:
+            known = self._rows(session, [p.snap.id for p, _ in items if p.snap and p.snap.id])
+            touched: list[tuple[Pair, SyncSnapshot]] = []
             for pair, state in items:
-                row = self._row(session, job_id, pair)
+                row = known.get(pair.snap.id) if pair.snap and pair.snap.id else None
                 if row is None:
                     row = SyncSnapshot(job_id=job_id, base={}, flag="")
                     session.add(row)
                 row.sql_key, row.pending_since = pair.sql_key, now
                 row.sql = None if state.sql is None else dict(state.sql)
-                session.flush()
+                touched.append((pair, row))
+            session.flush()
+            for pair, row in touched:
                 pair.snap = _snap(row)
 
     def save_outcomes(self, job_id: str, items: Sequence[Item], audit: Audit | None = None) -> None:
@@ -95,17 +99,6 @@ class SnapshotStore:
                 for r in session.scalars(select(SyncSnapshot).where(SyncSnapshot.id.in_(chunk)))
             )
         return found
-
-    def _row(self, session: Session, job_id: str, pair: Pair) -> SyncSnapshot | None:
-        if pair.snap is not None and pair.snap.id is not None:
-            return session.get(SyncSnapshot, pair.snap.id)
-        if pair.sql_key:
-            return session.scalar(
-                select(SyncSnapshot).where(
-                    SyncSnapshot.job_id == job_id, SyncSnapshot.sql_key == pair.sql_key
-                )
-            )
-        return None
 
     def _audit(self, session: Session, items: Sequence[Item], audit: Audit) -> None:
         owner, base_id, table_id, action, cells = audit
