@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.errors import AppError
 from services.sync.jobs import Actor, SyncJobs
 from services.sync.orm import SyncRun
-from services.sync.service import SyncService
+from services.sync.service import STALE_RUN, SyncService
 from services.workflows.client import EngineClient
 from services.workflows.queue import APP_VERSION, QUEUE_NAME
 
@@ -35,8 +35,6 @@ logger = logging.getLogger(__name__)
 SYNC_WORKFLOW_NAME = "sync_run"
 # What a schedule pass survives (a store outage), as the workflow schedules do.
 PASS_FAILURES = (AppError, OSError, redis.RedisError, SQLAlchemyError)
-# A run row still `running` after this long belongs to a worker that is gone for good.
-STALE_RUN = timedelta(hours=1)
 
 
 def register(sync: SyncService) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -32,6 +32,9 @@ from services.sync.store import SnapshotStore
 from services.sync.types import RunSummary
 
 logger = logging.getLogger(__name__)
+
+# A run row still `running` after this long belongs to a worker that is gone for good.
+STALE_RUN = timedelta(hours=1)
 
 
 class SqlEngines:
@@ -93,6 +96,13 @@ class SyncService:
             full_scan = job.runs_since_scan + 1 >= self._full_scan_every
             owner_id = job.owner_id
         summary = RunSummary(run_id=run_id, job_id=job_id)
+        other = self._earlier_run(job_id, run_id)
+        if other is not None:
+            # One run of a job at a time: the later of two overlapping runs stands down.
+            summary.status = "skipped"
+            summary.log.append(f"skipped: run {other} of this job was still running")
+            self._close(summary)
+            return summary
         spec = self._jobs.get(_System(), job_id).spec
         try:
             url = self._jobs.sql_url(job_id)
@@ -135,6 +145,35 @@ class SyncService:
         summary.status = "ok"
         self._finish(summary, next_a, next_s, full_scan)
         return summary
+
+    def _earlier_run(self, job_id: str, run_id: str) -> str | None:
+        """Another running run of the job that started first (ties: the smaller ID)."""
+        with self._db() as session:
+            mine = session.get(SyncRun, run_id)
+            if mine is None:
+                return None
+            started = mine.started_at
+            return session.scalar(
+                select(SyncRun.id)
+                .where(
+                    SyncRun.job_id == job_id,
+                    SyncRun.status == "running",
+                    SyncRun.id != run_id,
+                    SyncRun.started_at > datetime.now(UTC) - STALE_RUN,
+                    sa.or_(
+                        SyncRun.started_at < started,
+                        sa.and_(SyncRun.started_at == started, SyncRun.id < run_id),
+                    ),
+                )
+                .limit(1)
+            )
+
+    def _close(self, summary: RunSummary) -> None:
+        with self._db.begin() as session:
+            row = session.get(SyncRun, summary.run_id)
+            if row is not None:
+                row.status, row.log = summary.status, summary.log
+                row.finished_at = datetime.now(UTC)
 
     def _finish(
         self, summary: RunSummary, cursor: datetime | None, sql_cursor: str | None, scan: bool

@@ -43,7 +43,12 @@ def test_sigkill_mid_sync__next_run_finishes_without_duplicates(
     with services_on(settings, emulator.url) as services:
         admin = make_user(services, role=Role.ADMIN, name="Admin")
         spec = item_spec(
-            items, "items", sql_url=url, change_detection="updated_at", every_seconds=3600
+            items,
+            "items",
+            sql_url=url,
+            change_detection="updated_at",
+            every_seconds=3600,
+            enabled=False,
         )
         job = services.sync_jobs.create(admin, spec)
         log = tmp_path / "worker.log"
@@ -58,7 +63,7 @@ def test_sigkill_mid_sync__next_run_finishes_without_duplicates(
                 assert worker.poll() is None, log.read_text()[-3000:]
                 time.sleep(0.02)
             stop_worker_process(worker, kill=True)
-            assert _status(services, run_id) == "running"
+            assert _status(services, run_id) == "running", _log(services, run_id)
             worker = start_worker_process(services, "sync-crash", log, **paced)
             deadline = time.monotonic() + 180
             while _status(services, run_id) == "running":
@@ -97,3 +102,9 @@ def _status(services: Services, run_id: str) -> str | None:
     with services.sql() as session:
         row = session.get(SyncRun, run_id)
         return None if row is None else row.status
+
+
+def _log(services: Services, run_id: str) -> list[str]:
+    with services.sql() as session:
+        row = session.get(SyncRun, run_id)
+        return [] if row is None else list(row.log)

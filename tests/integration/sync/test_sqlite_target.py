@@ -12,7 +12,7 @@ from emulator.testing import EmulatorServer
 from services.container import Services
 from services.errors import InvalidInputError
 from services.orm import User
-from services.sync.orm import SyncJob
+from services.sync.orm import SyncJob, SyncRun
 from tests.integration.sync.fixtures import item_spec, make_items, make_target
 
 
@@ -155,3 +155,21 @@ def test_sync__bad_jobs_are_refused_naming_the_field(
             sync_services.sync_jobs.create(admin, bad)
         assert "secret" not in str(caught.value)
     assert sync_services.sync_jobs.list_for(admin) == []
+
+
+def test_sync__a_run_stands_down_while_another_run_of_the_job_is_going(
+    sync_services: Services,
+    admin: User,
+    emulator: EmulatorServer,
+    target: tuple[str, sa.Engine, sa.Table],
+) -> None:
+    url, engine, table = target
+    items = make_items(emulator, 2)
+    job = sync_services.sync_jobs.create(admin, item_spec(items, "items", sql_url=url))
+    with sync_services.sql.begin() as session:
+        session.add(SyncRun(id="going", job_id=job.id, trigger="schedule", log=[]))
+    later = sync_services.sync.run(job.id, "later", "manual")
+    assert later.status == "skipped"
+    assert later.log == ["skipped: run going of this job was still running"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
