@@ -337,31 +337,46 @@ _DONE = object()
 
 
 def _prefetched(pages: Iterator[dict[str, Any]], *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
-    """`pages` read on a second thread, handed over in chunks of about `chunk` records."""
+    """`pages` read on a second thread, handed over in chunks of about `chunk` records.
+    When the reader stops early (an error), the second thread stops at its next page."""
     handoff: queue.Queue[Any] = queue.Queue(maxsize=50)
+    stop = threading.Event()
+
+    def give(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def produce() -> None:
         try:
             for page in pages:
-                handoff.put(page)
+                if stop.is_set():
+                    return
+                give(page)
         except BaseException as exc:  # handed to the reading thread, which raises it
-            handoff.put(exc)
-        handoff.put(_DONE)
+            give(exc)
+        give(_DONE)
 
     threading.Thread(target=produce, name="sync-airtable-pages", daemon=True).start()
     gathered: dict[str, Any] = {}
-    while True:
-        item = handoff.get()
-        if item is _DONE:
-            break
-        if isinstance(item, BaseException):
-            raise item
-        gathered.update(item)
-        if len(gathered) >= chunk:
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            gathered.update(item)
+            if len(gathered) >= chunk:
+                yield gathered
+                gathered = {}
+        if gathered:
             yield gathered
-            gathered = {}
-    if gathered:
-        yield gathered
+    finally:
+        stop.set()
 
 
 def _resolution(chosen: dict[str, Any]) -> Resolution | None:
