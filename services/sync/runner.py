@@ -201,6 +201,7 @@ class SyncRun:
             if rid not in known
         }
         rows = self.sql.fetch([s.sql_key for s in pending if s.sql_key])
+        id_writes: dict[str, dict[str, Any]] = {}
         for snap in pending:
             row = rows.get(snap.sql_key or "")
             named = row.values.get(self.spec.match_sql_column) if row is not None else None
@@ -209,7 +210,12 @@ class SyncRun:
             if named and named in created:
                 created.pop(named)
                 snap.airtable_id, snap.airtable, snap.base = named, snap.sql, dict(snap.sql or {})
+                if self.spec.match_kind == "record_id" and row is not None and snap.sql_key:
+                    # Killed before the SQL row was given its record ID: give it now.
+                    id_writes[snap.sql_key] = {self.spec.match_sql_column: named}
             snap.pending_since = None
+        if id_writes:
+            self.sql.write(updates=id_writes)
         self.store.save_snaps(self.job_id, pending)
         logger.info("sync job %s: %d pending creates reconciled", self.job_id, len(pending))
 
