@@ -99,6 +99,20 @@ bases = st.Page(
     url_path="bases",
     visibility=_visible(signed_in),
 )
+sync = st.Page(
+    "pages/sync.py",
+    title="Sync",
+    icon=":material/sync_alt:",
+    url_path="sync",
+    visibility=_visible(signed_in),
+)
+conflicts = st.Page(
+    "pages/conflicts.py",
+    title="Conflicts",
+    icon=":material/call_split:",
+    url_path="conflicts",
+    visibility=_visible(signed_in),
+)
 account = st.Page(
     "pages/account.py",
     title="Account",
@@ -156,7 +170,7 @@ ADMIN_ONLY = {users.url_path, costs.url_path, status.url_path}
 navigation = st.navigation(
     {
         "": [signin, register, reset_password],
-        "Assistant": [chat, prompts, workflows, workflow_run, webhooks, bases],
+        "Assistant": [chat, prompts, workflows, workflow_run, webhooks, bases, sync, conflicts],
         "Account": [account, usage, notifications],
         "Admin": [users, costs, status],
     },

@@ -241,6 +241,12 @@ class Settings(BaseSettings):
     # query_records: rows returned at most, and the time one query may run.
     mirror_query_max_rows: Annotated[int, Field(gt=0, le=10_000)] = 200
     mirror_query_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Sync jobs (Airtable <-> SQL). Every Nth run of a job also scans all Airtable record IDs
+    # to find deletes; a job failing this many runs in a row alerts its owner; the worker
+    # looks for due jobs this often.
+    sync_full_scan_every_runs: Annotated[int, Field(ge=1)] = 10
+    sync_alert_after_failures: Annotated[int, Field(ge=1)] = 3
+    sync_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 5.0
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

@@ -53,6 +53,9 @@ from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, check_redis, connect_redis
 from services.schema_help.changes import SchemaHelp
+from services.sync.durable import SyncLauncher
+from services.sync.jobs import SyncJobs
+from services.sync.service import ConflictInbox, SqlEngines, SyncService
 from services.webhooks.airtable_hooks import AirtableWebhooks
 from services.webhooks.endpoints import WebhookEndpoints
 from services.webhooks.inbound import InboundHooks
@@ -109,6 +112,11 @@ class Services:
     mirror_store: MirrorStore
     bulk_fills: BulkFills
     schema_help: SchemaHelp
+    sync_jobs: SyncJobs
+    sync: SyncService
+    sync_conflicts: ConflictInbox
+    sync_engines: SqlEngines
+    sync_launcher: SyncLauncher
 
     @property
     def org_airtable_token(self) -> str | None:
@@ -119,6 +127,7 @@ class Services:
         self.event_fanout.stop()
         self.workflow_engine.close()
         self.mirror_store.close()
+        self.sync_engines.dispose()
         self.engine.dispose()
         self.redis.close()
 
@@ -222,6 +231,13 @@ def build_services(settings: Settings) -> Services:
         settings, gateway, connections, sessions
     )
     chat_models = ChatModelFactory(settings, guard, metrics)
+    sync_engines = SqlEngines(engine)
+    sync_jobs = SyncJobs(
+        sessions,
+        gateway,
+        TokenCipher(settings.encryption_key.get_secret_value()),
+        sync_engines,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -280,6 +296,19 @@ def build_services(settings: Settings) -> Services:
         mirror_queries=mirror_queries,
         mirror_sync=mirror_sync,
         mirror_store=mirror_store,
+        sync_jobs=sync_jobs,
+        sync=SyncService(
+            sessions,
+            sync_jobs,
+            gateway,
+            sync_engines,
+            events,
+            full_scan_every=settings.sync_full_scan_every_runs,
+            alert_after_failures=settings.sync_alert_after_failures,
+        ),
+        sync_conflicts=ConflictInbox(sessions, sync_jobs),
+        sync_engines=sync_engines,
+        sync_launcher=SyncLauncher(sessions, sync_jobs, engine_client),
     )
 
 

@@ -161,6 +161,18 @@ class Metrics:
             buckets=SLOW,
             registry=r,
         )
+        self.webhook_attempts = Counter(
+            "pa_webhook_deliveries",
+            "Outgoing webhook delivery attempts by outcome (delivered, retrying, failed)",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_seconds = Histogram(
+            "pa_webhook_delivery_seconds",
+            "Outgoing webhook attempt latency",
+            buckets=SLOW,
+            registry=r,
+        )
         self._probes: list[Probe] = []
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(_Labelled(self._inner, self.process, self._probes))
@@ -206,6 +218,10 @@ class Metrics:
         self.context_budget.observe(budget_ratio)
         if summarised:
             self.summaries.inc()
+
+    def webhook_attempt(self, outcome: str, seconds: float) -> None:
+        self.webhook_attempts.labels(outcome).inc()
+        self.webhook_seconds.observe(seconds)
 
     def workflow_run(self, status: str) -> None:
         self.workflow_runs.labels(status).inc()

@@ -39,6 +39,7 @@ from config.settings import Settings
 from services.errors import StoreUnavailableError
 from services.events.bus import Event, EventBus, parse_id
 from services.events.types import WEBHOOK_ENDPOINT_DISABLED
+from services.metrics import Metrics
 from services.webhooks.deliveries import DeliveryStore, Job, LiveEndpoint, Outcome
 from services.webhooks.sender import DeliverySender
 from services.webhooks.signing import message_id
@@ -65,11 +66,19 @@ class WebhookDispatcher:
         bus: the event bus (its Redis and outbox key; publishes the disabled alert).
         store: the SQL side of deliveries.
         consumer: this worker's stable name (a restart resumes what it had read).
+        metrics: Where each attempt's outcome and latency are counted (optional).
     """
 
     def __init__(
-        self, settings: Settings, bus: EventBus, store: DeliveryStore, *, consumer: str
+        self,
+        settings: Settings,
+        bus: EventBus,
+        store: DeliveryStore,
+        *,
+        consumer: str,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._bus = bus
         self._redis = bus.redis
@@ -274,8 +283,12 @@ class WebhookDispatcher:
             if endpoint is None:
                 self._outcomes.put(Outcome(job, None, None))
                 return
+            started = time.monotonic()
             result = self._sender.send(endpoint.url, job.id, job.payload.encode(), endpoint.signers)
             later = None if result.ok else self._next_attempt(job.retries)
+            if self._metrics is not None:
+                outcome = "delivered" if result.ok else "retrying" if later else "failed"
+                self._metrics.webhook_attempt(outcome, time.monotonic() - started)
             self._outcomes.put(Outcome(job, result, later))
         except Exception:
             logger.exception("webhook attempt %s failed unexpectedly", job.id)

@@ -29,6 +29,7 @@ from services.crypto import TokenCipher
 from services.maintenance import PASS_FAILURES
 from services.metrics import serve as serve_metrics
 from services.mirrors.runner import MirrorLoop, register_build
+from services.sync.durable import register as register_sync
 from services.webhooks.airtable_hooks import PAYLOAD_QUEUE
 from services.webhooks.airtable_payloads import PayloadReader
 from services.webhooks.deliveries import DeliveryStore
@@ -53,6 +54,7 @@ class Worker:
     workflow: Any  # the registered DBOS workflow function
     payload_read: Any  # the registered Airtable payload-read workflow
     mirrors: MirrorLoop
+    sync_workflow: Any = None  # the registered sync-run workflow
 
 
 def build_worker(
@@ -140,7 +142,14 @@ def build_worker(
         scan_seconds=settings.mirror_scan_seconds,
     )
     register_fill(fill)
-    return Worker(engine, scheduler, engine.register(), reader.register(), mirrors)
+    return Worker(
+        engine,
+        scheduler,
+        engine.register(),
+        reader.register(),
+        mirrors,
+        register_sync(services.sync),
+    )
 
 
 def launch(services: Services, worker: Worker, *, executor_id: str | None = None) -> None:
@@ -215,6 +224,13 @@ def run_worker(
         daemon=True,
     )
     mirrors.start()
+    sync_schedules = threading.Thread(
+        target=services.sync_launcher.run_forever,
+        kwargs={"every_seconds": services.settings.sync_schedule_poll_seconds, "stop": stop},
+        name="sync-schedules",
+        daemon=True,
+    )
+    sync_schedules.start()
     try:
         worker.scheduler.run_forever(
             every_seconds=settings.workflow_schedule_poll_seconds, stop=stop
@@ -231,7 +247,9 @@ def build_dispatcher(services: Services, *, consumer: str) -> WebhookDispatcher:
     settings = services.settings
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
     store = DeliveryStore(services.sql, cipher)
-    return WebhookDispatcher(settings, services.events, store, consumer=consumer)
+    return WebhookDispatcher(
+        settings, services.events, store, consumer=consumer, metrics=services.metrics
+    )
 
 
 def maintain_airtable_webhooks(services: Services, *, stop: threading.Event) -> None:

@@ -77,7 +77,11 @@ def dispatching(services: Services, **updates: Any) -> Iterator[WebhookDispatche
     settings = services.settings.model_copy(update=updates)
     store = DeliveryStore(services.sql, TokenCipher(settings.encryption_key.get_secret_value()))
     dispatcher = WebhookDispatcher(
-        settings, services.events, store, consumer=f"test-{uuid.uuid4().hex[:6]}"
+        settings,
+        services.events,
+        store,
+        consumer=f"test-{uuid.uuid4().hex[:6]}",
+        metrics=services.metrics,
     )
     dispatcher.start()
     try:

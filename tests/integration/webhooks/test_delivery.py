@@ -48,6 +48,12 @@ def test_event__arrives_signed_and_verifies_with_the_package_and_by_hand(
     assert log[0].event_id == event.id
     assert [(a.status_code, a.error) for a in log[0].attempt_log] == [(200, None)]
     assert log[0].attempt_log[0].latency_ms > 0
+    scraped = hook_services.metrics.exposition().decode()
+    assert 'pa_webhook_deliveries_total{outcome="delivered"' in scraped
+    delivered = [
+        line for line in scraped.splitlines() if line.startswith("pa_webhook_deliveries_total")
+    ]
+    assert [line.rsplit(" ", 1)[1] for line in delivered] == ["1.0"]
 
 
 def test_routing__own_events_of_subscribed_types_and_org_events_for_admins_only(

@@ -1,0 +1,398 @@
+"""One sync run: read what changed on both sides, pair records, merge each, write.
+
+Order of writes (so a run killed at any point finishes on the next one, with no duplicate
+and no lost change): SQL-bound writes first, then their snapshots; then Airtable-bound
+writes ten records a request, each batch's snapshots and audit rows committed right after
+Airtable answers. An Airtable create is marked `pending` on its snapshot before it is
+sent; the next run adopts the created record instead of creating it again (by the record
+ID the SQL row was given, or by its values among records created since). Cursors move
+only when the run ends, so a killed run's changes are read again; the merge sees what
+already landed as agreed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.sync.airtable_side import GatewayTable
+from services.sync.convert import ConversionError
+from services.sync.merge import NO_WRITE, Outcome, RecordState, Resolution, merge_record
+from services.sync.pairing import Pair, Pairs, Snap, airtable_values, side_states
+from services.sync.sql_side import SqlTable
+from services.sync.store import SnapshotStore
+from services.sync.types import JobSpec, RunSummary
+
+logger = logging.getLogger(__name__)
+
+SQL_CHUNK = 500
+
+
+@dataclass
+class Planned:
+    pair: Pair
+    outcome: Outcome
+    state: RecordState
+
+
+class SyncRun:
+    """A run of one job over its two sides; `run()` fills `summary`."""
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        owner_id: int,
+        spec: JobSpec,
+        airtable: GatewayTable,
+        sql: SqlTable,
+        store: SnapshotStore,
+        summary: RunSummary,
+        airtable_cursor: datetime | None,
+        sql_cursor: str,
+        full_scan: bool,
+    ) -> None:
+        self.job_id = job_id
+        self.owner_id = owner_id
+        self.spec = spec
+        self.airtable = airtable
+        self.sql = sql
+        self.store = store
+        self.summary = summary
+        self.airtable_cursor = airtable_cursor
+        self.sql_cursor = sql_cursor
+        self.full_scan = full_scan
+        self.mappings = spec.mappings
+        self.by_column = {m.sql_column: m for m in spec.mappings}
+
+    def run(self) -> tuple[datetime, str]:
+        """Sync; returns the next cursors (Airtable, SQL).
+
+        Airtable pages are fetched on a second thread while the records already read are
+        merged and written to SQL, so the SQL work hides behind Airtable's pace.
+        """
+        started = datetime.now(UTC)
+        clock = time.monotonic()
+        snaps = self.store.load(self.job_id)
+        self._adopt_pending(snaps)
+        pairs = Pairs(snaps)
+        next_sql_cursor = self._read_sql(pairs, snaps)
+        index = self._match_index(pairs)
+        plans: list[Planned] = []
+        planned: set[int] = set()
+        seen: set[str] = set()
+        for chunk in _prefetched(self.airtable.changed_pages(self.airtable_cursor)):
+            self.summary.read_airtable += len(chunk)
+            batch = []
+            for record_id, row in chunk.items():
+                seen.add(record_id)
+                pair = pairs.for_airtable(record_id)
+                pair.a_row = row
+                self._match_one(pairs, pair, index)
+                batch.append(pair)
+            ready = self._plan(batch)
+            planned.update(id(p) for p in batch)  # skipped ones too: reported once
+            self._write_sql(ready)
+            plans += ready
+        if self.airtable_cursor is None or self.full_scan:
+            present = seen if self.airtable_cursor is None else self.airtable.all_ids()
+            for snap in snaps:
+                if snap.airtable_id and snap.airtable_id not in present:
+                    pairs.for_snap(snap).a_gone = True
+        self._match_new(pairs)
+        rest = self._plan([p for p in pairs if id(p) not in planned])
+        self._write_sql(rest)
+        plans += rest
+        self._write_airtable(plans)
+        self.summary.conflicts = self.store.record_conflicts(
+            self.job_id, self.owner_id, [(p.pair, p.outcome, p.state) for p in plans]
+        )
+        self.summary.requests = self.airtable.requests.total
+        self.summary.duration_ms = int((time.monotonic() - clock) * 1000)
+        return started, next_sql_cursor
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _read_sql(self, pairs: Pairs, snaps: list[Snap]) -> str:
+        sql_changes = self.sql.changes_since(self.sql_cursor)
+        self.summary.read_sql += len(sql_changes.rows)
+        for key, srow in sql_changes.rows.items():
+            pairs.for_sql(key).s_row = srow
+        gone = set(sql_changes.deleted)
+        if self.spec.change_detection == "updated_at":
+            keys = set(sql_changes.rows) if not self.sql_cursor else self.sql.all_keys()
+            gone |= {s.sql_key for s in snaps if s.sql_key and s.sql_key not in keys}
+        for key in gone:
+            if key in pairs.by_sql:
+                pairs.for_snap(pairs.by_sql[key]).s_gone = True
+        for snap_id, resolutions in self.store.resolutions(self.job_id).items():
+            found = next((s for s in snaps if s.id == snap_id), None)
+            if found is not None:
+                pairs.for_snap(found).resolution = resolutions
+        return sql_changes.cursor
+
+    def _match_index(self, pairs: Pairs) -> dict[Any, Pair]:
+        """New SQL rows by their match key (the record ID they name, or the key value)."""
+        column = self.spec.match_sql_column
+        index: dict[Any, Pair] = {}
+        for pair in pairs.unmatched_sql():
+            if pair.s_row is None:
+                continue
+            raw = pair.s_row.values.get(column)
+            if self.spec.match_kind == "record_id":
+                key: Any = str(raw) if raw else None
+            else:
+                try:
+                    key = self.by_column[column].converter.from_sql(raw)
+                except ConversionError:
+                    key = None
+            if key is not None:
+                index[_hashable(key)] = pair
+        return index
+
+    def _match_one(self, pairs: Pairs, pair: Pair, index: dict[Any, Pair]) -> None:
+        """Pair a record read for the first time with a new SQL row of the same key."""
+        if pair.snap is not None or pair.sql_key is not None or pair.a_row is None:
+            return
+        if self.spec.match_kind == "record_id":
+            key: Any = pair.airtable_id
+        else:
+            mapping = self.by_column[self.spec.match_sql_column]
+            try:
+                key = mapping.converter.from_airtable(pair.a_row.fields.get(mapping.airtable_field))
+            except ConversionError:
+                return
+        partner = index.pop(_hashable(key), None) if key is not None else None
+        if partner is not None and partner.snap is None and partner.airtable_id is None:
+            pairs.join(pair, partner)
+
+    def _match_new(self, pairs: Pairs) -> None:
+        """A new SQL row naming a record this run did not read: fetch that record."""
+        column = self.spec.match_sql_column
+        if self.spec.match_kind != "record_id":
+            return
+        wanted = {
+            str(p.s_row.values[column]): p
+            for p in pairs.unmatched_sql()
+            if p.s_row and p.s_row.values.get(column)
+        }
+        if wanted:
+            for record_id, row in self.airtable.fetch(wanted).items():
+                a_pair = pairs.for_airtable(record_id)
+                a_pair.a_row = row
+                pairs.join(a_pair, wanted[record_id])
+
+    def _adopt_pending(self, snaps: list[Snap]) -> None:
+        """Finish Airtable creates a killed run sent without recording the answer."""
+        pending = [s for s in snaps if s.pending_since is not None]
+        if not pending:
+            return
+        known = {s.airtable_id for s in snaps if s.airtable_id}
+        since = min(s.pending_since for s in pending if s.pending_since is not None)
+        created = {
+            rid: airtable_values(row, self.mappings)
+            for rid, row in self.airtable.created_since(since).items()
+            if rid not in known
+        }
+        rows = self.sql.fetch([s.sql_key for s in pending if s.sql_key])
+        id_writes: dict[str, dict[str, Any]] = {}
+        for snap in pending:
+            row = rows.get(snap.sql_key or "")
+            named = row.values.get(self.spec.match_sql_column) if row is not None else None
+            if self.spec.match_kind != "record_id" or not named:
+                named = next((rid for rid, v in created.items() if v == snap.sql), None)
+            if named and named in created:
+                created.pop(named)
+                snap.airtable_id, snap.airtable, snap.base = named, snap.sql, dict(snap.sql or {})
+                if self.spec.match_kind == "record_id" and row is not None and snap.sql_key:
+                    # Killed before the SQL row was given its record ID: give it now.
+                    id_writes[snap.sql_key] = {self.spec.match_sql_column: named}
+            snap.pending_since = None
+        if id_writes:
+            self.sql.write(updates=id_writes)
+        self.store.save_snaps(self.job_id, pending)
+        logger.info("sync job %s: %d pending creates reconciled", self.job_id, len(pending))
+
+    # -- merging -----------------------------------------------------------------------
+
+    def _plan(self, pairs: Iterable[Pair]) -> list[Planned]:
+        plans: list[Planned] = []
+        spec = self.spec
+        for pair in pairs:
+            try:
+                a, s, a_time, s_time = side_states(pair, self.mappings)
+            except ConversionError as exc:
+                self._skip(pair, str(exc))
+                continue
+            # An empty snapshot is a create that never landed: nothing was agreed yet.
+            base = pair.snap.base if pair.snap is not None and pair.snap.base else None
+            state = RecordState(base, a, s, a_time, s_time)
+            outcome = merge_record(
+                state,
+                policy=spec.policy,
+                delete_rule=spec.delete_rule,
+                direction=spec.direction,
+                resolution=_resolution(pair.resolution),
+            )
+            plans.append(Planned(pair, outcome, state))
+        return plans
+
+    def _skip(self, pair: Pair, reason: str) -> None:
+        self.summary.errors += 1
+        where = pair.airtable_id or f"SQL row {pair.sql_key}"
+        self.summary.log.append(f"skipped {where}: {reason}")
+
+    # -- writing SQL -------------------------------------------------------------------
+
+    def _write_sql(self, plans: list[Planned]) -> None:
+        columns = self.sql.columns()
+        todo = [p for p in plans if p.outcome.to_sql.action != "none"]
+        for start in range(0, len(todo), SQL_CHUNK):
+            chunk = todo[start : start + SQL_CHUNK]
+            inserts, updates, deletes, inserted = [], {}, [], []
+            for plan in chunk:
+                write = plan.outcome.to_sql
+                try:
+                    values = self._sql_values(write.values, columns)
+                except (ConversionError, ValueError) as exc:
+                    self._skip(plan.pair, str(exc))
+                    plan.outcome = _nothing(plan.outcome)
+                    continue
+                if write.action == "create":
+                    if self.spec.match_kind == "record_id":
+                        values[self.spec.match_sql_column] = plan.pair.airtable_id
+                    inserts.append(values)
+                    inserted.append(plan)
+                elif write.action == "update":
+                    updates[str(plan.pair.sql_key)] = values
+                else:
+                    deletes.append(str(plan.pair.sql_key))
+            keys = self.sql.write(inserts=inserts, updates=updates, deletes=deletes)
+            for plan, key in zip(inserted, keys, strict=True):
+                plan.pair.sql_key = key
+            self.summary.written_sql += len(inserts) + len(updates) + len(deletes)
+        settled = [p for p in plans if p.outcome.to_airtable.action == "none"]
+        self.store.save_outcomes(self.job_id, [(p.pair, p.outcome, p.state) for p in settled])
+
+    def _sql_values(self, values: dict[str, Any] | Any, columns: dict[str, str]) -> dict:
+        return {
+            name: self.by_column[name].converter.to_sql(value, column_type=columns[name])
+            for name, value in dict(values).items()
+        }
+
+    # -- writing Airtable --------------------------------------------------------------
+
+    def _write_airtable(self, plans: list[Planned]) -> None:
+        by_action: dict[str, list[Planned]] = {"create": [], "update": [], "delete": []}
+        for plan in plans:
+            if plan.outcome.to_airtable.action != "none":
+                by_action[plan.outcome.to_airtable.action].append(plan)
+        creates = by_action["create"]
+        if creates:
+            # Marked before any is sent: the next attempt of a killed run looks for these.
+            self.store.mark_pending(self.job_id, [(p.pair, p.state) for p in creates])
+        for action, todo in by_action.items():
+            for start in range(0, len(todo), 10):
+                batch = todo[start : start + 10]
+                self._airtable_batch(action, batch)
+                self.summary.written_airtable += len(batch)
+
+    def _airtable_batch(self, action: str, batch: list[Planned]) -> None:
+        cells = [self._cells(p.outcome.to_airtable.values) for p in batch]
+        if action == "create":
+            ids = self.airtable.create(cells)
+            for plan, record_id in zip(batch, ids, strict=True):
+                plan.pair.airtable_id = record_id
+            if self.spec.match_kind == "record_id":
+                self.sql.write(
+                    updates={
+                        str(p.pair.sql_key): {self.spec.match_sql_column: p.pair.airtable_id}
+                        for p in batch
+                    }
+                )
+        elif action == "update":
+            self.airtable.update(
+                [{"id": p.pair.airtable_id, "fields": c} for p, c in zip(batch, cells, strict=True)]
+            )
+        else:
+            self.airtable.delete([str(p.pair.airtable_id) for p in batch])
+        self.store.save_outcomes(
+            self.job_id,
+            [(p.pair, p.outcome, p.state) for p in batch],
+            audit=(self.owner_id, self.spec.base_id, self.spec.table_id, action, cells),
+        )
+
+    def _cells(self, values: Any) -> dict[str, Any]:
+        return {
+            self.by_column[name].airtable_field: self.by_column[name].converter.to_airtable(v)
+            for name, v in dict(values).items()
+        }
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_DONE = object()
+
+
+def _prefetched(pages: Iterator[dict[str, Any]], *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    """`pages` read on a second thread, handed over in chunks of about `chunk` records.
+    When the reader stops early (an error), the second thread stops at its next page."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=50)
+    stop = threading.Event()
+
+    def give(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                give(page)
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            give(exc)
+        give(_DONE)
+
+    threading.Thread(target=produce, name="sync-airtable-pages", daemon=True).start()
+    gathered: dict[str, Any] = {}
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            gathered.update(item)
+            if len(gathered) >= chunk:
+                yield gathered
+                gathered = {}
+        if gathered:
+            yield gathered
+    finally:
+        stop.set()
+
+
+def _resolution(chosen: dict[str, Any]) -> Resolution | None:
+    if not chosen:
+        return None
+    values = {f: r["value"] for f, r in chosen.items() if f and "value" in r}
+    side = next((r["side"] for f, r in chosen.items() if not f and "side" in r), None)
+    return Resolution(values=values, record_side=side)
+
+
+def _nothing(outcome: Outcome) -> Outcome:
+    """A record skipped for a value that cannot be written: its snapshot stays as it was."""
+    return Outcome(NO_WRITE, NO_WRITE, None, (), "skipped")
