@@ -32,6 +32,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bench.parts.fake_fill_model import API_KEY, FakeFillModel
+from bench.parts.stack import bench_services
 from bench.report import Check, finish
 from bench.workflows import _emulator
 from config.settings import load_settings
@@ -39,9 +40,7 @@ from emulator import DEV_TOKEN
 from services.airtable.orm import RecordChange
 from services.bulk.planning import FillRequest
 from services.bulk.store import FillStatus
-from services.container import Services, build_services
-from services.migrations import upgrade_database
-from services.redis_store import EmbeddedRedis
+from services.container import Services
 from services.workflows.worker import build_worker, launch
 
 WRITE_LIMIT = 50.0  # records/s: 5 requests a second per base, 10 records a request
@@ -69,16 +68,8 @@ def _services(tmp: Path, airtable_url: str, model_url: str) -> Iterator[Services
         rate_user_tokens_per_minute=1_000_000_000,
         workflow_queue_poll_seconds=0.05,
     )
-    upgrade_database(settings.sql_url)
-    services = build_services(settings)
-    try:
+    with bench_services(settings) as services:
         yield services
-    finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-            services.redis.delete(key)
-        services.close()
-        if not settings.redis_url:
-            EmbeddedRedis(tmp).stop()
 
 
 def _contacts(url: str, count: int) -> tuple[Api, str]:

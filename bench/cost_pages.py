@@ -32,16 +32,15 @@ if __package__ in (None, ""):
 from sqlalchemy import make_url, text
 
 from bench.parts import cost_seed, ledger_reports
+from bench.parts.stack import bench_services
 from config.settings import Settings, load_settings
 from services.budget import reports, rollup
 from services.budget.alerts import all_alerts, user_alerts
 from services.budget.reports import DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS, day_range
 from services.budget.usage import limits_and_spend
-from services.container import Services, build_services
+from services.container import Services
 from services.db import create_db_engine
-from services.migrations import upgrade_database
 from services.prompts.runs import PromptRunStore
-from services.redis_store import EmbeddedRedis
 
 TARGET_MS = 100.0
 REPEATS = 5
@@ -148,23 +147,14 @@ def time_query(query: Query) -> Timing:
 @contextmanager
 def backend(label: str, tmp: Path, database_url: str) -> Iterator[Services]:
     """Migrated services on `database_url` (and `REDIS_URL` or an embedded Redis)."""
-    defaults = load_settings()
     settings: Settings = load_settings(
         var_dir=tmp,
         database_url=database_url,
         redis_key_prefix=f"bench{uuid.uuid4().hex[:8]}:",
     )
-    upgrade_database(settings.sql_url)
-    services = build_services(settings)
-    try:
+    with bench_services(settings) as services:
         yield services
-    finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-            services.redis.delete(key)
-        services.close()
-        if not defaults.redis_url:
-            EmbeddedRedis(tmp).stop()
-        print(f"{label}: done")
+    print(f"{label}: done")
 
 
 @contextmanager

@@ -33,6 +33,7 @@ if __package__ in (None, ""):
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from sqlalchemy import delete, func, make_url, select
 
+from bench.parts.stack import bench_services
 from bench.report import Check, finish, percentile
 from config.settings import Settings, load_settings
 from services.budget.budgets import BudgetOverrides
@@ -42,13 +43,11 @@ from services.budget.orm import BudgetAlert, LedgerEntry
 from services.budget.pricing import CostEstimate, TokenUsage
 from services.budget.types import CallStatus, Purpose
 from services.budget.windows import Metric, Window
-from services.container import Services, build_services
+from services.container import Services
 from services.db import transaction
 from services.llm.catalog import ModelSpec
 from services.llm.scripted import ScriptedChatModel, usage
-from services.migrations import upgrade_database
 from services.orm import User
-from services.redis_store import EmbeddedRedis
 
 T = TypeVar("T")
 
@@ -81,16 +80,8 @@ def _services(tmp: Path) -> Iterator[Services]:
         budget_org_day_tokens=10**12,
         budget_org_month_tokens=10**12,
     )
-    upgrade_database(settings.sql_url)
-    services = build_services(settings)
-    try:
+    with bench_services(settings) as services:
         yield services
-    finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=1000):
-            services.redis.delete(key)
-        services.close()
-        if not settings.redis_url:
-            EmbeddedRedis(tmp).stop()
 
 
 def _scripted_model(calls: int) -> ScriptedChatModel:

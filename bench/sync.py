@@ -40,13 +40,12 @@ import sqlalchemy as sa
 from pyairtable import Api
 from pydantic import SecretStr
 
+from bench.parts.stack import bench_services
 from bench.report import Check, finish
 from config.settings import load_settings
 from emulator import DEV_TOKEN
-from services.container import Services, build_services
-from services.migrations import upgrade_database
+from services.container import Services
 from services.orm import Role
-from services.redis_store import EmbeddedRedis
 from services.sync.types import FieldMapping, JobSpec, RunSummary
 
 TARGET = 0.8
@@ -96,16 +95,8 @@ def _services(tmp: Path, airtable_url: str) -> Iterator[Services]:
         airtable_token=SecretStr(DEV_TOKEN),
         sync_full_scan_every_runs=1000,
     )
-    upgrade_database(settings.sql_url)
-    services = build_services(settings)
-    try:
+    with bench_services(settings) as services:
         yield services
-    finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-            services.redis.delete(key)
-        services.close()
-        if not settings.redis_url:
-            EmbeddedRedis(tmp).stop()
 
 
 def _sql_table(engine: sa.Engine, name: str) -> sa.Table:

@@ -38,12 +38,11 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from bench.parts.stack import bench_services
 from bench.report import Check, finish, percentile
 from config.settings import load_settings
-from services.container import Services, build_services
+from services.container import Services
 from services.crypto import TokenCipher
-from services.migrations import upgrade_database
-from services.redis_store import EmbeddedRedis
 from services.webhooks.deliveries import DeliveryStore
 from services.webhooks.dispatcher import WebhookDispatcher
 from services.webhooks.orm import WebhookDelivery
@@ -62,16 +61,8 @@ def _services(tmp: Path) -> Iterator[Services]:
         redis_key_prefix=f"bench{uuid.uuid4().hex[:8]}:",
         webhook_allow_private_targets=True,
     )
-    upgrade_database(settings.sql_url)
-    services = build_services(settings)
-    try:
+    with bench_services(settings) as services:
         yield services
-    finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-            services.redis.delete(key)
-        services.close()
-        if not settings.redis_url:
-            EmbeddedRedis(tmp).stop()
 
 
 @contextmanager

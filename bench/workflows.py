@@ -32,12 +32,11 @@ import requests
 from pyairtable import Api
 from pydantic import SecretStr
 
+from bench.parts.stack import bench_services
 from bench.report import Check, finish
 from config.settings import load_settings
 from emulator import DEV_TOKEN
-from services.container import Services, build_services
-from services.migrations import upgrade_database
-from services.redis_store import EmbeddedRedis
+from services.container import Services
 from services.workflows.definition import AggregateRecords, FindRecords, Notify
 from services.workflows.run_store import RunStore
 from services.workflows.steps import StepContext
@@ -82,16 +81,8 @@ def _services(tmp: Path, airtable_url: str) -> Iterator[Services]:
         workflow_worker_concurrency=1,
         workflow_queue_poll_seconds=0.05,
     )
-    upgrade_database(settings.sql_url)
-    services = build_services(settings)
-    try:
+    with bench_services(settings) as services:
         yield services
-    finally:
-        for key in services.redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-            services.redis.delete(key)
-        services.close()
-        if not settings.redis_url:
-            EmbeddedRedis(tmp).stop()
 
 
 @contextmanager
