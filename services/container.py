@@ -230,6 +230,9 @@ def build_services(settings: Settings) -> Services:
     mirrors, mirror_queries, mirror_sync, mirror_store = _mirrors(
         settings, gateway, connections, sessions
     )
+    # Mirrored tables get Airtable webhooks too, so a change reaches the mirror in seconds.
+    airtable_webhooks.also_watch(mirrors.watched)
+    mirrors.on_change(airtable_webhooks.follow)
     chat_models = ChatModelFactory(settings, guard, metrics)
     sync_engines = SqlEngines(engine)
     sync_jobs = SyncJobs(

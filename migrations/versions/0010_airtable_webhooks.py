@@ -42,7 +42,7 @@ def upgrade() -> None:
             "owner_id",
             sa.Integer(),
             sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_airtable_webhooks_owner"),
-            nullable=False,
+            nullable=True,  # NULL: the org connection (mirrors of the org's bases)
         ),
         sa.Column("base_id", sa.String(40), nullable=False),
         sa.Column("table_id", sa.String(40), nullable=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.airtable.connections import AirtableConnections, BaseInfo
@@ -46,6 +47,28 @@ class Mirrors:
         self.registry = registry
         self._defaults = default_bases
         self._behind_after = behind_after_seconds
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after mirrors are turned on or off (the Airtable webhooks follow)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except AppError as exc:  # the worker's periodic pass catches up
+                logger.warning("mirror change not followed now: %s", exc)
+
+    def watched(self) -> set[tuple[int | None, str, str]]:
+        """(owner or None for the org connection, base, table) of every mirrored table:
+        Airtable webhooks keep them fresh within seconds, beside the sweep."""
+        owners = {b.base_id: b.owner_id for b in self.registry.bases(enabled_only=True)}
+        return {
+            (owners[t.base_id], t.base_id, t.table_id)
+            for t in self.registry.tables(enabled_only=True)
+            if t.base_id in owners
+        }
 
     def can_manage(self, user_id: int, *, is_admin: bool, base_id: str) -> bool:
         """Admins, and people whose own Airtable connection sees the base."""
@@ -99,6 +122,7 @@ class Mirrors:
         for table in wanted:
             queued += self.registry.set_table(base_id, table.id, name=table.name, enabled=True)
         logger.info("mirror of %s turned on by user %d: %d tables queued", base_id, user_id, queued)
+        self._changed()
         return queued
 
     def turn_off(
@@ -115,6 +139,7 @@ class Mirrors:
                 enabled=False,
                 all_tables=current.all_tables if current else True,
             )
+            self._changed()
             return
         if current.all_tables:
             self.registry.set_base(
@@ -130,6 +155,7 @@ class Mirrors:
                 base_id, table_id, name=state.name if state else table_id, enabled=False
             )
         logger.info("mirror of %s tables turned off by user %d", base_id, user_id)
+        self._changed()
 
     def ensure_defaults(self) -> list[str]:
         """Mirror the default (demo) bases the org connection sees, unless someone already
@@ -149,6 +175,8 @@ class Mirrors:
             for table in schema.tables:
                 self.registry.set_table(base_id, table.id, name=table.name, enabled=True)
             turned_on.append(base_id)
+        if turned_on:
+            self._changed()
         return turned_on
 
     def freshness(self, base_id: str) -> Freshness:

@@ -43,7 +43,9 @@ logger = logging.getLogger(__name__)
 NOTIFICATION_PATH = "/api/airtable/notifications/"
 PAYLOAD_QUEUE = "airtable_payloads"
 PAYLOAD_WORKFLOW = "airtable_payloads"
-Watched = tuple[int, str, str]  # (owner_id, base_id, table_id)
+Watched = tuple[int | None, str, str]  # (owner_id or None for the org, base_id, table_id)
+WatchSource = Callable[[], set[Watched]]
+ORG_CONNECTION = 0  # the gateway "user" whose calls use the org connection
 
 
 class PingSignatureError(AppError):
@@ -56,7 +58,7 @@ class WebhookInfo:
 
     id: str
     airtable_id: str
-    owner_id: int
+    owner_id: int | None
     base_id: str
     table_id: str
     cursor: int
@@ -105,6 +107,11 @@ class AirtableWebhooks:
         self._client = client
         self._public_url = public_url.rstrip("/")
         self._refresh_before = refresh_before
+        self._sources: list[WatchSource] = []
+
+    def also_watch(self, source: WatchSource) -> None:
+        """Also keep webhooks on the tables `source` names (mirrors), beside record triggers."""
+        self._sources.append(source)
 
     # -- what is watched ---------------------------------------------------------------
 
@@ -130,7 +137,8 @@ class AirtableWebhooks:
     def watched(self) -> tuple[set[Watched], bool]:
         """The watched tables, and whether every trigger could be resolved: after an
         Airtable or store failure nothing is deregistered (the webhook may well be wanted)."""
-        found, complete = set(), True
+        found: set[Watched] = set()
+        complete = True
         for workflow in self._library.record_triggered():
             try:
                 table = self._resolve(workflow)
@@ -144,12 +152,22 @@ class AirtableWebhooks:
                 continue
             if table is not None:
                 found.add((workflow.owner_id, *table))
+        for source in self._sources:
+            try:
+                found |= source()
+            except AppError as exc:
+                logger.warning("watched tables not read now: %s", exc)
+                complete = False
         return found, complete
 
     # -- registering -------------------------------------------------------------------
 
     def on_workflow_change(self, _workflow_id: str) -> None:
         """Library listener: follow the triggers at once (failures wait for the worker)."""
+        self.follow()
+
+    def follow(self) -> None:
+        """Register and deregister now for what is watched; a failure waits for the worker."""
         try:
             self.sync()
         except AppError as exc:
@@ -160,7 +178,7 @@ class AirtableWebhooks:
         wanted, complete = self.watched()
         rows = self._rows()
         have = {(r.owner_id, r.base_id, r.table_id): r for r in rows}
-        for key in sorted(wanted - set(have)):
+        for key in sorted(wanted - set(have), key=lambda k: (k[0] or 0, k[1], k[2])):
             self._register(*key)
         for key, row in have.items():
             if complete and key not in wanted:
@@ -171,11 +189,11 @@ class AirtableWebhooks:
         queue a catch-up payload read for each."""
         now = now or datetime.now(UTC)
         self.sync()
-        by_base: dict[tuple[int, str], list[AirtableWebhook]] = {}
+        by_base: dict[tuple[int | None, str], list[AirtableWebhook]] = {}
         for row in self._rows():
             by_base.setdefault((row.owner_id, row.base_id), []).append(row)
         for (owner_id, base_id), rows in by_base.items():
-            live = self._remote.ids(owner_id, base_id)
+            live = self._remote.ids(_connection(owner_id), base_id)
             for row in rows:
                 if row.airtable_id not in live or row.expires_at <= now:
                     logger.info("airtable webhook %s is gone; registering again", row.id)
@@ -188,12 +206,12 @@ class AirtableWebhooks:
             self.enqueue_read(row.id, f"check:{int(now.timestamp())}")
 
     def _register(
-        self, owner_id: int, base_id: str, table_id: str, *, local_id: str | None = None
+        self, owner_id: int | None, base_id: str, table_id: str, *, local_id: str | None = None
     ) -> None:
         """Create the webhook at Airtable and keep its row; `local_id` keeps a lost one's URL."""
         local_id = local_id or f"awh_{secrets.token_hex(10)}"
         url = f"{self._public_url}{NOTIFICATION_PATH}{local_id}"
-        created = self._remote.create(owner_id, base_id, url, spec_for(table_id))
+        created = self._remote.create(_connection(owner_id), base_id, url, spec_for(table_id))
         try:
             with self._db.begin() as session:
                 session.add(
@@ -211,12 +229,12 @@ class AirtableWebhooks:
                 )
         except IntegrityError:
             # Another process registered this table a moment ago: keep theirs.
-            self._remote.delete(owner_id, base_id, created.id)
+            self._remote.delete(_connection(owner_id), base_id, created.id)
             return
         logger.info("airtable webhook %s (%s) registered", local_id, created.id)
 
     def _refresh(self, row: AirtableWebhook) -> None:
-        expires = self._remote.refresh(row.owner_id, row.base_id, row.airtable_id)
+        expires = self._remote.refresh(_connection(row.owner_id), row.base_id, row.airtable_id)
         if expires is None:
             self._replace(row)
             return
@@ -230,7 +248,7 @@ class AirtableWebhooks:
 
     def _deregister(self, row: AirtableWebhook) -> None:
         try:
-            self._remote.delete(row.owner_id, row.base_id, row.airtable_id)
+            self._remote.delete(_connection(row.owner_id), row.base_id, row.airtable_id)
         except AppError as exc:
             logger.warning("airtable webhook %s not deleted there: %s", row.id, exc)
         self._forget(row.id)
@@ -301,7 +319,11 @@ class AirtableWebhooks:
         if info is None:
             return None
         data = self._remote.payloads(
-            info.owner_id, info.base_id, info.airtable_id, cursor=info.cursor, limit=limit
+            _connection(info.owner_id),
+            info.base_id,
+            info.airtable_id,
+            cursor=info.cursor,
+            limit=limit,
         )
         return {
             "start": info.cursor,
@@ -351,6 +373,11 @@ class AirtableWebhooks:
             row = session.get(AirtableWebhook, webhook_id)
             if row is not None:
                 session.delete(row)
+
+
+def _connection(owner_id: int | None) -> int:
+    """The gateway user whose token a webhook's calls use (the org's for None)."""
+    return ORG_CONNECTION if owner_id is None else owner_id
 
 
 def _info(row: AirtableWebhook) -> WebhookInfo:

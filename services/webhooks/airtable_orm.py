@@ -21,7 +21,10 @@ class AirtableWebhook(Base):
     # and a webhook re-created after it was lost keeps the URL).
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     airtable_id: Mapped[str] = mapped_column(String(40), unique=True)  # `ach…`
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Whose connection registered it; None for the org connection (a mirror of an org base).
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     base_id: Mapped[str] = mapped_column(String(40))
     table_id: Mapped[str] = mapped_column(String(40))
     mac_secret_encrypted: Mapped[str] = mapped_column(Text)

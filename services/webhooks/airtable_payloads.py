@@ -41,7 +41,7 @@ class ParsedPage:
 
 
 def parse_payloads(
-    base_id: str, owner_id: int, start: int, payloads: list[dict[str, Any]]
+    base_id: str, owner_id: int | None, start: int, payloads: list[dict[str, Any]]
 ) -> ParsedPage:
     """Airtable's v0 payloads as record changes numbered by cursor, and schema news."""
     parsed = ParsedPage()
@@ -59,7 +59,7 @@ def parse_payloads(
 
 
 def _record_changes(
-    base_id: str, owner_id: int, table_id: str, entry: Mapping[str, Any]
+    base_id: str, owner_id: int | None, table_id: str, entry: Mapping[str, Any]
 ) -> list[RecordChange]:
     found = []
     for record_id, data in (entry.get("createdRecordsById") or {}).items():
@@ -156,15 +156,16 @@ class PayloadReader:
             self._gateway.forget_schema(info.base_id)
             for table_id in parsed.schema_tables | {info.table_id}:
                 self._gateway.forget_names(info.base_id, table_id)
-        resolver = TableResolver(self._webhooks.watched_table)
-        started = self._triggers.start_for(
-            info.owner_id,
-            info.base_id,
-            info.table_id,
-            webhook_id,
-            parsed.changes,
-            resolve=resolver,
-        )
+        started: list[str] = []
+        if info.owner_id is not None:  # the org's webhooks serve mirrors, not triggers
+            started = self._triggers.start_for(
+                info.owner_id,
+                info.base_id,
+                info.table_id,
+                webhook_id,
+                parsed.changes,
+                resolve=TableResolver(self._webhooks.watched_table),
+            )
         changes = [c.change for c in parsed.changes]
         self._feed.publish(changes)
         for change in changes:

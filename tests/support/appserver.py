@@ -34,6 +34,7 @@ class AppServer:
             for name, key in (
                 ("airtable_endpoint_url", "AIRTABLE_ENDPOINT_URL"),
                 ("airtable_token", "AIRTABLE_TOKEN"),
+                ("public_url", "PUBLIC_URL"),
             )
             if key in self.env
         }

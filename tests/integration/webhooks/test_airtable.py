@@ -12,12 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from emulator.testing import EmulatorServer
 from services.container import Services
-from services.orm import User
+from services.orm import Role, User
 from services.webhooks.airtable_hooks import WebhookInfo, mac_of
+from services.webhooks.airtable_orm import AirtableWebhook
 from tests.integration.airtable.fixtures import FreshBase, create_fresh_base
+from tests.integration.mirrors.conftest import mirror_loop
 from tests.support.accounts import make_user
 from tests.support.appserver import AppServer
 from tests.support.workflows import (
@@ -268,3 +271,42 @@ def test_a_workflow_writing_the_table_it_watches__is_not_started_again_by_its_ow
         tasks.update(record_id, {"Status": "Done"})
         runs = _wait_runs(app_services, owner, workflow_id, 2, timeout=10)
         assert len(runs) == 2
+
+
+def test_mirror__a_change_made_in_airtable_reaches_it_within_5_seconds_by_webhook(
+    app_services: Services, base: FreshBase
+) -> None:
+    admin = make_user(app_services, role=Role.ADMIN, name="Mirrorer")
+    app_services.mirrors.turn_on(admin.id, is_admin=True, base_id=base.id)
+    mirror_loop(app_services).run_once()  # the build; no sweep runs after it
+    with app_services.sql() as session:
+        owners = session.execute(
+            select(AirtableWebhook.owner_id, AirtableWebhook.table_id).where(
+                AirtableWebhook.base_id == base.id
+            )
+        ).all()
+    assert len(owners) == 2  # People and Tasks, on the org connection (no owner)
+    assert {owner for owner, _ in owners} == {None}
+
+    def hours() -> list[tuple[object, ...]]:
+        sql = 'SELECT "Hours" FROM "Tasks" WHERE "Name" = \'Task 05\''
+        return app_services.mirror_queries.run(0, base.id, sql).rows
+
+    assert hours() == [(2.5,)]
+    tasks = base.api.table(base.id, "Tasks")
+    record = tasks.first(formula="{Name} = 'Task 05'")
+    assert record is not None
+    with in_process_worker(app_services):
+        changed = time.monotonic()
+        tasks.update(record["id"], {"Hours": 77})
+        while hours() != [(77.0,)] and time.monotonic() - changed < 5:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - changed
+    assert hours() == [(77.0,)], f"not in the mirror {elapsed:.1f} s after the change"
+    print(f"airtable change -> mirror: {elapsed:.2f} s")
+    app_services.mirrors.turn_off(admin.id, is_admin=True, base_id=base.id)
+    with app_services.sql() as session:
+        left = session.scalars(
+            select(AirtableWebhook.id).where(AirtableWebhook.base_id == base.id)
+        ).all()
+    assert left == []  # nothing watches the base any more: its webhooks are gone
