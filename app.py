@@ -170,11 +170,14 @@ ADMIN_ONLY = {users.url_path, costs.url_path, status.url_path}
 navigation = st.navigation(
     {
         "": [signin, register, reset_password],
-        "Assistant": [chat, prompts, workflows, workflow_run, webhooks, bases, sync, conflicts],
+        "Assistant": [chat, prompts],
+        "Automation": [workflows, workflow_run, webhooks],
+        "Data": [bases, sync, conflicts],
         "Account": [account, usage, notifications],
         "Admin": [users, costs, status],
     },
     position="sidebar" if signed_in else "hidden",
+    expanded=True,  # every page a person may open stays listed (no "View more")
 )
 
 if user is None and navigation.url_path not in PUBLIC:

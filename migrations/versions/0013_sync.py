@@ -23,7 +23,11 @@ def upgrade() -> None:
         "sync_jobs",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column(
-            "owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+            "owner_id",
+            sa.Integer,
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            index=True,
+            nullable=False,
         ),
         sa.Column("name", sa.String(80), nullable=False),
         sa.Column("base_id", sa.String(40), nullable=False),
@@ -53,7 +57,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_field_maps",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("job_id", sa.String(40), sa.ForeignKey("sync_jobs.id", ondelete="CASCADE")),
+        sa.Column(
+            "job_id",
+            sa.String(40),
+            sa.ForeignKey("sync_jobs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("airtable_field", sa.String(40), nullable=False),
         sa.Column("sql_column", sa.String(120), nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
@@ -63,7 +72,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_snapshots",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("job_id", sa.String(40), sa.ForeignKey("sync_jobs.id", ondelete="CASCADE")),
+        sa.Column(
+            "job_id",
+            sa.String(40),
+            sa.ForeignKey("sync_jobs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("airtable_id", sa.String(40), nullable=True),
         sa.Column("sql_key", sa.String(200), nullable=True),
         sa.Column("base", sa.JSON, nullable=False),
@@ -79,11 +93,17 @@ def upgrade() -> None:
     op.create_table(
         "sync_conflicts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("job_id", sa.String(40), sa.ForeignKey("sync_jobs.id", ondelete="CASCADE")),
+        sa.Column(
+            "job_id",
+            sa.String(40),
+            sa.ForeignKey("sync_jobs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column(
             "snapshot_id",
             sa.Integer,
             sa.ForeignKey("sync_snapshots.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("field", sa.String(120), nullable=False),
         sa.Column("base", sa.JSON, nullable=True),
@@ -103,7 +123,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_runs",
         sa.Column("id", sa.String(80), primary_key=True),
-        sa.Column("job_id", sa.String(40), sa.ForeignKey("sync_jobs.id", ondelete="CASCADE")),
+        sa.Column(
+            "job_id",
+            sa.String(40),
+            sa.ForeignKey("sync_jobs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("trigger", sa.String(20), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("started_at", UTCDateTime(), nullable=False),

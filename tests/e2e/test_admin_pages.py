@@ -79,7 +79,9 @@ def test_users__budget_alerts_name_the_user_by_email(
     page.goto(f"{app_server.url}/admin_users")
 
     alerts = page.get_by_test_id("stDataFrame").first
-    expect(_cells(alerts, member.email)).to_be_attached()
+    # The grid fills its cells (for screen readers) once it is on screen.
+    alerts.scroll_into_view_if_needed()
+    expect(_cells(alerts, member.email)).to_be_attached(timeout=15_000)
     expect(_cells(alerts, str(member.id))).to_have_count(0)
 
 
