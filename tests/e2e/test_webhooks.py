@@ -61,6 +61,8 @@ def test_webhooks_page__create_test_log_replay_rotate_disable_delete(
     main.get_by_test_id("stMultiSelect").click()
     page.get_by_role("option", name=re.compile(r"\(change\.applied\)")).click()
     page.keyboard.press("Escape")
+    # The pick reaches the server on a rerun: wait for its chip before submitting.
+    expect(main.get_by_test_id("stMultiSelect")).to_contain_text("change.applied", timeout=SLOW)
     button(page, "Create endpoint").click()
 
     code = main.get_by_test_id("stCode")
