@@ -11,32 +11,28 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from bench.parts.serving import ThreadedApp
 
 API_KEY = "fake-fill-model-key"
 _RECORDS = re.compile(r"Records:\n(\{.*\})", re.DOTALL)
 
 
 @dataclass
-class FakeFillModel:
+class FakeFillModel(ThreadedApp):
     options: list[str]
     calls: int = 0
     records: int = 0
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
 
     async def _handle(self, request: Request) -> JSONResponse:
         if request.headers.get("x-goog-api-key") != API_KEY:
@@ -73,36 +69,10 @@ class FakeFillModel:
             }
         )
 
-    def __enter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = Starlette(
+    def app(self) -> Starlette:
+        return Starlette(
             routes=[Route("/{version}/models/{call:path}", self._handle, methods=["POST"])]
         )
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake model did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
 
 __all__: list[Any] = ["API_KEY", "FakeFillModel"]

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from bench.parts.serving import ThreadedApp
 
 API_KEY = "bench-fake-gemini-key"
 ANSWER = "There are tasks in every status; the counts are in the table above."
@@ -40,7 +38,7 @@ TOOL_CALL = {
 _SIGNATURE = "ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ=="
 
 
-class RuleGemini:
+class RuleGemini(ThreadedApp):
     """Run with `with RuleGemini(latency_s=0.05) as gemini: gemini.url`."""
 
     def __init__(self, *, latency_s: float = 0.05) -> None:
@@ -48,8 +46,6 @@ class RuleGemini:
         self.url = ""
         self.calls = 0
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
     async def _models(self, _request: Request) -> Response:
         names = ["gemini-2.5-flash", "gemini-2.5-flash-lite"]
@@ -77,47 +73,18 @@ class RuleGemini:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    def __enter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        routes = [
-            Route("/{version}/models", self._models, methods=["GET"]),
-            Route("/{version}/models/{call:path}", self._generate, methods=["POST"]),
-        ]
-        # Idle connections are kept far longer than a bench's gaps between calls: uvicorn's
-        # default 5 s lets a client reuse a connection just as the server closes it, which
-        # the app rightly reports as "provider cannot be reached" (seen once in a soak).
-        config = uvicorn.Config(
-            Starlette(routes=routes),
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_keep_alive=600,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake Gemini server did not start")
-            time.sleep(0.01)
-        return self
+    # Idle connections are kept far longer than a bench's gaps between calls: uvicorn's
+    # default 5 s lets a client reuse a connection just as the server closes it, which
+    # the app rightly reports as "provider cannot be reached" (seen once in a soak).
+    uvicorn_options = {"timeout_keep_alive": 600}
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/{version}/models", self._models, methods=["GET"]),
+                Route("/{version}/models/{call:path}", self._generate, methods=["POST"]),
+            ]
+        )
 
 
 def _reply(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
