@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Locator, expect, sync_playwright
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -43,3 +44,21 @@ def launch_chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def pick_option(select: Locator, option: str | re.Pattern[str], chip: str) -> None:
+    """Pick `option` in a Streamlit multiselect and wait for its `chip` to show.
+
+    The dropdown sometimes swallows the first click (it is still opening, or a rerun
+    redraws it), so the pick is tried again, up to three times, before the test fails."""
+    page = select.page
+    for attempt in range(3):
+        select.click()
+        page.get_by_role("option", name=option).first.click()
+        page.keyboard.press("Escape")
+        try:
+            expect(select).to_contain_text(chip, timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
