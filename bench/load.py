@@ -1,9 +1,17 @@
 """Benchmark: 50 users at once, each holding a 10-turn conversation through `POST /api/chat`.
 
-`make run`'s processes (web and worker) on scratch stores, the emulator as Airtable, and a
-fake Gemini that answers by rule with a fixed latency per call (`bench/parts/`): every turn
-is a tool call (`aggregate_records` over the emulator), then the answer streamed in pieces;
-the first turn also names the conversation. Each user has its own account and API token.
+`make run`'s processes (web, worker, emulator as Airtable) on scratch stores, and a fake
+Gemini that answers by rule with a fixed latency per call (`bench/parts/`): every turn is a
+tool call (`aggregate_records` over the emulator), then the answer streamed in pieces; the
+first turn also names the conversation. Each user has its own account and API token.
+
+Users behave like people: each starts at a random moment within the first pause and pauses
+0.5 to 1.5 times `--think` seconds between turns (reading, typing), and the fake model
+answers each call after `--latency` seconds (Gemini Flash's usual time to answer a short
+call is about a second). `--think 0 --latency 0.05` is a stress test instead: 50 users
+asking 400 turns a second of one 2-core machine measure its saturation, not the server's
+overhead. The web process's CPU time per turn and its share of one core are printed, so
+the headroom is visible (one web process is one Python interpreter: one core at most).
 
 Baseline, same run: one user alone, the same 10 turns. The server's own overhead of a turn
 is its time less the fake model's fixed latency (calls x latency; the ledger confirms the
@@ -12,7 +20,7 @@ overhead ratio, errors, and each user's budget counters against the ledger.
 Targets: 0 errors; counters equal to the ledger (none left in flight); p95 overhead under
 load ≤ 2x the single user's. Exits 1 on a miss.
 
-Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 0.05]``.
+Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 1.0] [--think 5]``.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -29,6 +38,7 @@ from bench.parts.chat_stack import (
     Stack,
     Turn,
     chat_stack,
+    cpu_seconds,
     ledger_matches_counters,
     ledger_rows,
     run_users,
@@ -70,28 +80,53 @@ def _figures(name: str, turns: list[list[Turn]], latency: float) -> dict[str, fl
     return row
 
 
-def _run(stack: Stack, users: int, turns: int) -> tuple[list[list[Turn]], list[int], float]:
+@dataclass
+class Run:
+    turns: list[list[Turn]]
+    user_ids: list[int]
+    seconds: float
+    web_cpu_s: float
+
+    def describe(self) -> str:
+        count = sum(len(user) for user in self.turns)
+        return (
+            f"{count} turns in {self.seconds:.1f} s ({count / self.seconds:.1f} a second); "
+            f"web process CPU {self.web_cpu_s * 1000 / count:.0f} ms a turn, "
+            f"{self.web_cpu_s / self.seconds:.0%} of one core"
+        )
+
+
+def _run(stack: Stack, users: int, turns: int, think_s: float) -> Run:
     made = stack.add_users(users)
+    cpu = cpu_seconds(stack.web_pid)
     started = time.perf_counter()
-    result = run_users(stack.url, [token for _, token in made], turns)
-    return result, [user_id for user_id, _ in made], time.perf_counter() - started
+    result = run_users(stack.url, [token for _, token in made], turns, think_s=think_s)
+    elapsed = time.perf_counter() - started
+    return Run(result, [user_id for user_id, _ in made], elapsed, cpu_seconds(stack.web_pid) - cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds a call")
+    parser.add_argument("--latency", type=float, default=1.0, help="fake model seconds a call")
+    parser.add_argument(
+        "--think", type=float, default=5.0, help="mean seconds a user pauses between turns"
+    )
     args = parser.parse_args(argv)
     checks: list[Check] = []
     with chat_stack(latency_s=args.latency) as stack:
         run_users(stack.url, [stack.add_users(1)[0][1]], 2)  # warm-up: imports, caches
-        single, single_ids, _ = _run(stack, 1, args.turns)
-        many, many_ids, elapsed = _run(stack, args.users, args.turns)
+        alone_run = _run(stack, 1, args.turns, args.think)
+        loaded_run = _run(stack, args.users, args.turns, args.think)
+        single, single_ids = alone_run.turns, alone_run.user_ids
+        many, many_ids = loaded_run.turns, loaded_run.user_ids
         print(
-            f"{args.users} users x {args.turns} turns in {elapsed:.1f} s; fake model "
-            f"{args.latency * 1000:.0f} ms a call"
+            f"{args.users} users x {args.turns} turns; fake model {args.latency * 1000:.0f} ms "
+            f"a call; users pause {args.think:g} s on average between turns"
         )
+        print(f" single user: {alone_run.describe()}")
+        print(f"{args.users:>5} users: {loaded_run.describe()}")
         alone = _figures("single user", single, args.latency)
         loaded = _figures(f"{args.users} users", many, args.latency)
         errors = [t.error for user in single + many for t in user if t.error]

@@ -1,13 +1,13 @@
 """What the chat benches share: `make run`'s processes on scratch stores, users with API
 tokens, conversations through `POST /api/chat`, the ledger check and process memory.
 
-`chat_stack()` starts the emulator (as Airtable), the rule-based fake Gemini, the web
-process (`streamlit run server.py`) and a workflow worker (`manage.py worker`), each as
-`make run` would, on a fresh SQLite file and the embedded Redis (or `DATABASE_URL` /
-`REDIS_URL`) in a temporary directory. The emulator has no rate limit, so the Airtable
-pace is raised to 1,000 requests/s (the real 5/s would measure Airtable's limit, not us),
-and the per-user model-call rate limit to 10,000 a minute (a bench user asks faster than
-a person).
+`chat_stack()` starts the emulator (as Airtable, its own process as under `make run`), the
+rule-based fake Gemini, the web process (`streamlit run server.py`) and a workflow worker
+(`manage.py worker`), each as `make run` would, on a fresh SQLite file and the embedded
+Redis (or `DATABASE_URL` / `REDIS_URL`) in a temporary directory. The emulator has no rate
+limit, so the Airtable pace is raised to 1,000 requests/s (the real 5/s would measure
+Airtable's limit, not us), and the per-user model-call rate limit to 10,000 a minute (a
+bench user asks faster than a person).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import secrets
 import subprocess
 import sys
@@ -33,8 +34,7 @@ from sqlalchemy import func, select
 from bench.parts.gemini_rules import API_KEY, RuleGemini
 from config.settings import load_settings
 from emulator import DEV_TOKEN
-from emulator.seed import PROJECT_TRACKER_ID
-from emulator.testing import EmulatorServer
+from emulator.seed import PROJECT_TRACKER_ID, REFERENCE_DATE
 from services.budget.orm import LedgerEntry
 from services.budget.usage import limits_and_spend
 from services.budget.windows import Metric, Scope, Window
@@ -43,7 +43,7 @@ from services.migrations import upgrade_database
 from services.redis_store import EmbeddedRedis
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-QUESTION = "How many tasks are there by status?"
+QUESTION = "How many projects are there by status?"
 
 
 @dataclass
@@ -99,7 +99,10 @@ def _wait(url: str, timeout: float = 90) -> None:
 def chat_stack(*, latency_s: float) -> Iterator[Stack]:
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
-        emulator = stack.enter_context(EmulatorServer(seed="demo"))
+        log = stack.enter_context(open(tmp / "processes.log", "w"))
+        emulator_url = f"http://127.0.0.1:{_free_port()}"
+        emulator = _start(_emulator_command(emulator_url), dict(os.environ), log)
+        stack.callback(_stop, emulator)
         gemini = stack.enter_context(RuleGemini(latency_s=latency_s))
         redis_url = os.environ.get("REDIS_URL")
         if not redis_url:
@@ -111,7 +114,7 @@ def chat_stack(*, latency_s: float) -> Iterator[Stack]:
             "VAR_DIR": str(tmp),
             "REDIS_KEY_PREFIX": f"bench{uuid.uuid4().hex[:8]}:",
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "AIRTABLE_ENDPOINT_URL": emulator.url,
+            "AIRTABLE_ENDPOINT_URL": emulator_url,
             "AIRTABLE_TOKEN": DEV_TOKEN,
             "AIRTABLE_REQUESTS_PER_SECOND": "1000",
             "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "1000",
@@ -125,7 +128,7 @@ def chat_stack(*, latency_s: float) -> Iterator[Stack]:
         settings = load_settings(
             var_dir=tmp,
             redis_key_prefix=env["REDIS_KEY_PREFIX"],
-            airtable_endpoint_url=emulator.url,
+            airtable_endpoint_url=emulator_url,
             airtable_token=DEV_TOKEN,
             llm_provider="gemini",
             google_api_key=API_KEY,
@@ -133,7 +136,7 @@ def chat_stack(*, latency_s: float) -> Iterator[Stack]:
         )
         upgrade_database(settings.sql_url)
         full_env = {**os.environ, **env}
-        log = stack.enter_context(open(tmp / "processes.log", "w"))
+        _wait(f"{emulator_url}/_emulator/stats")
         web = _start(
             [
                 sys.executable,
@@ -161,6 +164,14 @@ def chat_stack(*, latency_s: float) -> Iterator[Stack]:
         services = build_services(settings)
         stack.callback(services.close)
         yield Stack(url, services, gemini, web.pid, worker.pid)
+
+
+def _emulator_command(url: str) -> list[str]:
+    port = url.rsplit(":", 1)[1]
+    return [
+        sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", port,
+        "--data", ":memory:", "--seed", "demo", "--seed-date", REFERENCE_DATE.isoformat(),
+    ]  # fmt: skip
 
 
 def _start(command: list[str], env: dict[str, str], log: IO[str]) -> subprocess.Popen[bytes]:
@@ -210,23 +221,44 @@ async def ask(client: httpx.AsyncClient, conversation_id: str | None) -> tuple[T
     return Turn(first, time.perf_counter() - started, "stream ended without done"), conversation_id
 
 
-async def converse(url: str, token: str, turns: int) -> list[Turn]:
-    """One user's conversation of `turns` turns, one after another."""
+async def converse(
+    url: str, token: str, turns: int, *, think_s: float = 0.0, rng: random.Random | None = None
+) -> list[Turn]:
+    """One user's conversation of `turns` turns, one after another.
+
+    With `think_s`, the user starts at a random moment within the first `think_s` seconds
+    and pauses between turns for 0.5 to 1.5 times `think_s` (reading the answer, typing the
+    next question), so that users do not ask in lockstep.
+    """
+    rng = rng or random.Random(0)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300) as client:
         done: list[Turn] = []
         conversation_id = None
-        for _ in range(turns):
+        if think_s:
+            await asyncio.sleep(rng.uniform(0, think_s))
+        for n in range(turns):
+            if n and think_s:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
             turn, conversation_id = await ask(client, conversation_id)
             done.append(turn)
         return done
 
 
-def run_users(url: str, tokens: list[str], turns: int) -> list[list[Turn]]:
-    """Every user's conversation at once; each user's turns in order."""
+def run_users(
+    url: str, tokens: list[str], turns: int, *, think_s: float = 0.0, seed: int = 0
+) -> list[list[Turn]]:
+    """Every user's conversation at once; each user's turns in order (see `converse`)."""
 
     async def all_users() -> list[list[Turn]]:
-        return list(await asyncio.gather(*(converse(url, t, turns) for t in tokens)))
+        return list(
+            await asyncio.gather(
+                *(
+                    converse(url, t, turns, think_s=think_s, rng=random.Random(seed + i))
+                    for i, t in enumerate(tokens)
+                )
+            )
+        )
 
     return asyncio.run(all_users())
 
@@ -266,6 +298,12 @@ def ledger_rows(services: Services, user_ids: list[int]) -> int:
             )
             or 0
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process `pid` has used so far, in seconds (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:

@@ -7,7 +7,10 @@ Gemini: `streamGenerateContent?alt=sse` and `generateContent`. Rules, from the r
 - a summary request answers a short summary;
 - a request whose last part is a function response answers the final text, in `CHUNKS`
   pieces;
-- any other request (a new question) calls `aggregate_records` on Tasks by Status.
+- any other request (a new question) calls `aggregate_records` on Projects by Status
+  (one page of Airtable: the benches measure our server, not the emulator paging the
+  5,000 tasks; at Airtable's 5 requests a second a whole-table read of Tasks for 50 users
+  at once is a job for a mirror and `query_records`, see `bench/mirror.py`).
 Every call waits `latency_s` before its first byte and nothing after: the model's fixed
 latency a bench subtracts from a turn to get the server's own overhead.
 """
@@ -29,11 +32,11 @@ from starlette.routing import Route
 from bench.parts.serving import ThreadedApp
 
 API_KEY = "bench-fake-gemini-key"
-ANSWER = "There are tasks in every status; the counts are in the table above."
+ANSWER = "There are projects in every status; the counts are in the table above."
 CHUNKS = 4
 TOOL_CALL = {
     "name": "aggregate_records",
-    "args": {"table": "Tasks", "metric": "count", "group_by": "Status"},
+    "args": {"table": "Projects", "metric": "count", "group_by": "Status"},
 }
 _SIGNATURE = "ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ=="
 
@@ -92,9 +95,9 @@ def _reply(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
         p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", [])
     )
     if "title of at most 6 words" in system:
-        return "Tasks by status", None
+        return "Projects by status", None
     if "Summarise this earlier part" in system:
-        return "Earlier the person asked how many tasks there are by status.", None
+        return "Earlier the person asked how many projects there are by status.", None
     contents = body.get("contents") or [{}]
     last_parts = contents[-1].get("parts", [])
     if any("functionResponse" in p for p in last_parts):
