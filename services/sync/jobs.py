@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
-from services.airtable.schema import FieldSchema, TableSchema
+from services.airtable.schema import BaseSchema, FieldSchema, TableSchema
 from services.crypto import TokenCipher
 from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
 from services.sync.convert import AIRTABLE_TYPES, KINDS, SQL_TYPES
@@ -206,6 +206,8 @@ class SyncJobs:
         columns = sql.columns()
         for mapping in spec.mappings:
             _check_mapping(mapping, table, columns)
+            if mapping.kind == "link_names":
+                _check_linked(mapping, schema, table)
         self._check_match(actor, spec, table, sql, columns)
         _check_detection(spec, sql, columns)
         if spec.policy == "newest_wins" and not spec.airtable_modified_field:
@@ -420,6 +422,17 @@ def _check_mapping(mapping: FieldMapping, table: TableSchema, columns: dict[str,
         raise InvalidInputError(
             f"{mapping.sql_column}: a SQL {columns[mapping.sql_column]} column cannot hold "
             f"{mapping.kind} values from {found.name}."
+        )
+
+
+def _check_linked(mapping: FieldMapping, schema: BaseSchema, table: TableSchema) -> None:
+    """Links synced as names need the linked table (its primary field holds the names)."""
+    found = _field(table, mapping.airtable_field)
+    linked = schema.table_by_id(found.linked_table_id or "") if found is not None else None
+    if linked is None:
+        raise InvalidInputError(
+            f"{mapping.sql_column}: the linked table of {mapping.airtable_field} is not in "
+            "the base, so its records' names cannot be looked up."
         )
 
 

@@ -19,17 +19,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
+from services.airtable.schema import TableSchema
 from services.errors import AppError, InvalidInputError, NotFoundError
 from services.events.bus import EventBus
 from services.events.types import SYNC_CONFLICT, WORKFLOW_RUN_FAILED
 from services.sync.airtable_side import GatewayTable
 from services.sync.convert import ConversionError
 from services.sync.jobs import Actor, SyncJobs
+from services.sync.links import LinkNames
 from services.sync.orm import SyncConflict, SyncJob, SyncRun
 from services.sync.runner import SyncRun as Runner
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
-from services.sync.types import RunSummary
+from services.sync.types import JobSpec, RunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +112,7 @@ class SyncService:
                 job_id=job_id,
                 owner_id=owner_id,
                 spec=spec,
-                airtable=GatewayTable(
-                    self._gateway,
-                    owner_id,
-                    spec.base_id,
-                    spec.table_id,
-                    [m.airtable_field for m in spec.mappings],
-                    spec.airtable_modified_field,
-                ),
+                airtable=self._airtable_side(owner_id, spec),
                 sql=SqlTable(
                     self._engines(url),
                     spec.sql_table,
@@ -145,6 +140,35 @@ class SyncService:
         summary.status = "ok"
         self._finish(summary, next_a, next_s, full_scan)
         return summary
+
+    def _airtable_side(self, owner_id: int, spec: JobSpec) -> GatewayTable:
+        """The job's Airtable table as its owner reads it, link names looked up when the
+        mapping syncs links as names."""
+        table = GatewayTable(
+            self._gateway,
+            owner_id,
+            spec.base_id,
+            spec.table_id,
+            [m.airtable_field for m in spec.mappings],
+            spec.airtable_modified_field,
+        )
+        by_name = [m for m in spec.mappings if m.kind == "link_names"]
+        if by_name:
+            schema = self._gateway.schema(owner_id, spec.base_id)
+            linked: dict[str, TableSchema] = {}
+            for mapping in by_name:
+                source = schema.table_by_id(spec.table_id)
+                found = source.find_field(mapping.airtable_field) if source else None
+                target = schema.table_by_id(found.linked_table_id or "") if found else None
+                if target is None:
+                    raise InvalidInputError(
+                        f"{mapping.sql_column}: its Airtable field no longer links to a table."
+                    )
+                linked[mapping.airtable_field] = target
+            table.links = LinkNames(
+                self._gateway, owner_id, spec.base_id, linked, requests=table.requests
+            )
+        return table
 
     def _earlier_run(self, job_id: str, run_id: str) -> str | None:
         """Another running run of the job that started first (ties: the smaller ID)."""

@@ -1,0 +1,191 @@
+"""Linked-record fields synced as the linked records' primary names, both ways."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pyairtable import Api
+
+from emulator import DEV_TOKEN
+from emulator.testing import EmulatorServer
+from services.container import Services
+from services.errors import InvalidInputError
+from services.orm import User
+from services.sync.types import FieldMapping, JobSpec
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> tuple[str, sa.Engine, sa.Table]:
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    engine = sa.create_engine(url)
+    table = sa.Table(
+        "tasks",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("airtable_id", sa.String(20), unique=True),
+        sa.Column("name", sa.Text),
+        sa.Column("owners", sa.Text),
+        sa.Column("qty", sa.Integer),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    table.create(engine)
+    return url, engine, table
+
+
+def _base(emulator: EmulatorServer) -> tuple[Api, str, dict[str, str], dict[str, str]]:
+    """People (two of them called Bob) and 30 Tasks linked to them."""
+    api = Api(DEV_TOKEN, endpoint_url=emulator.url, retry_strategy=None)
+    base = api.create_base(
+        "wspSyncTests",
+        f"Links {uuid.uuid4().hex[:8]}",
+        [
+            {"name": "People", "fields": [{"name": "Name", "type": "singleLineText"}]},
+            {
+                "name": "Tasks",
+                "fields": [
+                    {"name": "Name", "type": "singleLineText"},
+                    {
+                        "name": "Owners",
+                        "type": "multipleRecordLinks",
+                        "options": {"linkedTableId": "People"},
+                    },
+                    {"name": "Qty", "type": "number", "options": {"precision": 0}},
+                ],
+            },
+        ],
+    )
+    people = api.table(base.id, "People").batch_create(
+        [{"Name": n} for n in ("Alice", "Bob", "Bob", "Carla")]
+    )
+    alice, bob, _bob2, carla = (p["id"] for p in people)
+    api.table(base.id, "Tasks").batch_create(
+        [
+            {
+                "Name": f"Task {i:02d}",
+                "Owners": [alice, carla] if i % 2 else [bob],
+                "Qty": i,
+            }
+            for i in range(30)
+        ]
+    )
+    schema = base.schema().table("Tasks")
+    fields = {f.name: f.id for f in schema.fields}
+    return api, base.id, {"Tasks": schema.id, "alice": alice, "carla": carla}, fields
+
+
+def _spec(base_id: str, table_id: str, fields: dict[str, str], url: str) -> JobSpec:
+    return JobSpec(
+        name="Tasks by owner name",
+        base_id=base_id,
+        table_id=table_id,
+        sql_table="tasks",
+        sql_key_column="id",
+        mappings=(
+            FieldMapping(fields["Name"], "name", "text"),
+            FieldMapping(fields["Owners"], "owners", "link_names"),
+            FieldMapping(fields["Qty"], "qty", "number"),
+        ),
+        policy="manual",
+        every_seconds=60,
+        sql_url=url,
+    )
+
+
+def _rows(engine: sa.Engine, table: sa.Table) -> dict[str, dict]:
+    with engine.connect() as conn:
+        return {r.name: dict(r._mapping) for r in conn.execute(sa.select(table))}
+
+
+def _touch(engine: sa.Engine, table: sa.Table, name: str, **values: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(table)
+            .where(table.c.name == name)
+            .values(**values, updated_at=datetime.now(UTC))
+        )
+
+
+def test_sync_link_names__ids_become_names_and_names_become_ids(
+    sync_services: Services,
+    admin: User,
+    emulator: EmulatorServer,
+    target: tuple[str, sa.Engine, sa.Table],
+) -> None:
+    url, engine, table = target
+    api, base_id, ids, fields = _base(emulator)
+    tasks = api.table(base_id, ids["Tasks"])
+    job = sync_services.sync_jobs.create(admin, _spec(base_id, ids["Tasks"], fields, url))
+
+    # Airtable → SQL: the IDs become names, looked up in one request for all 30 tasks.
+    first = sync_services.sync.run(job.id, "links-1", "manual")
+    assert first.status == "ok", first.log
+    rows = _rows(engine, table)
+    assert len(rows) == 30
+    assert rows["Task 01"]["owners"] == "Alice,Carla"
+    assert rows["Task 02"]["owners"] == "Bob"
+    assert first.requests == 2  # one page of tasks, one page of names
+
+    # SQL → Airtable: names become the linked records' IDs (case-insensitive), on an
+    # update and on a create.
+    _touch(engine, table, "Task 01", owners="carla")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(table).values(
+                name="From SQL", owners="Alice, Carla", qty=5, updated_at=datetime.now(UTC)
+            )
+        )
+    # A name matching no record, and one matching two: that field of that record is
+    # skipped with the reason; the record's other fields still sync.
+    _touch(engine, table, "Task 03", owners="Zed", qty=300)
+    _touch(engine, table, "Task 05", owners="Bob", qty=500)
+    second = sync_services.sync.run(job.id, "links-2", "manual")
+    assert second.status == "ok", second.log
+    assert second.errors == 2
+    assert any('no People record is named "Zed"' in line for line in second.log)
+    assert any('2 People records are named "Bob"' in line for line in second.log)
+    airtable = {r["fields"]["Name"]: r["fields"] for r in tasks.all()}
+    assert airtable["Task 01"]["Owners"] == [ids["carla"]]
+    assert sorted(airtable["From SQL"]["Owners"]) == sorted([ids["alice"], ids["carla"]])
+    assert airtable["From SQL"]["Qty"] == 5
+    assert (airtable["Task 03"]["Qty"], airtable["Task 05"]["Qty"]) == (300, 500)
+    assert sorted(airtable["Task 03"]["Owners"]) == sorted([ids["alice"], ids["carla"]])
+    assert len(airtable) == 31
+
+    # Nothing lost: the SQL names stay (not overwritten by Airtable's), and when the
+    # record is read again the names are tried again and skipped again.
+    tasks.update(airtable_id := _rows(engine, table)["Task 03"]["airtable_id"], {"Qty": 301})
+    third = sync_services.sync.run(job.id, "links-3", "manual")
+    assert third.status == "ok", third.log
+    rows = _rows(engine, table)
+    assert (rows["Task 03"]["owners"], rows["Task 03"]["qty"]) == ("Zed", 301)
+    assert rows["Task 05"]["owners"] == "Bob"
+    assert rows["From SQL"]["airtable_id"] is not None
+    assert any('"Zed"' in line for line in third.log)
+    assert tasks.get(airtable_id)["fields"]["Owners"] == [ids["alice"], ids["carla"]]
+
+    # Once the name is known, it syncs.
+    api.table(base_id, "People").create({"Name": "Zed"})
+    _touch(engine, table, "Task 03", owners="Zed")
+    fourth = sync_services.sync.run(job.id, "links-4", "manual")
+    assert fourth.status == "ok", fourth.log
+    assert not any("Zed" in line for line in fourth.log)
+    [zed] = api.table(base_id, "People").all(formula="{Name}='Zed'")
+    assert tasks.get(airtable_id)["fields"]["Owners"] == [zed["id"]]
+
+
+def test_sync_link_names__refused_on_a_field_that_is_not_a_link(
+    sync_services: Services,
+    admin: User,
+    emulator: EmulatorServer,
+    target: tuple[str, sa.Engine, sa.Table],
+) -> None:
+    url, _engine, _table = target
+    _api, base_id, ids, fields = _base(emulator)
+    spec = _spec(base_id, ids["Tasks"], fields, url)
+    wrong = (FieldMapping(fields["Name"], "owners", "link_names"), spec.mappings[2])
+    with pytest.raises(InvalidInputError, match="Name: an Airtable singleLineText field"):
+        sync_services.sync_jobs.create(admin, JobSpec(**{**spec.__dict__, "mappings": wrong}))
