@@ -55,6 +55,7 @@ from services.redis_store import EmbeddedRedis, check_redis, connect_redis
 from services.schema_help.changes import SchemaHelp
 from services.sync.durable import SyncLauncher
 from services.sync.jobs import SyncJobs
+from services.sync.mirror_side import MirrorReads
 from services.sync.service import ConflictInbox, SqlEngines, SyncService
 from services.sync.triggers import ChangeRequests, SyncTriggers
 from services.webhooks.airtable_hooks import AirtableWebhooks
@@ -314,6 +315,11 @@ def build_services(settings: Settings) -> Services:
             events,
             full_scan_every=settings.sync_full_scan_every_runs,
             alert_after_failures=settings.sync_alert_after_failures,
+            mirrors=MirrorReads(
+                mirrors.registry,
+                mirror_store,
+                behind_after_seconds=settings.mirror_behind_seconds,
+            ),
         ),
         sync_conflicts=ConflictInbox(sessions, sync_jobs),
         sync_engines=sync_engines,

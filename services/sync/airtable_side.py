@@ -1,9 +1,9 @@
 """The Airtable side of a sync job: what changed since the last run, every record ID (for
 deletes), and writes through the gateway in batches of ten at the shared pace.
 
-`AirtableSource` is the small surface the runner reads through; today it lists records
-modified since the cursor (`LAST_MODIFIED_TIME()`) and scans IDs every few runs, and a
-mirror can serve the same surface later.
+`AirtableSource` is the small surface the runner reads through; `GatewayTable` lists
+records modified since the cursor (`LAST_MODIFIED_TIME()`) and scans IDs every few runs;
+`MirroredTable` (`mirror_side.py`) serves the same surface from a current mirror.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ class GatewayTable:
     requests: RequestCount = field(default_factory=RequestCount)
     # Link fields synced as names: their IDs become names as pages arrive.
     links: LinkNames | None = None
+    # Listings hold only what changed (a mirror-backed table lists every record).
+    lists_everything = False
+
+    def next_cursor(self, started: datetime) -> datetime:
+        """The cursor of the next run, after a run that started at `started`."""
+        return started
 
     def changed_since(self, cursor: datetime | None) -> dict[str, AirtableRow]:
         found: dict[str, AirtableRow] = {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from services.sync.airtable_side import GatewayTable
+from services.sync.airtable_side import AirtableRow, GatewayTable
 from services.sync.convert import ConversionError
 from services.sync.merge import (
     NO_WRITE,
@@ -95,10 +95,12 @@ class SyncRun:
         planned: set[int] = set()
         seen: set[str] = set()
         for chunk in _prefetched(self.airtable.changed_pages(self.airtable_cursor)):
-            self.summary.read_airtable += len(chunk)
             batch = []
             for record_id, row in chunk.items():
                 seen.add(record_id)
+                if self.airtable.lists_everything and self._as_last_seen(pairs, row):
+                    continue
+                self.summary.read_airtable += 1
                 pair = pairs.for_airtable(record_id)
                 pair.a_row = row
                 self._match_one(pairs, pair, index)
@@ -122,7 +124,7 @@ class SyncRun:
         )
         self.summary.requests = self.airtable.requests.total
         self.summary.duration_ms = int((time.monotonic() - clock) * 1000)
-        return started, next_sql_cursor
+        return self.airtable.next_cursor(started), next_sql_cursor
 
     # -- reading -----------------------------------------------------------------------
 
@@ -143,6 +145,16 @@ class SyncRun:
             if found is not None:
                 pairs.for_snap(found).resolution = resolutions
         return sql_changes.cursor
+
+    def _as_last_seen(self, pairs: Pairs, row: AirtableRow) -> bool:
+        """A listed record whose values are what the job last saw in Airtable: no news."""
+        snap = pairs.by_airtable.get(row.id)
+        if snap is None or snap.airtable is None or snap.pending_since is not None:
+            return False
+        try:
+            return airtable_values(row, self.mappings) == snap.airtable
+        except ConversionError:
+            return False
 
     def _match_index(self, pairs: Pairs) -> dict[Any, Pair]:
         """New SQL rows by their match key (the record ID they name, or the key value)."""

@@ -27,6 +27,7 @@ from services.sync.airtable_side import GatewayTable
 from services.sync.convert import ConversionError
 from services.sync.jobs import Actor, SyncJobs
 from services.sync.links import LinkNames
+from services.sync.mirror_side import MirroredTable, MirrorReads
 from services.sync.orm import SyncConflict, SyncJob, SyncRun
 from services.sync.runner import SyncRun as Runner
 from services.sync.sql_side import SqlTable
@@ -74,6 +75,7 @@ class SyncService:
         *,
         full_scan_every: int,
         alert_after_failures: int,
+        mirrors: MirrorReads | None = None,
     ) -> None:
         self._db = sessions
         self._jobs = jobs
@@ -82,6 +84,7 @@ class SyncService:
         self._events = events
         self._full_scan_every = full_scan_every
         self._alert_after = alert_after_failures
+        self._mirrors = mirrors
 
     def run(self, job_id: str, run_id: str, trigger: str = "schedule") -> RunSummary:
         """Run a job once under `run_id` (a rerun of a killed run continues it)."""
@@ -130,6 +133,8 @@ class SyncService:
                 sql_cursor=sql_cursor,
                 full_scan=full_scan,
             )
+            if isinstance(runner.airtable, MirroredTable):
+                summary.log.append("Airtable side read from the table's mirror")
             next_a, next_s = runner.run()
         except (AppError, sa.exc.SQLAlchemyError, ConversionError) as exc:
             summary.status = "failed"
@@ -142,8 +147,8 @@ class SyncService:
         return summary
 
     def _airtable_side(self, owner_id: int, spec: JobSpec) -> GatewayTable:
-        """The job's Airtable table as its owner reads it, link names looked up when the
-        mapping syncs links as names."""
+        """The job's Airtable table as its owner reads it (listed from its mirror when the
+        mirror is current), link names looked up when the mapping syncs links as names."""
         table = GatewayTable(
             self._gateway,
             owner_id,
@@ -168,6 +173,13 @@ class SyncService:
             table.links = LinkNames(
                 self._gateway, owner_id, spec.base_id, linked, requests=table.requests
             )
+        if self._mirrors is not None:
+            state = self._mirrors.current(
+                spec,
+                lambda: self._gateway.schema(owner_id, spec.base_id).table_by_id(spec.table_id),
+            )
+            if state is not None:
+                return self._mirrors.table(table, state, spec)
         return table
 
     def _earlier_run(self, job_id: str, run_id: str) -> str | None:
