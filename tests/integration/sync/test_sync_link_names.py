@@ -177,6 +177,23 @@ def test_sync_link_names__ids_become_names_and_names_become_ids(
     assert tasks.get(airtable_id)["fields"]["Owners"] == [zed["id"]]
 
 
+def test_sync_link_names__chosen_in_the_form_mapping_text(
+    sync_services: Services,
+    admin: User,
+    emulator: EmulatorServer,
+    target: tuple[str, sa.Engine, sa.Table],
+) -> None:
+    url, _engine, _table = target
+    _api, base_id, ids, fields = _base(emulator)
+    text = "Name -> name : text\nOwners -> owners : link_names\nQty -> qty : number"
+    jobs = sync_services.sync_jobs
+    mappings = jobs.mappings_from_text(admin, base_id, ids["Tasks"], text)
+    assert mappings[1] == FieldMapping(fields["Owners"], "owners", "link_names")
+    spec = _spec(base_id, ids["Tasks"], fields, url)
+    job = jobs.create(admin, JobSpec(**{**spec.__dict__, "mappings": mappings}))
+    assert jobs.mappings_as_text(admin, job) == text
+
+
 def test_sync_link_names__refused_on_a_field_that_is_not_a_link(
     sync_services: Services,
     admin: User,
