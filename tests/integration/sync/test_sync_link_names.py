@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pyairtable import Api
 
-from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.container import Services
 from services.errors import InvalidInputError
 from services.orm import User
 from services.sync.types import FieldMapping, JobSpec
+from tests.integration.sync.fixtures import linked_tasks_spec, make_linked_tasks
 
 
 @pytest.fixture
@@ -34,65 +32,6 @@ def target(tmp_path: Path) -> tuple[str, sa.Engine, sa.Table]:
     )
     table.create(engine)
     return url, engine, table
-
-
-def _base(emulator: EmulatorServer) -> tuple[Api, str, dict[str, str], dict[str, str]]:
-    """People (two of them called Bob) and 30 Tasks linked to them."""
-    api = Api(DEV_TOKEN, endpoint_url=emulator.url, retry_strategy=None)
-    base = api.create_base(
-        "wspSyncTests",
-        f"Links {uuid.uuid4().hex[:8]}",
-        [
-            {"name": "People", "fields": [{"name": "Name", "type": "singleLineText"}]},
-            {
-                "name": "Tasks",
-                "fields": [
-                    {"name": "Name", "type": "singleLineText"},
-                    {
-                        "name": "Owners",
-                        "type": "multipleRecordLinks",
-                        "options": {"linkedTableId": "People"},
-                    },
-                    {"name": "Qty", "type": "number", "options": {"precision": 0}},
-                ],
-            },
-        ],
-    )
-    people = api.table(base.id, "People").batch_create(
-        [{"Name": n} for n in ("Alice", "Bob", "Bob", "Carla")]
-    )
-    alice, bob, _bob2, carla = (p["id"] for p in people)
-    api.table(base.id, "Tasks").batch_create(
-        [
-            {
-                "Name": f"Task {i:02d}",
-                "Owners": [alice, carla] if i % 2 else [bob],
-                "Qty": i,
-            }
-            for i in range(30)
-        ]
-    )
-    schema = base.schema().table("Tasks")
-    fields = {f.name: f.id for f in schema.fields}
-    return api, base.id, {"Tasks": schema.id, "alice": alice, "carla": carla}, fields
-
-
-def _spec(base_id: str, table_id: str, fields: dict[str, str], url: str) -> JobSpec:
-    return JobSpec(
-        name="Tasks by owner name",
-        base_id=base_id,
-        table_id=table_id,
-        sql_table="tasks",
-        sql_key_column="id",
-        mappings=(
-            FieldMapping(fields["Name"], "name", "text"),
-            FieldMapping(fields["Owners"], "owners", "link_names"),
-            FieldMapping(fields["Qty"], "qty", "number"),
-        ),
-        policy="manual",
-        every_seconds=60,
-        sql_url=url,
-    )
 
 
 def _rows(engine: sa.Engine, table: sa.Table) -> dict[str, dict]:
@@ -116,9 +55,11 @@ def test_sync_link_names__ids_become_names_and_names_become_ids(
     target: tuple[str, sa.Engine, sa.Table],
 ) -> None:
     url, engine, table = target
-    api, base_id, ids, fields = _base(emulator)
+    api, base_id, ids, fields = make_linked_tasks(emulator)
     tasks = api.table(base_id, ids["Tasks"])
-    job = sync_services.sync_jobs.create(admin, _spec(base_id, ids["Tasks"], fields, url))
+    job = sync_services.sync_jobs.create(
+        admin, linked_tasks_spec(base_id, ids["Tasks"], fields, url)
+    )
 
     # Airtable → SQL: the IDs become names, looked up in one request for all 30 tasks.
     first = sync_services.sync.run(job.id, "links-1", "manual")
@@ -184,12 +125,12 @@ def test_sync_link_names__chosen_in_the_form_mapping_text(
     target: tuple[str, sa.Engine, sa.Table],
 ) -> None:
     url, _engine, _table = target
-    _api, base_id, ids, fields = _base(emulator)
+    _api, base_id, ids, fields = make_linked_tasks(emulator)
     text = "Name -> name : text\nOwners -> owners : link_names\nQty -> qty : number"
     jobs = sync_services.sync_jobs
     mappings = jobs.mappings_from_text(admin, base_id, ids["Tasks"], text)
     assert mappings[1] == FieldMapping(fields["Owners"], "owners", "link_names")
-    spec = _spec(base_id, ids["Tasks"], fields, url)
+    spec = linked_tasks_spec(base_id, ids["Tasks"], fields, url)
     job = jobs.create(admin, JobSpec(**{**spec.__dict__, "mappings": mappings}))
     assert jobs.mappings_as_text(admin, job) == text
 
@@ -201,8 +142,8 @@ def test_sync_link_names__refused_on_a_field_that_is_not_a_link(
     target: tuple[str, sa.Engine, sa.Table],
 ) -> None:
     url, _engine, _table = target
-    _api, base_id, ids, fields = _base(emulator)
-    spec = _spec(base_id, ids["Tasks"], fields, url)
+    _api, base_id, ids, fields = make_linked_tasks(emulator)
+    spec = linked_tasks_spec(base_id, ids["Tasks"], fields, url)
     wrong = (FieldMapping(fields["Name"], "owners", "link_names"), spec.mappings[2])
     with pytest.raises(InvalidInputError, match="Name: an Airtable singleLineText field"):
         sync_services.sync_jobs.create(admin, JobSpec(**{**spec.__dict__, "mappings": wrong}))

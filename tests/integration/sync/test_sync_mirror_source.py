@@ -19,7 +19,14 @@ from services.orm import Role, User
 from services.sync.orm import SyncJob
 from services.sync.types import RunSummary
 from tests.integration.mirrors.conftest import mirror_loop
-from tests.integration.sync.fixtures import Items, item_spec, make_items, make_target
+from tests.integration.sync.fixtures import (
+    Items,
+    item_spec,
+    linked_tasks_spec,
+    make_items,
+    make_linked_tasks,
+    make_target,
+)
 from tests.support.accounts import make_user
 from tests.support.emulated import services_on
 
@@ -147,3 +154,34 @@ def test_sync_mirror_source__same_result_as_airtable_with_fewer_requests(
         job = session.get(SyncJob, mirrored.job.id)
         assert job is not None
         assert job.airtable_cursor == swept.synced_at
+
+
+def test_sync_mirror_source__links_as_names_from_the_mirror(
+    built: tuple[Services, User], emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    services, admin = built
+    _api, base_id, ids, fields = make_linked_tasks(emulator)
+    url = f"sqlite:///{tmp_path / 'links.db'}"
+    engine = sa.create_engine(url)
+    table = sa.Table(
+        "tasks",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("airtable_id", sa.String(20), unique=True),
+        sa.Column("name", sa.Text),
+        sa.Column("owners", sa.Text),
+        sa.Column("qty", sa.Integer),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    table.create(engine)
+    job = services.sync_jobs.create(admin, linked_tasks_spec(base_id, ids["Tasks"], fields, url))
+    services.mirrors.turn_on(admin.id, is_admin=True, base_id=base_id)
+    mirror_loop(services).run_once()
+    run = services.sync.run(job.id, f"{job.id}-links", "manual")
+    assert run.status == "ok", run.log
+    assert "Airtable side read from the table's mirror" in run.log
+    with engine.connect() as conn:
+        owners = {r.name: r.owners for r in conn.execute(sa.select(table))}
+    assert len(owners) == 30
+    assert (owners["Task 01"], owners["Task 02"]) == ("Alice,Carla", "Bob")
+    assert run.requests <= 1  # the names, unless the mirror's build left them remembered
