@@ -247,6 +247,9 @@ class Settings(BaseSettings):
     sync_full_scan_every_runs: Annotated[int, Field(ge=1)] = 10
     sync_alert_after_failures: Annotated[int, Field(ge=1)] = 3
     sync_schedule_poll_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # A change seen in Airtable (webhook) starts a run of the jobs on that table this long
+    # after the first change, so a burst of edits is one run.
+    sync_change_debounce_seconds: Annotated[float, Field(ge=0)] = 3.0
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

@@ -26,7 +26,8 @@ DETECTION_LABELS = {
 }
 MAPPING_HELP = (
     "One a line: `Airtable field -> sql_column : kind`, kinds text, number, date, datetime "
-    "(add `: Europe/Paris` for a column without a zone), checkbox, select, multiselect, links."
+    "(add `: Europe/Paris` for a column without a zone), checkbox, select, multiselect, "
+    "links (record IDs) or link_names (the linked records' primary names, e.g. `Alice,Bob`)."
 )
 
 st.title("Sync")

@@ -55,7 +55,9 @@ from services.redis_store import EmbeddedRedis, check_redis, connect_redis
 from services.schema_help.changes import SchemaHelp
 from services.sync.durable import SyncLauncher
 from services.sync.jobs import SyncJobs
+from services.sync.mirror_side import MirrorReads
 from services.sync.service import ConflictInbox, SqlEngines, SyncService
+from services.sync.triggers import ChangeRequests, SyncTriggers
 from services.webhooks.airtable_hooks import AirtableWebhooks
 from services.webhooks.endpoints import WebhookEndpoints
 from services.webhooks.inbound import InboundHooks
@@ -241,6 +243,11 @@ def build_services(settings: Settings) -> Services:
         TokenCipher(settings.encryption_key.get_secret_value()),
         sync_engines,
     )
+    # Sync jobs' tables get Airtable webhooks too; a change there asks for a run.
+    sync_changes = ChangeRequests(client, prefix=prefix)
+    gateway.feed.subscribe(SyncTriggers(sessions, sync_changes).on_changes)
+    airtable_webhooks.also_watch(sync_jobs.watched)
+    sync_jobs.on_change(airtable_webhooks.follow)
     return Services(
         settings=settings,
         engine=engine,
@@ -308,10 +315,21 @@ def build_services(settings: Settings) -> Services:
             events,
             full_scan_every=settings.sync_full_scan_every_runs,
             alert_after_failures=settings.sync_alert_after_failures,
+            mirrors=MirrorReads(
+                mirrors.registry,
+                mirror_store,
+                behind_after_seconds=settings.mirror_behind_seconds,
+            ),
         ),
         sync_conflicts=ConflictInbox(sessions, sync_jobs),
         sync_engines=sync_engines,
-        sync_launcher=SyncLauncher(sessions, sync_jobs, engine_client),
+        sync_launcher=SyncLauncher(
+            sessions,
+            sync_jobs,
+            engine_client,
+            sync_changes,
+            debounce_seconds=settings.sync_change_debounce_seconds,
+        ),
     )
 
 

@@ -1,9 +1,9 @@
 """The Airtable side of a sync job: what changed since the last run, every record ID (for
 deletes), and writes through the gateway in batches of ten at the shared pace.
 
-`AirtableSource` is the small surface the runner reads through; today it lists records
-modified since the cursor (`LAST_MODIFIED_TIME()`) and scans IDs every few runs, and a
-mirror can serve the same surface later.
+`AirtableSource` is the small surface the runner reads through; `GatewayTable` lists
+records modified since the cursor (`LAST_MODIFIED_TIME()`) and scans IDs every few runs;
+`MirroredTable` (`mirror_side.py`) serves the same surface from a current mirror.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from services.airtable.gateway import BATCH_SIZE, AirtableGateway
+
+if TYPE_CHECKING:
+    from services.sync.links import LinkNames
 
 # Airtable's modification times and ours come from different clocks; reading a little
 # earlier than the last run re-reads a few records (harmless: the merge sees no change).
@@ -58,6 +61,14 @@ class GatewayTable:
     field_ids: Sequence[str]
     modified_field: str = ""
     requests: RequestCount = field(default_factory=RequestCount)
+    # Link fields synced as names: their IDs become names as pages arrive.
+    links: LinkNames | None = None
+    # Listings hold only what changed (a mirror-backed table lists every record).
+    lists_everything = False
+
+    def next_cursor(self, started: datetime) -> datetime:
+        """The cursor of the next run, after a run that started at `started`."""
+        return started
 
     def changed_since(self, cursor: datetime | None) -> dict[str, AirtableRow]:
         found: dict[str, AirtableRow] = {}
@@ -75,7 +86,10 @@ class GatewayTable:
 
     def all_ids(self) -> set[str]:
         # One field keeps the pages small; the IDs are what a delete scan needs.
-        return set(self._list(fields=list(self.field_ids[:1])))
+        found: set[str] = set()
+        for page in self._pages(fields=list(self.field_ids[:1]), names=False):
+            found.update(page)
+        return found
 
     def fetch(self, ids: Iterable[str]) -> dict[str, AirtableRow]:
         wanted = sorted(set(ids))
@@ -92,7 +106,7 @@ class GatewayTable:
             rows.update(page)
         return rows
 
-    def _pages(self, **options: Any) -> Iterator[dict[str, AirtableRow]]:
+    def _pages(self, *, names: bool = True, **options: Any) -> Iterator[dict[str, AirtableRow]]:
         wanted = list(self.field_ids)
         if self.modified_field and self.modified_field not in wanted:
             wanted.append(self.modified_field)
@@ -103,6 +117,8 @@ class GatewayTable:
             for record in page:
                 cells = dict(record.get("fields") or {})
                 rows[record["id"]] = AirtableRow(record["id"], cells, self._modified(cells))
+            if names and self.links is not None:
+                self.links.to_names(rows)
             yield rows
 
     def _modified(self, cells: Mapping[str, Any]) -> datetime | None:

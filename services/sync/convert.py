@@ -8,8 +8,11 @@ Canonical forms (JSON-able, so snapshots store them as they are):
 - date: `"YYYY-MM-DD"`;
 - datetime: ISO 8601 in UTC to the millisecond, `"2026-01-02T03:04:05.000Z"`; a SQL value
   without a zone is read in the mapping's `timezone`;
-- multiple selects, links (record IDs): a sorted list of `str`; SQL holds them as text,
-  comma-separated, or as JSON in a JSON column.
+- multiple selects, links as record IDs (`links`) and links as the linked records' primary
+  names (`link_names`): a sorted list of `str`; SQL holds them as text, comma-separated,
+  or as JSON in a JSON column. For `link_names` the Airtable side's IDs become names and
+  names become IDs around the conversion (`services/sync/links.py`), so the merge and the
+  snapshots see names.
 
 A value that cannot convert raises `ConversionError` with the reason; the run skips that
 record and logs the reason.
@@ -26,7 +29,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-Kind = Literal["text", "number", "date", "datetime", "checkbox", "select", "multiselect", "links"]
+Kind = Literal[
+    "text", "number", "date", "datetime", "checkbox", "select", "multiselect", "links", "link_names"
+]
 KINDS: tuple[Kind, ...] = (
     "text",
     "number",
@@ -36,7 +41,9 @@ KINDS: tuple[Kind, ...] = (
     "select",
     "multiselect",
     "links",
+    "link_names",
 )
+LIST_KINDS: frozenset[Kind] = frozenset({"multiselect", "links", "link_names"})
 
 # Airtable field types each kind accepts.
 AIRTABLE_TYPES: dict[Kind, frozenset[str]] = {
@@ -50,6 +57,7 @@ AIRTABLE_TYPES: dict[Kind, frozenset[str]] = {
     "select": frozenset({"singleSelect"}),
     "multiselect": frozenset({"multipleSelects"}),
     "links": frozenset({"multipleRecordLinks"}),
+    "link_names": frozenset({"multipleRecordLinks"}),
 }
 
 _TEXT = frozenset({"string", "text", "unicode", "unicodetext", "varchar", "char"})
@@ -66,6 +74,7 @@ SQL_TYPES: dict[Kind, frozenset[str]] = {
     "select": frozenset({"string", "text", "unicode", "unicodetext", "varchar", "char"}),
     "multiselect": frozenset({"string", "text", "unicode", "unicodetext", "varchar", "json"}),
     "links": frozenset({"string", "text", "unicode", "unicodetext", "varchar", "json"}),
+    "link_names": frozenset({"string", "text", "unicode", "unicodetext", "varchar", "json"}),
 }
 
 
@@ -103,7 +112,7 @@ class Converter:
             if column_type == "datetime_tz":
                 return moment
             return moment.astimezone(self._zone).replace(tzinfo=None)
-        if self.kind in ("multiselect", "links"):
+        if self.kind in LIST_KINDS:
             return json.dumps(value) if column_type == "json" else ",".join(value)
         if self.kind == "checkbox" and column_type != "boolean":
             return int(bool(value))
@@ -211,4 +220,5 @@ _READERS: dict[Kind, Callable[[Any, ZoneInfo], Any]] = {
     "datetime": _datetime,
     "multiselect": _names,
     "links": _names,
+    "link_names": _names,
 }

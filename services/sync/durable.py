@@ -5,13 +5,15 @@ A run is one DBOS workflow with one step. A worker killed mid-run is recovered b
 on restart, which runs the step again under the same run ID; `SyncService.run` then
 continues the run (snapshots, pending creates and unmoved cursors make that idempotent).
 A job runs at most once at a time: a tick is skipped while the job's previous run is
-still going.
+still going. Airtable changes ask for runs too (`services/sync/triggers.py`): the loop
+queues one per job once the debounce has passed, never while one is queued or going.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -27,6 +29,7 @@ from services.errors import AppError
 from services.sync.jobs import Actor, SyncJobs
 from services.sync.orm import SyncRun
 from services.sync.service import STALE_RUN, SyncService
+from services.sync.triggers import ChangeRequests
 from services.workflows.client import EngineClient
 from services.workflows.queue import APP_VERSION, QUEUE_NAME
 
@@ -35,6 +38,9 @@ logger = logging.getLogger(__name__)
 SYNC_WORKFLOW_NAME = "sync_run"
 # What a schedule pass survives (a store outage), as the workflow schedules do.
 PASS_FAILURES = (AppError, OSError, redis.RedisError, SQLAlchemyError)
+# How often the loop looks for change-triggered runs (the debounce is counted from the
+# first change, so a run starts between `debounce` and `debounce + this` after it).
+CHANGE_POLL_SECONDS = 0.5
 
 
 def register(sync: SyncService) -> Callable[..., Any]:
@@ -59,11 +65,19 @@ class SyncLauncher:
     """Starts sync runs: Run now, and due schedule ticks (`Services.sync_launcher`)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], jobs: SyncJobs, client: EngineClient
+        self,
+        sessions: sessionmaker[Session],
+        jobs: SyncJobs,
+        client: EngineClient,
+        changes: ChangeRequests,
+        *,
+        debounce_seconds: float,
     ) -> None:
         self._db = sessions
         self._jobs = jobs
         self._client = client
+        self._changes = changes
+        self._debounce = debounce_seconds
 
     def run_now(self, actor: Actor, job_id: str) -> str:
         """Queue a run of a job the actor may see; returns its run ID."""
@@ -78,7 +92,7 @@ class SyncLauncher:
         busy = self._running(now)
         fired = []
         for job_id, every in self._jobs.due(now):
-            if job_id in busy:
+            if job_id in busy or self._change_run_queued(job_id):
                 continue
             tick = int(now.timestamp()) // every * every
             run_id = f"sync:{job_id}:{tick}"
@@ -86,18 +100,53 @@ class SyncLauncher:
             fired.append(run_id)
         return fired
 
+    def fire_changed(self, now: datetime | None = None) -> list[str]:
+        """Queue a run of every job whose first waiting Airtable change is older than the
+        debounce, unless a run of it is queued or going (then it waits for the next pass)."""
+        now = now or datetime.now(UTC)
+        due = self._changes.due(now.timestamp() - self._debounce)
+        if not due:
+            return []
+        busy = self._running(now)
+        enabled = self._jobs.enabled_ids()
+        fired = []
+        for job_id, first_seen in due:
+            if job_id not in enabled:
+                self._changes.drop(job_id)
+                continue
+            if job_id in busy or self._change_run_queued(job_id):
+                continue
+            run_id = f"sync:{job_id}:change:{int(first_seen * 1000)}"
+            self._enqueue(run_id, job_id, "change")
+            self._changes.taken(job_id, run_id)
+            fired.append(run_id)
+        return fired
+
     def run_forever(self, *, every_seconds: float, stop: threading.Event) -> None:
+        """Due schedules every `every_seconds`; change-triggered runs twice a second."""
         failures = 0
+        last_schedule = float("-inf")
         while not stop.is_set():
             try:
-                self.fire_due()
+                if time.monotonic() - last_schedule >= every_seconds:
+                    last_schedule = time.monotonic()
+                    self.fire_due()
+                self.fire_changed()
             except PASS_FAILURES as exc:
                 failures += 1
                 if failures == 1:
                     logger.warning("sync schedules paused: %s; retrying", type(exc).__name__)
             else:
                 failures = 0
-            stop.wait(every_seconds)
+            stop.wait(min(every_seconds, CHANGE_POLL_SECONDS))
+
+    def _change_run_queued(self, job_id: str) -> bool:
+        """A change run was queued for the job and has not started yet."""
+        run_id = self._changes.queued(job_id)
+        if run_id is None:
+            return False
+        with self._db() as session:
+            return session.get(SyncRun, run_id) is None
 
     def _running(self, now: datetime) -> set[str]:
         with self._db() as session:

@@ -9,6 +9,7 @@ field named; nothing is stored.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
-from services.airtable.schema import FieldSchema, TableSchema
+from services.airtable.schema import BaseSchema, FieldSchema, TableSchema
 from services.crypto import TokenCipher
 from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
 from services.sync.convert import AIRTABLE_TYPES, KINDS, SQL_TYPES
@@ -29,6 +30,8 @@ from services.sync.merge import DELETE_RULES, DIRECTIONS, POLICIES
 from services.sync.orm import SyncFieldMap, SyncJob, SyncSnapshot
 from services.sync.sql_side import SqlTable, change_table_name
 from services.sync.types import FieldMapping, JobSpec, SyncJobInfo
+
+logger = logging.getLogger(__name__)
 
 MIN_EVERY_SECONDS = 10
 
@@ -58,6 +61,18 @@ class SyncJobs:
         self._gateway = gateway
         self._cipher = cipher
         self._engine_for = engine_for
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after a job is saved or deleted (the Airtable webhooks follow)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except AppError as exc:  # the worker's periodic pass catches up
+                logger.warning("sync job change not followed now: %s", exc)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -83,6 +98,21 @@ class SyncJobs:
                 if j.last_run_at is None or (now - j.last_run_at).total_seconds() >= j.every_seconds
             ]
 
+    def watched(self) -> set[tuple[int | None, str, str]]:
+        """(owner, base, table) of every enabled job that reads Airtable's changes: their
+        tables get Airtable webhooks, so a change starts a run within seconds."""
+        with self._db() as session:
+            rows = session.execute(
+                select(SyncJob.owner_id, SyncJob.base_id, SyncJob.table_id).where(
+                    SyncJob.enabled.is_(True), SyncJob.direction != "s_to_a"
+                )
+            )
+            return {(owner, base, table) for owner, base, table in rows}
+
+    def enabled_ids(self) -> set[str]:
+        with self._db() as session:
+            return set(session.scalars(select(SyncJob.id).where(SyncJob.enabled.is_(True))))
+
     def sql_url(self, job_id: str) -> str:
         """The job's SQL URL in clear, for the runner only ("" = the app's database)."""
         with self._db() as session:
@@ -103,6 +133,7 @@ class SyncJobs:
             session.add(job)
             session.flush()
             self._maps(session, job_id, spec)
+        self._changed()
         return self.get(actor, job_id)
 
     def update(self, actor: Actor, job_id: str, spec: JobSpec) -> SyncJobInfo:
@@ -127,11 +158,13 @@ class SyncJobs:
                 session.execute(sa.delete(SyncSnapshot).where(SyncSnapshot.job_id == job_id))
             session.execute(sa.delete(SyncFieldMap).where(SyncFieldMap.job_id == job_id))
             self._maps(session, job_id, spec)
+        self._changed()
         return self.get(actor, job_id)
 
     def delete(self, actor: Actor, job_id: str) -> None:
         with self._db.begin() as session:
             session.delete(self._owned(session, actor, job_id))
+        self._changed()
 
     def install_change_table(self, actor: Actor, *, sql_url: str, table: str, key: str) -> None:
         """Create the trigger-maintained change table of a SQL table (before saving a job
@@ -206,6 +239,8 @@ class SyncJobs:
         columns = sql.columns()
         for mapping in spec.mappings:
             _check_mapping(mapping, table, columns)
+            if mapping.kind == "link_names":
+                _check_linked(mapping, schema, table)
         self._check_match(actor, spec, table, sql, columns)
         _check_detection(spec, sql, columns)
         if spec.policy == "newest_wins" and not spec.airtable_modified_field:
@@ -420,6 +455,17 @@ def _check_mapping(mapping: FieldMapping, table: TableSchema, columns: dict[str,
         raise InvalidInputError(
             f"{mapping.sql_column}: a SQL {columns[mapping.sql_column]} column cannot hold "
             f"{mapping.kind} values from {found.name}."
+        )
+
+
+def _check_linked(mapping: FieldMapping, schema: BaseSchema, table: TableSchema) -> None:
+    """Links synced as names need the linked table (its primary field holds the names)."""
+    found = _field(table, mapping.airtable_field)
+    linked = schema.table_by_id(found.linked_table_id or "") if found is not None else None
+    if linked is None:
+        raise InvalidInputError(
+            f"{mapping.sql_column}: the linked table of {mapping.airtable_field} is not in "
+            "the base, so its records' names cannot be looked up."
         )
 
 

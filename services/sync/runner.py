@@ -17,13 +17,20 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from services.sync.airtable_side import GatewayTable
+from services.sync.airtable_side import AirtableRow, GatewayTable
 from services.sync.convert import ConversionError
-from services.sync.merge import NO_WRITE, Outcome, RecordState, Resolution, merge_record
+from services.sync.merge import (
+    NO_WRITE,
+    Outcome,
+    RecordState,
+    Resolution,
+    SideWrite,
+    merge_record,
+)
 from services.sync.pairing import Pair, Pairs, Snap, airtable_values, side_states
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
@@ -88,10 +95,12 @@ class SyncRun:
         planned: set[int] = set()
         seen: set[str] = set()
         for chunk in _prefetched(self.airtable.changed_pages(self.airtable_cursor)):
-            self.summary.read_airtable += len(chunk)
             batch = []
             for record_id, row in chunk.items():
                 seen.add(record_id)
+                if self.airtable.lists_everything and self._as_last_seen(pairs, row):
+                    continue
+                self.summary.read_airtable += 1
                 pair = pairs.for_airtable(record_id)
                 pair.a_row = row
                 self._match_one(pairs, pair, index)
@@ -115,7 +124,7 @@ class SyncRun:
         )
         self.summary.requests = self.airtable.requests.total
         self.summary.duration_ms = int((time.monotonic() - clock) * 1000)
-        return started, next_sql_cursor
+        return self.airtable.next_cursor(started), next_sql_cursor
 
     # -- reading -----------------------------------------------------------------------
 
@@ -136,6 +145,16 @@ class SyncRun:
             if found is not None:
                 pairs.for_snap(found).resolution = resolutions
         return sql_changes.cursor
+
+    def _as_last_seen(self, pairs: Pairs, row: AirtableRow) -> bool:
+        """A listed record whose values are what the job last saw in Airtable: no news."""
+        snap = pairs.by_airtable.get(row.id)
+        if snap is None or snap.airtable is None or snap.pending_since is not None:
+            return False
+        try:
+            return airtable_values(row, self.mappings) == snap.airtable
+        except ConversionError:
+            return False
 
     def _match_index(self, pairs: Pairs) -> dict[Any, Pair]:
         """New SQL rows by their match key (the record ID they name, or the key value)."""
@@ -289,6 +308,7 @@ class SyncRun:
     # -- writing Airtable --------------------------------------------------------------
 
     def _write_airtable(self, plans: list[Planned]) -> None:
+        self._link_names([p for p in plans if p.outcome.to_airtable.action in ("create", "update")])
         by_action: dict[str, list[Planned]] = {"create": [], "update": [], "delete": []}
         for plan in plans:
             if plan.outcome.to_airtable.action != "none":
@@ -302,6 +322,36 @@ class SyncRun:
                 batch = todo[start : start + 10]
                 self._airtable_batch(action, batch)
                 self.summary.written_airtable += len(batch)
+
+    def _link_names(self, plans: list[Planned]) -> None:
+        """Look up the record IDs of the link names this run sends (batched); a field
+        whose names match no record, or several, is left out of that record's write with
+        the reason logged; it is tried again the next time the record is read."""
+        links = self.airtable.links
+        columns = [m for m in self.mappings if m.kind == "link_names"]
+        if links is None or not columns or not plans:
+            return
+        wanted: dict[str, set[str]] = {m.airtable_field: set() for m in columns}
+        for plan in plans:
+            values = plan.outcome.to_airtable.values
+            for m in columns:
+                wanted[m.airtable_field].update(values.get(m.sql_column) or [])
+        links.resolve(wanted)
+        settled = []
+        for plan in plans:
+            for m in columns:
+                values = plan.outcome.to_airtable.values
+                if m.sql_column not in values:
+                    continue
+                try:
+                    links.ids(m.airtable_field, values[m.sql_column])
+                except ConversionError as exc:
+                    self._skip(plan.pair, f"SQL column {m.sql_column}: {exc}")
+                    plan.outcome = _without(plan.outcome, plan.state, m.sql_column)
+            if plan.outcome.to_airtable.action == "none":
+                settled.append(plan)
+        if settled:
+            self.store.save_outcomes(self.job_id, [(p.pair, p.outcome, p.state) for p in settled])
 
     def _airtable_batch(self, action: str, batch: list[Planned]) -> None:
         cells = [self._cells(p.outcome.to_airtable.values) for p in batch]
@@ -329,10 +379,16 @@ class SyncRun:
         )
 
     def _cells(self, values: Any) -> dict[str, Any]:
-        return {
-            self.by_column[name].airtable_field: self.by_column[name].converter.to_airtable(v)
-            for name, v in dict(values).items()
-        }
+        cells = {}
+        for name, value in dict(values).items():
+            mapping = self.by_column[name]
+            if mapping.kind == "link_names" and self.airtable.links is not None:
+                cells[mapping.airtable_field] = self.airtable.links.ids(
+                    mapping.airtable_field, value
+                )
+            else:
+                cells[mapping.airtable_field] = mapping.converter.to_airtable(value)
+        return cells
 
 
 def _hashable(value: Any) -> Any:
@@ -391,6 +447,17 @@ def _resolution(chosen: dict[str, Any]) -> Resolution | None:
     values = {f: r["value"] for f, r in chosen.items() if f and "value" in r}
     side = next((r["side"] for f, r in chosen.items() if not f and "side" in r), None)
     return Resolution(values=values, record_side=side)
+
+
+def _without(outcome: Outcome, state: RecordState, column: str) -> Outcome:
+    """The outcome with one field left out of the Airtable write: the snapshot keeps what
+    Airtable holds there, so the next run sees the SQL value as a change again."""
+    write = outcome.to_airtable
+    values = {k: v for k, v in write.values.items() if k != column}
+    kept = SideWrite(write.action, values) if values or write.action == "create" else NO_WRITE
+    snapshot = dict(outcome.snapshot or {})
+    snapshot[column] = (state.airtable or {}).get(column)
+    return replace(outcome, to_airtable=kept, snapshot=snapshot)
 
 
 def _nothing(outcome: Outcome) -> Outcome:

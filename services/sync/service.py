@@ -19,17 +19,20 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
+from services.airtable.schema import TableSchema
 from services.errors import AppError, InvalidInputError, NotFoundError
 from services.events.bus import EventBus
 from services.events.types import SYNC_CONFLICT, WORKFLOW_RUN_FAILED
 from services.sync.airtable_side import GatewayTable
 from services.sync.convert import ConversionError
 from services.sync.jobs import Actor, SyncJobs
+from services.sync.links import LinkNames
+from services.sync.mirror_side import MirroredTable, MirrorReads
 from services.sync.orm import SyncConflict, SyncJob, SyncRun
 from services.sync.runner import SyncRun as Runner
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
-from services.sync.types import RunSummary
+from services.sync.types import JobSpec, RunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ class SyncService:
         *,
         full_scan_every: int,
         alert_after_failures: int,
+        mirrors: MirrorReads | None = None,
     ) -> None:
         self._db = sessions
         self._jobs = jobs
@@ -80,6 +84,7 @@ class SyncService:
         self._events = events
         self._full_scan_every = full_scan_every
         self._alert_after = alert_after_failures
+        self._mirrors = mirrors
 
     def run(self, job_id: str, run_id: str, trigger: str = "schedule") -> RunSummary:
         """Run a job once under `run_id` (a rerun of a killed run continues it)."""
@@ -110,14 +115,7 @@ class SyncService:
                 job_id=job_id,
                 owner_id=owner_id,
                 spec=spec,
-                airtable=GatewayTable(
-                    self._gateway,
-                    owner_id,
-                    spec.base_id,
-                    spec.table_id,
-                    [m.airtable_field for m in spec.mappings],
-                    spec.airtable_modified_field,
-                ),
+                airtable=self._airtable_side(owner_id, spec),
                 sql=SqlTable(
                     self._engines(url),
                     spec.sql_table,
@@ -135,6 +133,8 @@ class SyncService:
                 sql_cursor=sql_cursor,
                 full_scan=full_scan,
             )
+            if isinstance(runner.airtable, MirroredTable):
+                summary.log.append("Airtable side read from the table's mirror")
             next_a, next_s = runner.run()
         except (AppError, sa.exc.SQLAlchemyError, ConversionError) as exc:
             summary.status = "failed"
@@ -145,6 +145,42 @@ class SyncService:
         summary.status = "ok"
         self._finish(summary, next_a, next_s, full_scan)
         return summary
+
+    def _airtable_side(self, owner_id: int, spec: JobSpec) -> GatewayTable:
+        """The job's Airtable table as its owner reads it (listed from its mirror when the
+        mirror is current), link names looked up when the mapping syncs links as names."""
+        table = GatewayTable(
+            self._gateway,
+            owner_id,
+            spec.base_id,
+            spec.table_id,
+            [m.airtable_field for m in spec.mappings],
+            spec.airtable_modified_field,
+        )
+        by_name = [m for m in spec.mappings if m.kind == "link_names"]
+        if by_name:
+            schema = self._gateway.schema(owner_id, spec.base_id)
+            linked: dict[str, TableSchema] = {}
+            for mapping in by_name:
+                source = schema.table_by_id(spec.table_id)
+                found = source.find_field(mapping.airtable_field) if source else None
+                target = schema.table_by_id(found.linked_table_id or "") if found else None
+                if target is None:
+                    raise InvalidInputError(
+                        f"{mapping.sql_column}: its Airtable field no longer links to a table."
+                    )
+                linked[mapping.airtable_field] = target
+            table.links = LinkNames(
+                self._gateway, owner_id, spec.base_id, linked, requests=table.requests
+            )
+        if self._mirrors is not None:
+            state = self._mirrors.current(
+                spec,
+                lambda: self._gateway.schema(owner_id, spec.base_id).table_by_id(spec.table_id),
+            )
+            if state is not None:
+                return self._mirrors.table(table, state, spec)
+        return table
 
     def _earlier_run(self, job_id: str, run_id: str) -> str | None:
         """Another running run of the job that started first (ties: the smaller ID)."""

@@ -134,6 +134,65 @@ def item_spec(items: Items, table: str, **overrides: Any) -> JobSpec:
     return JobSpec(**values)
 
 
+def make_linked_tasks(emulator: EmulatorServer) -> tuple[Api, str, dict[str, str], dict[str, str]]:
+    """People (two of them called Bob) and 30 Tasks linked to them."""
+    api = Api(DEV_TOKEN, endpoint_url=emulator.url, retry_strategy=None)
+    base = api.create_base(
+        "wspSyncTests",
+        f"Links {uuid.uuid4().hex[:8]}",
+        [
+            {"name": "People", "fields": [{"name": "Name", "type": "singleLineText"}]},
+            {
+                "name": "Tasks",
+                "fields": [
+                    {"name": "Name", "type": "singleLineText"},
+                    {
+                        "name": "Owners",
+                        "type": "multipleRecordLinks",
+                        "options": {"linkedTableId": "People"},
+                    },
+                    {"name": "Qty", "type": "number", "options": {"precision": 0}},
+                ],
+            },
+        ],
+    )
+    people = api.table(base.id, "People").batch_create(
+        [{"Name": n} for n in ("Alice", "Bob", "Bob", "Carla")]
+    )
+    alice, bob, _bob2, carla = (p["id"] for p in people)
+    api.table(base.id, "Tasks").batch_create(
+        [
+            {
+                "Name": f"Task {i:02d}",
+                "Owners": [alice, carla] if i % 2 else [bob],
+                "Qty": i,
+            }
+            for i in range(30)
+        ]
+    )
+    schema = base.schema().table("Tasks")
+    fields = {f.name: f.id for f in schema.fields}
+    return api, base.id, {"Tasks": schema.id, "alice": alice, "carla": carla}, fields
+
+
+def linked_tasks_spec(base_id: str, table_id: str, fields: dict[str, str], url: str) -> JobSpec:
+    return JobSpec(
+        name="Tasks by owner name",
+        base_id=base_id,
+        table_id=table_id,
+        sql_table="tasks",
+        sql_key_column="id",
+        mappings=(
+            FieldMapping(fields["Name"], "name", "text"),
+            FieldMapping(fields["Owners"], "owners", "link_names"),
+            FieldMapping(fields["Qty"], "qty", "number"),
+        ),
+        policy="manual",
+        every_seconds=60,
+        sql_url=url,
+    )
+
+
 @pytest.fixture
 def sync_services(
     settings: Settings, services: Services, emulator: EmulatorServer

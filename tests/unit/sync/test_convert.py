@@ -40,3 +40,13 @@ def test_convert__dates_checkboxes_and_lists() -> None:
     assert tags.from_airtable(["b", "a"]) == tags.from_sql("a,b") == ["a", "b"]
     assert tags.to_sql(["a", "b"], column_type="text") == "a,b"
     assert tags.to_sql(["a", "b"], column_type="json") == '["a", "b"]'
+
+
+def test_convert__link_names_read_and_write_like_lists_of_names() -> None:
+    names = Converter("link_names")
+    assert names.from_sql("Bob, Alice") == ["Alice", "Bob"]
+    assert names.from_sql('["Bob", "Alice", "Bob"]') == ["Alice", "Bob"]
+    assert names.from_airtable(["Carla"]) == ["Carla"]
+    assert names.from_sql("") is None
+    assert names.to_sql(["Alice", "Bob"], column_type="text") == "Alice,Bob"
+    assert names.to_sql(["Alice"], column_type="json") == '["Alice"]'
