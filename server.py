@@ -36,6 +36,7 @@ from api.middleware import (
 from api.proposals import proposal_routes
 from api.runs import run_routes
 from api.security import database_failure, store_unavailable
+from api.sockets import disable_nagle_on_listeners
 from api.webhooks import webhook_routes
 from api.workflows import workflow_routes
 from services.container import Services
@@ -55,6 +56,7 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     # Settings are read here, not at import. The services are the ones the Streamlit script
     # runs use (`ui.context`), so routes and pages share one engine and one Redis pool.
     settings = get_settings()
+    disable_nagle_on_listeners()
     # st.login reads [auth] from st.secrets; they come from settings, not a secrets file.
     secrets_singleton.merge_programmatic_secrets(settings.streamlit_auth_secrets())  # type: ignore[arg-type]
     services = get_services()

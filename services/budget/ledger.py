@@ -25,6 +25,7 @@ from config.logging import current_trace
 from services.budget import rollup
 from services.budget.orm import LedgerEntry
 from services.budget.types import CallStatus
+from services.db import write_lock
 from services.errors import ConfigurationError
 
 
@@ -144,7 +145,7 @@ def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
             with engine.begin() as connection:
                 _replace_expired(connection, record, values)
         return
-    with engine.begin() as connection:
+    with write_lock(engine), engine.begin() as connection:
         inserted = connection.execute(_insert_or_ignore(engine.dialect.name), values).first()
         if inserted is not None:
             rollup.add_call(connection, _rolled(record))

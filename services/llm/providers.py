@@ -6,6 +6,7 @@ anywhere else would reach the provider without a budget check.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from config.settings import LLMProvider, Settings
 from services.errors import ConfigurationError
 from services.llm.catalog import ModelSpec
+from services.llm.tool_cache import cached_format
 
 
 def build_provider_model(spec: ModelSpec, settings: Settings) -> BaseChatModel:
@@ -42,25 +44,38 @@ def output_limit_kwargs(spec: ModelSpec, output_tokens: int) -> dict[str, Any]:
     return {"max_output_tokens": output_tokens - thinking, "thinking_budget": thinking}
 
 
-def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:
+@functools.cache
+def _gemini_class() -> type[BaseChatModel]:
+    """`ChatGoogleGenerativeAI` with its tool conversion cached (`services.llm.tool_cache`);
+    defined on first use, so that importing this module does not import the SDK."""
     from langchain_google_genai import ChatGoogleGenerativeAI
 
+    class ChatGemini(ChatGoogleGenerativeAI):
+        def _format_tools(self, tools: Any = None, functions: Any = None) -> list[Any] | None:
+            return cached_format(super()._format_tools, tools, functions)
+
+    return ChatGemini
+
+
+def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:
     if settings.google_api_key is None:
         raise ConfigurationError(
             "Gemini needs an API key: set GOOGLE_API_KEY (from https://aistudio.google.com)."
         )
-    return ChatGoogleGenerativeAI(
-        model=spec.name,
-        google_api_key=settings.google_api_key,
-        base_url=settings.gemini_base_url,
-        api_version=settings.gemini_api_version,
-        vertexai=False,
-        max_output_tokens=spec.output_cap,
-        thinking_budget=spec.thinking_budget,
+    options: dict[str, Any] = {
+        "model": spec.name,
+        "google_api_key": settings.google_api_key,
+        "base_url": settings.gemini_base_url,
+        "api_version": settings.gemini_api_version,
+        "vertexai": False,
+        "max_output_tokens": spec.output_cap,
+        "thinking_budget": spec.thinking_budget,
         # The SDK counts the first attempt: 1 means no retry.
-        max_retries=settings.llm_max_retries + 1,
-        timeout=settings.llm_request_timeout_seconds,
-    )
+        "max_retries": settings.llm_max_retries + 1,
+        "timeout": settings.llm_request_timeout_seconds,
+    }
+    # The subclass's pydantic-generated signature hides the parent's aliased options.
+    return _gemini_class()(**options)
 
 
 def _ollama(spec: ModelSpec, settings: Settings) -> BaseChatModel:

@@ -6,7 +6,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-PROVIDER_CLASSES = {"ChatGoogleGenerativeAI", "ChatOllama", "GoogleGenerativeAI", "OllamaLLM"}
+PROVIDER_CLASSES = {
+    "ChatGoogleGenerativeAI",
+    "ChatGemini",
+    "ChatOllama",
+    "GoogleGenerativeAI",
+    "OllamaLLM",
+}
 PROVIDER_PACKAGES = ("langchain_google_genai", "langchain_ollama", "google.genai", "ollama")
 EXCLUDED = {"tests", ".venv", "var", ".git", "node_modules"}
 
