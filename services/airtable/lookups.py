@@ -24,6 +24,11 @@ def any_of(tests: Sequence[Any]) -> str:
     return str(OR(*tests) if len(tests) > 1 else tests[0])
 
 
+def named_any_of(primary_name: str, names: Sequence[str]) -> str:
+    """One formula true for the records whose primary field is any of `names` (case-blind)."""
+    return any_of([EQ(LOWER(F(primary_name)), n.lower()) for n in names])
+
+
 def value_key(cells: Mapping[str, Any], field_ids: Sequence[str]) -> tuple[str, ...]:
     """The values of these fields as a case-insensitive key (upsert matching)."""
     return tuple(plain_text(cells.get(f)).casefold() for f in field_ids)
@@ -94,10 +99,10 @@ class RecordLookups:
         linked = self._gateway.schema(user_id, base_id).table_by_id(table_id)
         if linked is None:
             raise InvalidInputError("A link field points to a table that no longer exists.")
-        tests = [EQ(LOWER(F(linked.primary.name)), n.lower()) for n in sorted(names)]
+        formula = named_any_of(linked.primary.name, sorted(names))
         found: dict[str, list[str]] = {}
         for page in self._gateway.pages(
-            user_id, base_id, linked.id, fields=[linked.primary_field_id], formula=any_of(tests)
+            user_id, base_id, linked.id, fields=[linked.primary_field_id], formula=formula
         ):
             for record in page:
                 name = plain_text(record["fields"].get(linked.primary_field_id)).lower()

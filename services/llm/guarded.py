@@ -92,8 +92,10 @@ class GuardedChatModel(BaseChatModel):
         """Bind `tools` on the inner model and return a guarded model around the binding."""
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        bound_kwargs = _bound_kwargs(self.inner.bind_tools(tools, **kwargs), self.inner)
+        # The provider gets the schemas converted once per tool (`tool_schemas`), not the
+        # tools: it would convert each of them again on every model call.
         schemas = openai_tool_schemas(tools)
+        bound_kwargs = _bound_kwargs(self.inner.bind_tools(schemas, **kwargs), self.inner)
         return self.model_copy(update={"bound_kwargs": bound_kwargs, "tool_schemas": schemas})
 
     def _call_kwargs(

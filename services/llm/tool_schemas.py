@@ -6,10 +6,17 @@ dozen tools it was most of a turn's overhead. The tools of an agent live as long
 agent, so each tool's schema is kept for as long as the tool object lives (a weak
 reference per tool; the entry goes with the tool). The schemas are shared: callers read
 them and never change them.
+
+A sub-schema that appears more than once in a tool (a filter condition inside the tool's
+`filters`, inside each group and each subgroup) is sent described the first time only:
+the later copies keep their structure (names, types, enums, required) without repeating
+the same descriptions, which were a third of `search_records` and `aggregate_records` and
+are paid for as input tokens on every model call.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -41,7 +48,7 @@ def openai_tool_schema(tool: ToolLike) -> dict[str, Any]:
     entry = _schemas.get(key)
     if entry is not None and entry[0]() is tool:
         return entry[1]
-    schema = convert_to_openai_tool(tool)
+    schema = described_once(convert_to_openai_tool(tool))
     with _lock:
         _schemas[key] = (weakref.ref(tool, _forget(key)), schema)
     return schema
@@ -55,3 +62,42 @@ def _forget(key: int) -> Callable[[weakref.ref[BaseTool]], None]:
                 del _schemas[key]
 
     return forget
+
+
+def described_once(tool_schema: dict[str, Any]) -> dict[str, Any]:
+    """`tool_schema` (OpenAI format) with each repeated object sub-schema of its parameters
+    described only where it first appears (see the module's docstring)."""
+    function = tool_schema.get("function")
+    if not isinstance(function, dict) or not isinstance(function.get("parameters"), dict):
+        return tool_schema
+    seen: set[str] = set()
+    parameters = _first_described(function["parameters"], seen)
+    return {**tool_schema, "function": {**function, "parameters": parameters}}
+
+
+def _first_described(node: Any, seen: set[str], *, names: bool = False) -> Any:
+    """`node` with repeats stripped; `names`: `node` maps property names to schemas."""
+    if isinstance(node, list):
+        return [_first_described(item, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if names:
+        return {name: _first_described(sub, seen) for name, sub in node.items()}
+    if "properties" in node:
+        key = json.dumps(node, sort_keys=True, default=str)
+        if key in seen:
+            return _undescribed(node)
+        seen.add(key)
+    return {k: _first_described(v, seen, names=k == "properties") for k, v in node.items()}
+
+
+def _undescribed(node: Any, *, names: bool = False) -> Any:
+    if isinstance(node, list):
+        return [_undescribed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if names:
+        return {name: _undescribed(sub) for name, sub in node.items()}
+    return {
+        k: _undescribed(v, names=k == "properties") for k, v in node.items() if k != "description"
+    }

@@ -13,12 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyairtable.formulas import EQ, LOWER
-from pyairtable.formulas import Field as F
-
 from services.airtable.cells import plain_text
 from services.airtable.gateway import AirtableGateway
-from services.airtable.lookups import RecordLookups, any_of
+from services.airtable.lookups import RecordLookups, named_any_of
 from services.airtable.schema import TableSchema
 from services.sync.airtable_side import AirtableRow, RequestCount
 from services.sync.convert import ConversionError
@@ -97,7 +94,7 @@ class LinkNames:
         primary = table.primary
         for start in range(0, len(names), NAMES_PER_REQUEST):
             chunk = names[start : start + NAMES_PER_REQUEST]
-            formula = any_of([EQ(LOWER(F(primary.name)), n.lower()) for n in chunk])
+            formula = named_any_of(primary.name, chunk)
             for page in self.gateway.pages(
                 self.user_id, self.base_id, table.id, fields=[primary.id], formula=formula
             ):
