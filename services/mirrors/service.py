@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from services.airtable.connections import AirtableConnections, BaseInfo
 from services.airtable.gateway import AirtableGateway
 from services.errors import AppError, NotAllowedError
+from services.listeners import ChangeListeners
 from services.mirrors.queries import Freshness, freshness_of
 from services.mirrors.registry import ORG_CONNECTION, BaseState, MirrorRegistry, TableState
 
@@ -47,18 +48,14 @@ class Mirrors:
         self.registry = registry
         self._defaults = default_bases
         self._behind_after = behind_after_seconds
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = ChangeListeners("mirror")
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call `listener` after mirrors are turned on or off (the Airtable webhooks follow)."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def _changed(self) -> None:
-        for listener in self._listeners:
-            try:
-                listener()
-            except AppError as exc:  # the worker's periodic pass catches up
-                logger.warning("mirror change not followed now: %s", exc)
+        self._listeners.notify()
 
     def watched(self) -> set[tuple[int | None, str, str]]:
         """(owner or None for the org connection, base, table) of every mirrored table:

@@ -25,6 +25,7 @@ from services.airtable.gateway import AirtableGateway
 from services.airtable.schema import BaseSchema, FieldSchema, TableSchema
 from services.crypto import TokenCipher
 from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
+from services.listeners import ChangeListeners
 from services.sync.convert import AIRTABLE_TYPES, KINDS, SQL_TYPES
 from services.sync.merge import DELETE_RULES, DIRECTIONS, POLICIES
 from services.sync.orm import SyncFieldMap, SyncJob, SyncSnapshot
@@ -61,18 +62,14 @@ class SyncJobs:
         self._gateway = gateway
         self._cipher = cipher
         self._engine_for = engine_for
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = ChangeListeners("sync job")
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call `listener` after a job is saved or deleted (the Airtable webhooks follow)."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def _changed(self) -> None:
-        for listener in self._listeners:
-            try:
-                listener()
-            except AppError as exc:  # the worker's periodic pass catches up
-                logger.warning("sync job change not followed now: %s", exc)
+        self._listeners.notify()
 
     # -- reading -----------------------------------------------------------------------
 

@@ -205,3 +205,20 @@ def sync_services(
 @pytest.fixture
 def admin(sync_services: Services) -> User:
     return make_user(sync_services, role=Role.ADMIN, name="Admin")
+
+
+def linked_tasks_table(url: str) -> tuple[sa.Engine, sa.Table]:
+    """The SQL side of `make_linked_tasks`: tasks with their owners' names, at `url`."""
+    engine = sa.create_engine(url)
+    table = sa.Table(
+        "tasks",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("airtable_id", sa.String(20), unique=True),
+        sa.Column("name", sa.Text),
+        sa.Column("owners", sa.Text),
+        sa.Column("qty", sa.Integer),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    table.create(engine)
+    return engine, table

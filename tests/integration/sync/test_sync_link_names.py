@@ -13,24 +13,13 @@ from services.container import Services
 from services.errors import InvalidInputError
 from services.orm import User
 from services.sync.types import FieldMapping, JobSpec
-from tests.integration.sync.fixtures import linked_tasks_spec, make_linked_tasks
+from tests.integration.sync.fixtures import linked_tasks_spec, linked_tasks_table, make_linked_tasks
 
 
 @pytest.fixture
 def target(tmp_path: Path) -> tuple[str, sa.Engine, sa.Table]:
     url = f"sqlite:///{tmp_path / 'target.db'}"
-    engine = sa.create_engine(url)
-    table = sa.Table(
-        "tasks",
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("airtable_id", sa.String(20), unique=True),
-        sa.Column("name", sa.Text),
-        sa.Column("owners", sa.Text),
-        sa.Column("qty", sa.Integer),
-        sa.Column("updated_at", sa.DateTime),
-    )
-    table.create(engine)
+    engine, table = linked_tasks_table(url)
     return url, engine, table
 
 

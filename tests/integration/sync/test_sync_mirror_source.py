@@ -23,6 +23,7 @@ from tests.integration.sync.fixtures import (
     Items,
     item_spec,
     linked_tasks_spec,
+    linked_tasks_table,
     make_items,
     make_linked_tasks,
     make_target,
@@ -162,18 +163,7 @@ def test_sync_mirror_source__links_as_names_from_the_mirror(
     services, admin = built
     _api, base_id, ids, fields = make_linked_tasks(emulator)
     url = f"sqlite:///{tmp_path / 'links.db'}"
-    engine = sa.create_engine(url)
-    table = sa.Table(
-        "tasks",
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("airtable_id", sa.String(20), unique=True),
-        sa.Column("name", sa.Text),
-        sa.Column("owners", sa.Text),
-        sa.Column("qty", sa.Integer),
-        sa.Column("updated_at", sa.DateTime),
-    )
-    table.create(engine)
+    engine, table = linked_tasks_table(url)
     job = services.sync_jobs.create(admin, linked_tasks_spec(base_id, ids["Tasks"], fields, url))
     services.mirrors.turn_on(admin.id, is_admin=True, base_id=base_id)
     mirror_loop(services).run_once()
