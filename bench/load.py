@@ -20,7 +20,8 @@ overhead ratio, errors, and each user's budget counters against the ledger.
 Targets: 0 errors; counters equal to the ledger (none left in flight); p95 overhead under
 load ≤ 2x the single user's. Exits 1 on a miss.
 
-Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 1.0] [--think 5]``.
+Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 1.0] [--think 5] [--web 1]``
+(`--web N` starts N web replicas, as README's Scaling describes, each user kept to one).
 """
 
 from __future__ import annotations
@@ -91,18 +92,22 @@ class Run:
         count = sum(len(user) for user in self.turns)
         return (
             f"{count} turns in {self.seconds:.1f} s ({count / self.seconds:.1f} a second); "
-            f"web process CPU {self.web_cpu_s * 1000 / count:.0f} ms a turn, "
-            f"{self.web_cpu_s / self.seconds:.0%} of one core"
+            f"web CPU {self.web_cpu_s * 1000 / count:.0f} ms a turn, "
+            f"{self.web_cpu_s / self.seconds:.0%} of one core in all"
         )
 
 
 def _run(stack: Stack, users: int, turns: int, think_s: float) -> Run:
     made = stack.add_users(users)
-    cpu = cpu_seconds(stack.web_pid)
+    cpu = _web_cpu(stack)
     started = time.perf_counter()
-    result = run_users(stack.url, [token for _, token in made], turns, think_s=think_s)
+    result = run_users(stack.urls, [token for _, token in made], turns, think_s=think_s)
     elapsed = time.perf_counter() - started
-    return Run(result, [user_id for user_id, _ in made], elapsed, cpu_seconds(stack.web_pid) - cpu)
+    return Run(result, [user_id for user_id, _ in made], elapsed, _web_cpu(stack) - cpu)
+
+
+def _web_cpu(stack: Stack) -> float:
+    return sum(cpu_seconds(pid) for pid in stack.web_pids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,17 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--think", type=float, default=5.0, help="mean seconds a user pauses between turns"
     )
+    parser.add_argument(
+        "--web", type=int, default=1, help="web processes (replicas; users stick to one)"
+    )
     args = parser.parse_args(argv)
     checks: list[Check] = []
-    with chat_stack(latency_s=args.latency) as stack:
-        run_users(stack.url, [stack.add_users(1)[0][1]], 2)  # warm-up: imports, caches
+    with chat_stack(latency_s=args.latency, web_processes=args.web) as stack:
+        warm = [token for _, token in stack.add_users(args.web)]
+        run_users(stack.urls, warm, 2)  # warm-up of every replica: imports, caches
         alone_run = _run(stack, 1, args.turns, args.think)
         loaded_run = _run(stack, args.users, args.turns, args.think)
         single, single_ids = alone_run.turns, alone_run.user_ids
         many, many_ids = loaded_run.turns, loaded_run.user_ids
         print(
             f"{args.users} users x {args.turns} turns; fake model {args.latency * 1000:.0f} ms "
-            f"a call; users pause {args.think:g} s on average between turns"
+            f"a call; users pause {args.think:g} s on average between turns; "
+            f"{args.web} web process{'es' if args.web > 1 else ''}"
         )
         print(f" single user: {alone_run.describe()}")
         print(f"{args.users:>5} users: {loaded_run.describe()}")
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"p95 server overhead: {ratio:.2f}x the single user's (target ≤ {TARGET_RATIO}x)")
         print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
         ids = single_ids + many_ids
-        expected_calls = (args.users + 1) * (args.turns * 2 + 1)
+        expected_calls = (args.users + 1) * (args.turns * 2 + 1)  # the measured users
         rows = ledger_rows(stack.services, ids)
         equal, detail = ledger_matches_counters(stack.services, ids)
         print(

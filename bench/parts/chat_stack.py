@@ -48,12 +48,20 @@ QUESTION = "How many projects are there by status?"
 
 @dataclass
 class Stack:
-    url: str
+    urls: list[str]  # one per web process
     services: Services
     gemini: RuleGemini
-    web_pid: int
+    web_pids: list[int]
     worker_pid: int
     tokens: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.urls[0]
+
+    @property
+    def web_pid(self) -> int:
+        return self.web_pids[0]
 
     def add_users(self, count: int) -> list[tuple[int, str]]:
         """`count` new accounts, each with its own API token."""
@@ -96,7 +104,9 @@ def _wait(url: str, timeout: float = 90) -> None:
 
 
 @contextmanager
-def chat_stack(*, latency_s: float) -> Iterator[Stack]:
+def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
+    """`make run`'s processes on scratch stores; `web_processes` replicas of the web process
+    (README, Scaling), each on its own port, as behind a load balancer."""
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
         log = stack.enter_context(open(tmp / "processes.log", "w"))
@@ -137,33 +147,26 @@ def chat_stack(*, latency_s: float) -> Iterator[Stack]:
         upgrade_database(settings.sql_url)
         full_env = {**os.environ, **env}
         _wait(f"{emulator_url}/_emulator/stats")
-        web = _start(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "server.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            full_env,
-            log,
-        )
-        stack.callback(_stop, web)
+        ports = [port, *(_free_port() for _ in range(web_processes - 1))]
+        webs = [_start(_web_command(p), full_env, log) for p in ports]
+        for web in webs:
+            stack.callback(_stop, web)
         worker = _start([sys.executable, "manage.py", "worker", "--id", "bench"], full_env, log)
         stack.callback(_stop, worker)
-        url = f"http://127.0.0.1:{port}"
-        _wait(f"{url}/api/health")
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        for url in urls:
+            _wait(f"{url}/api/health")
         services = build_services(settings)
         stack.callback(services.close)
-        yield Stack(url, services, gemini, web.pid, worker.pid)
+        yield Stack(urls, services, gemini, [w.pid for w in webs], worker.pid)
+
+
+def _web_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
 
 
 def _emulator_command(url: str) -> list[str]:
@@ -246,15 +249,30 @@ async def converse(
 
 
 def run_users(
-    url: str, tokens: list[str], turns: int, *, think_s: float = 0.0, seed: int = 0
+    urls: str | list[str],
+    tokens: list[str],
+    turns: int,
+    *,
+    think_s: float = 0.0,
+    seed: int = 0,
 ) -> list[list[Turn]]:
-    """Every user's conversation at once; each user's turns in order (see `converse`)."""
+    """Every user's conversation at once; each user's turns in order (see `converse`).
+
+    With several `urls` (web replicas) each user keeps to one, in turn, as a load balancer
+    with sticky sessions would place them."""
+    spread = [urls] if isinstance(urls, str) else urls
 
     async def all_users() -> list[list[Turn]]:
         return list(
             await asyncio.gather(
                 *(
-                    converse(url, t, turns, think_s=think_s, rng=random.Random(seed + i))
+                    converse(
+                        spread[i % len(spread)],
+                        t,
+                        turns,
+                        think_s=think_s,
+                        rng=random.Random(seed + i),
+                    )
                     for i, t in enumerate(tokens)
                 )
             )
