@@ -1,11 +1,20 @@
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.container import Services
-from services.db import check_database, create_db_engine, transaction, unavailable_error
+from services.db import (
+    check_database,
+    create_db_engine,
+    transaction,
+    unavailable_error,
+    write_lock,
+)
 from services.errors import StoreUnavailableError
 from services.migrations import pending_revisions, upgrade_database
 from services.orm import Role, User
@@ -98,3 +107,32 @@ def test_unavailable_error__maps_a_refused_connection_but_not_a_constraint_viola
     with pytest.raises(IntegrityError) as duplicate, transaction(services.sql) as session:
         session.add_all([User(email="twice@example.com"), User(email="twice@example.com")])
     assert unavailable_error(duplicate.value) is None
+
+
+def test_write_lock__serialises_this_process_s_writers_on_sqlite_only(tmp_path: Path) -> None:
+    sqlite = create_db_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    postgres = create_db_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never used
+    try:
+        with sqlite.begin() as connection:
+            connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        assert write_lock(sqlite) is write_lock(sqlite)
+        with write_lock(postgres):
+            pass  # a no-op: PostgreSQL writers need no lock
+
+        # Eight threads write at once: each waits on the lock, none sleeps in SQLite's busy
+        # handler, so all finish and every row is there.
+        def write(n: int) -> None:
+            with write_lock(sqlite), sqlite.begin() as connection:
+                connection.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+                time.sleep(0.01)  # hold the write a moment, as a real transaction does
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        with sqlite.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM t")).scalar_one() == 8
+    finally:
+        sqlite.dispose()
+        postgres.dispose()
