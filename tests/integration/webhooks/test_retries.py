@@ -40,7 +40,14 @@ def test_receiver_down_then_up__each_event_once_every_attempt_logged_replay_same
         hook_services.events.publish("change.applied", {"n": n}, user_id=member.id)
         for n in range(3)
     ]
-    time.sleep(1.3)  # about four retry intervals of 0.3 s
+
+    def failed_twice() -> bool:
+        found = hook_services.webhooks.deliveries(member, created.endpoint.id)
+        return len(found) == 3 and all(len(d.attempt_log) >= 2 for d in found)
+
+    # Down until every event has failed twice (retries every 0.3 s), however busy the
+    # machine: the third attempt, at the earliest, meets the receiver up again.
+    wait_until(failed_twice, what="every event failed twice")
     receiver.start()
     receiver.wait_for(3)
     log = _succeeded(hook_services, member, created.endpoint.id, 3)
