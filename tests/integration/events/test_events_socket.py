@@ -290,8 +290,13 @@ def test_events__a_client_that_stops_reading_is_closed_4408(servers: Servers) ->
 
     async def scenario() -> int | None:
         ws = await open_events(servers.a.url, token=token)
-        for n in range(400):
+        # A steady live flow, paced so that the server's reader keeps up with the capped
+        # stream (200 kept): all at once, a loaded server may fall 200 behind and replay
+        # the rest in one go, and with nothing live after it no queue ever overflows.
+        for n in range(600):
             services.events.publish(CHANGE_APPLIED, {"n": n, "pad": filler}, user_id=user.id)
+            if n % 20 == 19:
+                await asyncio.sleep(0.05)
         await asyncio.sleep(2)
         return await close_code(ws, timeout=20)
 
