@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from config.settings import LLMProvider, Settings
 from services.errors import ConfigurationError
 from services.llm.catalog import ModelSpec
+from services.llm.gemini_tools import gemini_declarations, is_function_schema
 from services.llm.tool_cache import cached_format
 
 
@@ -46,15 +47,25 @@ def output_limit_kwargs(spec: ModelSpec, output_tokens: int) -> dict[str, Any]:
 
 @functools.cache
 def _gemini_class() -> type[BaseChatModel]:
-    """`ChatGoogleGenerativeAI` with its tool conversion cached (`services.llm.tool_cache`);
+    """`ChatGoogleGenerativeAI` declaring function tools as JSON Schema
+    (`services.llm.gemini_tools`), each tool set converted once (`services.llm.tool_cache`);
     defined on first use, so that importing this module does not import the SDK."""
     from langchain_google_genai import ChatGoogleGenerativeAI
 
     class ChatGemini(ChatGoogleGenerativeAI):
         def _format_tools(self, tools: Any = None, functions: Any = None) -> list[Any] | None:
+            if tools and not functions and all(is_function_schema(t) for t in tools):
+                return cached_format(_declared, tools, functions)
             return cached_format(super()._format_tools, tools, functions)
 
     return ChatGemini
+
+
+def _declared(tools: Any, _functions: Any) -> list[Any]:
+    from google.genai import types
+
+    declarations = [types.FunctionDeclaration(**d) for d in gemini_declarations(tools)]
+    return [types.Tool(function_declarations=declarations)]
 
 
 def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:

@@ -374,6 +374,16 @@ def test_create_agent__runs_a_tool_round_trip_with_every_call_guarded(
     first, second = gemini_server.requests
     declared = first.body["tools"][0]["functionDeclarations"]
     assert [d["name"] for d in declared] == ["count_records"]
+    # Declared as JSON Schema, which the SDK passes through as it is (not as its `Schema`
+    # objects); it keeps the field's proto name, which Google's JSON parsing accepts as it
+    # does the camel-case one.
+    assert "parameters" not in declared[0]
+    assert declared[0]["parameters_json_schema"] == {
+        "type": "object",
+        "properties": {"table": {"type": "string"}},
+        "required": ["table"],
+    }
+    assert declared[0]["description"] == "Count the records of a table."
     answered = [p for c in second.body["contents"] for p in c["parts"] if "functionResponse" in p]
     assert answered[0]["functionResponse"]["name"] == "count_records"
     assert [(r.status, r.cost_nusd) for r in ledger(services)] == [

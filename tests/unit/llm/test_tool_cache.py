@@ -8,6 +8,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_google_genai import ChatGoogleGenerativeAI
 from pydantic import BaseModel, Field
 
+from services.llm import tool_cache
 from services.llm.tool_cache import cached_format
 
 
@@ -52,3 +53,30 @@ def test_cached_format__passes_no_tools_through() -> None:
     assert cached_format(convert, None, None) is None
     assert cached_format(convert, None, None) is None
     assert len(calls) == 2
+
+
+def test_cached_format__finds_the_same_schema_objects_without_serialising_them(
+    monkeypatch: Any,
+) -> None:
+    calls: list[int] = []
+
+    def convert(tools: Any, functions: Any) -> list[Any] | None:
+        calls.append(1)
+        return [len(tools)]
+
+    tools = _tools("Count the records, by identity.")
+    assert cached_format(convert, tools, None) == [1]
+    serialised: list[int] = []
+    real_dumps = tool_cache.json.dumps
+
+    def dumps(*args: Any, **kwargs: Any) -> str:
+        serialised.append(1)
+        return real_dumps(*args, **kwargs)
+
+    monkeypatch.setattr(tool_cache.json, "dumps", dumps)
+    # A new list of the same objects (as each binding makes) is found by identity.
+    assert cached_format(convert, list(tools), None) == [1]
+    assert (len(calls), len(serialised)) == (1, 0)
+    # Equal but new objects are found by their JSON, and converted no more.
+    assert cached_format(convert, _tools("Count the records, by identity."), None) == [1]
+    assert (len(calls), len(serialised)) == (1, 1)
