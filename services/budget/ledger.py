@@ -101,6 +101,8 @@ class _DriverStatement:
     sql: str
     compiled: Compiled
     processors: dict[str, Callable[[Any], Any]]
+    positions: tuple[str, ...] = ()
+    """The parameters' names in the order of the `?` marks (a positional paramstyle)."""
 
     def params(self, values: dict[str, Any]) -> dict[str, Any]:
         params = dict(self.compiled.construct_params(values) or {})
@@ -111,7 +113,7 @@ class _DriverStatement:
     def positional(self, values: dict[str, Any]) -> tuple[Any, ...]:
         """The parameters in the order of the statement's `?` marks (SQLite)."""
         params = self.params(values)
-        return tuple(params[name] for name in self.compiled.positiontup or ())
+        return tuple(params[name] for name in self.positions)
 
 
 def _compiled(statement: Any, dialect: Any) -> _DriverStatement:
@@ -121,7 +123,8 @@ def _compiled(statement: Any, dialect: Any) -> _DriverStatement:
         for bind, name in compiled.bind_names.items()
         if (process := bind.type.bind_processor(dialect)) is not None
     }
-    return _DriverStatement(str(compiled), compiled, processors)
+    positions = tuple(getattr(compiled, "positiontup", None) or ())
+    return _DriverStatement(str(compiled), compiled, processors, positions)
 
 
 @functools.cache
