@@ -398,3 +398,19 @@ def test_tool_call_limit__refuses_the_calls_over_the_cap_and_lets_the_model_answ
     assert {m.text for m in refused} == {TOOL_LIMIT_MESSAGE}
     assert all("Estimate Hours" in m.text for m in tools if m.status != "error")
     assert len(chat.calls) == 2  # the model saw the refusals and answered
+
+
+def test_system_prompt__follows_a_schema_change_between_turns(
+    own_airtable: EmulatorServer, user: User, scripted: Make, agent_services: Services
+) -> None:
+    assistant, chat = scripted(answer("One."), answer("Two."), answer("Three."))
+    _, _, conversation_id = _run(agent_services, user, assistant, "First question")
+    _run(agent_services, user, assistant, "Second question", conversation_id)
+    _table(own_airtable).create_field("Estimate Days", "number", options={"precision": 0})
+    agent_services.airtable.forget_schema(BASE)
+    _run(agent_services, user, assistant, "Third question", conversation_id)
+
+    prompts = [calls[0].text for calls in chat.calls]
+    assert prompts[0] == prompts[1]
+    assert "Estimate Days" not in prompts[1]
+    assert "Estimate Days (number" in prompts[2]
