@@ -152,14 +152,16 @@ class Assistant:
                     conversation=conversation,
                     recent=recent,
                 )
+                history, state = _history_and_state(window.messages, human)
                 context = TurnContext(
                     user_id,
                     conversation.base_id,
                     conversation.id,
                     model=self._models(user_id, purpose, ref, conversation.model),
                     system_prompt=self._prompt(user_id, conversation.base_id, window.summary),
+                    history=history,
                 )
-                self._stream(context, [*window.messages, human], produced, on_event)
+                self._stream(context, state, produced, on_event)
         except AppError as exc:
             failure = exc
             raise
@@ -277,6 +279,21 @@ def _result(produced: list[BaseMessage], settlements: Sequence[Settlement]) -> T
     answer = next((m.text for m in reversed(produced) if isinstance(m, AIMessage) and m.text), "")
     tokens = sum(s.tokens for s in settlements)
     return TurnResult(answer, produced, tokens, sum(s.cost_nusd for s in settlements))
+
+
+def _history_and_state(
+    window: Sequence[BaseMessage], question: HumanMessage
+) -> tuple[tuple[BaseMessage, ...], list[BaseMessage]]:
+    """The earlier messages the middleware sends ahead of the turn's (`TurnContext.history`),
+    and the graph's starting state: the question alone.
+
+    A window with a malformed tool call of the model's goes into the state instead: the
+    agent answers such calls with an error result before each model call, which it does
+    only for messages in its state.
+    """
+    if any(isinstance(m, AIMessage) and m.invalid_tool_calls for m in window):
+        return (), [*window, question]
+    return tuple(window), [question]
 
 
 def _checked(text: str) -> str:
