@@ -29,6 +29,7 @@ from langchain_core.tools import BaseTool
 from agents.middleware import TurnContext, TurnModelMiddleware
 from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
 from agents.prompt import system_prompt
+from services.airtable.schema import BaseSchema
 from services.budget.settlement import Settlement
 from services.budget.types import CallRef, Purpose, RefType
 from services.container import Services
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 MAX_MODEL_CALLS_PER_TURN = 8
 MAX_TOOL_CALLS_PER_TURN = 16
+MAX_KEPT_PROMPTS = 256
+"""System prompts an assistant keeps built (per base, summary and day; then it starts over)."""
 
 __all__ = ["DEFAULT_TITLE", "Assistant", "ModelProvider", "TurnEvent", "TurnResult"]
 
@@ -98,6 +101,7 @@ class Assistant:
             *schema_tools(services),
         ]
         self._agent = _compile(list(tools) if tools is not None else default)
+        self._prompts: dict[tuple[Any, ...], tuple[BaseSchema | None, str]] = {}
 
     def run_turn(
         self,
@@ -148,14 +152,16 @@ class Assistant:
                     conversation=conversation,
                     recent=recent,
                 )
+                history, state = _history_and_state(window.messages, human)
                 context = TurnContext(
                     user_id,
                     conversation.base_id,
                     conversation.id,
                     model=self._models(user_id, purpose, ref, conversation.model),
                     system_prompt=self._prompt(user_id, conversation.base_id, window.summary),
+                    history=history,
                 )
-                self._stream(context, [*window.messages, human], produced, on_event)
+                self._stream(context, state, produced, on_event)
         except AppError as exc:
             failure = exc
             raise
@@ -217,9 +223,18 @@ class Assistant:
         if base_id:
             base, schema = self._services.airtable.base_and_schema(user_id, base_id)
             base_name = base.name
-        return system_prompt(
-            schema=schema, base_name=base_name, summary=summary, today=datetime.now(UTC).date()
-        )
+        today = datetime.now(UTC).date()
+        # The same schema object comes back while the cached schema is unchanged
+        # (`base_and_schema`), so the text is built once per schema, summary and day.
+        key = (base_id, base_name, summary, today)
+        kept = self._prompts.get(key)
+        if kept is not None and kept[0] is schema:
+            return kept[1]
+        text = system_prompt(schema=schema, base_name=base_name, summary=summary, today=today)
+        if len(self._prompts) >= MAX_KEPT_PROMPTS:
+            self._prompts.clear()
+        self._prompts[key] = (schema, text)
+        return text
 
     def _summarizer(
         self, user_id: int, ref: CallRef, model: str | None
@@ -264,6 +279,21 @@ def _result(produced: list[BaseMessage], settlements: Sequence[Settlement]) -> T
     answer = next((m.text for m in reversed(produced) if isinstance(m, AIMessage) and m.text), "")
     tokens = sum(s.tokens for s in settlements)
     return TurnResult(answer, produced, tokens, sum(s.cost_nusd for s in settlements))
+
+
+def _history_and_state(
+    window: Sequence[BaseMessage], question: HumanMessage
+) -> tuple[tuple[BaseMessage, ...], list[BaseMessage]]:
+    """The earlier messages the middleware sends ahead of the turn's (`TurnContext.history`),
+    and the graph's starting state: the question alone.
+
+    A window with a malformed tool call of the model's goes into the state instead: the
+    agent answers such calls with an error result before each model call, which it does
+    only for messages in its state.
+    """
+    if any(isinstance(m, AIMessage) and m.invalid_tool_calls for m in window):
+        return (), [*window, question]
+    return tuple(window), [question]
 
 
 def _checked(text: str) -> str:

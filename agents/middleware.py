@@ -1,8 +1,9 @@
 """Per-turn model and system prompt, chosen from the runtime context, and the turn's limits.
 
 The agent graph is compiled once per process; what differs between turns (the user's
-budget-guarded model, the base's schema in the prompt) travels in `TurnContext`, and this
-middleware puts it on each model request. Instances hold no per-user state.
+budget-guarded model, the base's schema in the prompt, the conversation's earlier
+messages) travels in `TurnContext`, and this middleware puts it on each model request.
+Instances hold no per-user state.
 
 It also caps a turn's model and tool calls. The caps are checked inside the model and tool
 calls it wraps (counting what the turn's messages already hold), not by hook nodes of
@@ -32,6 +33,10 @@ class TurnContext(AssistantContext):
 
     model: BaseChatModel | None = None
     system_prompt: str = ""
+    history: Sequence[BaseMessage] = ()
+    """The conversation's earlier messages, sent to the model before the turn's own. They
+    stay out of the graph's state: its reducer and checks go over every message in the
+    state at each step, and the window holds far more messages than a turn adds."""
 
 
 def _this_turn(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
@@ -79,8 +84,12 @@ class TurnModelMiddleware(AgentMiddleware[Any, TurnContext, Any]):
         context = request.runtime.context
         if context.model is None:
             raise ValueError("TurnContext.model is required")
+        system_message = SystemMessage(context.system_prompt)
+        if not context.history:
+            return request.override(model=context.model, system_message=system_message)
+        messages: list[Any] = [*context.history, *request.messages]
         return request.override(
-            model=context.model, system_message=SystemMessage(context.system_prompt)
+            model=context.model, system_message=system_message, messages=messages
         )
 
     def _over_model_limit(self, request: ModelRequest[TurnContext]) -> ModelResponse | None:

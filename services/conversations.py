@@ -36,9 +36,9 @@ from langchain_core.messages import (
     messages_from_dict,
     messages_to_dict,
 )
-from langchain_core.messages.utils import count_tokens_approximately
 
 from services.errors import InvalidInputError, NotFoundError
+from services.llm.token_counts import message_tokens
 
 MAX_TITLE = 80
 DEFAULT_TITLE = "New conversation"
@@ -331,7 +331,7 @@ class ConversationStore:
             # Turns already folded into the summary are never read again.
             recent = self._load(conversation.id, start=done)
         summary, keep = conversation.summary, 0
-        if count_tokens_approximately(recent) > max_tokens:
+        if message_tokens(recent) > max_tokens:
             # Slide to half the budget, so a summary is written once every few turns
             # rather than on every turn.
             keep = _window_start(recent, max_tokens // 2)
@@ -379,7 +379,7 @@ def _window_start(history: Sequence[BaseMessage], max_tokens: int) -> int:
     best = len(history)
     used = 0
     for index in range(len(history) - 1, -1, -1):
-        used += count_tokens_approximately([history[index]])
+        used += message_tokens([history[index]])
         if used > max_tokens:
             break
         if isinstance(history[index], HumanMessage):

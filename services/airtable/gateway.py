@@ -36,6 +36,7 @@ T = TypeVar("T")
 BATCH_SIZE = 10  # Airtable's limit of records per write request
 _MAX_CLIENTS = 64
 _STRIPES = 32  # locks that make concurrent cache misses fetch once
+_MAX_DECODED_SCHEMAS = 256
 
 
 class AirtableGateway:
@@ -75,6 +76,7 @@ class AirtableGateway:
         self._schema_ttl = schema_ttl_seconds
         self._bases_ttl = bases_ttl_seconds
         self._apis: dict[str, Api] = {}
+        self._decoded_schemas: dict[str, tuple[bytes | str, BaseSchema]] = {}
         self._lock = threading.Lock()
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
 
@@ -156,7 +158,11 @@ class AirtableGateway:
 
     def base_and_schema(self, user_id: int, base_id: str) -> tuple[BaseInfo, BaseSchema]:
         """`require_base` and `schema` together: one Redis round trip when both are cached
-        (the assistant reads them for the system prompt of every turn)."""
+        (the assistant reads them for the system prompt of every turn).
+
+        The schema returned is shared with later calls that find the same cached schema
+        (decoded once per version, not on every turn): read it, never change it.
+        """
         _, key = self._api(user_id)
         bases, schema = self._redis.mget(
             f"{self._prefix}bases:{user_id}:{key}", f"{self._prefix}schema:{base_id}"
@@ -164,8 +170,21 @@ class AirtableGateway:
         if bases and schema:
             found = _find([BaseInfo(**item) for item in json.loads(bases)], base_id)
             if found is not None:
-                return found, BaseSchema.from_json(base_id, json.loads(schema))
+                return found, self._decoded_schema(base_id, schema)
         return self.require_base(user_id, base_id), self.schema(user_id, base_id)
+
+    def _decoded_schema(self, base_id: str, raw: bytes | str) -> BaseSchema:
+        """`raw` (a cached schema) decoded, or the schema decoded from the same text before."""
+        with self._lock:
+            kept = self._decoded_schemas.get(base_id)
+        if kept is not None and kept[0] == raw:
+            return kept[1]
+        schema = BaseSchema.from_json(base_id, json.loads(raw))
+        with self._lock:
+            if len(self._decoded_schemas) >= _MAX_DECODED_SCHEMAS:
+                self._decoded_schemas.clear()
+            self._decoded_schemas[base_id] = (raw, schema)
+        return schema
 
     def forget_schema(self, base_id: str) -> None:
         """Drop the cached schema, after Airtable said a field or table is not there."""

@@ -200,11 +200,13 @@ class BudgetGuard:
             seen = self.budgets.last_seen(user_id)
             if seen is not None:
                 limits = seen.applied
-                outcome = self._run_reserve(self._limited(reservation, limits), seen)
+                limited = self._limited(reservation, limits)
+                outcome = self._run_reserve(limited, seen)
             if seen is None or outcome[0] == -2:
                 limits = self.budgets.applied_limits(user_id)
-                outcome = self._run_reserve(self._limited(reservation, limits), None)
-            reservation = self._limited(reservation, limits)
+                limited = self._limited(reservation, limits)
+                outcome = self._run_reserve(limited, None)
+            reservation = limited
         except redis.RedisError as exc:
             if not reservation.model.is_free:
                 logger.warning("redis unreachable: paid call refused user_id=%s", user_id)

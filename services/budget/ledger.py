@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import psycopg
+from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,6 +101,8 @@ class _DriverStatement:
     sql: str
     compiled: Compiled
     processors: dict[str, Callable[[Any], Any]]
+    positions: tuple[str, ...] = ()
+    """The parameters' names in the order of the `?` marks (a positional paramstyle)."""
 
     def params(self, values: dict[str, Any]) -> dict[str, Any]:
         params = dict(self.compiled.construct_params(values) or {})
@@ -107,18 +110,35 @@ class _DriverStatement:
             params[name] = process(params[name])
         return params
 
+    def positional(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        """The parameters in the order of the statement's `?` marks (SQLite)."""
+        params = self.params(values)
+        return tuple(params[name] for name in self.positions)
 
-@functools.cache
-def _driver_statement(*, with_ref: bool) -> _DriverStatement:
-    """`_written_with_rollup` in psycopg's SQL."""
-    dialect = psycopg.dialect()
-    compiled = _written_with_rollup(with_ref=with_ref).compile(dialect=dialect)
+
+def _compiled(statement: Any, dialect: Any) -> _DriverStatement:
+    compiled = statement.compile(dialect=dialect)
     processors: dict[str, Callable[[Any], Any]] = {
         name: process
         for bind, name in compiled.bind_names.items()
         if (process := bind.type.bind_processor(dialect)) is not None
     }
-    return _DriverStatement(str(compiled), compiled, processors)
+    positions = tuple(getattr(compiled, "positiontup", None) or ())
+    return _DriverStatement(str(compiled), compiled, processors, positions)
+
+
+@functools.cache
+def _driver_statement(*, with_ref: bool) -> _DriverStatement:
+    """`_written_with_rollup` in psycopg's SQL."""
+    return _compiled(_written_with_rollup(with_ref=with_ref), psycopg.dialect())
+
+
+@functools.cache
+def _sqlite_statements() -> tuple[_DriverStatement, tuple[_DriverStatement, ...]]:
+    """The ledger insert and the three rollup adds in pysqlite's SQL (`?` parameters)."""
+    dialect = pysqlite.dialect()
+    adds = tuple(_compiled(add, dialect) for add in rollup.upserts("sqlite"))
+    return _compiled(_insert_or_ignore("sqlite"), dialect), adds
 
 
 def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
@@ -145,12 +165,49 @@ def record_call(sessions: sessionmaker[Session], record: LedgerRecord) -> None:
             with engine.begin() as connection:
                 _replace_expired(connection, record, values)
         return
-    with write_lock(engine), engine.begin() as connection:
-        inserted = connection.execute(_insert_or_ignore(engine.dialect.name), values).first()
-        if inserted is not None:
-            rollup.add_call(connection, _rolled(record))
-        elif record.status is not CallStatus.EXPIRED:
-            _replace_expired(connection, record, values)
+    with write_lock(engine):
+        if _write_on_sqlite(engine, record, values) or record.status is CallStatus.EXPIRED:
+            return
+        # The row was there: replace it if the reaper wrote it (a rare path, kept simple).
+        with engine.begin() as connection:
+            if connection.execute(_insert_or_ignore("sqlite"), values).first() is None:
+                _replace_expired(connection, record, values)
+            else:
+                rollup.add_call(connection, _rolled(record))
+
+
+def _write_on_sqlite(engine: Engine, record: LedgerRecord, values: dict[str, Any]) -> bool:
+    """Insert the row and, if it was written, its rollup adds, in one transaction straight
+    on the driver's connection (statements compiled once); True when the row was written.
+
+    SQLAlchemy's execution layer (its contexts, result objects and events around each of
+    the four statements) cost more than SQLite's own work on them. The caller holds the
+    process's write lock.
+    """
+    insert, adds = _sqlite_statements()
+    pooled = engine.raw_connection()
+    try:
+        connection = pooled.driver_connection
+        if connection is None:
+            raise ConfigurationError("The pool handed out a closed connection.")
+        try:
+            cursor = connection.cursor()
+            written = cursor.execute(insert.sql, insert.positional(values)).fetchone()
+            if written is not None:
+                day, ref, life = rollup.sums(_rolled(record), 1)
+                cursor.execute(adds[0].sql, adds[0].positional(day))
+                if ref is not None and life is not None:
+                    cursor.execute(adds[1].sql, adds[1].positional(ref))
+                    cursor.execute(adds[2].sql, adds[2].positional(life))
+            connection.commit()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            connection.rollback()
+            raise DBAPIError.instance(
+                insert.sql, None, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect
+            ) from exc
+        return written is not None
+    finally:
+        pooled.close()
 
 
 def _write_on_server(engine: Engine, values: dict[str, Any], *, with_ref: bool) -> bool:

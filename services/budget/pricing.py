@@ -17,10 +17,10 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.messages.utils import count_tokens_approximately
 
 from services.errors import InvalidInputError
 from services.llm.catalog import ModelSpec
+from services.llm.token_counts import message_tokens
 
 NANO_PER_USD = 1_000_000_000
 # How many digits an amount shows (at least down to cents): see `format_usd`.
@@ -94,12 +94,12 @@ def estimate_call(
 ) -> CostEstimate:
     """Estimate the worst-case cost of sending `messages` (and `tools`) to `spec`.
 
-    Input is counted offline (`count_tokens_approximately`, no network) and scaled by
-    `safety_factor`; output is `output_tokens` or the model's output cap plus its thinking
-    budget, all priced at the output rate. The long-context tier is chosen from the
-    estimated input.
+    Input is counted offline (`count_tokens_approximately`, each message once: see
+    `services.llm.token_counts`; no network) and scaled by `safety_factor`; output is
+    `output_tokens` or the model's output cap plus its thinking budget, all priced at the
+    output rate. The long-context tier is chosen from the estimated input.
     """
-    counted = count_tokens_approximately(messages) + tool_tokens(tools or ())
+    counted = message_tokens(messages) + tool_tokens(tools or ())
     input_tokens = math.ceil(counted * safety_factor)
     output = spec.reserved_output_tokens if output_tokens is None else output_tokens
     rates = spec.rates_for(input_tokens)

@@ -107,7 +107,7 @@ def _adding_life(dialect: str, statement: Any) -> Insert:
 
 
 @functools.cache
-def _upserts(dialect: str) -> tuple[Insert, Insert, Insert]:
+def upserts(dialect: str) -> tuple[Insert, Insert, Insert]:
     """(add to usage_daily, to usage_ref_daily, to usage_refs) for `dialect`:
     `x = x + excluded.x`.
 
@@ -146,7 +146,7 @@ def with_rollup(written: CTE, *, with_ref: bool) -> Select[Any]:
     return select(written.c.id).add_cte(*(a.cte(n) for a, n in zip(adds, names, strict=False)))
 
 
-def _sums(
+def sums(
     call: RolledCall, sign: int
 ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
     """The parameters of the day, ref-day and ref-life adds (None: the call has no ref)."""
@@ -183,7 +183,7 @@ def _sums(
 def rollup_params(call: RolledCall) -> tuple[dict[str, Any], bool]:
     """The parameters `with_ref` adds to the ledger insert's for `call`, and whether the
     call has a ref (which `with_rollup` variant to run)."""
-    day, ref, life = _sums(call, 1)
+    day, ref, life = sums(call, 1)
     params = {f"d_{k}": v for k, v in day.items()}
     if ref is None or life is None:
         return params, False
@@ -194,8 +194,8 @@ def rollup_params(call: RolledCall) -> tuple[dict[str, Any], bool]:
 
 def add_call(connection: Connection, call: RolledCall, *, sign: int = 1) -> None:
     """Add one ledger row to the rollup (`sign=-1` takes it out), in the caller's transaction."""
-    day_upsert, ref_upsert, life_upsert = _upserts(connection.dialect.name)
-    day, ref, life = _sums(call, sign)
+    day_upsert, ref_upsert, life_upsert = upserts(connection.dialect.name)
+    day, ref, life = sums(call, sign)
     connection.execute(day_upsert, day)
     if ref is not None and life is not None:
         connection.execute(ref_upsert, ref)

@@ -8,6 +8,7 @@ them all.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -46,10 +47,15 @@ class WindowSpan:
 def window_span(window: Window, at: datetime) -> WindowSpan:
     """The UTC day or month containing `at`."""
     at = at.astimezone(UTC)
+    return _span(window, at.year, at.month, at.day if window is Window.DAY else 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _span(window: Window, year: int, month: int, day: int) -> WindowSpan:
+    # Every model call works out its windows (reserve, settle, alerts): once a day is enough.
+    start = datetime(year, month, day, tzinfo=UTC)
     if window is Window.DAY:
-        start = at.replace(hour=0, minute=0, second=0, microsecond=0)
         return WindowSpan(window, "d:" + start.strftime("%Y%m%d"), start, start + timedelta(days=1))
-    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=32)).replace(day=1)
     return WindowSpan(window, "m:" + start.strftime("%Y%m"), start, end)
 
@@ -105,10 +111,17 @@ class BudgetKeys:
 
 def counters_for(user_id: int, at: datetime) -> list[CounterRef]:
     """The four counters every call of `user_id` at `at` counts against."""
-    spans = [window_span(Window.DAY, at), window_span(Window.MONTH, at)]
-    return [CounterRef(Scope.USER, user_id, s) for s in spans] + [
-        CounterRef(Scope.ORG, None, s) for s in spans
-    ]
+    at = at.astimezone(UTC)
+    return list(_counters(user_id, at.year, at.month, at.day))
+
+
+@functools.lru_cache(maxsize=1024)
+def _counters(user_id: int, year: int, month: int, day: int) -> tuple[CounterRef, ...]:
+    spans = [_span(Window.DAY, year, month, day), _span(Window.MONTH, year, month, 1)]
+    return (
+        *(CounterRef(Scope.USER, user_id, s) for s in spans),
+        *(CounterRef(Scope.ORG, None, s) for s in spans),
+    )
 
 
 def ttl_seconds(until: datetime, now: datetime) -> int:

@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from services.budget.guard import BudgetGuard
 from services.budget.types import CallRef, Purpose
@@ -73,6 +73,10 @@ class GuardedChatModel(BaseChatModel):
     """The bound tools, counted in the input estimate."""
     metrics: Metrics | None = Field(default=None, exclude=True, repr=False)
     """Where calls, tokens, spend and refusals are counted."""
+    _last_bound: tuple[tuple[Any, ...], dict[str, Any], GuardedChatModel] | None = PrivateAttr(
+        default=None
+    )
+    """The tools and options last bound, and the guarded model that binding made."""
 
     @property
     def _llm_type(self) -> str:
@@ -89,14 +93,30 @@ class GuardedChatModel(BaseChatModel):
         tool_choice: str | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind `tools` on the inner model and return a guarded model around the binding."""
+        """Bind `tools` on the inner model and return a guarded model around the binding.
+
+        The agent binds its tools before every model call: the same tools bound again on
+        this model give the same guarded model back (its traced description included,
+        which LangChain works out once per model object).
+        """
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
+        last = self._last_bound
+        if (
+            last is not None
+            and len(last[0]) == len(tools)
+            and all(a is b for a, b in zip(last[0], tools, strict=True))
+            and last[1] == kwargs
+        ):
+            return last[2]
         # The provider gets the schemas converted once per tool (`tool_schemas`), not the
         # tools: it would convert each of them again on every model call.
         schemas = openai_tool_schemas(tools)
         bound_kwargs = _bound_kwargs(self.inner.bind_tools(schemas, **kwargs), self.inner)
-        return self.model_copy(update={"bound_kwargs": bound_kwargs, "tool_schemas": schemas})
+        bound = self.model_copy(update={"bound_kwargs": bound_kwargs, "tool_schemas": schemas})
+        bound._last_bound = None
+        self._last_bound = (tuple(tools), dict(kwargs), bound)
+        return bound
 
     def _call_kwargs(
         self, stop: list[str] | None, kwargs: dict[str, Any], call: ModelCall

@@ -398,3 +398,45 @@ def test_tool_call_limit__refuses_the_calls_over_the_cap_and_lets_the_model_answ
     assert {m.text for m in refused} == {TOOL_LIMIT_MESSAGE}
     assert all("Estimate Hours" in m.text for m in tools if m.status != "error")
     assert len(chat.calls) == 2  # the model saw the refusals and answered
+
+
+def test_system_prompt__follows_a_schema_change_between_turns(
+    own_airtable: EmulatorServer, user: User, scripted: Make, agent_services: Services
+) -> None:
+    assistant, chat = scripted(answer("One."), answer("Two."), answer("Three."))
+    _, _, conversation_id = _run(agent_services, user, assistant, "First question")
+    _run(agent_services, user, assistant, "Second question", conversation_id)
+    _table(own_airtable).create_field("Estimate Days", "number", options={"precision": 0})
+    agent_services.airtable.forget_schema(BASE)
+    _run(agent_services, user, assistant, "Third question", conversation_id)
+
+    prompts = [calls[0].text for calls in chat.calls]
+    assert prompts[0] == prompts[1]
+    assert "Estimate Days" not in prompts[1]
+    assert "Estimate Days (number" in prompts[2]
+
+
+def test_history__reaches_the_model_and_a_malformed_call_in_it_gets_its_error_result(
+    agent_services: Services, user: User, scripted: Make
+) -> None:
+    malformed = AIMessage(
+        "Let me look.",
+        invalid_tool_calls=[
+            {"name": "describe_table", "args": "{bad", "id": "bad1", "error": "not JSON"}
+        ],
+    )
+    assistant, chat = scripted(answer("One."), answer("Three."))
+    _, _, conversation_id = _run(agent_services, user, assistant, "First question")
+    agent_services.conversations.append(
+        user_id=user.id,
+        conversation_id=conversation_id,
+        messages=[HumanMessage("Second question"), malformed],
+    )
+    _run(agent_services, user, assistant, "Third question", conversation_id)
+
+    first, third = chat.calls
+    assert [m.text for m in first[1:]] == ["First question"]
+    assert [m.text for m in third[1:4]] == ["First question", "One.", "Second question"]
+    answered = [m for m in third if isinstance(m, ToolMessage)]
+    assert [(m.tool_call_id, m.status) for m in answered] == [("bad1", "error")]
+    assert third[-1].text == "Third question"

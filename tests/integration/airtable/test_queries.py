@@ -221,3 +221,25 @@ def test_schema__is_cached_in_redis_and_refetched_when_a_field_is_new(
     page = records.search(member.id, fresh_base.id, "Tasks", fields=["Estimate"], limit=1)
     assert schema_reads() == before + 1  # the unknown name made it refetch, once
     assert page.fields[0].name == "Estimate"
+
+
+def test_base_and_schema__decodes_each_cached_schema_once_and_follows_a_change(
+    airtable_services: Services, member: User, fresh_base: FreshBase
+) -> None:
+    gateway = airtable_services.airtable
+    gateway.base_and_schema(member.id, fresh_base.id)  # fetched and cached in Redis
+    base, schema = gateway.base_and_schema(member.id, fresh_base.id)
+    _, again = gateway.base_and_schema(member.id, fresh_base.id)
+    assert again is schema  # the same cached text: decoded once
+    assert base.id == fresh_base.id
+
+    fresh_base.api.table(fresh_base.id, "Tasks").create_field(
+        "Estimate", "number", options={"precision": 0}
+    )
+    gateway.forget_schema(fresh_base.id)
+    gateway.base_and_schema(member.id, fresh_base.id)
+    _, changed = gateway.base_and_schema(member.id, fresh_base.id)
+
+    assert changed is not schema
+    assert "Estimate" in [f.name for f in changed.table("Tasks").fields]
+    assert "Estimate" not in [f.name for f in schema.table("Tasks").fields]

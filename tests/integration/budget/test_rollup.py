@@ -172,8 +172,8 @@ def test_record_call__is_one_statement_on_postgresql(
 ) -> None:
     """One round trip per ledger write on a server: the row and its three rollup adds in
     one statement, and no ping or BEGIN/COMMIT around it (SQLite, in-process, runs the four
-    in one transaction). Counted where statements leave: psycopg's cursor on PostgreSQL
-    (the write bypasses SQLAlchemy's execution layer), SQLAlchemy's events on SQLite."""
+    in one transaction). Counted where statements leave: psycopg's cursor on PostgreSQL,
+    SQLite's own trace of what it runs (both writes bypass SQLAlchemy's execution layer)."""
     user = add_user(services)
     sent: list[str] = []
     on_server = services.engine.dialect.name == "postgresql"
@@ -190,11 +190,20 @@ def test_record_call__is_one_statement_on_postgresql(
         record_call(services.sql, _record(user))  # the pooled connection, used a moment ago
         sent.clear()
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
+    def trace(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.set_trace_callback(sent.append)
 
+    def untrace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    def through_sqlalchemy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        executed.append(statement)
+
+    executed: list[str] = []
     if not on_server:
-        event.listen(services.engine, "before_cursor_execute", count)
+        event.listen(services.engine, "checkout", trace)
+        event.listen(services.engine, "checkin", untrace)
+        event.listen(services.engine, "before_cursor_execute", through_sqlalchemy)
     try:
         record_call(services.sql, _record(user))
         with_ref = list(sent)
@@ -203,9 +212,17 @@ def test_record_call__is_one_statement_on_postgresql(
         without_ref = list(sent)
     finally:
         if not on_server:
-            event.remove(services.engine, "before_cursor_execute", count)
+            event.remove(services.engine, "checkout", trace)
+            event.remove(services.engine, "checkin", untrace)
+            event.remove(services.engine, "before_cursor_execute", through_sqlalchemy)
         monkeypatch.undo()
 
+    assert executed == []  # straight to the driver: SQLAlchemy executed none of them
+    if not on_server:  # one transaction around the statements, nothing else
+        for sent_once in (with_ref, without_ref):
+            assert sent_once[0].strip() == "BEGIN"
+            assert sent_once[-1].strip() == "COMMIT"
+        with_ref, without_ref = with_ref[1:-1], without_ref[1:-1]
     assert len(with_ref) == (1 if on_server else 4)
     assert len(without_ref) == (1 if on_server else 2)
     assert _day_totals(services)[0] == (3 if on_server else 2)

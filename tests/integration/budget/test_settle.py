@@ -159,3 +159,18 @@ def test_settle__after_midnight_counts_in_the_day_it_reserved(
 
 def _day(guard: BudgetGuard, user_id: int) -> CounterRef:
     return CounterRef(Scope.USER, user_id, window_span(Window.DAY, guard.clock()))
+
+
+def test_settle__counts_the_call_when_its_ledger_row_cannot_be_written(
+    guard: BudgetGuard, services: Services, user_id: int
+) -> None:
+    """SQL refusing the row (here: a user id no user has) leaves the call counted in Redis,
+    where the budgets live, and the settle returns as usual (the error is logged)."""
+    nobody = user_id + 1_000_000
+    reservation = reserve(guard, nobody, estimate(input_nusd=400_000, total_nusd=3_000_000))
+
+    settlement = guard.settle(reservation, TokenUsage(1000, 100), latency_ms=5)
+
+    assert settlement.applied
+    assert counter(guard, nobody, Window.DAY)["snusd"] == settlement.cost_nusd > 0
+    assert ledger(services) == []

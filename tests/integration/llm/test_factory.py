@@ -147,6 +147,29 @@ def test_bind_tools__counts_the_tools_in_the_estimate(make_factory: FactoryMaker
     assert model.tool_schemas == []
 
 
+@tool
+def other(name: str) -> str:
+    """Look up another record by name."""
+    return f"{name}: other"
+
+
+def test_bind_tools__the_same_tools_again_give_the_same_model(make_factory: FactoryMaker) -> None:
+    model = make_factory().guard(
+        ToolFake(messages=iter([])), user_id=1, purpose=Purpose.CHAT, model_name="qwen3"
+    )
+    bound = model.bind_tools([lookup])
+    assert isinstance(bound, GuardedChatModel)
+
+    assert model.bind_tools([lookup]) is bound
+    assert bound.bind_tools([lookup]) is not bound  # a model of its own, bound on its own
+    changed = model.bind_tools([lookup, other])
+    assert isinstance(changed, GuardedChatModel)
+    assert [t["function"]["name"] for t in changed.tool_schemas] == ["lookup", "other"]
+    forced = model.bind_tools([lookup, other], tool_choice="lookup")
+    assert forced is not changed
+    assert model.bind_tools([lookup, other], tool_choice="lookup") is forced
+
+
 def test_bind_tools__refuses_models_whose_binding_cannot_be_unwrapped(
     make_factory: FactoryMaker,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -31,6 +31,24 @@ def test_window_span__day_and_month_in_utc() -> None:
     assert window_span(Window.MONTH, datetime(2027, 2, 10, tzinfo=UTC)).end == datetime(
         2027, 3, 1, tzinfo=UTC
     )
+
+
+def test_window_span__of_a_time_in_another_zone_is_its_utc_day() -> None:
+    at = datetime(2027, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=2)))  # 22:30 UTC
+    assert window_span(Window.DAY, at).label == "d:20261231"
+    assert window_span(Window.MONTH, at).label == "m:202612"
+
+
+def test_counters_for__follow_the_day_and_are_the_callers_own() -> None:
+    evening = counters_for(7, datetime(2026, 11, 26, 23, 59, 59, tzinfo=UTC))
+    again = counters_for(7, datetime(2026, 11, 26, 8, tzinfo=UTC))
+    next_day = counters_for(7, datetime(2026, 11, 27, tzinfo=UTC))
+    evening.pop()
+
+    assert again == counters_for(7, datetime(2026, 11, 26, tzinfo=UTC))
+    assert len(again) == 4
+    assert [r.span.label for r in next_day] == ["d:20261127", "m:202611"] * 2
+    assert [r.user_id for r in counters_for(8, datetime(2026, 11, 26, tzinfo=UTC))][:2] == [8, 8]
 
 
 def test_keys__put_the_prefix_before_the_hash_tag() -> None:
