@@ -71,12 +71,22 @@ def _figures(name: str, turns: list[list[Turn]], latency: float) -> dict[str, fl
         "over_p50": percentile(overhead, 0.5),
         "over_p95": percentile(overhead, 0.95),
     }
+    # Where a turn's time goes: the stream opened (caller and conversation found), the
+    # first tool result (one model call and the tool), the first answer token.
+    for key, values in (
+        ("open", [t.opened_s for t in done if t.opened_s]),
+        ("tool", [t.tool_s for t in done if t.tool_s]),
+    ):
+        row[f"{key}_p50"] = percentile(values, 0.5)
+        row[f"{key}_p95"] = percentile(values, 0.95)
     ms = {key: f"{value * 1000:.0f}" for key, value in row.items()}
     print(
         f"{name:>12}: {len(done)} turns; first token p50/p95/p99 "
         f"{ms['ttft_p50']}/{ms['ttft_p95']}/{ms['ttft_p99']} ms; "
         f"turn p50/p95/p99 {ms['turn_p50']}/{ms['turn_p95']}/{ms['turn_p99']} ms; "
-        f"server overhead p50/p95 {ms['over_p50']}/{ms['over_p95']} ms"
+        f"server overhead p50/p95 {ms['over_p50']}/{ms['over_p95']} ms; "
+        f"stream open p50/p95 {ms['open_p50']}/{ms['open_p95']} ms, "
+        f"first tool result {ms['tool_p50']}/{ms['tool_p95']} ms"
     )
     return row
 

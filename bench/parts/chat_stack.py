@@ -81,6 +81,10 @@ class Turn:
     first_token_s: float
     total_s: float
     error: str = ""
+    opened_s: float = 0.0
+    """When the stream's `conversation` event came: the caller found, the conversation open."""
+    tool_s: float = 0.0
+    """When the first `tool_result` came: the first model call and the tool done."""
 
 
 def _free_port() -> int:
@@ -195,7 +199,7 @@ async def ask(client: httpx.AsyncClient, conversation_id: str | None) -> tuple[T
     if conversation_id:
         body["conversation_id"] = conversation_id
     started = time.perf_counter()
-    first = 0.0
+    first = opened = tool = 0.0
     event = ""
     try:
         async with client.stream("POST", "/api/chat", json=body) as response:
@@ -211,6 +215,9 @@ async def ask(client: httpx.AsyncClient, conversation_id: str | None) -> tuple[T
                     data = json.loads(line[6:])
                     if event == "conversation":
                         conversation_id = data["id"]
+                        opened = time.perf_counter() - started
+                    elif event == "tool_result" and not tool:
+                        tool = time.perf_counter() - started
                     elif event == "token" and not first:
                         first = time.perf_counter() - started
                     elif event == "error":
@@ -218,7 +225,8 @@ async def ask(client: httpx.AsyncClient, conversation_id: str | None) -> tuple[T
                             first, time.perf_counter() - started, data["message"]
                         ), conversation_id
                     elif event == "done":
-                        return Turn(first, time.perf_counter() - started), conversation_id
+                        total = time.perf_counter() - started
+                        return Turn(first, total, "", opened, tool), conversation_id
     except httpx.HTTPError as exc:
         return Turn(first, time.perf_counter() - started, type(exc).__name__), conversation_id
     return Turn(first, time.perf_counter() - started, "stream ended without done"), conversation_id
