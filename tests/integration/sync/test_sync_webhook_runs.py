@@ -90,8 +90,15 @@ def test_sync_webhook__an_airtable_edit_runs_the_job_within_seconds_and_echoes_d
             _wait(synced, 15, "the edit in SQL")
             elapsed = time.monotonic() - changed
             print(f"Airtable edit -> SQL row: {elapsed:.2f} s")
-            runs = _runs(app_services, job.id)
-            assert [r.trigger for r in runs] == ["manual", "change"]
+
+            # The row is in SQL before the run records that it finished; a run started
+            # before then would rightly stand down (one run of a job at a time).
+            def finished() -> list[SyncRun] | None:
+                runs = _runs(app_services, job.id)
+                return runs if len(runs) == 2 and runs[-1].status != "running" else None
+
+            runs = _wait(finished, 15, "the change run finished")
+            assert [(r.trigger, r.status) for r in runs] == [("manual", "ok"), ("change", "ok")]
 
             # The job's own write to Airtable comes back as a webhook payload: no run.
             with engine.begin() as conn:
