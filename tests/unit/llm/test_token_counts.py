@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -56,3 +57,13 @@ def test_message_tokens__counts_a_message_changed_in_place_again() -> None:
 
     assert message_tokens([message]) == count_tokens_approximately([message])
     assert message_tokens([ai]) == count_tokens_approximately([ai])
+
+
+def test_message_tokens__forgets_a_message_when_it_is_gone() -> None:
+    message = HumanMessage("a message of a conversation that ended")
+    message_tokens([message])
+    key = id(message)
+    assert key in token_counts._kept
+    del message
+    gc.collect()
+    assert key not in token_counts._kept
