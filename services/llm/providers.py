@@ -111,7 +111,11 @@ def _gemini(spec: ModelSpec, settings: Settings) -> BaseChatModel:
         "timeout": settings.llm_request_timeout_seconds,
     }
     # The subclass's pydantic-generated signature hides the parent's aliased options.
-    return _gemini_class()(**options)
+    model = _gemini_class()(**options)
+    from services.llm import gemini_wire
+
+    gemini_wire.install(model.client)  # type: ignore[attr-defined]
+    return model
 
 
 def _ollama(spec: ModelSpec, settings: Settings) -> BaseChatModel:
