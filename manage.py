@@ -115,6 +115,8 @@ def _worker(settings: Settings, worker_id: str | None) -> int:
     import threading
 
     from services.container import build_services
+    from services.llm.providers import preload_provider
+    from services.runtime import prepare_to_serve
     from services.workflows.worker import run_worker
 
     upgrade_database(settings.sql_url)
@@ -122,8 +124,11 @@ def _worker(settings: Settings, worker_id: str | None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     executor = worker_id or settings.workflow_worker_id or socket.gethostname()
+    ask = _assistant(services)
+    preload_provider(settings)
+    prepare_to_serve()
     try:
-        run_worker(services, stop=stop, ask=_assistant(services), executor_id=executor)
+        run_worker(services, stop=stop, ask=ask, executor_id=executor)
     except KeyboardInterrupt:
         pass
     finally:

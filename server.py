@@ -41,7 +41,9 @@ from api.webhooks import webhook_routes
 from api.workflows import workflow_routes
 from services.container import Services
 from services.errors import StoreUnavailableError
+from services.llm.providers import preload_provider
 from services.metrics import Metrics
+from services.runtime import prepare_to_serve
 from ui.context import get_chat_turns, get_services, get_settings
 
 # app.py's st.navigation is the only page registry. Without this, Streamlit sees the
@@ -60,6 +62,11 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     # st.login reads [auth] from st.secrets; they come from settings, not a secrets file.
     secrets_singleton.merge_programmatic_secrets(settings.streamlit_auth_secrets())  # type: ignore[arg-type]
     services = get_services()
+    # Everything the first chat turn would build or import, then the heap frozen: the
+    # collector no longer walks it (`services.runtime`).
+    get_chat_turns()
+    preload_provider(settings)
+    prepare_to_serve()
     try:
         yield {"services": services}
     finally:

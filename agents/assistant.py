@@ -18,17 +18,18 @@ from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     BaseMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 
 from agents.middleware import TurnContext, TurnModelMiddleware
 from agents.model_calls import ModelProvider, guarded_models, provider_errors, raise_if_refused
 from agents.prompt import system_prompt
+from agents.token_relay import TokenRelay
 from services.airtable.schema import BaseSchema
 from services.budget.settlement import Settlement
 from services.budget.types import CallRef, Purpose, RefType
@@ -209,13 +210,17 @@ class Assistant:
         produced: list[BaseMessage],
         on_event: Callable[[TurnEvent], None] | None,
     ) -> None:
-        # Answer tokens are streamed only to someone listening: each one crosses from the
-        # model's worker thread to this one, and the "messages" mode also has every node of
-        # the graph report to it.
-        modes = ["messages", "updates"] if on_event is not None else ["updates"]
-        stream = self._agent.stream({"messages": messages}, context=context, stream_mode=modes)
-        for mode, chunk in stream:
-            _dispatch(mode, chunk, produced, on_event)
+        # Answer tokens go, as the model writes them, only to someone listening; the graph
+        # runs each step in this thread (`agents.token_relay`).
+        config: RunnableConfig | None = None
+        if on_event is not None:
+            relay = TokenRelay(lambda text: on_event(TurnEvent("token", text=text)))
+            config = {"callbacks": [relay]}
+        stream = self._agent.stream(
+            {"messages": messages}, config, context=context, stream_mode="updates"
+        )
+        for chunk in stream:
+            _dispatch(chunk, produced, on_event)
         raise_if_refused(produced)
 
     def _prompt(self, user_id: int, base_id: str | None, summary: str) -> str:
@@ -337,18 +342,11 @@ class _Unset(BaseChatModel):
 
 
 def _dispatch(
-    mode: str,
     chunk: Any,
     produced: list[BaseMessage],
     on_event: Callable[[TurnEvent], None] | None,
 ) -> None:
     emit = on_event or (lambda _event: None)
-    if mode == "messages":
-        message, metadata = chunk
-        from_model = metadata.get("langgraph_node") == "model"
-        if isinstance(message, AIMessageChunk) and from_model and message.text:
-            emit(TurnEvent("token", text=message.text))
-        return
     for update in chunk.values():
         for message in (update or {}).get("messages", []):
             produced.append(message)

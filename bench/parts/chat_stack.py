@@ -13,6 +13,7 @@ bench user asks faster than a person).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import random
@@ -32,6 +33,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.parts.gemini_rules import API_KEY, RuleGemini
+from bench.parts.serving import OwnProcess
 from config.settings import load_settings
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID, REFERENCE_DATE
@@ -41,6 +43,7 @@ from services.budget.windows import Metric, Scope, Window
 from services.container import Services, build_services
 from services.migrations import upgrade_database
 from services.redis_store import EmbeddedRedis
+from services.runtime import prepare_to_serve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 QUESTION = "How many projects are there by status?"
@@ -50,7 +53,7 @@ QUESTION = "How many projects are there by status?"
 class Stack:
     urls: list[str]  # one per web process
     services: Services
-    gemini: RuleGemini
+    gemini: OwnProcess
     web_pids: list[int]
     worker_pid: int
     tokens: list[tuple[int, str]] = field(default_factory=list)
@@ -117,7 +120,7 @@ def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
         emulator_url = f"http://127.0.0.1:{_free_port()}"
         emulator = _start(_emulator_command(emulator_url), dict(os.environ), log)
         stack.callback(_stop, emulator)
-        gemini = stack.enter_context(RuleGemini(latency_s=latency_s))
+        gemini = stack.enter_context(OwnProcess(functools.partial(RuleGemini, latency_s=latency_s)))
         redis_url = os.environ.get("REDIS_URL")
         if not redis_url:
             embedded = EmbeddedRedis(tmp)
@@ -162,6 +165,8 @@ def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
             _wait(f"{url}/api/health")
         services = build_services(settings)
         stack.callback(services.close)
+        # The bench's own pauses would count as the server's time: its heap is frozen too.
+        prepare_to_serve()
         yield Stack(urls, services, gemini, [w.pid for w in webs], worker.pid)
 
 

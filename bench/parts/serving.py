@@ -54,3 +54,47 @@ class ThreadedApp:
     ) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+def _serve_in_child(factory: Any, urls: Any, stop: Any) -> None:
+    from services.runtime import prepare_to_serve
+
+    with factory() as app:
+        prepare_to_serve()  # as the servers do: its own pauses are not the server's time
+        urls.put(app.url)
+        stop.wait()
+
+
+class OwnProcess:
+    """A `ThreadedApp` run in a process of its own (`factory` builds it there; it must be
+    picklable, e.g. a `functools.partial` of the class), so that its timing does not share
+    an interpreter with the bench's clients: 50 users' streams parsed in the bench process
+    would otherwise delay the fake's replies and be counted as the server's time."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self.url = ""
+
+    def __enter__(self) -> Self:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        urls = context.Queue()
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_serve_in_child, args=(self._factory, urls, self._stop), daemon=True
+        )
+        self._process.start()
+        self.url = urls.get(timeout=60)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()

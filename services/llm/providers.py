@@ -45,6 +45,16 @@ def output_limit_kwargs(spec: ModelSpec, output_tokens: int) -> dict[str, Any]:
     return {"max_output_tokens": output_tokens - thinking, "thinking_budget": thinking}
 
 
+def preload_provider(settings: Settings) -> None:
+    """Import what the first call to the configured provider would (its client library),
+    so that a process can do it before it serves (`services.runtime`)."""
+    if settings.llm_provider is LLMProvider.GEMINI:
+        _gemini_class()
+        from services.llm import gemini_wire  # noqa: F401 - imported for its side: loaded
+    elif settings.llm_provider is LLMProvider.OLLAMA:
+        import langchain_ollama  # noqa: F401
+
+
 @functools.cache
 def _gemini_class() -> type[BaseChatModel]:
     """`ChatGoogleGenerativeAI` declaring function tools as JSON Schema

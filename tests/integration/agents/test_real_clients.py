@@ -8,6 +8,7 @@ servers that speak each provider's wire protocol, including function/tool calls.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -63,8 +64,23 @@ def real_services(
         yield built
 
 
+def threading_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads started from now on (the list fills as they start)."""
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    return started
+
+
 def test_turn__streams_calls_a_tool_and_is_charged(
-    real_services: Services, provider: tuple[str, FakeProviderServer]
+    real_services: Services,
+    provider: tuple[str, FakeProviderServer],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name, server = provider
     server.script(
@@ -80,7 +96,9 @@ def test_turn__streams_calls_a_tool_and_is_charged(
     user = real_services.accounts.register(email="ana@example.com", password=PASSWORD)
     conversation = real_services.conversations.create(user_id=user.id, base_id=BASE)
     events: list[TurnEvent] = []
-    result = Assistant(real_services).run_turn(
+    assistant = Assistant(real_services)
+    started = threading_starts(monkeypatch)
+    result = assistant.run_turn(
         user_id=user.id,
         conversation_id=conversation.id,
         text="How many projects are there?",
@@ -90,6 +108,9 @@ def test_turn__streams_calls_a_tool_and_is_charged(
     assert result.answer == "There are 40 projects in the tracker."
     tokens = [e.text for e in events if e.kind == "token"]
     assert len(tokens) >= 2  # streamed in pieces
+    # The model's steps ran inline in the turn's thread (`agents.token_relay`): the one
+    # thread started is the tool node's.
+    assert len(started) == 1
     tool_result = next(e for e in events if e.kind == "tool_result")
     assert "40" in tool_result.text
     assert server.request_count == 3  # two agent steps and the title

@@ -78,7 +78,7 @@ def _contents() -> list[types.Content]:
     ]
 
 
-def _config(tools: list[types.Tool]) -> types.GenerateContentConfig:
+def _config(tools: list[Any]) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(
         system_instruction=types.Content(parts=[types.Part(text="You answer about a base.")]),
         tools=tools,
@@ -100,7 +100,7 @@ def _config(tools: list[types.Tool]) -> types.GenerateContentConfig:
     )
 
 
-def _tools() -> list[types.Tool]:
+def _tools() -> list[Any]:
     declaration = types.FunctionDeclaration(
         name="count_records", description="Count a table's records.", parameters_json_schema=SCHEMA
     )
@@ -130,7 +130,7 @@ def test_fast_models__send_and_read_what_the_sdk_does(
 ) -> None:
     client = _client(server)
     tools = _tools()
-    answers = []
+    answers: list[Any] = []
     for models in (Models(client._api_client), FastModels(client._api_client)):
         for _ in range(2):  # the second call reuses the converted tools
             server.script(*_replies())
