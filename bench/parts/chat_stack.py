@@ -2,7 +2,8 @@
 tokens, conversations through `POST /api/chat`, the ledger check and process memory.
 
 `chat_stack()` starts the emulator (as Airtable, its own process as under `make run`), the
-rule-based fake Gemini, the web process (`streamlit run server.py`) and a workflow worker
+rule-based fake Gemini (in a process of its own, so that the bench's clients do not delay its
+replies), the web process (`streamlit run server.py`) and a workflow worker
 (`manage.py worker`), each as `make run` would, on a fresh SQLite file and the embedded
 Redis (or `DATABASE_URL` / `REDIS_URL`) in a temporary directory. The emulator has no rate
 limit, so the Airtable pace is raised to 1,000 requests/s (the real 5/s would measure

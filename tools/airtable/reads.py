@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -137,7 +138,12 @@ def make_tool(func: Any, schema: type | None) -> BaseTool:
 
     A tool without arguments gets its schema from its signature: an explicit empty schema
     would make LangChain drop the injected runtime.
+
+    The function's annotations are resolved here, once: LangChain reads them with
+    `get_type_hints` on every call of the tool, and this package's annotations are strings
+    (`from __future__ import annotations`) that it would otherwise evaluate each time.
     """
+    func.__annotations__ = typing.get_type_hints(func)
     return StructuredTool.from_function(
         func,
         args_schema=schema,
