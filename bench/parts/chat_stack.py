@@ -238,8 +238,18 @@ async def ask(client: httpx.AsyncClient, conversation_id: str | None) -> tuple[T
     return Turn(first, time.perf_counter() - started, "stream ended without done"), conversation_id
 
 
+def _client(url: str, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300
+    )
+
+
 async def converse(
-    url: str, token: str, turns: int, *, think_s: float = 0.0, rng: random.Random | None = None
+    client: httpx.AsyncClient,
+    turns: int,
+    *,
+    think_s: float = 0.0,
+    rng: random.Random | None = None,
 ) -> list[Turn]:
     """One user's conversation of `turns` turns, one after another.
 
@@ -248,8 +258,7 @@ async def converse(
     next question), so that users do not ask in lockstep.
     """
     rng = rng or random.Random(0)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300) as client:
+    async with client:
         done: list[Turn] = []
         conversation_id = None
         if think_s:
@@ -273,21 +282,19 @@ def run_users(
     """Every user's conversation at once; each user's turns in order (see `converse`).
 
     With several `urls` (web replicas) each user keeps to one, in turn, as a load balancer
-    with sticky sessions would place them."""
+    with sticky sessions would place them. Every user's HTTP client is made before any
+    user starts: making one takes ~30 ms of this process (its TLS context), and made as
+    each user started, they held up the loop that times the others' turns, and the users
+    whose start fell in that time all asked at once."""
     spread = [urls] if isinstance(urls, str) else urls
 
     async def all_users() -> list[list[Turn]]:
+        clients = [_client(spread[i % len(spread)], t) for i, t in enumerate(tokens)]
         return list(
             await asyncio.gather(
                 *(
-                    converse(
-                        spread[i % len(spread)],
-                        t,
-                        turns,
-                        think_s=think_s,
-                        rng=random.Random(seed + i),
-                    )
-                    for i, t in enumerate(tokens)
+                    converse(client, turns, think_s=think_s, rng=random.Random(seed + i))
+                    for i, client in enumerate(clients)
                 )
             )
         )
