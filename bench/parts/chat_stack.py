@@ -34,7 +34,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.parts.gemini_rules import API_KEY, RuleGemini
-from bench.parts.serving import OwnProcess
+from bench.parts.serving import own_process
 from config.settings import load_settings
 from emulator import DEV_TOKEN
 from emulator.seed import PROJECT_TRACKER_ID, REFERENCE_DATE
@@ -54,7 +54,7 @@ QUESTION = "How many projects are there by status?"
 class Stack:
     urls: list[str]  # one per web process
     services: Services
-    gemini: OwnProcess
+    gemini_url: str
     web_pids: list[int]
     worker_pid: int
     tokens: list[tuple[int, str]] = field(default_factory=list)
@@ -121,7 +121,9 @@ def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
         emulator_url = f"http://127.0.0.1:{_free_port()}"
         emulator = _start(_emulator_command(emulator_url), dict(os.environ), log)
         stack.callback(_stop, emulator)
-        gemini = stack.enter_context(OwnProcess(functools.partial(RuleGemini, latency_s=latency_s)))
+        gemini_url = stack.enter_context(
+            own_process(functools.partial(RuleGemini, latency_s=latency_s))
+        )
         redis_url = os.environ.get("REDIS_URL")
         if not redis_url:
             embedded = EmbeddedRedis(tmp)
@@ -138,7 +140,7 @@ def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
             "AIRTABLE_TOKEN_REQUESTS_PER_SECOND": "1000",
             "LLM_PROVIDER": "gemini",
             "GOOGLE_API_KEY": API_KEY,
-            "GEMINI_BASE_URL": gemini.url,
+            "GEMINI_BASE_URL": gemini_url,
             "RATE_USER_REQUESTS_PER_MINUTE": "10000",
             "RATE_USER_TOKENS_PER_MINUTE": "100000000",
             "LOG_LEVEL": "WARNING",
@@ -150,7 +152,7 @@ def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
             airtable_token=DEV_TOKEN,
             llm_provider="gemini",
             google_api_key=API_KEY,
-            gemini_base_url=gemini.url,
+            gemini_base_url=gemini_url,
         )
         upgrade_database(settings.sql_url)
         full_env = {**os.environ, **env}
@@ -168,7 +170,7 @@ def chat_stack(*, latency_s: float, web_processes: int = 1) -> Iterator[Stack]:
         stack.callback(services.close)
         # The bench's own pauses would count as the server's time: its heap is frozen too.
         prepare_to_serve()
-        yield Stack(urls, services, gemini, [w.pid for w in webs], worker.pid)
+        yield Stack(urls, services, gemini_url, [w.pid for w in webs], worker.pid)
 
 
 def _web_command(port: int) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
@@ -65,36 +67,24 @@ def _serve_in_child(factory: Any, urls: Any, stop: Any) -> None:
         stop.wait()
 
 
-class OwnProcess:
+@contextmanager
+def own_process(factory: Any) -> Iterator[str]:
     """A `ThreadedApp` run in a process of its own (`factory` builds it there; it must be
-    picklable, e.g. a `functools.partial` of the class), so that its timing does not share
-    an interpreter with the bench's clients: 50 users' streams parsed in the bench process
-    would otherwise delay the fake's replies and be counted as the server's time."""
+    picklable, e.g. a `functools.partial` of the class); yields its URL. Its timing then
+    does not share an interpreter with the bench's clients: 50 users' streams parsed in
+    the bench process would otherwise delay the fake's replies and count as the server's
+    time."""
+    import multiprocessing
 
-    def __init__(self, factory: Any) -> None:
-        self._factory = factory
-        self.url = ""
-
-    def __enter__(self) -> Self:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        urls = context.Queue()
-        self._stop = context.Event()
-        self._process = context.Process(
-            target=_serve_in_child, args=(self._factory, urls, self._stop), daemon=True
-        )
-        self._process.start()
-        self.url = urls.get(timeout=60)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.kill()
+    context = multiprocessing.get_context("spawn")
+    urls = context.Queue()
+    stop = context.Event()
+    process = context.Process(target=_serve_in_child, args=(factory, urls, stop), daemon=True)
+    process.start()
+    try:
+        yield urls.get(timeout=60)
+    finally:
+        stop.set()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
