@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
@@ -143,7 +142,7 @@ def make_tool(func: Any, schema: type | None) -> BaseTool:
     `get_type_hints` on every call of the tool, and this package's annotations are strings
     (`from __future__ import annotations`) that it would otherwise evaluate each time.
     """
-    func.__annotations__ = typing.get_type_hints(func)
+    func.__annotations__ = get_type_hints(func)
     return StructuredTool.from_function(
         func,
         args_schema=schema,
