@@ -26,18 +26,17 @@ and points to it from each place it is used.
 from __future__ import annotations
 
 import json
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from services.llm.identity_cache import IdentityCache
+
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
-_schemas: dict[int, tuple[weakref.ref[BaseTool], dict[str, Any]]] = {}
-_lock = threading.Lock()
+_schemas: IdentityCache[BaseTool, dict[str, Any]] = IdentityCache()
 
 
 def openai_tool_schemas(
@@ -53,24 +52,12 @@ def openai_tool_schema(tool: ToolLike) -> dict[str, Any]:
         return tool
     if not isinstance(tool, BaseTool):
         return convert_to_openai_tool(tool)
-    key = id(tool)
-    entry = _schemas.get(key)
-    if entry is not None and entry[0]() is tool:
-        return entry[1]
+    kept = _schemas.get(tool)
+    if kept is not None:
+        return kept
     schema = described_once(compact(convert_to_openai_tool(tool)))
-    with _lock:
-        _schemas[key] = (weakref.ref(tool, _forget(key)), schema)
+    _schemas.put(tool, schema)
     return schema
-
-
-def _forget(key: int) -> Callable[[weakref.ref[BaseTool]], None]:
-    def forget(ref: weakref.ref[BaseTool]) -> None:
-        with _lock:
-            entry = _schemas.get(key)
-            if entry is not None and entry[0] is ref:
-                del _schemas[key]
-
-    return forget
 
 
 def described_once(tool_schema: dict[str, Any]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def test_message_tokens__forgets_a_message_when_it_is_gone() -> None:
     message = HumanMessage("a message of a conversation that ended")
     message_tokens([message])
     key = id(message)
-    assert key in token_counts._kept
+    assert key in token_counts._kept._entries
     del message
     gc.collect()
-    assert key not in token_counts._kept
+    assert key not in token_counts._kept._entries

@@ -40,10 +40,10 @@ def test_openai_tool_schema__forgets_a_tool_when_it_is_gone() -> None:
     tool = _tool("short_lived")
     openai_tool_schema(tool)
     key = id(tool)
-    assert key in tool_schemas._schemas
+    assert key in tool_schemas._schemas._entries
     del tool
     gc.collect()
-    assert key not in tool_schemas._schemas
+    assert key not in tool_schemas._schemas._entries
 
 
 class _Condition(BaseModel):
