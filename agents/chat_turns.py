@@ -83,8 +83,9 @@ class ChatTurns:
         conversation: Conversation,
         text: str,
         on_event: Callable[[TurnEvent], None] | None = None,
-    ) -> TurnResult:
-        """The assistant's turn; counted, timed, and its context measured once it is saved."""
+    ) -> tuple[TurnResult, ContextReading]:
+        """The assistant's turn, counted and timed, and how full the conversation's context
+        is once the turn is saved."""
         metrics = self._services.metrics
         started = time.monotonic()
         try:
@@ -101,27 +102,23 @@ class ChatTurns:
             reading.budget_ratio,
             summarised=reading.summarized_messages > conversation.summarized_count,
         )
-        return result
+        return result, reading
 
     def context(self, conversation_id: str) -> ContextReading | None:
         return self._services.context_gauge.read(conversation_id)
 
     def _measure(self, user_id: int, before: Conversation, result: TurnResult) -> ContextReading:
         services = self._services
-        store, gauge = services.conversations, services.context_gauge
-        after = store.get(user_id=user_id, conversation_id=before.id)
-        previous = gauge.read(before.id)
-        summarized_at = previous.summarized_at if previous else None
-        if after.summarized_count > before.summarized_count:
-            summarized_at = time.time()
+        # One round trip: the conversation after the turn and its messages past the summary
+        # (decoded by the turn already).
+        after, recent = services.conversations.open(user_id=user_id, conversation_id=before.id)
         model = after.model or services.chat_models.default_model().name
         reading = measure(
             conversation=after,
-            history=store.messages(user_id=user_id, conversation_id=before.id),
+            recent=recent,
             produced=result.messages,
             context_window=services.budget_guard.catalog.get(model).context_window,
             window_budget=services.settings.conversation_window_tokens,
-            summarized_at=summarized_at,
+            summarized_now=after.summarized_count > before.summarized_count,
         )
-        gauge.record(before.id, reading)
-        return reading
+        return services.context_gauge.record(before.id, reading)

@@ -40,6 +40,7 @@ from agents.chat_turns import ChatTurns
 from api.json_calls import BadRequestError, authenticated, json_object
 from api.security import ERROR_TYPES
 from services.container import Services
+from services.context_gauge import ContextReading
 from services.errors import AppError, BudgetExceededError, InvalidInputError
 from services.orm import User
 from services.questions import question_problem
@@ -114,8 +115,8 @@ async def _turn_stream(
 
     def work() -> None:
         try:
-            result = turns.run(user.id, conversation, message, on_event)
-            put(_closing(turns, conversation.id, result))
+            result, context = turns.run(user.id, conversation, message, on_event)
+            put(_closing(conversation.id, result, context))
         except AppError as exc:
             put(sse("error", {"type": _error_type(exc), "message": str(exc)}))
         except Exception:
@@ -158,12 +159,11 @@ def _event_frames(event: TurnEvent) -> list[tuple[str, dict[str, Any]]]:
     return frames
 
 
-def _closing(turns: ChatTurns, conversation_id: str, result: TurnResult) -> bytes:
-    context = turns.context(conversation_id)
+def _closing(conversation_id: str, result: TurnResult, context: ContextReading) -> bytes:
     usage = {
         "tokens": result.tokens,
         "cost_usd": result.cost_nusd / 1e9,
-        "context": context.to_json() if context else None,
+        "context": context.to_json(),
     }
     done = {"conversation_id": conversation_id, "answer": result.answer}
     return sse("usage", usage) + sse("done", done)

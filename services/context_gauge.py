@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import redis
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.messages.utils import count_tokens_approximately
 
 from services.conversations import Conversation, is_error_entry
+from services.llm.token_counts import message_tokens
 
 
 @dataclass(frozen=True)
@@ -65,39 +65,42 @@ class ContextReading:
 def measure(
     *,
     conversation: Conversation,
-    history: Sequence[BaseMessage],
+    recent: Sequence[BaseMessage],
     produced: Sequence[BaseMessage],
     context_window: int,
     window_budget: int,
-    summarized_at: float | None,
+    summarized_now: bool,
 ) -> ContextReading:
     """The reading after a turn.
 
     Args:
         conversation: The conversation as it is after the turn (its summary and the count
             of messages folded into it).
-        history: Every message of the conversation, after the turn.
+        recent: The conversation's messages after those folded into its summary, after
+            the turn (`ConversationStore.open`).
         produced: What the turn produced (its answers carry the provider's usage).
         context_window: The model's context window, in tokens.
         window_budget: `CONVERSATION_WINDOW_TOKENS`.
-        summarized_at: When older turns were last folded into the summary, if ever.
+        summarized_now: The turn folded older turns into the summary (the reading's
+            `summarized_at` is then now; else None, and `ContextGauge.record` keeps the
+            time of the last summary).
     """
-    recent = [m for m in history[conversation.summarized_count :] if not is_error_entry(m)]
-    history_tokens = count_tokens_approximately(recent)
+    history_tokens = message_tokens([m for m in recent if not is_error_entry(m)])
     reported = [
         int(m.usage_metadata.get("input_tokens") or 0)
         for m in produced
         if isinstance(m, AIMessage) and m.usage_metadata
     ]
     sent = reported[-1] if reported and reported[-1] > 0 else history_tokens
+    measured_at = time.time()
     return ContextReading(
         sent_tokens=sent,
         context_window=context_window,
         history_tokens=history_tokens,
         window_budget=window_budget,
         summarized_messages=conversation.summarized_count,
-        summarized_at=summarized_at,
-        measured_at=time.time(),
+        summarized_at=measured_at if summarized_now else None,
+        measured_at=measured_at,
     )
 
 
@@ -112,12 +115,19 @@ class ContextGauge:
     def _key(self, conversation_id: str) -> str:
         return f"{self._prefix}{conversation_id}:context"
 
-    def record(self, conversation_id: str, reading: ContextReading) -> None:
-        fields = {k: "" if v is None else v for k, v in asdict(reading).items()}
+    def record(self, conversation_id: str, reading: ContextReading) -> ContextReading:
+        """Keep `reading` as the conversation's last, in one round trip, and return it as
+        kept: a reading without `summarized_at` keeps the time of the last summary."""
+        key = self._key(conversation_id)
+        fields = {k: v for k, v in asdict(reading).items() if v is not None}
         pipe = self._redis.pipeline()
-        pipe.hset(self._key(conversation_id), mapping=fields)  # type: ignore[arg-type]
-        pipe.expire(self._key(conversation_id), self._ttl)
-        pipe.execute()
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+        pipe.expire(key, self._ttl)
+        pipe.hget(key, "summarized_at")
+        *_, summarized_at = pipe.execute()
+        if reading.summarized_at is not None or not summarized_at:
+            return reading
+        return replace(reading, summarized_at=float(_text(summarized_at)))
 
     def read(self, conversation_id: str) -> ContextReading | None:
         raw = self._redis.hgetall(self._key(conversation_id))
@@ -130,7 +140,7 @@ class ContextGauge:
             history_tokens=int(values["history_tokens"]),
             window_budget=int(values["window_budget"]),
             summarized_messages=int(values["summarized_messages"]),
-            summarized_at=float(values["summarized_at"]) if values["summarized_at"] else None,
+            summarized_at=float(values["summarized_at"]) if values.get("summarized_at") else None,
             measured_at=float(values["measured_at"]),
         )
 
