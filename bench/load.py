@@ -13,14 +13,17 @@ asking 400 turns a second of one 2-core machine measure its saturation, not the 
 overhead. The web process's CPU time per turn and its share of one core are printed, so
 the headroom is visible (one web process is one Python interpreter: one core at most).
 
-Baseline, same run: one user alone, the same 10 turns. The server's own overhead of a turn
+Baseline, same run: one user alone, the same 10 turns, by `--alone` users one after
+another (3: 30 turns, so the baseline's p95 is a percentile, not the slowest of 10 turns,
+which moved it by a quarter from run to run). The server's own overhead of a turn
 is its time less the fake model's fixed latency (calls x latency; the ledger confirms the
 number of calls). Prints p50/p95/p99 time to first token and per turn, for both runs, the
 overhead ratio, errors, and each user's budget counters against the ledger.
 Targets: 0 errors; counters equal to the ledger (none left in flight); p95 overhead under
 load ≤ 2x the single user's. Exits 1 on a miss.
 
-Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 1.0] [--think 5] [--web 1]``
+Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 1.0] [--think 5] [--web 1]
+[--alone 3]``
 (`--web N` starts N web replicas, as README's Scaling describes, each user kept to one).
 """
 
@@ -116,6 +119,17 @@ def _run(stack: Stack, users: int, turns: int, think_s: float) -> Run:
     return Run(result, [user_id for user_id, _ in made], elapsed, _web_cpu(stack) - cpu)
 
 
+def _alone(stack: Stack, users: int, turns: int, think_s: float) -> Run:
+    """`users` single-user runs, one after another, as one run."""
+    runs = [_run(stack, 1, turns, think_s) for _ in range(users)]
+    return Run(
+        [user for run in runs for user in run.turns],
+        [user_id for run in runs for user_id in run.user_ids],
+        sum(run.seconds for run in runs),
+        sum(run.web_cpu_s for run in runs),
+    )
+
+
 def _web_cpu(stack: Stack) -> float:
     return sum(cpu_seconds(pid) for pid in stack.web_pids)
 
@@ -131,12 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--web", type=int, default=1, help="web processes (replicas; users stick to one)"
     )
+    parser.add_argument(
+        "--alone", type=int, default=3, help="single users, one after another, for the baseline"
+    )
     args = parser.parse_args(argv)
     checks: list[Check] = []
     with chat_stack(latency_s=args.latency, web_processes=args.web) as stack:
         warm = [token for _, token in stack.add_users(args.web)]
         run_users(stack.urls, warm, 2)  # warm-up of every replica: imports, caches
-        alone_run = _run(stack, 1, args.turns, args.think)
+        alone_run = _alone(stack, args.alone, args.turns, args.think)
         loaded_run = _run(stack, args.users, args.turns, args.think)
         single, single_ids = alone_run.turns, alone_run.user_ids
         many, many_ids = loaded_run.turns, loaded_run.user_ids
@@ -145,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             f"a call; users pause {args.think:g} s on average between turns; "
             f"{args.web} web process{'es' if args.web > 1 else ''}"
         )
-        print(f" single user: {alone_run.describe()}")
+        print(f" single user: {alone_run.describe()} ({args.alone} users, one at a time)")
         print(f"{args.users:>5} users: {loaded_run.describe()}")
         alone = _figures("single user", single, args.latency)
         loaded = _figures(f"{args.users} users", many, args.latency)
@@ -154,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"p95 server overhead: {ratio:.2f}x the single user's (target ≤ {TARGET_RATIO}x)")
         print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
         ids = single_ids + many_ids
-        expected_calls = (args.users + 1) * (args.turns * 2 + 1)  # the measured users
+        expected_calls = (args.users + args.alone) * (args.turns * 2 + 1)  # the measured users
         rows = ledger_rows(stack.services, ids)
         equal, detail = ledger_matches_counters(stack.services, ids)
         print(
