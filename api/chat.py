@@ -130,10 +130,18 @@ async def _turn_stream(
     threading.Thread(target=context.run, args=(work,), name="chat-turn", daemon=True).start()
     yield sse("conversation", head)
     while True:
-        item = await queue.get()
-        if item is _END:
+        # Frames that queued up while this loop served others go out as one write: each
+        # write passes the whole middleware stack, and under load that was most of it.
+        frames = [await queue.get()]
+        while frames[-1] is not _END and not queue.empty():
+            frames.append(queue.get_nowait())
+        ended = frames[-1] is _END
+        if ended:
+            frames.pop()
+        if frames:
+            yield b"".join(frames)
+        if ended:
             return
-        yield item
 
 
 def _event_frames(event: TurnEvent) -> list[tuple[str, dict[str, Any]]]:
