@@ -141,7 +141,18 @@ class AirtableGateway:
     # -- schema ------------------------------------------------------------------------
 
     def schema(self, user_id: int, base_id: str, *, refresh: bool = False) -> BaseSchema:
-        """Every table and field of a base (cached in Redis; `refresh` refetches)."""
+        """Every table and field of a base (cached in Redis; `refresh` refetches).
+
+        A cached schema comes with the base's check in one Redis round trip and is the
+        object decoded before while it is unchanged (`base_and_schema`): read it, never
+        change it. A tool call reads it several times.
+        """
+        if not refresh:
+            return self.base_and_schema(user_id, base_id)[1]
+        return self._schema(user_id, base_id, refresh=True)
+
+    def _schema(self, user_id: int, base_id: str, *, refresh: bool) -> BaseSchema:
+        """The schema through the Redis cache (fetched on a miss or when `refresh`)."""
         self.require_base(user_id, base_id)
 
         def fetch() -> dict[str, Any]:
@@ -171,7 +182,7 @@ class AirtableGateway:
             found = _find([BaseInfo(**item) for item in json.loads(bases)], base_id)
             if found is not None:
                 return found, self._decoded_schema(base_id, schema)
-        return self.require_base(user_id, base_id), self.schema(user_id, base_id)
+        return self.require_base(user_id, base_id), self._schema(user_id, base_id, refresh=False)
 
     def _decoded_schema(self, base_id: str, raw: bytes | str) -> BaseSchema:
         """`raw` (a cached schema) decoded, or the schema decoded from the same text before."""

@@ -243,3 +243,25 @@ def test_base_and_schema__decodes_each_cached_schema_once_and_follows_a_change(
     assert changed is not schema
     assert "Estimate" in [f.name for f in changed.table("Tasks").fields]
     assert "Estimate" not in [f.name for f in schema.table("Tasks").fields]
+
+
+def test_schema__a_cached_schema_is_one_redis_round_trip_and_decoded_once(
+    airtable_services: Services, member: User, fresh_base: FreshBase, monkeypatch: Any
+) -> None:
+    gateway = airtable_services.airtable
+    gateway.schema(member.id, fresh_base.id)  # fetched and cached in Redis
+    client = gateway._redis
+    real = client.execute_command
+    commands: list[str] = []
+
+    def counted(*args: Any, **options: Any) -> Any:
+        commands.append(str(args[0]))
+        return real(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    schema = gateway.schema(member.id, fresh_base.id)
+    assert commands == ["MGET"]  # the base's check and the schema together
+    assert gateway.schema(member.id, fresh_base.id) is schema  # decoded once
+    refreshed = gateway.schema(member.id, fresh_base.id, refresh=True)
+    assert refreshed is not schema
+    assert [t.name for t in refreshed.tables] == [t.name for t in schema.tables]
