@@ -30,6 +30,7 @@ Run: ``python -m bench.load [--users 50] [--turns 10] [--latency 1.0] [--think 5
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from bench.parts.chat_stack import (
     cpu_seconds,
     ledger_matches_counters,
     ledger_rows,
+    machine_cpu_seconds,
     run_users,
 )
 from bench.report import Check, finish, percentile
@@ -100,23 +102,37 @@ class Run:
     user_ids: list[int]
     seconds: float
     web_cpu_s: float
+    machine_busy_s: float
+    machine_steal_s: float
 
     def describe(self) -> str:
         count = sum(len(user) for user in self.turns)
+        cores = os.cpu_count() or 1
         return (
             f"{count} turns in {self.seconds:.1f} s ({count / self.seconds:.1f} a second); "
             f"web CPU {self.web_cpu_s * 1000 / count:.0f} ms a turn, "
-            f"{self.web_cpu_s / self.seconds:.0%} of one core in all"
+            f"{self.web_cpu_s / self.seconds:.0%} of one core in all; machine "
+            f"{self.machine_busy_s / self.seconds / cores:.0%} busy, "
+            f"{self.machine_steal_s / self.seconds / cores:.0%} stolen, of {cores} cores"
         )
 
 
 def _run(stack: Stack, users: int, turns: int, think_s: float) -> Run:
     made = stack.add_users(users)
     cpu = _web_cpu(stack)
+    busy, steal = machine_cpu_seconds()
     started = time.perf_counter()
     result = run_users(stack.urls, [token for _, token in made], turns, think_s=think_s)
     elapsed = time.perf_counter() - started
-    return Run(result, [user_id for user_id, _ in made], elapsed, _web_cpu(stack) - cpu)
+    busy_after, steal_after = machine_cpu_seconds()
+    return Run(
+        result,
+        [user_id for user_id, _ in made],
+        elapsed,
+        _web_cpu(stack) - cpu,
+        busy_after - busy,
+        steal_after - steal,
+    )
 
 
 def _alone(stack: Stack, users: int, turns: int, think_s: float) -> Run:
@@ -127,6 +143,8 @@ def _alone(stack: Stack, users: int, turns: int, think_s: float) -> Run:
         [user_id for run in runs for user_id in run.user_ids],
         sum(run.seconds for run in runs),
         sum(run.web_cpu_s for run in runs),
+        sum(run.machine_busy_s for run in runs),
+        sum(run.machine_steal_s for run in runs),
     )
 
 
