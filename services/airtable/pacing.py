@@ -19,6 +19,7 @@ from typing import Any
 import redis
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from services.errors import AirtableError, StoreUnavailableError
 from services.metrics import Metrics
@@ -69,6 +70,21 @@ return 0
 
 _BASE_IN_PATH = re.compile(r"/(app[A-Za-z0-9]{14})(?=/|$)")
 _RETRIABLE = (429, 503)
+
+# Below the pacing: a connection that fails before a reply comes (refused, or a kept-alive
+# connection the server closed as it was reused) is retried once on a fresh one, for
+# requests that can be repeated safely (GET, PUT, DELETE); a POST or PATCH is not, since
+# Airtable may have applied it. Statuses, 429 with its Retry-After included, are left to
+# `PacedAdapter.send` (urllib3 would otherwise sleep out a Retry-After on its own).
+_TRANSPORT_RETRY = Retry(
+    total=2,
+    connect=1,
+    read=1,
+    status=0,
+    other=0,
+    redirect=0,
+    respect_retry_after_header=False,
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +200,7 @@ class PacedAdapter(HTTPAdapter):
     """A requests adapter that takes a shared slot before every send and retries 429/503."""
 
     def __init__(self, limiter: SharedRateLimiter, policy: PacingPolicy, token_key: str) -> None:
-        super().__init__()
+        super().__init__(max_retries=_TRANSPORT_RETRY)
         self._limiter = limiter
         self._policy = policy
         self._token_key = token_key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -9,12 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import requests
 from pydantic import SecretStr
 
 from config.settings import Settings
 from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
-from services.airtable.pacing import PacingPolicy, SharedRateLimiter, base_id_of
+from services.airtable.pacing import PacedAdapter, PacingPolicy, SharedRateLimiter, base_id_of
 from services.container import Services, build_services
 from services.errors import AirtableError
 from services.orm import User
@@ -130,3 +132,71 @@ def test_gateway__waits_out_a_429_and_retries(
     assert emulator_stats(limited_emulator)["statuses"].get("429", 0) > before
     delete_prefixed_keys(built.redis, settings.redis_key_prefix)
     built.close()
+
+
+class _DropsReusedConnections:
+    """An HTTP server that answers the first request of a connection and closes the
+    connection, without a reply, when a second request comes on it: what a client sees
+    when it reuses a kept-alive connection as the server closes it."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            reader = connection.makefile("rb")
+            for answered in (True, False):
+                line = reader.readline().decode()
+                if not line:
+                    return
+                length = 0
+                while (header := reader.readline()) not in (b"\r\n", b""):
+                    if header.lower().startswith(b"content-length:"):
+                        length = int(header.split(b":")[1])
+                reader.read(length)
+                self.requests.append(line.split()[0])
+                if not answered:
+                    return  # closed with no reply
+                body = b'{"records": []}'
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_adapter__repeats_a_get_on_a_dropped_connection_but_never_a_post(
+    services: Services,
+) -> None:
+    server = _DropsReusedConnections()
+    limiter = SharedRateLimiter(
+        services.redis, prefix=f"t{uuid.uuid4().hex[:8]}:", policy=PacingPolicy()
+    )
+    session = requests.Session()
+    session.mount("http://", PacedAdapter(limiter, PacingPolicy(), "token"))
+    url = f"{server.url}/v0/{PROJECTS}/Tasks"
+    try:
+        assert session.get(url, timeout=5).json() == {"records": []}
+        # The kept-alive connection is reused and dropped: the GET goes again, on a new one.
+        assert session.get(url, timeout=5).json() == {"records": []}
+        assert server.requests == ["GET", "GET", "GET"]
+        # The same again for a POST, which Airtable may have applied: not repeated.
+        with pytest.raises(requests.ConnectionError):
+            session.post(url, json={"records": []}, timeout=5)
+        assert server.requests == ["GET", "GET", "GET", "POST"]
+    finally:
+        session.close()
+        server.close()
