@@ -26,10 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.errors import AppError
-from services.sync.jobs import Actor, SyncJobs
+from services.sync.jobs import SyncJobs
 from services.sync.orm import SyncRun
 from services.sync.service import STALE_RUN, SyncService
 from services.sync.triggers import ChangeRequests
+from services.sync.types import Actor
 from services.workflows.client import EngineClient
 from services.workflows.queue import APP_VERSION, QUEUE_NAME
 

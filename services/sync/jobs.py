@@ -1,10 +1,8 @@
-"""Sync jobs: who may own one, what is checked when one is saved, and how it is stored.
+"""Sync jobs: creating, editing, listing and deleting them, and how they are stored.
 
-Saving checks every part against both sides before anything is written: each mapped
-Airtable field exists and has a type its conversion accepts, each SQL column exists with
-a compatible type, the match key is unique on both sides, the SQL URL connects, the
-change detection column or table is there. The first problem refuses the save with the
-field named; nothing is stored.
+Saving checks every part against both sides before anything is written (`job_checks`:
+who may own the job, its fields, columns, match key and change detection). The first
+problem refuses the save with the field named; nothing is stored.
 """
 
 from __future__ import annotations
@@ -13,39 +11,22 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
-from services.airtable.schema import BaseSchema, FieldSchema, TableSchema
 from services.crypto import TokenCipher
-from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
+from services.errors import InvalidInputError, NotFoundError
 from services.listeners import ChangeListeners
-from services.sync.convert import AIRTABLE_TYPES, KINDS, SQL_TYPES
-from services.sync.merge import DELETE_RULES, DIRECTIONS, POLICIES
+from services.sync.convert import KINDS
+from services.sync.job_checks import EngineFor, JobChecks, check_database, find_field
 from services.sync.orm import SyncFieldMap, SyncJob, SyncSnapshot
-from services.sync.sql_side import SqlTable, change_table_name
-from services.sync.types import FieldMapping, JobSpec, SyncJobInfo
+from services.sync.sql_side import SqlTable
+from services.sync.types import Actor, FieldMapping, JobSpec, SyncJobInfo
 
 logger = logging.getLogger(__name__)
-
-MIN_EVERY_SECONDS = 10
-
-
-class Actor(Protocol):
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def is_admin(self) -> bool: ...
-
-
-EngineFor = Callable[[str], Engine]  # "" → the app's engine
 
 
 class SyncJobs:
@@ -61,7 +42,7 @@ class SyncJobs:
         self._db = sessions
         self._gateway = gateway
         self._cipher = cipher
-        self._engine_for = engine_for
+        self._checks = JobChecks(gateway, engine_for)
         self._listeners = ChangeListeners("sync job")
 
     def on_change(self, listener: Callable[[], None]) -> None:
@@ -122,7 +103,7 @@ class SyncJobs:
 
     def create(self, actor: Actor, spec: JobSpec) -> SyncJobInfo:
         url = spec.sql_url or ""
-        self.validate(actor, spec, url)
+        self._checks.validate(actor, spec, url)
         job_id = f"sync{uuid.uuid4().hex[:16]}"
         with self._db.begin() as session:
             job = SyncJob(id=job_id, owner_id=actor.id)
@@ -145,7 +126,7 @@ class SyncJobs:
                 spec.sql_table,
             )
         url = stored if spec.sql_url is None else spec.sql_url
-        self.validate(actor, spec, url)
+        self._checks.validate(actor, spec, url)
         with self._db.begin() as session:
             job = self._owned(session, actor, job_id)
             self._fill(job, spec, url)
@@ -166,18 +147,11 @@ class SyncJobs:
     def install_change_table(self, actor: Actor, *, sql_url: str, table: str, key: str) -> None:
         """Create the trigger-maintained change table of a SQL table (before saving a job
         that uses it)."""
-        self._check_database(actor, sql_url)
-        engine = self._reach(sql_url)
+        check_database(actor, sql_url)
+        engine = self._checks.reach(sql_url)
         if not sa.inspect(engine).has_table(table):
             raise InvalidInputError(f"sql_table: no table {table!r} in the database.")
         SqlTable(engine, table, key=key, detection="change_table").install_change_table()
-
-    @staticmethod
-    def _check_database(actor: Actor, url: str) -> None:
-        if not url and not actor.is_admin:
-            raise NotAllowedError(
-                "sql_url: only admins sync with the app's own database; give a database URL."
-            )
 
     def mappings_from_text(
         self, actor: Actor, base_id: str, table_id: str, text: str
@@ -197,7 +171,7 @@ class SyncJobs:
                 raise InvalidInputError(
                     f"mappings line {number}: write `Airtable field -> sql_column : kind`."
                 )
-            field = _field(table, left.strip())
+            field = find_field(table, left.strip())
             if field is None:
                 raise InvalidInputError(
                     f"{left.strip()}: no such field in Airtable table {table.name}."
@@ -218,116 +192,6 @@ class SyncJobs:
             + (f" : {m.timezone}" if m.timezone != "UTC" else "")
             for m in info.spec.mappings
         )
-
-    # -- validation --------------------------------------------------------------------
-
-    def validate(self, actor: Actor, spec: JobSpec, url: str) -> None:
-        """Refuse a job that cannot run, naming what is wrong (`InvalidInputError`)."""
-        _check_choices(spec)
-        self._check_database(actor, url)
-        if not actor.is_admin:
-            # A member owns jobs only on bases their own connection reaches.
-            self._gateway.require_base(actor.id, spec.base_id)
-        schema = self._gateway.schema(actor.id, spec.base_id)
-        table = schema.find_table(spec.table_id)
-        if table is None:
-            raise InvalidInputError(f"Airtable table {spec.table_id!r} is not in the base.")
-        sql = self._sql_table(spec, url)
-        columns = sql.columns()
-        for mapping in spec.mappings:
-            _check_mapping(mapping, table, columns)
-            if mapping.kind == "link_names":
-                _check_linked(mapping, schema, table)
-        self._check_match(actor, spec, table, sql, columns)
-        _check_detection(spec, sql, columns)
-        if spec.policy == "newest_wins" and not spec.airtable_modified_field:
-            raise InvalidInputError(
-                "Policy newest_wins needs an Airtable last-modified-time field "
-                "(airtable_modified_field) to compare modification times."
-            )
-        if spec.airtable_modified_field:
-            found = _field(table, spec.airtable_modified_field)
-            if found is None or found.type != "lastModifiedTime":
-                raise InvalidInputError(
-                    f"airtable_modified_field {spec.airtable_modified_field!r} must be a "
-                    "last-modified-time field of the table."
-                )
-
-    def _reach(self, url: str) -> Engine:
-        try:
-            engine = self._engine_for(url)
-            with engine.connect():
-                pass
-        except (sa.exc.SQLAlchemyError, ValueError, AppError) as exc:
-            # The URL may hold a password: name only the kind of failure.
-            raise InvalidInputError(
-                f"sql_url: the database cannot be reached ({type(exc).__name__})."
-            ) from None
-        return engine
-
-    def _sql_table(self, spec: JobSpec, url: str) -> SqlTable:
-        engine = self._reach(url)
-        if not sa.inspect(engine).has_table(spec.sql_table):
-            raise InvalidInputError(f"sql_table: no table {spec.sql_table!r} in the database.")
-        table = SqlTable(
-            engine,
-            spec.sql_table,
-            key=spec.sql_key_column,
-            detection=spec.change_detection,
-            updated_at=spec.updated_at_column if spec.change_detection == "updated_at" else "",
-        )
-        primary = [c.name for c in table.table.primary_key.columns]
-        if primary != [spec.sql_key_column]:
-            raise InvalidInputError(
-                f"sql_key_column: {spec.sql_key_column!r} is not the table's single-column "
-                f"primary key (it is {', '.join(primary) or 'none'})."
-            )
-        return table
-
-    def _check_match(
-        self,
-        actor: Actor,
-        spec: JobSpec,
-        table: TableSchema,
-        sql: SqlTable,
-        columns: dict[str, str],
-    ) -> None:
-        column = spec.match_sql_column
-        if column not in columns:
-            raise InvalidInputError(f"match_sql_column: no column {column!r} in the SQL table.")
-        if not sql.is_unique(column):
-            raise InvalidInputError(
-                f"match_sql_column: {column!r} holds repeated values; the match key is unique."
-            )
-        if spec.match_kind == "record_id":
-            if columns[column] not in SQL_TYPES["text"]:
-                raise InvalidInputError(
-                    f"match_sql_column: {column!r} must be a text column to hold record IDs."
-                )
-            return
-        mapped = {m.sql_column: m for m in spec.mappings}
-        if column not in mapped or mapped[column].airtable_field != spec.match_airtable_field:
-            raise InvalidInputError(
-                "match_airtable_field: the match key must be one of the mapped fields, "
-                f"mapped to {column!r}."
-            )
-        self._check_airtable_unique(actor, spec, table)
-
-    def _check_airtable_unique(self, actor: Actor, spec: JobSpec, table: TableSchema) -> None:
-        seen: set[str] = set()
-        field_id = spec.match_airtable_field
-        for page in self._gateway.pages(actor.id, spec.base_id, table.id, fields=[field_id]):
-            for record in page:
-                value = (record.get("fields") or {}).get(field_id)
-                if value in (None, ""):
-                    continue
-                text = str(value)
-                if text in seen:
-                    raise InvalidInputError(
-                        f"match_airtable_field: {field_id} holds {text!r} more than once; "
-                        "the match key is unique."
-                    )
-                seen.add(text)
 
     # -- storage -----------------------------------------------------------------------
 
@@ -397,85 +261,4 @@ class SyncJobs:
             failures=job.failures,
             created_at=job.created_at,
             updated_at=job.updated_at,
-        )
-
-
-def _check_choices(spec: JobSpec) -> None:
-    if not spec.name.strip():
-        raise InvalidInputError("name: a job needs a name.")
-    if not spec.mappings:
-        raise InvalidInputError("mappings: map at least one field.")
-    checks = (
-        ("direction", spec.direction, DIRECTIONS),
-        ("policy", spec.policy, POLICIES),
-        ("delete_rule", spec.delete_rule, DELETE_RULES),
-        ("match_kind", spec.match_kind, ("record_id", "field")),
-        ("change_detection", spec.change_detection, ("updated_at", "change_table")),
-    )
-    for name, value, allowed in checks:
-        if value not in allowed:
-            raise InvalidInputError(f"{name}: {value!r} is not one of {', '.join(allowed)}.")
-    if spec.every_seconds < MIN_EVERY_SECONDS:
-        raise InvalidInputError(f"every_seconds: at least {MIN_EVERY_SECONDS} seconds.")
-    columns = [m.sql_column for m in spec.mappings]
-    if len(set(columns)) != len(columns):
-        raise InvalidInputError("mappings: a SQL column is mapped twice.")
-
-
-def _field(table: TableSchema, name_or_id: str) -> FieldSchema | None:
-    return next((f for f in table.fields if name_or_id in (f.id, f.name)), None)
-
-
-def _check_mapping(mapping: FieldMapping, table: TableSchema, columns: dict[str, str]) -> None:
-    if mapping.kind not in KINDS:
-        raise InvalidInputError(
-            f"{mapping.sql_column}: kind {mapping.kind!r} is not one of {', '.join(KINDS)}."
-        )
-    try:
-        ZoneInfo(mapping.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInputError(
-            f"{mapping.sql_column}: {mapping.timezone!r} is not a time zone."
-        ) from None
-    found = _field(table, mapping.airtable_field)
-    if found is None:
-        raise InvalidInputError(
-            f"{mapping.airtable_field}: no such field in Airtable table {table.name}."
-        )
-    if found.type not in AIRTABLE_TYPES[mapping.kind]:
-        raise InvalidInputError(
-            f"{found.name}: an Airtable {found.type} field cannot sync as {mapping.kind}."
-        )
-    if mapping.sql_column not in columns:
-        raise InvalidInputError(f"{mapping.sql_column}: no such column in the SQL table.")
-    if columns[mapping.sql_column] not in SQL_TYPES[mapping.kind]:
-        raise InvalidInputError(
-            f"{mapping.sql_column}: a SQL {columns[mapping.sql_column]} column cannot hold "
-            f"{mapping.kind} values from {found.name}."
-        )
-
-
-def _check_linked(mapping: FieldMapping, schema: BaseSchema, table: TableSchema) -> None:
-    """Links synced as names need the linked table (its primary field holds the names)."""
-    found = _field(table, mapping.airtable_field)
-    linked = schema.table_by_id(found.linked_table_id or "") if found is not None else None
-    if linked is None:
-        raise InvalidInputError(
-            f"{mapping.sql_column}: the linked table of {mapping.airtable_field} is not in "
-            "the base, so its records' names cannot be looked up."
-        )
-
-
-def _check_detection(spec: JobSpec, sql: SqlTable, columns: dict[str, str]) -> None:
-    if spec.change_detection == "updated_at":
-        kind = columns.get(spec.updated_at_column)
-        if kind not in ("datetime", "datetime_tz"):
-            raise InvalidInputError(
-                f"updated_at_column: {spec.updated_at_column!r} is not a date-time column "
-                "of the SQL table."
-            )
-    elif not sql.has_change_table():
-        raise InvalidInputError(
-            f"change_detection: the change table {change_table_name(spec.sql_table)} is not "
-            "there yet; create it first (Create change table)."
         )

@@ -25,14 +25,14 @@ from services.events.bus import EventBus
 from services.events.types import SYNC_CONFLICT, WORKFLOW_RUN_FAILED
 from services.sync.airtable_side import GatewayTable
 from services.sync.convert import ConversionError
-from services.sync.jobs import Actor, SyncJobs
+from services.sync.jobs import SyncJobs
 from services.sync.links import LinkNames
 from services.sync.mirror_side import MirroredTable, MirrorReads
 from services.sync.orm import SyncConflict, SyncJob, SyncRun
 from services.sync.runner import SyncRun as Runner
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
-from services.sync.types import JobSpec, RunSummary
+from services.sync.types import Actor, JobSpec, RunSummary
 
 logger = logging.getLogger(__name__)
 

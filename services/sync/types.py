@@ -1,16 +1,26 @@
-"""What a sync job is, as the store, the runner and the pages see it."""
+"""What a sync job is, as the store, the runner and the pages see it, and who acts on one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from services.sync.convert import Converter, Kind
 from services.sync.merge import DeleteRule, Direction, Policy
 
 MatchKind = Literal["record_id", "field"]
 Detection = Literal["updated_at", "change_table"]
+
+
+class Actor(Protocol):
+    """Who acts on a job: a signed-in user (`services.orm.User` fits)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_admin(self) -> bool: ...
 
 
 @dataclass(frozen=True)
