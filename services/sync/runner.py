@@ -13,10 +13,8 @@ already landed as agreed.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +30,7 @@ from services.sync.merge import (
     merge_record,
 )
 from services.sync.pairing import Pair, Pairs, Snap, airtable_values, side_states
+from services.sync.prefetch import prefetched
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
 from services.sync.types import JobSpec, RunSummary
@@ -94,7 +93,7 @@ class SyncRun:
         plans: list[Planned] = []
         planned: set[int] = set()
         seen: set[str] = set()
-        for chunk in _prefetched(self.airtable.changed_pages(self.airtable_cursor)):
+        for chunk in prefetched(self.airtable.changed_pages(self.airtable_cursor)):
             batch = []
             for record_id, row in chunk.items():
                 seen.add(record_id)
@@ -393,52 +392,6 @@ class SyncRun:
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
-
-
-_DONE = object()
-
-
-def _prefetched(pages: Iterator[dict[str, Any]], *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
-    """`pages` read on a second thread, handed over in chunks of about `chunk` records.
-    When the reader stops early (an error), the second thread stops at its next page."""
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=50)
-    stop = threading.Event()
-
-    def give(item: Any) -> None:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                if stop.is_set():
-                    return
-                give(page)
-        except BaseException as exc:  # handed to the reading thread, which raises it
-            give(exc)
-        give(_DONE)
-
-    threading.Thread(target=produce, name="sync-airtable-pages", daemon=True).start()
-    gathered: dict[str, Any] = {}
-    try:
-        while True:
-            item = handoff.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            gathered.update(item)
-            if len(gathered) >= chunk:
-                yield gathered
-                gathered = {}
-        if gathered:
-            yield gathered
-    finally:
-        stop.set()
 
 
 def _resolution(chosen: dict[str, Any]) -> Resolution | None:

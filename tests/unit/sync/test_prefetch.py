@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.errors import AirtableError
-from services.sync.runner import _prefetched
+from services.sync.prefetch import prefetched
 
 
 def _pages(count: int, *, fail_after: int | None = None) -> Iterator[dict[str, Any]]:
@@ -19,12 +19,12 @@ def _pages(count: int, *, fail_after: int | None = None) -> Iterator[dict[str, A
 
 
 def test_prefetched__hands_over_every_record_in_chunks() -> None:
-    chunks = list(_prefetched(_pages(25), chunk=1000))
+    chunks = list(prefetched(_pages(25), chunk=1000))
     assert [len(c) for c in chunks] == [1000, 1000, 500]
 
 
 def test_prefetched__raises_the_readers_error_in_the_caller() -> None:
-    chunks = _prefetched(_pages(25, fail_after=12), chunk=100)
+    chunks = prefetched(_pages(25, fail_after=12), chunk=100)
     seen = sum(len(next(chunks)) for _ in range(12))
     assert seen == 1200
     with pytest.raises(AirtableError, match="503"):
