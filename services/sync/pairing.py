@@ -2,7 +2,8 @@
 
 A pair is known from its snapshot; a record never synced is matched by the job's match
 key (the SQL column holding the Airtable record ID, or a unique field on both sides). A
-side not read this run holds what the snapshot last saw there.
+side not read this run holds what the snapshot last saw there. A planned pair carries
+the merge's outcome on to the writes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from services.sync.airtable_side import AirtableRow
 from services.sync.convert import ConversionError
+from services.sync.merge import Outcome, RecordState
 from services.sync.sql_side import SqlRow
 from services.sync.types import FieldMapping
 
@@ -46,6 +48,15 @@ class Pair:
     a_gone: bool = False
     s_gone: bool = False
     resolution: dict[str, Any] = field(default_factory=dict)  # conflict id -> resolution
+
+
+@dataclass
+class Planned:
+    """A pair with what the merge decided for it and the state it merged."""
+
+    pair: Pair
+    outcome: Outcome
+    state: RecordState
 
 
 def airtable_values(row: AirtableRow, mappings: tuple[FieldMapping, ...]) -> dict[str, Any]:

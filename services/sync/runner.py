@@ -8,43 +8,29 @@ sent; the next run adopts the created record instead of creating it again (by th
 ID the SQL row was given, or by its values among records created since). Cursors move
 only when the run ends, so a killed run's changes are read again; the merge sees what
 already landed as agreed.
+
+The Airtable-bound writes and the adopting of pending creates are in `airtable_writes`;
+the read-ahead of Airtable pages is in `prefetch`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from services.sync.airtable_side import AirtableRow, GatewayTable
+from services.sync.airtable_writes import AirtableWrites
 from services.sync.convert import ConversionError
-from services.sync.merge import (
-    NO_WRITE,
-    Outcome,
-    RecordState,
-    Resolution,
-    SideWrite,
-    merge_record,
-)
-from services.sync.pairing import Pair, Pairs, Snap, airtable_values, side_states
+from services.sync.merge import NO_WRITE, Outcome, RecordState, Resolution, merge_record
+from services.sync.pairing import Pair, Pairs, Planned, Snap, airtable_values, side_states
 from services.sync.prefetch import prefetched
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
 from services.sync.types import JobSpec, RunSummary
 
-logger = logging.getLogger(__name__)
-
 SQL_CHUNK = 500
-
-
-@dataclass
-class Planned:
-    pair: Pair
-    outcome: Outcome
-    state: RecordState
 
 
 class SyncRun:
@@ -76,6 +62,16 @@ class SyncRun:
         self.full_scan = full_scan
         self.mappings = spec.mappings
         self.by_column = {m.sql_column: m for m in spec.mappings}
+        self.airtable_writes = AirtableWrites(
+            job_id=job_id,
+            owner_id=owner_id,
+            spec=spec,
+            airtable=airtable,
+            sql=sql,
+            store=store,
+            summary=summary,
+            skip=self._skip,
+        )
 
     def run(self) -> tuple[datetime, str]:
         """Sync; returns the next cursors (Airtable, SQL).
@@ -86,7 +82,7 @@ class SyncRun:
         started = datetime.now(UTC)
         clock = time.monotonic()
         snaps = self.store.load(self.job_id)
-        self._adopt_pending(snaps)
+        self.airtable_writes.adopt_pending(snaps)
         pairs = Pairs(snaps)
         next_sql_cursor = self._read_sql(pairs, snaps)
         index = self._match_index(pairs)
@@ -117,7 +113,7 @@ class SyncRun:
         rest = self._plan([p for p in pairs if id(p) not in planned])
         self._write_sql(rest)
         plans += rest
-        self._write_airtable(plans)
+        self.airtable_writes.write(plans)
         self.summary.conflicts = self.store.record_conflicts(
             self.job_id, self.owner_id, [(p.pair, p.outcome, p.state) for p in plans]
         )
@@ -206,37 +202,6 @@ class SyncRun:
                 a_pair.a_row = row
                 pairs.join(a_pair, wanted[record_id])
 
-    def _adopt_pending(self, snaps: list[Snap]) -> None:
-        """Finish Airtable creates a killed run sent without recording the answer."""
-        pending = [s for s in snaps if s.pending_since is not None]
-        if not pending:
-            return
-        known = {s.airtable_id for s in snaps if s.airtable_id}
-        since = min(s.pending_since for s in pending if s.pending_since is not None)
-        created = {
-            rid: airtable_values(row, self.mappings)
-            for rid, row in self.airtable.created_since(since).items()
-            if rid not in known
-        }
-        rows = self.sql.fetch([s.sql_key for s in pending if s.sql_key])
-        id_writes: dict[str, dict[str, Any]] = {}
-        for snap in pending:
-            row = rows.get(snap.sql_key or "")
-            named = row.values.get(self.spec.match_sql_column) if row is not None else None
-            if self.spec.match_kind != "record_id" or not named:
-                named = next((rid for rid, v in created.items() if v == snap.sql), None)
-            if named and named in created:
-                created.pop(named)
-                snap.airtable_id, snap.airtable, snap.base = named, snap.sql, dict(snap.sql or {})
-                if self.spec.match_kind == "record_id" and row is not None and snap.sql_key:
-                    # Killed before the SQL row was given its record ID: give it now.
-                    id_writes[snap.sql_key] = {self.spec.match_sql_column: named}
-            snap.pending_since = None
-        if id_writes:
-            self.sql.write(updates=id_writes)
-        self.store.save_snaps(self.job_id, pending)
-        logger.info("sync job %s: %d pending creates reconciled", self.job_id, len(pending))
-
     # -- merging -----------------------------------------------------------------------
 
     def _plan(self, pairs: Iterable[Pair]) -> list[Planned]:
@@ -304,91 +269,6 @@ class SyncRun:
             for name, value in dict(values).items()
         }
 
-    # -- writing Airtable --------------------------------------------------------------
-
-    def _write_airtable(self, plans: list[Planned]) -> None:
-        self._link_names([p for p in plans if p.outcome.to_airtable.action in ("create", "update")])
-        by_action: dict[str, list[Planned]] = {"create": [], "update": [], "delete": []}
-        for plan in plans:
-            if plan.outcome.to_airtable.action != "none":
-                by_action[plan.outcome.to_airtable.action].append(plan)
-        creates = by_action["create"]
-        if creates:
-            # Marked before any is sent: the next attempt of a killed run looks for these.
-            self.store.mark_pending(self.job_id, [(p.pair, p.state) for p in creates])
-        for action, todo in by_action.items():
-            for start in range(0, len(todo), 10):
-                batch = todo[start : start + 10]
-                self._airtable_batch(action, batch)
-                self.summary.written_airtable += len(batch)
-
-    def _link_names(self, plans: list[Planned]) -> None:
-        """Look up the record IDs of the link names this run sends (batched); a field
-        whose names match no record, or several, is left out of that record's write with
-        the reason logged; it is tried again the next time the record is read."""
-        links = self.airtable.links
-        columns = [m for m in self.mappings if m.kind == "link_names"]
-        if links is None or not columns or not plans:
-            return
-        wanted: dict[str, set[str]] = {m.airtable_field: set() for m in columns}
-        for plan in plans:
-            values = plan.outcome.to_airtable.values
-            for m in columns:
-                wanted[m.airtable_field].update(values.get(m.sql_column) or [])
-        links.resolve(wanted)
-        settled = []
-        for plan in plans:
-            for m in columns:
-                values = plan.outcome.to_airtable.values
-                if m.sql_column not in values:
-                    continue
-                try:
-                    links.ids(m.airtable_field, values[m.sql_column])
-                except ConversionError as exc:
-                    self._skip(plan.pair, f"SQL column {m.sql_column}: {exc}")
-                    plan.outcome = _without(plan.outcome, plan.state, m.sql_column)
-            if plan.outcome.to_airtable.action == "none":
-                settled.append(plan)
-        if settled:
-            self.store.save_outcomes(self.job_id, [(p.pair, p.outcome, p.state) for p in settled])
-
-    def _airtable_batch(self, action: str, batch: list[Planned]) -> None:
-        cells = [self._cells(p.outcome.to_airtable.values) for p in batch]
-        if action == "create":
-            ids = self.airtable.create(cells)
-            for plan, record_id in zip(batch, ids, strict=True):
-                plan.pair.airtable_id = record_id
-            if self.spec.match_kind == "record_id":
-                self.sql.write(
-                    updates={
-                        str(p.pair.sql_key): {self.spec.match_sql_column: p.pair.airtable_id}
-                        for p in batch
-                    }
-                )
-        elif action == "update":
-            self.airtable.update(
-                [{"id": p.pair.airtable_id, "fields": c} for p, c in zip(batch, cells, strict=True)]
-            )
-        else:
-            self.airtable.delete([str(p.pair.airtable_id) for p in batch])
-        self.store.save_outcomes(
-            self.job_id,
-            [(p.pair, p.outcome, p.state) for p in batch],
-            audit=(self.owner_id, self.spec.base_id, self.spec.table_id, action, cells),
-        )
-
-    def _cells(self, values: Any) -> dict[str, Any]:
-        cells = {}
-        for name, value in dict(values).items():
-            mapping = self.by_column[name]
-            if mapping.kind == "link_names" and self.airtable.links is not None:
-                cells[mapping.airtable_field] = self.airtable.links.ids(
-                    mapping.airtable_field, value
-                )
-            else:
-                cells[mapping.airtable_field] = mapping.converter.to_airtable(value)
-        return cells
-
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
@@ -400,17 +280,6 @@ def _resolution(chosen: dict[str, Any]) -> Resolution | None:
     values = {f: r["value"] for f, r in chosen.items() if f and "value" in r}
     side = next((r["side"] for f, r in chosen.items() if not f and "side" in r), None)
     return Resolution(values=values, record_side=side)
-
-
-def _without(outcome: Outcome, state: RecordState, column: str) -> Outcome:
-    """The outcome with one field left out of the Airtable write: the snapshot keeps what
-    Airtable holds there, so the next run sees the SQL value as a change again."""
-    write = outcome.to_airtable
-    values = {k: v for k, v in write.values.items() if k != column}
-    kept = SideWrite(write.action, values) if values or write.action == "create" else NO_WRITE
-    snapshot = dict(outcome.snapshot or {})
-    snapshot[column] = (state.airtable or {}).get(column)
-    return replace(outcome, to_airtable=kept, snapshot=snapshot)
 
 
 def _nothing(outcome: Outcome) -> Outcome:
