@@ -15,13 +15,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from services.sync.airtable_side import GatewayTable
 from services.sync.convert import ConversionError
 from services.sync.merge import NO_WRITE, Outcome, RecordState, SideWrite
 from services.sync.pairing import Pair, Planned, Snap, airtable_values
-from services.sync.sql_side import SqlTable
-from services.sync.store import SnapshotStore
-from services.sync.types import JobSpec, RunSummary
+from services.sync.run_sides import RunSides
 
 logger = logging.getLogger(__name__)
 
@@ -29,28 +26,11 @@ logger = logging.getLogger(__name__)
 class AirtableWrites:
     """What one run (`SyncRun`) sends to Airtable, with the snapshots that record it."""
 
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        owner_id: int,
-        spec: JobSpec,
-        airtable: GatewayTable,
-        sql: SqlTable,
-        store: SnapshotStore,
-        summary: RunSummary,
-        skip: Callable[[Pair, str], None],
-    ) -> None:
-        self.job_id = job_id
-        self.owner_id = owner_id
-        self.spec = spec
-        self.airtable = airtable
-        self.sql = sql
-        self.store = store
-        self.summary = summary
+    def __init__(self, sides: RunSides, skip: Callable[[Pair, str], None]) -> None:
+        self.sides = sides
         self._skip = skip  # the run's: counts the record as an error and logs why
-        self.mappings = spec.mappings
-        self.by_column = {m.sql_column: m for m in spec.mappings}
+        self.mappings = sides.spec.mappings
+        self.by_column = {m.sql_column: m for m in sides.spec.mappings}
 
     def adopt_pending(self, snaps: list[Snap]) -> None:
         """Finish Airtable creates a killed run sent without recording the answer."""
@@ -61,27 +41,27 @@ class AirtableWrites:
         since = min(s.pending_since for s in pending if s.pending_since is not None)
         created = {
             rid: airtable_values(row, self.mappings)
-            for rid, row in self.airtable.created_since(since).items()
+            for rid, row in self.sides.airtable.created_since(since).items()
             if rid not in known
         }
-        rows = self.sql.fetch([s.sql_key for s in pending if s.sql_key])
+        rows = self.sides.sql.fetch([s.sql_key for s in pending if s.sql_key])
         id_writes: dict[str, dict[str, Any]] = {}
         for snap in pending:
             row = rows.get(snap.sql_key or "")
-            named = row.values.get(self.spec.match_sql_column) if row is not None else None
-            if self.spec.match_kind != "record_id" or not named:
+            named = row.values.get(self.sides.spec.match_sql_column) if row is not None else None
+            if self.sides.spec.match_kind != "record_id" or not named:
                 named = next((rid for rid, v in created.items() if v == snap.sql), None)
             if named and named in created:
                 created.pop(named)
                 snap.airtable_id, snap.airtable, snap.base = named, snap.sql, dict(snap.sql or {})
-                if self.spec.match_kind == "record_id" and row is not None and snap.sql_key:
+                if self.sides.spec.match_kind == "record_id" and row is not None and snap.sql_key:
                     # Killed before the SQL row was given its record ID: give it now.
-                    id_writes[snap.sql_key] = {self.spec.match_sql_column: named}
+                    id_writes[snap.sql_key] = {self.sides.spec.match_sql_column: named}
             snap.pending_since = None
         if id_writes:
-            self.sql.write(updates=id_writes)
-        self.store.save_snaps(self.job_id, pending)
-        logger.info("sync job %s: %d pending creates reconciled", self.job_id, len(pending))
+            self.sides.sql.write(updates=id_writes)
+        self.sides.store.save_snaps(self.sides.job_id, pending)
+        logger.info("sync job %s: %d pending creates reconciled", self.sides.job_id, len(pending))
 
     def write(self, plans: list[Planned]) -> None:
         """Send the plans' Airtable-bound writes: creates (marked pending first), updates,
@@ -94,18 +74,18 @@ class AirtableWrites:
         creates = by_action["create"]
         if creates:
             # Marked before any is sent: the next attempt of a killed run looks for these.
-            self.store.mark_pending(self.job_id, [(p.pair, p.state) for p in creates])
+            self.sides.store.mark_pending(self.sides.job_id, [(p.pair, p.state) for p in creates])
         for action, todo in by_action.items():
             for start in range(0, len(todo), 10):
                 batch = todo[start : start + 10]
                 self._batch(action, batch)
-                self.summary.written_airtable += len(batch)
+                self.sides.summary.written_airtable += len(batch)
 
     def _link_names(self, plans: list[Planned]) -> None:
         """Look up the record IDs of the link names this run sends (batched); a field
         whose names match no record, or several, is left out of that record's write with
         the reason logged; it is tried again the next time the record is read."""
-        links = self.airtable.links
+        links = self.sides.airtable.links
         columns = [m for m in self.mappings if m.kind == "link_names"]
         if links is None or not columns or not plans:
             return
@@ -129,39 +109,47 @@ class AirtableWrites:
             if plan.outcome.to_airtable.action == "none":
                 settled.append(plan)
         if settled:
-            self.store.save_outcomes(self.job_id, [(p.pair, p.outcome, p.state) for p in settled])
+            self.sides.store.save_outcomes(
+                self.sides.job_id, [(p.pair, p.outcome, p.state) for p in settled]
+            )
 
     def _batch(self, action: str, batch: list[Planned]) -> None:
         cells = [self._cells(p.outcome.to_airtable.values) for p in batch]
         if action == "create":
-            ids = self.airtable.create(cells)
+            ids = self.sides.airtable.create(cells)
             for plan, record_id in zip(batch, ids, strict=True):
                 plan.pair.airtable_id = record_id
-            if self.spec.match_kind == "record_id":
-                self.sql.write(
+            if self.sides.spec.match_kind == "record_id":
+                self.sides.sql.write(
                     updates={
-                        str(p.pair.sql_key): {self.spec.match_sql_column: p.pair.airtable_id}
+                        str(p.pair.sql_key): {self.sides.spec.match_sql_column: p.pair.airtable_id}
                         for p in batch
                     }
                 )
         elif action == "update":
-            self.airtable.update(
+            self.sides.airtable.update(
                 [{"id": p.pair.airtable_id, "fields": c} for p, c in zip(batch, cells, strict=True)]
             )
         else:
-            self.airtable.delete([str(p.pair.airtable_id) for p in batch])
-        self.store.save_outcomes(
-            self.job_id,
+            self.sides.airtable.delete([str(p.pair.airtable_id) for p in batch])
+        self.sides.store.save_outcomes(
+            self.sides.job_id,
             [(p.pair, p.outcome, p.state) for p in batch],
-            audit=(self.owner_id, self.spec.base_id, self.spec.table_id, action, cells),
+            audit=(
+                self.sides.owner_id,
+                self.sides.spec.base_id,
+                self.sides.spec.table_id,
+                action,
+                cells,
+            ),
         )
 
     def _cells(self, values: Any) -> dict[str, Any]:
         cells = {}
         for name, value in dict(values).items():
             mapping = self.by_column[name]
-            if mapping.kind == "link_names" and self.airtable.links is not None:
-                cells[mapping.airtable_field] = self.airtable.links.ids(
+            if mapping.kind == "link_names" and self.sides.airtable.links is not None:
+                cells[mapping.airtable_field] = self.sides.airtable.links.ids(
                     mapping.airtable_field, value
                 )
             else:

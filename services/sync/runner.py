@@ -20,15 +20,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from services.sync.airtable_side import AirtableRow, GatewayTable
+from services.sync.airtable_side import AirtableRow
 from services.sync.airtable_writes import AirtableWrites
 from services.sync.convert import ConversionError
 from services.sync.merge import NO_WRITE, Outcome, RecordState, Resolution, merge_record
 from services.sync.pairing import Pair, Pairs, Planned, Snap, airtable_values, side_states
 from services.sync.prefetch import prefetched
-from services.sync.sql_side import SqlTable
-from services.sync.store import SnapshotStore
-from services.sync.types import JobSpec, RunSummary
+from services.sync.run_sides import RunSides
 
 SQL_CHUNK = 500
 
@@ -38,40 +36,19 @@ class SyncRun:
 
     def __init__(
         self,
+        sides: RunSides,
         *,
-        job_id: str,
-        owner_id: int,
-        spec: JobSpec,
-        airtable: GatewayTable,
-        sql: SqlTable,
-        store: SnapshotStore,
-        summary: RunSummary,
         airtable_cursor: datetime | None,
         sql_cursor: str,
         full_scan: bool,
     ) -> None:
-        self.job_id = job_id
-        self.owner_id = owner_id
-        self.spec = spec
-        self.airtable = airtable
-        self.sql = sql
-        self.store = store
-        self.summary = summary
+        self.sides = sides
         self.airtable_cursor = airtable_cursor
         self.sql_cursor = sql_cursor
         self.full_scan = full_scan
-        self.mappings = spec.mappings
-        self.by_column = {m.sql_column: m for m in spec.mappings}
-        self.airtable_writes = AirtableWrites(
-            job_id=job_id,
-            owner_id=owner_id,
-            spec=spec,
-            airtable=airtable,
-            sql=sql,
-            store=store,
-            summary=summary,
-            skip=self._skip,
-        )
+        self.mappings = sides.spec.mappings
+        self.by_column = {m.sql_column: m for m in sides.spec.mappings}
+        self.airtable_writes = AirtableWrites(sides, skip=self._skip)
 
     def run(self) -> tuple[datetime, str]:
         """Sync; returns the next cursors (Airtable, SQL).
@@ -81,7 +58,7 @@ class SyncRun:
         """
         started = datetime.now(UTC)
         clock = time.monotonic()
-        snaps = self.store.load(self.job_id)
+        snaps = self.sides.store.load(self.sides.job_id)
         self.airtable_writes.adopt_pending(snaps)
         pairs = Pairs(snaps)
         next_sql_cursor = self._read_sql(pairs, snaps)
@@ -89,13 +66,13 @@ class SyncRun:
         plans: list[Planned] = []
         planned: set[int] = set()
         seen: set[str] = set()
-        for chunk in prefetched(self.airtable.changed_pages(self.airtable_cursor)):
+        for chunk in prefetched(self.sides.airtable.changed_pages(self.airtable_cursor)):
             batch = []
             for record_id, row in chunk.items():
                 seen.add(record_id)
-                if self.airtable.lists_everything and self._as_last_seen(pairs, row):
+                if self.sides.airtable.lists_everything and self._as_last_seen(pairs, row):
                     continue
-                self.summary.read_airtable += 1
+                self.sides.summary.read_airtable += 1
                 pair = pairs.for_airtable(record_id)
                 pair.a_row = row
                 self._match_one(pairs, pair, index)
@@ -105,7 +82,7 @@ class SyncRun:
             self._write_sql(ready)
             plans += ready
         if self.airtable_cursor is None or self.full_scan:
-            present = seen if self.airtable_cursor is None else self.airtable.all_ids()
+            present = seen if self.airtable_cursor is None else self.sides.airtable.all_ids()
             for snap in snaps:
                 if snap.airtable_id and snap.airtable_id not in present:
                     pairs.for_snap(snap).a_gone = True
@@ -114,28 +91,28 @@ class SyncRun:
         self._write_sql(rest)
         plans += rest
         self.airtable_writes.write(plans)
-        self.summary.conflicts = self.store.record_conflicts(
-            self.job_id, self.owner_id, [(p.pair, p.outcome, p.state) for p in plans]
+        self.sides.summary.conflicts = self.sides.store.record_conflicts(
+            self.sides.job_id, self.sides.owner_id, [(p.pair, p.outcome, p.state) for p in plans]
         )
-        self.summary.requests = self.airtable.requests.total
-        self.summary.duration_ms = int((time.monotonic() - clock) * 1000)
-        return self.airtable.next_cursor(started), next_sql_cursor
+        self.sides.summary.requests = self.sides.airtable.requests.total
+        self.sides.summary.duration_ms = int((time.monotonic() - clock) * 1000)
+        return self.sides.airtable.next_cursor(started), next_sql_cursor
 
     # -- reading -----------------------------------------------------------------------
 
     def _read_sql(self, pairs: Pairs, snaps: list[Snap]) -> str:
-        sql_changes = self.sql.changes_since(self.sql_cursor)
-        self.summary.read_sql += len(sql_changes.rows)
+        sql_changes = self.sides.sql.changes_since(self.sql_cursor)
+        self.sides.summary.read_sql += len(sql_changes.rows)
         for key, srow in sql_changes.rows.items():
             pairs.for_sql(key).s_row = srow
         gone = set(sql_changes.deleted)
-        if self.spec.change_detection == "updated_at":
-            keys = set(sql_changes.rows) if not self.sql_cursor else self.sql.all_keys()
+        if self.sides.spec.change_detection == "updated_at":
+            keys = set(sql_changes.rows) if not self.sql_cursor else self.sides.sql.all_keys()
             gone |= {s.sql_key for s in snaps if s.sql_key and s.sql_key not in keys}
         for key in gone:
             if key in pairs.by_sql:
                 pairs.for_snap(pairs.by_sql[key]).s_gone = True
-        for snap_id, resolutions in self.store.resolutions(self.job_id).items():
+        for snap_id, resolutions in self.sides.store.resolutions(self.sides.job_id).items():
             found = next((s for s in snaps if s.id == snap_id), None)
             if found is not None:
                 pairs.for_snap(found).resolution = resolutions
@@ -153,13 +130,13 @@ class SyncRun:
 
     def _match_index(self, pairs: Pairs) -> dict[Any, Pair]:
         """New SQL rows by their match key (the record ID they name, or the key value)."""
-        column = self.spec.match_sql_column
+        column = self.sides.spec.match_sql_column
         index: dict[Any, Pair] = {}
         for pair in pairs.unmatched_sql():
             if pair.s_row is None:
                 continue
             raw = pair.s_row.values.get(column)
-            if self.spec.match_kind == "record_id":
+            if self.sides.spec.match_kind == "record_id":
                 key: Any = str(raw) if raw else None
             else:
                 try:
@@ -174,10 +151,10 @@ class SyncRun:
         """Pair a record read for the first time with a new SQL row of the same key."""
         if pair.snap is not None or pair.sql_key is not None or pair.a_row is None:
             return
-        if self.spec.match_kind == "record_id":
+        if self.sides.spec.match_kind == "record_id":
             key: Any = pair.airtable_id
         else:
-            mapping = self.by_column[self.spec.match_sql_column]
+            mapping = self.by_column[self.sides.spec.match_sql_column]
             try:
                 key = mapping.converter.from_airtable(pair.a_row.fields.get(mapping.airtable_field))
             except ConversionError:
@@ -188,8 +165,8 @@ class SyncRun:
 
     def _match_new(self, pairs: Pairs) -> None:
         """A new SQL row naming a record this run did not read: fetch that record."""
-        column = self.spec.match_sql_column
-        if self.spec.match_kind != "record_id":
+        column = self.sides.spec.match_sql_column
+        if self.sides.spec.match_kind != "record_id":
             return
         wanted = {
             str(p.s_row.values[column]): p
@@ -197,7 +174,7 @@ class SyncRun:
             if p.s_row and p.s_row.values.get(column)
         }
         if wanted:
-            for record_id, row in self.airtable.fetch(wanted).items():
+            for record_id, row in self.sides.airtable.fetch(wanted).items():
                 a_pair = pairs.for_airtable(record_id)
                 a_pair.a_row = row
                 pairs.join(a_pair, wanted[record_id])
@@ -206,7 +183,7 @@ class SyncRun:
 
     def _plan(self, pairs: Iterable[Pair]) -> list[Planned]:
         plans: list[Planned] = []
-        spec = self.spec
+        spec = self.sides.spec
         for pair in pairs:
             try:
                 a, s, a_time, s_time = side_states(pair, self.mappings)
@@ -227,14 +204,14 @@ class SyncRun:
         return plans
 
     def _skip(self, pair: Pair, reason: str) -> None:
-        self.summary.errors += 1
+        self.sides.summary.errors += 1
         where = pair.airtable_id or f"SQL row {pair.sql_key}"
-        self.summary.log.append(f"skipped {where}: {reason}")
+        self.sides.summary.log.append(f"skipped {where}: {reason}")
 
     # -- writing SQL -------------------------------------------------------------------
 
     def _write_sql(self, plans: list[Planned]) -> None:
-        columns = self.sql.columns()
+        columns = self.sides.sql.columns()
         todo = [p for p in plans if p.outcome.to_sql.action != "none"]
         for start in range(0, len(todo), SQL_CHUNK):
             chunk = todo[start : start + SQL_CHUNK]
@@ -248,20 +225,22 @@ class SyncRun:
                     plan.outcome = _nothing(plan.outcome)
                     continue
                 if write.action == "create":
-                    if self.spec.match_kind == "record_id":
-                        values[self.spec.match_sql_column] = plan.pair.airtable_id
+                    if self.sides.spec.match_kind == "record_id":
+                        values[self.sides.spec.match_sql_column] = plan.pair.airtable_id
                     inserts.append(values)
                     inserted.append(plan)
                 elif write.action == "update":
                     updates[str(plan.pair.sql_key)] = values
                 else:
                     deletes.append(str(plan.pair.sql_key))
-            keys = self.sql.write(inserts=inserts, updates=updates, deletes=deletes)
+            keys = self.sides.sql.write(inserts=inserts, updates=updates, deletes=deletes)
             for plan, key in zip(inserted, keys, strict=True):
                 plan.pair.sql_key = key
-            self.summary.written_sql += len(inserts) + len(updates) + len(deletes)
+            self.sides.summary.written_sql += len(inserts) + len(updates) + len(deletes)
         settled = [p for p in plans if p.outcome.to_airtable.action == "none"]
-        self.store.save_outcomes(self.job_id, [(p.pair, p.outcome, p.state) for p in settled])
+        self.sides.store.save_outcomes(
+            self.sides.job_id, [(p.pair, p.outcome, p.state) for p in settled]
+        )
 
     def _sql_values(self, values: dict[str, Any] | Any, columns: dict[str, str]) -> dict:
         return {

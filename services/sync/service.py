@@ -29,6 +29,7 @@ from services.sync.jobs import SyncJobs
 from services.sync.links import LinkNames
 from services.sync.mirror_side import MirroredTable, MirrorReads
 from services.sync.orm import SyncConflict, SyncJob, SyncRun
+from services.sync.run_sides import RunSides
 from services.sync.runner import SyncRun as Runner
 from services.sync.sql_side import SqlTable
 from services.sync.store import SnapshotStore
@@ -111,7 +112,7 @@ class SyncService:
         spec = self._jobs.get(_System(), job_id).spec
         try:
             url = self._jobs.sql_url(job_id)
-            runner = Runner(
+            sides = RunSides(
                 job_id=job_id,
                 owner_id=owner_id,
                 spec=spec,
@@ -129,11 +130,11 @@ class SyncService:
                     self._db, change_set_id=f"{job_id}:{run_id[-12:]}", publish=self._conflict
                 ),
                 summary=summary,
-                airtable_cursor=cursor,
-                sql_cursor=sql_cursor,
-                full_scan=full_scan,
             )
-            if isinstance(runner.airtable, MirroredTable):
+            runner = Runner(
+                sides, airtable_cursor=cursor, sql_cursor=sql_cursor, full_scan=full_scan
+            )
+            if isinstance(sides.airtable, MirroredTable):
                 summary.log.append("Airtable side read from the table's mirror")
             next_a, next_s = runner.run()
         except (AppError, sa.exc.SQLAlchemyError, ConversionError) as exc:
