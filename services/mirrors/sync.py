@@ -11,12 +11,10 @@
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from services.airtable.change_feed import RecordChange
 from services.airtable.gateway import AirtableGateway
@@ -25,6 +23,7 @@ from services.mirrors.columns import columns_of
 from services.mirrors.registry import BaseState, MirrorRegistry, TableState
 from services.mirrors.store import MirrorStore
 from services.orm import utcnow
+from services.read_ahead import read_ahead
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,42 +32,12 @@ T = TypeVar("T")
 SWEEP_OVERLAP = timedelta(seconds=5)
 PROGRESS_SECONDS = 1.0
 _PREFETCH_PAGES = 4
-_END = object()
 
 
 def prefetched(pages: Iterator[T], *, depth: int = _PREFETCH_PAGES) -> Iterator[T]:
     """The same pages, read ahead on a thread: the next request waits only for Airtable's
     pace, not for this one's rows to be written (a build's speed is Airtable's limit)."""
-    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        ready.put(page, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ready.put(_END)
-        except BaseException as exc:  # handed to the reader, which raises it
-            ready.put(exc)
-
-    reader = threading.Thread(target=read, name="mirror-pages", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
+    return read_ahead(pages, depth=depth, name="mirror-pages")
 
 
 class MirrorSync:
