@@ -28,6 +28,7 @@ import queue
 import random
 import threading
 import time
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,6 +103,7 @@ class WebhookDispatcher:
         self._queues: dict[str, collections.deque[Job]] = collections.defaultdict(collections.deque)
         self._inflight: collections.Counter[str] = collections.Counter()
         self._held: set[str] = set()  # queued, sending, or sent but not yet recorded
+        self._running: set[futures.Future[None]] = set()
         self._outcomes: queue.Queue[Outcome | None] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -116,12 +118,25 @@ class WebhookDispatcher:
             self._threads.append(thread)
         logger.info("webhook dispatcher %s running", self._consumer)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop reading and claiming; let the attempts in flight finish (for up to
+        `timeout` seconds), and record every outcome before returning.
+
+        A receiver that already has an attempt must not get it again from the next worker,
+        so an attempt is not abandoned between sending and recording. Queued attempts that
+        never started stay pending; their lease is released when this consumer restarts.
+        """
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._outcomes.put(None)
-        for thread in self._threads:
+        deadline = time.monotonic() + timeout
+        for thread in self._threads[:1]:  # the loop: nothing new after this
             thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            running = list(self._running)
+        futures.wait(running, timeout=max(0.0, deadline - time.monotonic()))
+        self._outcomes.put(None)  # after every outcome of a finished attempt
+        for thread in self._threads[1:]:
+            thread.join(max(0.1, deadline - time.monotonic()))
         self._sender.close()
 
     # -- the main loop -------------------------------------------------------------------
@@ -272,10 +287,12 @@ class WebhookDispatcher:
             job = waiting.popleft()
             self._inflight[endpoint_id] += 1
             try:
-                self._pool.submit(self._attempt, job)
+                future = self._pool.submit(self._attempt, job)
             except RuntimeError:  # the pool is shut down: we are stopping
                 self._inflight[endpoint_id] -= 1
                 return
+            self._running.add(future)
+            future.add_done_callback(self._running.discard)
 
     def _attempt(self, job: Job) -> None:
         try:
@@ -308,22 +325,25 @@ class WebhookDispatcher:
     # -- recording -----------------------------------------------------------------------
 
     def _write(self) -> None:
-        """Write outcomes in batches; on an outage keep them and try again."""
+        """Write outcomes in batches until `stop`'s end mark; on an outage keep them and
+        try again (while stopping, an outage ends it: those stay pending, sent again)."""
         pending: list[Outcome] = []
-        while True:
+        closing = False
+        while not closing:
             item = self._outcomes.get()
             if item is None:
-                return
-            pending.append(item)
-            while len(pending) < READ_COUNT:
+                closing = True
+            else:
+                pending.append(item)
+            while not closing and len(pending) < READ_COUNT:
                 try:
                     more = self._outcomes.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
-                    self._stop.set()
-                    break
-                pending.append(more)
+                    closing = True
+                else:
+                    pending.append(more)
             while pending:
                 try:
                     disabled = self._store.record(
@@ -341,8 +361,6 @@ class WebhookDispatcher:
                     self._alert(
                         endpoint.id, endpoint.owner_id, endpoint.url, endpoint.failing_since
                     )
-            if self._stop.is_set():
-                return
 
     def _alert(self, endpoint_id: str, owner_id: int, url: str, since: datetime) -> None:
         logger.warning("webhook endpoint %s disabled after failing since %s", endpoint_id, since)

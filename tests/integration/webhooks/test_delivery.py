@@ -11,6 +11,7 @@ import pytest
 from services.container import Services
 from services.orm import User
 from services.webhooks.dispatcher import WebhookDispatcher
+from services.webhooks.types import SUCCEEDED
 from tests.integration.webhooks.conftest import dispatching, wait_until
 from tests.integration.webhooks.receiver import HookReceiver, verify_by_hand, verify_with_package
 
@@ -115,6 +116,20 @@ def test_outbox__a_restarted_dispatcher_sends_nothing_twice(
         time.sleep(0.8)
     ids = [r.webhook_id for r in receiver.at("/hook")]
     assert len(ids) == len(set(ids)) == 4
+
+
+def test_stop__an_attempt_in_flight_finishes_and_is_recorded_so_a_restart_sends_it_not_again(
+    hook_services: Services, member: User, receiver: HookReceiver
+) -> None:
+    created = hook_services.webhooks.create(member, url=receiver.url, events=["change.applied"])
+    receiver.hang_seconds = 1.0  # the receiver has the request; its answer is still coming
+    with dispatching(hook_services) as running:
+        hook_services.events.publish("change.applied", {"n": 0}, user_id=member.id)
+        receiver.wait_for(1)
+        running.stop()
+    [delivery] = hook_services.webhooks.deliveries(member, created.endpoint.id)
+    assert delivery.status == SUCCEEDED
+    assert delivery.attempts == 1
 
 
 def test_endpoint_created_after_an_event__does_not_get_it(
