@@ -154,6 +154,10 @@ class AirtableGateway:
     def _schema(self, user_id: int, base_id: str, *, refresh: bool) -> BaseSchema:
         """The schema through the Redis cache (fetched on a miss or when `refresh`)."""
         self.require_base(user_id, base_id)
+        return self._cached_schema(user_id, base_id, refresh=refresh)
+
+    def _cached_schema(self, user_id: int, base_id: str, *, refresh: bool) -> BaseSchema:
+        """`_schema` for a base already checked."""
 
         def fetch() -> dict[str, Any]:
             api, _ = self._api(user_id)
@@ -182,7 +186,8 @@ class AirtableGateway:
             found = _find([BaseInfo(**item) for item in json.loads(bases)], base_id)
             if found is not None:
                 return found, self._decoded_schema(base_id, schema)
-        return self.require_base(user_id, base_id), self._schema(user_id, base_id, refresh=False)
+        base = self.require_base(user_id, base_id)
+        return base, self._cached_schema(user_id, base_id, refresh=False)
 
     def _decoded_schema(self, base_id: str, raw: bytes | str) -> BaseSchema:
         """`raw` (a cached schema) decoded, or the schema decoded from the same text before."""

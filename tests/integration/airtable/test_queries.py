@@ -265,3 +265,25 @@ def test_schema__a_cached_schema_is_one_redis_round_trip_and_decoded_once(
     refreshed = gateway.schema(member.id, fresh_base.id, refresh=True)
     assert refreshed is not schema
     assert [t.name for t in refreshed.tables] == [t.name for t in schema.tables]
+
+
+def test_base_and_schema__a_schema_cache_miss_checks_the_base_once(
+    airtable_services: Services, member: User, fresh_base: FreshBase, monkeypatch: Any
+) -> None:
+    gateway = airtable_services.airtable
+    gateway.base_and_schema(member.id, fresh_base.id)  # bases and schema cached
+    gateway.forget_schema(fresh_base.id)
+    client = gateway._redis
+    real = client.execute_command
+    reads: list[str] = []
+
+    def counted(*args: Any, **options: Any) -> Any:
+        if args[0] == "GET":
+            reads.append(str(args[1]))
+        return real(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    base, schema = gateway.base_and_schema(member.id, fresh_base.id)
+    assert base.id == fresh_base.id
+    assert schema.table("Tasks")
+    assert len([key for key in reads if ":bases:" in key]) == 1, reads
