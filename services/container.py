@@ -53,10 +53,12 @@ from services.prompts.library import PromptLibrary
 from services.prompts.runs import PromptRunStore
 from services.redis_store import EmbeddedRedis, check_redis, connect_redis
 from services.schema_help.changes import SchemaHelp
+from services.sync.conflicts import ConflictInbox
 from services.sync.durable import SyncLauncher
+from services.sync.engines import SqlEngines
 from services.sync.jobs import SyncJobs
 from services.sync.mirror_side import MirrorReads
-from services.sync.service import ConflictInbox, SqlEngines, SyncService
+from services.sync.service import SyncService
 from services.sync.triggers import ChangeRequests, SyncTriggers
 from services.webhooks.airtable_hooks import AirtableWebhooks
 from services.webhooks.endpoints import WebhookEndpoints

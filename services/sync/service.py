@@ -1,4 +1,4 @@
-"""Running sync jobs and keeping their history; the conflict inbox.
+"""Running sync jobs and keeping their history.
 
 `SyncService.run` is what the worker's durable step calls (see `durable.py`): it is safe
 to call again with the same run ID after the process died part-way (the run row is
@@ -8,14 +8,11 @@ reused; the runner's ordering makes the rest idempotent).
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.airtable.gateway import AirtableGateway
@@ -25,10 +22,11 @@ from services.events.bus import EventBus
 from services.events.types import SYNC_CONFLICT, WORKFLOW_RUN_FAILED
 from services.sync.airtable_side import GatewayTable
 from services.sync.convert import ConversionError
+from services.sync.engines import SqlEngines
 from services.sync.jobs import SyncJobs
 from services.sync.links import LinkNames
 from services.sync.mirror_side import MirroredTable, MirrorReads
-from services.sync.orm import SyncConflict, SyncJob, SyncRun
+from services.sync.orm import SyncJob, SyncRun
 from services.sync.run_sides import RunSides
 from services.sync.runner import SyncRun as Runner
 from services.sync.sql_side import SqlTable
@@ -39,28 +37,6 @@ logger = logging.getLogger(__name__)
 
 # A run row still `running` after this long belongs to a worker that is gone for good.
 STALE_RUN = timedelta(hours=1)
-
-
-class SqlEngines:
-    """One engine per target URL ("" is the app's own), made on first use."""
-
-    def __init__(self, app_engine: Engine) -> None:
-        self._app = app_engine
-        self._engines: dict[str, Engine] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, url: str) -> Engine:
-        if not url:
-            return self._app
-        with self._lock:
-            engine = self._engines.get(url)
-            if engine is None:
-                engine = self._engines[url] = sa.create_engine(url, pool_pre_ping=True)
-            return engine
-
-    def dispose(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
 
 
 class SyncService:
@@ -312,65 +288,3 @@ def _summary(row: SyncRun) -> RunSummary:
         duration_ms=row.duration_ms,
         log=list(row.log or []),
     )
-
-
-Choice = Literal["airtable", "sql", "value"]
-
-
-class ConflictInbox:
-    """Held conflicts of the jobs a person owns (all, for admins), and their resolution."""
-
-    def __init__(self, sessions: sessionmaker[Session], jobs: SyncJobs) -> None:
-        self._db = sessions
-        self._jobs = jobs
-
-    def open(self, actor: Actor, job_id: str | None = None) -> list[SyncConflict]:
-        owned = {j.id for j in self._jobs.list_for(actor)}
-        with self._db() as session:
-            query = select(SyncConflict).where(SyncConflict.status == "open")
-            if job_id is not None:
-                query = query.where(SyncConflict.job_id == job_id)
-            rows = [
-                r for r in session.scalars(query.order_by(SyncConflict.id)) if r.job_id in owned
-            ]
-            session.expunge_all()
-            return rows
-
-    def resolve(
-        self, actor: Actor, conflict_ids: Sequence[int], choice: Choice, value: str = ""
-    ) -> int:
-        """Resolve conflicts by a side, or by a typed value (converted as the field is);
-        the next run writes it to both sides. Returns how many were resolved."""
-        owned = {j.id: j for j in self._jobs.list_for(actor)}
-        if choice not in ("airtable", "sql", "value"):
-            raise InvalidInputError("Choose airtable, sql or a value.")
-        now = datetime.now(UTC)
-        with self._db.begin() as session:
-            rows = list(
-                session.scalars(
-                    select(SyncConflict).where(
-                        SyncConflict.id.in_(list(conflict_ids)), SyncConflict.status == "open"
-                    )
-                )
-            )
-            rows = [r for r in rows if r.job_id in owned]
-            for row in rows:
-                row.resolution = self._resolution(owned[row.job_id].spec, row, choice, value)
-                row.status, row.resolved_by, row.resolved_at = "resolved", actor.id, now
-            return len(rows)
-
-    @staticmethod
-    def _resolution(spec: Any, row: SyncConflict, choice: Choice, value: str) -> dict[str, Any]:
-        if not row.field:
-            if choice == "value":
-                raise InvalidInputError("A kept delete is resolved by a side, not a value.")
-            return {"side": choice}
-        if choice == "airtable":
-            return {"value": row.airtable}
-        if choice == "sql":
-            return {"value": row.sql}
-        mapping = next(m for m in spec.mappings if m.sql_column == row.field)
-        try:
-            return {"value": mapping.converter.from_sql(value)}
-        except ConversionError as exc:
-            raise InvalidInputError(f"{row.field}: {exc}") from exc
