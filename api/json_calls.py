@@ -108,6 +108,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequestError("The body is not valid JSON.") from exc
+    except RecursionError as exc:  # the decoder's own limit on nesting
+        raise BadRequestError("The body is nested too deeply.") from exc
     if not isinstance(value, dict):
         raise BadRequestError("The body must be a JSON object.")
     return value

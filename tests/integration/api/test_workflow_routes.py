@@ -145,6 +145,8 @@ def test_bad_bodies__are_400_json(
         _error(api.post("/api/workflows", content=b"{not json"), 400)
         _error(api.post("/api/workflows", json=[1, 2]), 400)
         _error(api.post("/api/workflows", content=b"x" * 300_000), 400)
+        deep = b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        assert "nested" in _error(api.post("/api/workflows", content=deep), 400)
 
 
 def test_put__saves_a_new_version_and_toggles_enabled(
