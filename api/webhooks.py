@@ -99,7 +99,8 @@ def webhook_routes(get_services: Callable[[], Services]) -> list[Route]:
     async def deliveries(request: Request, user: User) -> Response:
         endpoint_id = request.path_params["endpoint_id"]
         raw = request.query_params.get("limit", "50")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LOG:
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LOG:
             raise BadRequestError(f'"limit" must be a whole number from 1 to {MAX_LOG}.')
         found = await run_in_threadpool(
             lambda: get_services().webhooks.deliveries(user, endpoint_id, limit=int(raw))

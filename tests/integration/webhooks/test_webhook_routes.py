@@ -133,6 +133,9 @@ def test_routes__others_get_404_admins_may_manage_bad_input_is_refused(
     )
     _error(mine.post("/api/webhooks", json={"url": receiver.url, "events": "budget.alert"}), 400)
     _error(mine.post("/api/webhooks", content=b"[1]"), 400)
+    for limit in ("0", "201", "x", "²"):
+        log = mine.get(f"/api/webhooks/{endpoint_id}/deliveries", params={"limit": limit})
+        assert "limit" in _error(log, 400), limit
     _error(httpx.get(f"{app_server.url}/api/webhooks"), 401)
     assert len(mine.get("/api/webhooks").json()["webhooks"]) == 1  # nothing else was made
 
