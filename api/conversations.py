@@ -74,7 +74,8 @@ def conversation_routes(get_services: Callable[[], Services]) -> list[Route]:
     async def listed(request: Request, user: User) -> Response:
         query = request.query_params.get("q", "")
         raw_limit = request.query_params.get("limit", "50")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIST:
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not raw_limit.isdecimal() or not 1 <= int(raw_limit) <= MAX_LIST:
             raise BadRequestError(f'"limit" must be a whole number from 1 to {MAX_LIST}.')
         if len(query) > MAX_QUERY:
             raise BadRequestError(f'"q" must be at most {MAX_QUERY} characters.')

@@ -32,6 +32,9 @@ from services.orm import User
 NOT_SIGNED_IN = "Sign in or send an API token (Authorization: Bearer …)."
 CROSS_SITE = "This request came from another site; send it from the app or with an API token."
 MAX_JSON_BYTES = 262_144  # a workflow definition is a few KB; this is generous
+# Methods that only read: a route answers HEAD as it answers GET (Starlette adds HEAD to
+# every GET route), and neither needs the origin check.
+READS = frozenset({"GET", "HEAD"})
 
 
 class BadRequestError(Exception):
@@ -55,7 +58,7 @@ def authenticated(get_services: Callable[[], Services], handler: Handler) -> Any
         if user is None:
             return refuse(401, NOT_SIGNED_IN)
         bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
-        writes = request.method not in {"GET", "HEAD"}
+        writes = request.method not in READS
         if writes and not bearer and not same_origin(request, services):
             return refuse(403, CROSS_SITE)
         try:
@@ -108,6 +111,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequestError("The body is not valid JSON.") from exc
+    except RecursionError as exc:  # the decoder's own limit on nesting
+        raise BadRequestError("The body is nested too deeply.") from exc
     if not isinstance(value, dict):
         raise BadRequestError("The body must be a JSON object.")
     return value

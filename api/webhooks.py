@@ -16,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.json_calls import BadRequestError, ConflictingStateError, authenticated, json_object
+from api.json_calls import (
+    READS,
+    BadRequestError,
+    ConflictingStateError,
+    authenticated,
+    json_object,
+)
 from services.container import Services
 from services.orm import User
 from services.webhooks.types import EndpointDisabledError
@@ -30,7 +36,7 @@ def webhook_routes(get_services: Callable[[], Services]) -> list[Route]:
 
     async def list_or_create(request: Request, user: User) -> Response:
         webhooks = get_services().webhooks
-        if request.method == "GET":
+        if request.method in READS:
             found = await run_in_threadpool(webhooks.list_for, user)
             return JSONResponse({"webhooks": [e.to_json() for e in found]})
         body = await json_object(request)
@@ -56,7 +62,7 @@ def webhook_routes(get_services: Callable[[], Services]) -> list[Route]:
     async def one(request: Request, user: User) -> Response:
         webhooks = get_services().webhooks
         endpoint_id = request.path_params["endpoint_id"]
-        if request.method == "GET":
+        if request.method in READS:
             found = await run_in_threadpool(webhooks.get, user, endpoint_id)
             return JSONResponse(found.to_json())
         if request.method == "DELETE":
@@ -93,7 +99,8 @@ def webhook_routes(get_services: Callable[[], Services]) -> list[Route]:
     async def deliveries(request: Request, user: User) -> Response:
         endpoint_id = request.path_params["endpoint_id"]
         raw = request.query_params.get("limit", "50")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LOG:
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LOG:
             raise BadRequestError(f'"limit" must be a whole number from 1 to {MAX_LOG}.')
         found = await run_in_threadpool(
             lambda: get_services().webhooks.deliveries(user, endpoint_id, limit=int(raw))

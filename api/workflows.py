@@ -19,7 +19,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.hooks import hook_json
-from api.json_calls import BadRequestError, ConflictingStateError, authenticated, json_object
+from api.json_calls import (
+    READS,
+    BadRequestError,
+    ConflictingStateError,
+    authenticated,
+    json_object,
+)
 from services.container import Services
 from services.errors import InvalidInputError
 from services.orm import User
@@ -32,7 +38,7 @@ def workflow_routes(get_services: Callable[[], Services]) -> list[Route]:
 
     async def list_or_create(request: Request, user: User) -> Response:
         library = get_services().workflows
-        if request.method == "GET":
+        if request.method in READS:
             found = await run_in_threadpool(library.list_for, user)
             return JSONResponse({"workflows": [_summary(w) for w in found]})
         body = await json_object(request)
@@ -59,7 +65,7 @@ def workflow_routes(get_services: Callable[[], Services]) -> list[Route]:
     async def one(request: Request, user: User) -> Response:
         library = get_services().workflows
         workflow_id = request.path_params["workflow_id"]
-        if request.method == "GET":
+        if request.method in READS:
             found = await run_in_threadpool(library.get, user, workflow_id)
             detail = _detail(found)
             if found.trigger == "webhook":

@@ -27,7 +27,8 @@ class FormTokens:
 
     def valid(self, purpose: str, token: str, *, now: float | None = None) -> bool:
         issued_text, _, signature = token.partition(".")
-        if not issued_text.isdigit():
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not issued_text.isdecimal():
             return False
         issued = int(issued_text)
         age = (now if now is not None else time.time()) - issued

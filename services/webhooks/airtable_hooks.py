@@ -280,7 +280,7 @@ class AirtableWebhooks:
             raise PingSignatureError("The X-Airtable-Content-MAC header does not match.")
         try:
             named = json.loads(body).get("webhook", {}).get("id")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             named = None
         if named != airtable_id:
             raise PingSignatureError("The notification names another webhook.")

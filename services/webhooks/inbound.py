@@ -250,6 +250,8 @@ def _inputs(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInputError("The body is not valid JSON.") from None
+    except RecursionError:  # the decoder's own limit on nesting
+        raise InvalidInputError("The body is nested too deeply.") from None
     if not isinstance(value, dict):
         raise InvalidInputError("The body must be a JSON object of the workflow's inputs.")
     return value

@@ -59,6 +59,19 @@ def test_login__refuses_a_missing_form_token(app_server: AppServer, app_services
     assert "set-cookie" not in response.headers
 
 
+@pytest.mark.parametrize("token", ["", "x.y", "².abc", "-5.abc", "1" * 40 + ".abc"])
+def test_login__refuses_a_malformed_form_token(
+    app_server: AppServer, app_services: Services, token: str
+) -> None:
+    user = make_user(app_services)
+    data = {"email": user.email, "password": PASSWORD, "form_token": token}
+    with _client(app_server) as client:
+        response = client.post("/api/auth/login", data=data)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].startswith("/signin?flash=")
+    assert "set-cookie" not in response.headers
+
+
 def test_login__sixth_wrong_attempt_blocks_the_right_password(
     app_server: AppServer, app_services: Services
 ) -> None:

@@ -203,6 +203,9 @@ def test_chat__bad_input_gets_the_pages_messages_and_nothing_is_stored(
         model = {"message": "hi", "model": "gpt-4"}
         assert "Model gpt-4 cannot be used" in _error(api.post("/api/chat", json=model), 422)
         assert api.get("/api/conversations").json()["conversations"] == []
+        for limit in ("0", "x", "²"):
+            listed = api.get("/api/conversations", params={"limit": limit})
+            assert '"limit"' in _error(listed, 400), limit
     anonymous = httpx.post(f"{server.url}/api/chat", json={"message": "hi"})
     assert anonymous.status_code == 401
 

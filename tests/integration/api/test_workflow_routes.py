@@ -145,6 +145,8 @@ def test_bad_bodies__are_400_json(
         _error(api.post("/api/workflows", content=b"{not json"), 400)
         _error(api.post("/api/workflows", json=[1, 2]), 400)
         _error(api.post("/api/workflows", content=b"x" * 300_000), 400)
+        deep = b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        assert "nested" in _error(api.post("/api/workflows", content=deep), 400)
 
 
 def test_put__saves_a_new_version_and_toggles_enabled(
@@ -161,6 +163,20 @@ def test_put__saves_a_new_version_and_toggles_enabled(
         one = api.get(f"/api/workflows/{workflow_id}").json()
         assert one["enabled"] is True
         assert one["definition"]["steps"][1]["set"] == {"Priority": "High"}
+
+
+def test_head__reads_like_get_and_saves_nothing(
+    app_server: AppServer, app_services: Services, owner: User
+) -> None:
+    with _api(app_server, app_services, owner) as api:
+        workflow_id = api.post("/api/workflows", json=definition()).json()["id"]
+        for path in ("/api/workflows", f"/api/workflows/{workflow_id}"):
+            head = api.head(path)
+            assert head.status_code == 200, path
+            assert head.headers["content-type"] == "application/json"
+            assert head.content == b""
+            assert head.headers["content-length"] == str(len(api.get(path).content))
+        assert api.get(f"/api/workflows/{workflow_id}").json()["version"] == 1
 
 
 def test_access__others_cannot_see_private_ones_nor_change_shared_ones_admins_can_delete(

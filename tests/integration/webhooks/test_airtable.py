@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from emulator.testing import EmulatorServer
 from services.container import Services
+from services.crypto import TokenCipher
 from services.orm import Role, User
 from services.webhooks.airtable_hooks import WebhookInfo, mac_of
 from services.webhooks.airtable_orm import AirtableWebhook
@@ -181,6 +182,29 @@ def test_forged_ping__is_refused_and_starts_nothing(
     queued = client.list_workflows(name="airtable_payloads")
     assert not [w for w in queued if w.workflow_id.startswith(f"airtable:{hook.id}:")]
     assert _runs(app_services, owner, workflow_id) == []
+
+
+def test_ping_nested_too_deeply__is_refused_as_json_and_starts_nothing(
+    app_server: AppServer, app_services: Services, owner: User, base: FreshBase
+) -> None:
+    workflow_id = _create(app_server, app_services, owner, on_done(base.id))
+    hook = _webhook(app_services, owner, workflow_id)
+    with app_services.sql() as session:
+        sealed = session.get_one(AirtableWebhook, hook.id).mac_secret_encrypted
+    key = app_services.settings.encryption_key.get_secret_value()
+    body = b'{"webhook": ' + b"[" * 8_000 + b"]" * 8_000 + b"}"
+    mac = mac_of(TokenCipher(key).decrypt(sealed), body)
+    with httpx.Client() as http:
+        refused = http.post(
+            f"{app_server.url}/api/airtable/notifications/{hook.id}",
+            content=body,
+            headers={"X-Airtable-Content-MAC": mac},
+        )
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["error"]["type"] == "unauthorized"
+    after = app_services.airtable_webhooks.get(hook.id)
+    assert after is not None
+    assert after.last_ping_at is None
 
 
 def test_disabling_the_last_trigger__deregisters_the_webhook(

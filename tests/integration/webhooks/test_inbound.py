@@ -179,6 +179,17 @@ def test_bad_inputs__are_422_naming_the_input(
     assert _runs(app_services, owner, hook["id"]) == []
 
 
+def test_body_nested_too_deeply__is_422_json_and_starts_nothing(
+    app_server: AppServer, app_services: Services, owner: User, hook: dict[str, Any]
+) -> None:
+    deep = b'{"who": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    data, headers = signed(hook["secret"], deep)
+    with httpx.Client(base_url=app_server.url) as http:
+        response = http.post(f"/api/hooks/{hook['hook_id']}", content=data, headers=headers)
+    assert "nested" in _error(response, 422)
+    assert _runs(app_services, owner, hook["id"]) == []
+
+
 def test_read__shows_the_hook_url_but_never_the_secret(
     app_server: AppServer, app_services: Services, owner: User, hook: dict[str, Any]
 ) -> None:

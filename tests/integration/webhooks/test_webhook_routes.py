@@ -133,5 +133,26 @@ def test_routes__others_get_404_admins_may_manage_bad_input_is_refused(
     )
     _error(mine.post("/api/webhooks", json={"url": receiver.url, "events": "budget.alert"}), 400)
     _error(mine.post("/api/webhooks", content=b"[1]"), 400)
+    for limit in ("0", "201", "x", "²"):
+        log = mine.get(f"/api/webhooks/{endpoint_id}/deliveries", params={"limit": limit})
+        assert "limit" in _error(log, 400), limit
     _error(httpx.get(f"{app_server.url}/api/webhooks"), 401)
     assert len(mine.get("/api/webhooks").json()["webhooks"]) == 1  # nothing else was made
+
+
+def test_head__reads_like_get_and_changes_nothing(
+    app_server: AppServer, web_services: Services, receiver: HookReceiver
+) -> None:
+    owner = make_user(web_services, name="Header")
+    api = _api(app_server, web_services, owner)
+    endpoint_id = api.post(
+        "/api/webhooks", json={"url": receiver.url, "events": ["change.applied"]}
+    ).json()["id"]
+    before = api.get(f"/api/webhooks/{endpoint_id}").json()
+    for path in ("/api/webhooks", f"/api/webhooks/{endpoint_id}"):
+        head = api.head(path)
+        assert head.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(api.get(path).content))
+    assert api.get(f"/api/webhooks/{endpoint_id}").json() == before
+    assert len(api.get("/api/webhooks").json()["webhooks"]) == 1

@@ -75,8 +75,15 @@ def _request(body: bytes) -> Request:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{nope", b"[1, 2]", b'"text"', b"\xff\xfe", b"{" + b" " * MAX_JSON_BYTES + b"}"],
-    ids=["not json", "a list", "a string", "not utf-8", "too large"],
+    [
+        b"{nope",
+        b"[1, 2]",
+        b'"text"',
+        b"\xff\xfe",
+        b"{" + b" " * MAX_JSON_BYTES + b"}",
+        b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["not json", "a list", "a string", "not utf-8", "too large", "nested too deeply"],
 )
 def test_json_object__refuses_what_is_not_a_json_object(body: bytes) -> None:
     with pytest.raises(BadRequestError):
