@@ -13,6 +13,7 @@ import yaml
 
 from services.prompts.variables import VariableType
 from services.workflows.definition import STEP_TYPES, WorkflowDefinition
+from services.workflows.parsing import load_yaml
 
 EXAMPLE_YAML = """\
 name: Escalate overdue tasks
@@ -170,7 +171,7 @@ def _record_trigger(key: str) -> dict[str, Any]:
 
 def _conditions(text: str) -> list[Any]:
     try:
-        value = yaml.safe_load(text) if text.strip() else []
+        value = load_yaml(text) if text.strip() else []
     except yaml.YAMLError:
         st.warning("The conditions are not valid YAML.", icon=":material/warning:")
         return []
@@ -207,7 +208,7 @@ def _steps(key: str) -> list[dict[str, Any]]:
 
 def _settings(text: str, index: int) -> dict[str, Any]:
     try:
-        value = yaml.safe_load(text) or {}
+        value = load_yaml(text) or {}
     except yaml.YAMLError:
         st.warning(f"Step {index + 1} settings are not valid YAML.", icon=":material/warning:")
         return {}

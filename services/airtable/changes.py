@@ -9,6 +9,7 @@ its audit rows and is itself a change set, audited the same way.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,23 @@ logger = logging.getLogger(__name__)
 _STALE = "changed since this was proposed, so nothing was written; ask for the change again."
 # How a change set's status reads on its card.
 _STATES = {ChangeStatus.UNDONE.value: "undone", ChangeStatus.STALE.value: "stale"}
+
+
+def change_event(
+    result: ApplyResult, source: Proposal | ChangeSet, *, undoes: str | None = None
+) -> dict[str, Any]:
+    """The `data` of a `change.applied` or `change.undone` event."""
+    data: dict[str, Any] = {
+        "change_set_id": result.change_set_id,
+        "status": result.status,
+        "base_id": source.base_id,
+        "table_id": source.table_id,
+        "table_name": source.table_name,
+        "conversation_id": source.conversation_id,
+        "total": result.total,
+        "done": result.done,
+    }
+    return data | ({"undoes": undoes} if undoes else {})
 
 
 class ChangeLog:
@@ -173,7 +191,9 @@ class ChangeLog:
         logger.info(
             "change set %s undone as %s, %d records kept", change_set_id, undo_id, len(kept)
         )
-        return self._sets.result(undo_id), edited
+        result = self._sets.result(undo_id)
+        self._publish(CHANGE_UNDONE, result, user_id, original, undoes=change_set_id)
+        return result, edited
 
     def cancel(self, proposal_id: str, user_id: int) -> None:
         """Discard a proposal the person declined (an applied one is undone instead)."""
@@ -211,17 +231,7 @@ class ChangeLog:
         """Tell the user's live stream (never fails the change: see `EventBus.publish`)."""
         if self._events is None:
             return
-        data = {
-            "change_set_id": result.change_set_id,
-            "status": result.status,
-            "base_id": source.base_id,
-            "table_id": source.table_id,
-            "table_name": source.table_name,
-            "conversation_id": source.conversation_id,
-            "total": result.total,
-            "done": result.done,
-        }
-        self._events.publish(kind, data | ({"undoes": undoes} if undoes else {}), user_id=user_id)
+        self._events.publish(kind, change_event(result, source, undoes=undoes), user_id=user_id)
 
     def _already_applied(self, proposal_id: str, user_id: int) -> ApplyResult | None:
         """The earlier apply's result, if there was one; a refused one is refused again."""

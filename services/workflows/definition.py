@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from services.airtable.filters import Operator
 from services.prompts.variables import VariableType
@@ -94,7 +102,37 @@ class WebhookTrigger(_Strict):
     webhook: dict[str, Any] = Field(default_factory=dict)
 
 
-Trigger = ManualTrigger | ScheduleTrigger | RecordTrigger | WebhookTrigger
+TRIGGER_KINDS = ("manual", "schedule", "record", "webhook")
+
+
+def _trigger_kind(value: Any) -> str | None:
+    """The one key of a trigger (`{schedule: {...}}` is "schedule"); None: not a trigger.
+
+    The union is discriminated by it so that a wrong trigger is reported at its own
+    field (`trigger.record.on.0`), not as a mismatch of the first member.
+    """
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if not isinstance(value, dict):
+        return None
+    if not value:
+        return "manual"
+    keys = list(value)
+    return keys[0] if len(keys) == 1 and keys[0] in TRIGGER_KINDS else None
+
+
+Trigger = Annotated[
+    Annotated[ManualTrigger, Tag("manual")]
+    | Annotated[ScheduleTrigger, Tag("schedule")]
+    | Annotated[RecordTrigger, Tag("record")]
+    | Annotated[WebhookTrigger, Tag("webhook")],
+    Discriminator(
+        _trigger_kind,
+        custom_error_type="trigger_kind",
+        custom_error_message="a trigger is one of manual, schedule, record or webhook, "
+        "e.g. {manual: {}}",
+    ),
+]
 
 
 class _Step(_Strict):
@@ -285,6 +323,15 @@ class WorkflowDefinition(_Strict):
     def trigger_kind(self) -> str:
         """manual, schedule, record or webhook."""
         return next(iter(self.trigger.model_dump()))
+
+    def to_data(self) -> dict[str, Any]:
+        """The definition as JSON-safe data, defaults left out but the trigger's kind kept
+        (`{webhook: {}}` would otherwise shrink to `{}`, which reads back as manual)."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        data["trigger"] = self.trigger.model_dump(mode="json", exclude_defaults=True) or {
+            self.trigger_kind: {}
+        }
+        return {name: data[name] for name in type(self).model_fields if name in data}
 
     def may_write(self) -> list[str]:
         """What the workflow may change, one line per write or outside call (for the UI)."""

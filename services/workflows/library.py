@@ -231,7 +231,7 @@ def _version_row(
     return WorkflowVersion(
         workflow_id=workflow_id,
         number=number,
-        definition=parsed.model_dump(mode="json", exclude_defaults=True),
+        definition=parsed.to_data(),
         author_id=author,
         created_at=now,
     )
@@ -262,11 +262,19 @@ def _version(session: Session, workflow_id: str, number: int) -> WorkflowVersion
     return row
 
 
+def _stored_definition(data: Mapping[str, Any]) -> WorkflowDefinition:
+    # Versions saved before `to_data` kept the trigger's kind stored a webhook trigger as
+    # `{}` (its one field was a default); a manual trigger was left out, so `{}` is a webhook.
+    if data.get("trigger") == {}:
+        data = {**data, "trigger": {"webhook": {}}}
+    return WorkflowDefinition.model_validate(data)
+
+
 def _version_info(row: WorkflowVersion) -> VersionInfo:
     return VersionInfo(
         workflow_id=row.workflow_id,
         number=row.number,
-        definition=WorkflowDefinition.model_validate(row.definition),
+        definition=_stored_definition(row.definition),
         author_id=row.author_id,
         created_at=row.created_at,
     )
@@ -283,7 +291,7 @@ def _info(session: Session, row: Workflow) -> WorkflowInfo:
         enabled=row.enabled,
         version=row.current_version,
         trigger=row.trigger,
-        definition=WorkflowDefinition.model_validate(current.definition),
+        definition=_stored_definition(current.definition),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

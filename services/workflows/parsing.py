@@ -8,6 +8,7 @@ message turns it into `step "escalate" (line 14), field "set": ...`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,34 @@ from services.workflows.definition import STEP_TYPES, WorkflowDefinition
 from services.workflows.types import WorkflowDefinitionError
 
 MAX_DEFINITION_CHARS = 200_000
+
+
+class DefinitionLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans: only true and false.
+
+    YAML 1.1 also reads yes, no, on and off as booleans, which would turn a record
+    trigger's `on: [created, updated]` into the key True and `value: No` into False.
+    """
+
+
+DefinitionLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+DefinitionLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML (or JSON) text as data, read by `DefinitionLoader`.
+
+    Raises:
+        yaml.YAMLError: not YAML.
+    """
+    return yaml.load(text, Loader=DefinitionLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def parse_definition(text: str) -> WorkflowDefinition:
@@ -31,8 +60,8 @@ def parse_definition(text: str) -> WorkflowDefinition:
             f"A definition has at most {MAX_DEFINITION_CHARS} characters."
         )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=DefinitionLoader)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -60,13 +89,11 @@ def definition_from_data(data: Any, *, node: yaml.Node | None = None) -> Workflo
 
 def dump_yaml(definition: WorkflowDefinition) -> str:
     """The definition as YAML (defaults left out), in the order it is written."""
-    data = definition.model_dump(mode="json", exclude_defaults=True)
-    data.setdefault("trigger", {"manual": {}})
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.safe_dump(definition.to_data(), sort_keys=False, allow_unicode=True, width=100)
 
 
 def dump_json(definition: WorkflowDefinition) -> str:
-    return json.dumps(definition.model_dump(mode="json", exclude_defaults=True), indent=2)
+    return json.dumps(definition.to_data(), indent=2)
 
 
 def _check_step_types(data: Mapping[str, Any], node: yaml.Node | None) -> None:
@@ -74,6 +101,7 @@ def _check_step_types(data: Mapping[str, Any], node: yaml.Node | None) -> None:
     steps = data.get("steps")
     if not isinstance(steps, list):
         return
+    seen: set[Any] = set()
     for index, step in enumerate(steps):
         if not isinstance(step, Mapping):
             raise WorkflowDefinitionError(
@@ -90,6 +118,15 @@ def _check_step_types(data: Mapping[str, Any], node: yaml.Node | None) -> None:
                 step=str(name),
                 field="type",
             )
+        step_id = step.get("id")
+        if isinstance(step_id, str) and step_id in seen:
+            raise WorkflowDefinitionError(
+                f'Step "{step_id}"{_line(node, ["steps", index, "id"])}, field "id": '
+                "this id is used by an earlier step; give each step its own.",
+                step=step_id,
+                field="id",
+            )
+        seen.add(step_id)
 
 
 def _explain(
@@ -111,6 +148,8 @@ def _explain(
         return WorkflowDefinitionError(
             f'Step "{name}"{_line(node, data_path)}{where}: {message}.', step=name, field=field
         )
+    if len(loc) >= 3 and loc[0] == "trigger":
+        loc = ["trigger", *loc[2:]]  # loc[1] is the trigger's kind, which loc[2] repeats
     field = ".".join(str(p) for p in loc) or None
     label = f'Field "{field}"' if field else "The definition"
     return WorkflowDefinitionError(f"{label}{_line(node, loc)}: {message}.", field=field)

@@ -6,6 +6,7 @@
    fault: the DBOS step is retried for about half an hour (`engine._step`). Anything
    else, or the last attempt, fails the step: its status is `failed` with the error.
 2. With `on_failure: stop` the run ends `failed`: what completed stays as it is.
+   So does a failure with nothing to undo (only reads, prompts, notifications completed).
 3. With `on_failure: compensate` (the default), and on a cancel, the run is
    `compensating`: completed steps are compensated in reverse order, each as its own
    durable DBOS step (`compensate_step`), and so is a write step that failed part-way:
@@ -87,13 +88,16 @@ class Saga:
         # A run that succeeded compensated nothing: no need to read its steps first.
         rows = self.store.step_rows(run_id) if ending != "succeeded" else []
         incomplete = [r for r in rows if r.status == StepStatus.COMPENSATION_INCOMPLETE.value]
+        undone = any(r.status == StepStatus.COMPENSATED.value for r in rows)
         if ending == "succeeded":
             status = RunStatus.SUCCEEDED
         elif incomplete:
             status = RunStatus.COMPENSATION_INCOMPLETE
         elif ending == "cancelled":
             status = RunStatus.CANCELLED
-        elif on_failure == "stop":
+        elif on_failure == "stop" or not undone:
+            # `failed` means nothing was undone: nothing completed that needed it (reads,
+            # prompts, notifications), or the workflow said to stop.
             status = RunStatus.FAILED
         else:
             status = RunStatus.COMPENSATED

@@ -92,7 +92,7 @@ class WorkflowInfo:
             "enabled": self.enabled,
             "version": self.version,
             "trigger": self.trigger,
-            "definition": self.definition.model_dump(mode="json", exclude_defaults=True),
+            "definition": self.definition.to_data(),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }

@@ -101,6 +101,7 @@ def build_worker(
         ChangeSetRecords(services.sql),
         writer,
         InFlightBatch(services.airtable, RecordLookups(services.airtable), writer),
+        publish,
     )
     saga = Saga(
         RunStore(services.sql),

@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from services.airtable.change_sets import ChangeSetRecords
+from services.airtable.change_sets import ApplyResult, ChangeSetRecords
+from services.airtable.changes import change_event
 from services.airtable.filters import Condition as FilterCondition
 from services.airtable.gateway import BATCH_SIZE, AirtableGateway
 from services.airtable.in_flight import InFlightBatch
@@ -24,6 +26,7 @@ from services.airtable.planning import ProposalPlanner
 from services.airtable.proposals import PlannedChange, Proposal, ProposalStore
 from services.airtable.writing import BatchWriter, Target
 from services.errors import AppError, InvalidInputError
+from services.events.types import CHANGE_APPLIED
 from services.workflows.definition import (
     CreateRecords,
     DeleteRecords,
@@ -32,6 +35,10 @@ from services.workflows.definition import (
 )
 
 WriteStep = CreateRecords | UpdateRecords | UpsertRecords | DeleteRecords
+# (owner_id, event type, data): where `change.applied` goes (the owner's event stream).
+PublishChange = Callable[[int, str, Mapping[str, Any]], None]
+
+logger = logging.getLogger(__name__)
 _ORDER = {"update": 0, "create": 1, "delete": 2}  # BatchWriter's order
 
 
@@ -52,6 +59,7 @@ class RecordWrites:
         sets: ChangeSetRecords,
         writer: BatchWriter,
         in_flight: InFlightBatch,
+        publish: PublishChange | None = None,
     ) -> None:
         self._gateway = gateway
         self._planner = planner
@@ -59,6 +67,7 @@ class RecordWrites:
         self._sets = sets
         self._writer = writer
         self._in_flight = in_flight
+        self._publish = publish
 
     def plan(
         self, owner_id: int, base_id: str, step: WriteStep, rendered: Mapping[str, Any]
@@ -101,7 +110,18 @@ class RecordWrites:
             raise
         self._sets.finish(proposal.id, ChangeStatus.APPLIED)
         result = self._sets.result(proposal.id)
+        self._announce(proposal, result, run_id, step_id)
         return _summary(proposal, result.created_ids, result.done)
+
+    def _announce(self, proposal: Proposal, result: ApplyResult, run_id: str, step_id: str) -> None:
+        """`change.applied` to the run's owner, as a confirmed chat change publishes it."""
+        if self._publish is None:
+            return
+        data = change_event(result, proposal) | {"run_id": run_id, "step_id": step_id}
+        try:
+            self._publish(proposal.user_id, CHANGE_APPLIED, data)
+        except Exception:  # an event must never fail the step: the write is done
+            logger.warning("run %s step %s: change event not published", run_id, step_id)
 
     def _resume(self, target: Target, remaining: list[PlannedChange]) -> list[PlannedChange]:
         """What is left to write of a change set a dead worker began."""

@@ -61,3 +61,42 @@ def test_run__of_a_shared_workflow_belongs_to_the_member_who_started_it(
     assert run_events(wf_services, member, run.id)[-1][0] == "workflow.run.succeeded"
     with pytest.raises(NotFoundError):
         wf_services.workflow_runs.get(owner, run.id)
+
+
+def test_write_step__publishes_change_applied_and_its_compensation_change_undone(
+    wf_services: Services, owner: User, base: FreshBase, worker: WorkerHandle, receiver: Receiver
+) -> None:
+    workflow = wf_services.workflows.create(
+        owner.id,
+        {
+            "name": "Write then fail",
+            "base": base.id,
+            "steps": [
+                {
+                    "id": "mark",
+                    "type": "update_records",
+                    "table": "Tasks",
+                    "where": [{"field": "Status", "op": "equals", "value": "Todo"}],
+                    "set": {"Notes": "marked"},
+                },
+                {"id": "post", "type": "http_request", "url": f"{receiver.url}/post"},
+            ],
+        },
+    )
+    receiver.statuses["/post"] = 500
+    run = wf_services.workflow_runs.start(owner, workflow.id, {})
+    assert wait_for_run(wf_services, run.id).status == "compensated"
+    events = wf_services.events.read_after(owner.id, admin=False, after="0-0")
+    changes = [(e.type, dict(e.data)) for e in events if e.type.startswith("change.")]
+    assert [kind for kind, _ in changes] == ["change.applied", "change.undone"]
+    (_, applied), (_, undone) = changes
+    assert (applied["run_id"], applied["step_id"], applied["table_name"]) == (
+        run.id,
+        "mark",
+        "Tasks",
+    )
+    assert applied["done"] == applied["total"] > 0
+    assert undone["undoes"] == applied["change_set_id"]
+    someone_else = make_user(wf_services, name="Someone")
+    others = wf_services.events.read_after(someone_else.id, admin=False, after="0-0")
+    assert [e for e in others if e.type.startswith("change.")] == []

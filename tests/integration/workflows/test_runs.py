@@ -118,3 +118,30 @@ def test_http_request__retries_a_503_up_to_the_attempt_limit(
     assert failed.steps[0].attempts == 3  # WORKFLOW_STEP_MAX_ATTEMPTS in these tests
     assert failed.steps[0].error == "POST 127.0.0.1 answered 503"
     assert len(receiver.received) == 3
+
+
+def test_failure_with_nothing_to_undo__ends_failed_not_compensated(
+    wf_services: Services, owner: User, base: FreshBase, worker: WorkerHandle, receiver: Receiver
+) -> None:
+    workflow = wf_services.workflows.create(
+        owner.id,
+        {
+            "name": "Read then post",
+            "base": base.id,
+            "steps": [
+                {"id": "todo", "type": "find_records", "table": "Tasks"},
+                {"id": "post", "type": "http_request", "url": f"{receiver.url}/post"},
+            ],
+        },
+    )
+    receiver.statuses["/post"] = 500
+    run = wf_services.workflow_runs.start(owner, workflow.id, {})
+    done = wait_for_run(wf_services, run.id)
+    assert done.status == "failed"
+    assert [s.status for s in done.steps] == ["succeeded", "failed"]
+    ended = [
+        e.type
+        for e in wf_services.events.read_after(owner.id, admin=False, after="0-0")
+        if e.data.get("run_id") == run.id and e.type != "workflow.run.step"
+    ]
+    assert ended == ["workflow.run.started", "workflow.run.failed"]
