@@ -8,7 +8,6 @@ by browsers on their own, so it needs no such check.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from services.errors import (
     NotFoundError,
     StoreUnavailableError,
 )
+from services.json_input import decode_object
 from services.orm import User
 
 NOT_SIGNED_IN = "Sign in or send an API token (Authorization: Bearer …)."
@@ -105,14 +105,7 @@ async def json_object(request: Request) -> dict[str, Any]:
         body += chunk
         if len(body) > MAX_JSON_BYTES:
             raise BadRequestError(f"The body is larger than {MAX_JSON_BYTES:,} bytes.")
-    if not body.strip():
-        return {}
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError("The body is not valid JSON.") from exc
-    except RecursionError as exc:  # the decoder's own limit on nesting
-        raise BadRequestError("The body is nested too deeply.") from exc
-    if not isinstance(value, dict):
-        raise BadRequestError("The body must be a JSON object.")
-    return value
+        return decode_object(body, not_object="The body must be a JSON object.")
+    except InvalidInputError as exc:
+        raise BadRequestError(str(exc)) from exc

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import secrets
 from collections.abc import Mapping
@@ -28,7 +27,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.auth.throttle import limits_storage
 from services.crypto import TokenCipher
-from services.errors import AppError, InvalidInputError, NotAllowedError, NotFoundError
+from services.errors import AppError, NotAllowedError, NotFoundError
+from services.json_input import decode_object
 from services.redis_store import redis_errors
 from services.webhooks.inbound_orm import WorkflowHook
 from services.workflows.library import WorkflowLibrary
@@ -244,14 +244,6 @@ def _hook_row(session: Session, workflow_id: str) -> WorkflowHook | None:
 
 
 def _inputs(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError("The body is not valid JSON.") from None
-    except RecursionError:  # the decoder's own limit on nesting
-        raise InvalidInputError("The body is nested too deeply.") from None
-    if not isinstance(value, dict):
-        raise InvalidInputError("The body must be a JSON object of the workflow's inputs.")
-    return value
+    return decode_object(
+        body, not_object="The body must be a JSON object of the workflow's inputs."
+    )

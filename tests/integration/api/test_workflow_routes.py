@@ -147,6 +147,10 @@ def test_bad_bodies__are_400_json(
         _error(api.post("/api/workflows", content=b"x" * 300_000), 400)
         deep = b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
         assert "nested" in _error(api.post("/api/workflows", content=deep), 400)
+        # PostgreSQL text cannot hold a NUL: refused at the door, on every database.
+        named = {**definition(), "name": "Escalate\u0000"}
+        assert "NUL" in _error(api.post("/api/workflows", json=named), 400)
+        assert api.get("/api/workflows").json()["workflows"] == []
 
 
 def test_put__saves_a_new_version_and_toggles_enabled(

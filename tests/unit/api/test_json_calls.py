@@ -82,8 +82,19 @@ def _request(body: bytes) -> Request:
         b"\xff\xfe",
         b"{" + b" " * MAX_JSON_BYTES + b"}",
         b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"name": "a\\u0000b"}',
+        b'{"inputs": {"rows": [{"x\\u0000": 1}]}}',
     ],
-    ids=["not json", "a list", "a string", "not utf-8", "too large", "nested too deeply"],
+    ids=[
+        "not json",
+        "a list",
+        "a string",
+        "not utf-8",
+        "too large",
+        "nested too deeply",
+        "a NUL in a text",
+        "a NUL in a nested key",
+    ],
 )
 def test_json_object__refuses_what_is_not_a_json_object(body: bytes) -> None:
     with pytest.raises(BadRequestError):
@@ -93,3 +104,5 @@ def test_json_object__refuses_what_is_not_a_json_object(body: bytes) -> None:
 def test_json_object__reads_an_object_and_an_empty_body_as_empty() -> None:
     assert asyncio.run(json_object(_request(b'{"inputs": {"a": 1}}'))) == {"inputs": {"a": 1}}
     assert asyncio.run(json_object(_request(b""))) == {}
+    # An escaped backslash before "u0000" is the text \u0000, not a NUL.
+    assert asyncio.run(json_object(_request(b'{"a": "\\\\u0000"}'))) == {"a": "\\u0000"}
