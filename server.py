@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from streamlit.runtime.pages_manager import PagesManager
@@ -35,12 +34,11 @@ from api.middleware import (
 )
 from api.proposals import proposal_routes
 from api.runs import run_routes
-from api.security import database_failure, store_unavailable
+from api.security import EXCEPTION_HANDLERS
 from api.sockets import disable_nagle_on_listeners
 from api.webhooks import webhook_routes
 from api.workflows import workflow_routes
 from services.container import Services
-from services.errors import StoreUnavailableError
 from services.llm.providers import preload_provider
 from services.metrics import Metrics
 from services.runtime import prepare_to_serve
@@ -112,10 +110,5 @@ app = st.App(
         Middleware(ApiNotFoundMiddleware, routes=routes),
     ],
     lifespan=lifespan,
-    # Store outages answer 503 JSON: Redis errors arrive as StoreUnavailableError, SQL
-    # errors are sorted (outage or bug) by `database_failure`.
-    exception_handlers={
-        StoreUnavailableError: store_unavailable,
-        SQLAlchemyError: database_failure,
-    },
+    exception_handlers=EXCEPTION_HANDLERS,
 )

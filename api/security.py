@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from services.auth.sign_ins import SESSION_COOKIE
 from services.container import Services
@@ -62,6 +63,7 @@ ERROR_TYPES = {
     413: "too_large",
     422: "invalid_input",
     429: "rate_limited",
+    500: "internal",
     503: "unavailable",
 }
 
@@ -90,3 +92,21 @@ async def database_failure(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     logger.warning("database unreachable on %s: %s", request.url.path, type(exc).__name__)
     return await store_unavailable(request, outage)
+
+
+async def unexpected_error(request: Request, _exc: Exception) -> Response:
+    """A bug: 500, in the API's JSON error shape on `/api/*`. The server logs the traceback
+    (Starlette raises the error again after this answer); the caller learns nothing of it."""
+    if request.url.path.startswith("/api/"):
+        return refuse(500, "Something went wrong on our side; it has been logged.")
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+# The web server's handlers: store outages answer 503 JSON (Redis errors arrive as
+# StoreUnavailableError; SQL errors are sorted, outage or bug, by `database_failure`), and
+# anything else is a 500 (`unexpected_error`).
+EXCEPTION_HANDLERS = {
+    StoreUnavailableError: store_unavailable,
+    SQLAlchemyError: database_failure,
+    Exception: unexpected_error,
+}
