@@ -10,6 +10,7 @@ aliases. Every refusal is one line the model can correct from.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.errors import InvalidInputError
 from services.mirrors.columns import ID_COLUMN
 
 MAX_SQL_CHARS = 8_000
+MAX_LABEL_BYTES = 63  # PostgreSQL's longest column name
 
 _FORBIDDEN = tuple(
     getattr(exp, name)
@@ -57,6 +59,7 @@ _FUNCTIONS = frozenset(
         "TsOrDsToTimestamp", "TsOrDsToDatetime", "TsOrDsToTime", "UnixToStr", "TimeToUnix",
         "DateToDateStr", "DiToDate", "StrToUnix", "Ceil", "Stuff", "Reverse", "Repeat",
         "Substring", "ArraySize", "RegexpLike", "Ascii", "Chr", "StartsWith", "EndsWith",
+        "Exists",
     )
 )  # fmt: skip
 _ANONYMOUS = frozenset(
@@ -123,7 +126,11 @@ def check_query(
                 f"Only a read-only SELECT is allowed ({node.key.upper()} is not)."
             )
     _check_functions(statement)
+    _label_expressions(statement)
     used = _rewrite_names(statement, tables, unmirrored)
+    _percentile_calls(statement)
+    _nulls_last(statement, text, dialect)
+    _typed_operands(statement, dialect)
     if dialect == "sqlite":
         _percentiles_for_sqlite(statement)
     return CheckedQuery(statement.sql(dialect=dialect), used)
@@ -163,7 +170,6 @@ def _rewrite_names(
     """Resolve every table and column against the mirrored tables, then rewrite them."""
     by_name = {t.table.name.casefold(): t for t in tables}
     by_name.update({t.table.id.casefold(): t for t in tables})
-    ctes = {c.alias_or_name.casefold() for c in statement.find_all(exp.CTE)}
     sources: dict[int, MirroredTable] = {}
     for node in statement.find_all(exp.Table):
         if not isinstance(node.this, exp.Identifier):
@@ -174,7 +180,7 @@ def _rewrite_names(
             raise QueryRefusedError(
                 f'Name tables alone, as "{node.name}", not with a schema or database.'
             )
-        if node.name.casefold() in ctes:
+        if _names_a_cte(node):
             continue
         found = by_name.get(node.name.casefold())
         if found is None:
@@ -210,44 +216,123 @@ def _rewrite_names(
     return used
 
 
-def _rewrite_scope(scope: Scope, sources: dict[int, MirroredTable]) -> None:
-    mirrored = {
+def _names_a_cte(node: exp.Table) -> bool:
+    """Whether the table is a CTE visible where it stands (a WITH around it, earlier in
+    its own WITH, or itself in a recursive one); any other name must be a mirrored table."""
+    name = node.name.casefold()
+    child: Any = node
+    parent: Any = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.With):
+            ctes = list(parent.expressions)
+            index = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
+            visible = ctes[: index + 1] if parent.args.get("recursive") else ctes[:index]
+            if any(c.alias_or_name.casefold() == name for c in visible):
+                return True
+        elif isinstance(parent, exp.Query) and child is not parent.args.get("with_"):
+            found = parent.args.get("with_")
+            if found is not None and any(
+                c.alias_or_name.casefold() == name for c in found.expressions
+            ):
+                return True
+        child, parent = parent, parent.parent
+    return False
+
+
+Mirrored = dict[str, tuple[str, MirroredTable]]
+
+
+def _mirrored_in(scope: Scope, sources: dict[int, MirroredTable]) -> Mirrored:
+    return {
         alias.casefold(): (alias, sources[id(src)])
         for alias, src in scope.sources.items()
         if isinstance(src, exp.Table) and id(src) in sources
     }
+
+
+def _rewrite_scope(scope: Scope, sources: dict[int, MirroredTable]) -> None:
+    mirrored = _mirrored_in(scope, sources)
+    outer: list[tuple[Scope, Mirrored]] = []
+    parent = scope.parent
+    while parent is not None:  # a correlated subquery reads the tables around it
+        outer.append((parent, _mirrored_in(parent, sources)))
+        parent = parent.parent
     select = scope.expression
     aliases = set()
     if isinstance(select, exp.Select):
         aliases = {e.alias.casefold() for e in select.expressions if e.alias}
         _expand_stars(select, mirrored)
     for column in scope.columns:
-        _rewrite_column(column, mirrored, aliases, scope)
+        _rewrite_column(column, mirrored, aliases, scope, outer)
     if isinstance(select, exp.Select):
         _name_plain_columns(select, mirrored)
 
 
+def _derived_output(scope: Scope, name: str) -> bool:
+    """Whether a subquery or CTE read here has an output column `name` (or may have: it
+    selects *). Anything else would reach SQLite as a text literal, not an error."""
+    wanted = name.casefold()
+    for source in scope.sources.values():
+        if not isinstance(source, Scope):
+            continue
+        query = source.expression
+        if isinstance(query, exp.Subquery | exp.CTE):
+            query = query.this
+        while isinstance(query, exp.SetOperation):
+            query = query.this
+        if not isinstance(query, exp.Select):
+            return True  # a shape we do not read: let the database judge
+        if query.is_star or any(isinstance(e, exp.Star) for e in query.expressions):
+            return True
+        if wanted in {n.casefold() for n in query.named_selects}:
+            return True
+        holder = source.expression.parent
+        while isinstance(holder, exp.SetOperation):  # a branch of a (recursive) UNION
+            holder = holder.parent
+        names = holder.args.get("alias") if isinstance(holder, exp.CTE | exp.Subquery) else None
+        if isinstance(names, exp.TableAlias) and wanted in {
+            c.name.casefold() for c in names.columns
+        }:
+            return True
+    return False
+
+
+def _has_source(scope: Scope, qualifier: str) -> bool:
+    return qualifier.casefold() in {s.casefold() for s in scope.sources}
+
+
 def _rewrite_column(
     column: exp.Column,
-    mirrored: dict[str, tuple[str, MirroredTable]],
+    mirrored: Mirrored,
     aliases: set[str],
     scope: Scope,
+    outer: list[tuple[Scope, Mirrored]],
 ) -> None:
     name, qualifier = column.name, column.table
     if qualifier:
         entry = mirrored.get(qualifier.casefold())
         if entry is None:
-            if qualifier in scope.sources or qualifier.casefold() in {
-                s.casefold() for s in scope.sources
-            }:
+            if _has_source(scope, qualifier):
                 return  # a subquery's or CTE's output column
-            raise QueryRefusedError(f'Unknown table or alias "{qualifier}" before "{name}".')
+            for outer_scope, outer_mirrored in outer:
+                entry = outer_mirrored.get(qualifier.casefold())
+                if entry is not None or _has_source(outer_scope, qualifier):
+                    break
+            if entry is None:
+                if any(_has_source(s, qualifier) for s, _ in outer):
+                    return  # an outer subquery's or CTE's output column
+                raise QueryRefusedError(f'Unknown table or alias "{qualifier}" before "{name}".')
         candidates = [entry]
     else:
         candidates = [e for e in mirrored.values() if e[1].field_id(name) is not None]
         if not candidates:
-            if name.casefold() in aliases or len(mirrored) < len(scope.sources):
+            if name.casefold() in aliases or _derived_output(scope, name):
                 return  # a select alias, or a column of a subquery/CTE
+            for _, outer_mirrored in outer:
+                candidates = [e for e in outer_mirrored.values() if e[1].field_id(name) is not None]
+                if candidates:
+                    break
+        if not candidates:
             fields = [n for _, t in mirrored.values() for n in t.field_names()]
             raise QueryRefusedError(f'Unknown column "{name}".{suggest(name, fields, "Columns")}')
         if len(candidates) > 1:
@@ -265,6 +350,7 @@ def _rewrite_column(
         )
     column.set("this", exp.to_identifier(field_id, quoted=True))
     column.set("table", exp.to_identifier(alias, quoted=True))
+    column.meta["kind"] = table.columns.get(field_id, "text")
 
 
 def _expand_stars(select: exp.Select, mirrored: dict[str, tuple[str, MirroredTable]]) -> None:
@@ -305,8 +391,98 @@ def _name_plain_columns(select: exp.Select, mirrored: dict[str, tuple[str, Mirro
         select.expressions[index] = exp.alias_(item, label, quoted=True)
 
 
+def _label_expressions(statement: exp.Expression) -> None:
+    """Computed columns of the answer are named as written (`COUNT(*)`,
+    `MEDIAN("Estimate Hours")`), the same on SQLite and PostgreSQL, never by field IDs."""
+    select = statement
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for index, item in enumerate(select.expressions):
+        if isinstance(item, exp.Alias | exp.Column | exp.Star):
+            continue
+        written = item.copy()
+        for ordered in written.find_all(exp.Ordered):  # each parser fills in its own default
+            ordered.set("nulls_first", not ordered.args.get("desc"))
+        for division in written.find_all(exp.Div):
+            division.set("safe", None)
+            division.set("typed", None)
+        label = written.sql().encode()[:MAX_LABEL_BYTES].decode(errors="ignore")
+        select.expressions[index] = exp.alias_(item, label, quoted=True)
+
+
+def _nulls_last(statement: exp.Expression, text: str, dialect: str) -> None:
+    """Empty values sort last both ways (top and bottom N list values), on both databases
+    (SQLite puts NULLs first going up, PostgreSQL first going down), unless the query
+    says NULLS FIRST/LAST itself."""
+    words = [t.text.upper() for t in sqlglot.tokenize(text, read=dialect)]
+    if any(a == "NULLS" and b in ("FIRST", "LAST") for a, b in itertools.pairwise(words)):
+        return
+    for ordered in statement.find_all(exp.Ordered):
+        if not isinstance(ordered.parent, exp.Order) or isinstance(
+            ordered.parent.parent, exp.WithinGroup
+        ):
+            continue
+        ordered.set("nulls_first", False)
+
+
+_TRUTHS = {"true": True, "t": True, "yes": True, "1": True}
+_TRUTHS |= {"false": False, "f": False, "no": False, "0": False}
+
+
+def _kind(node: Any) -> str | None:
+    return node.meta.get("kind") if isinstance(node, exp.Column) else None
+
+
+def _typed_operands(statement: exp.Expression, dialect: str) -> None:
+    """Checkboxes compared with 'true', 1 or 0 mean true/false on both databases; a date
+    minus a date is days on both; a date read as text (LIKE, substr) is its ISO text."""
+    for node in list(statement.find_all(exp.EQ, exp.NEQ)):
+        for side, other in (("this", "expression"), ("expression", "this")):
+            value = node.args.get(other)
+            if _kind(node.args.get(side)) == "boolean" and isinstance(value, exp.Literal):
+                truth = _TRUTHS.get(str(value.this).strip().lower())
+                if truth is not None:
+                    value.replace(exp.true() if truth else exp.false())
+    for minus in list(statement.find_all(exp.Sub)):
+        if dialect == "sqlite" and _kind(minus.this) == _kind(minus.expression) == "date":
+            for side in ("this", "expression"):
+                day = exp.Anonymous(this="julianday", expressions=[minus.args[side].copy()])
+                minus.set(side, day)
+    if dialect != "postgres":
+        return
+    for reader in list(statement.find_all(exp.Like, exp.ILike, exp.Substring, exp.Left)):
+        target = reader.this
+        if _kind(target) in ("date", "datetime"):
+            target.replace(exp.cast(target.copy(), exp.DataType.build("text")))
+
+
+def _percent(value: exp.Expression) -> exp.Expression:
+    """percentile(x, 90) means the 0.9 fraction (a literal over 1 is a percentage)."""
+    if isinstance(value, exp.Literal) and value.is_number and float(value.this) > 1:
+        return exp.Literal.number(float(value.this) / 100)
+    return value
+
+
+def _percentile_calls(statement: exp.Expression) -> None:
+    """percentile(x, p) -> PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x): one meaning on
+    both databases (PostgreSQL has no `percentile`)."""
+    for node in list(statement.find_all(exp.Anonymous)):
+        if str(node.this).lower() != "percentile" or len(node.expressions) != 2:
+            continue
+        target, fraction = node.expressions
+        node.replace(
+            exp.WithinGroup(
+                this=exp.PercentileCont(this=_percent(fraction.copy())),
+                expression=exp.Order(expressions=[exp.Ordered(this=target.copy())]),
+            )
+        )
+
+
 def _percentiles_for_sqlite(statement: exp.Expression) -> None:
-    """PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x) -> percentile_cont(x, p) (registered)."""
+    """PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x) -> percentile_cont(x, p) (registered);
+    ORDER BY x DESC reads the values from the top: -percentile_cont(-x, p)."""
     for node in list(statement.find_all(exp.WithinGroup)):
         func = node.this
         order = node.expression
@@ -314,5 +490,11 @@ def _percentiles_for_sqlite(statement: exp.Expression) -> None:
             order, exp.Order
         ):
             name = "percentile_cont" if isinstance(func, exp.PercentileCont) else "percentile_disc"
-            target = order.expressions[0].this
-            node.replace(exp.Anonymous(this=name, expressions=[target, func.this]))
+            ordered = order.expressions[0]
+            target = ordered.this
+            if ordered.args.get("desc"):
+                negated = exp.Neg(this=exp.Paren(this=target))
+                call = exp.Anonymous(this=name, expressions=[negated, func.this])
+                node.replace(exp.Neg(this=call))
+            else:
+                node.replace(exp.Anonymous(this=name, expressions=[target, func.this]))

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from services.airtable.gateway import AirtableGateway
@@ -175,12 +176,19 @@ class MirrorQueries:
                     cursor.execute(f"SET LOCAL statement_timeout = {int(self._timeout * 1000)}")
                     cursor.execute(sql)
                     rows = cursor.fetchmany(limit + 1)
-                    return [d.name for d in cursor.description or []], [tuple(r) for r in rows]
+                    names = [d.name for d in cursor.description or []]
+                    return names, [tuple(_plain(v) for v in r) for r in rows]
             except psycopg.errors.QueryCanceled as exc:
                 raise QueryRefusedError(_slow(self._timeout)) from exc
             except psycopg.Error as exc:
                 first = (str(exc).splitlines() or ["error"])[0]
                 raise QueryRefusedError(f"The query failed: {first}") from exc
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL's numeric (AVG of integers, ROUND(x::numeric)) as the float SQLite gives:
+    the tool's text and JSON artifact show 158.475, not Decimal('158.4750000000000000')."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _slow(timeout: float) -> str:

@@ -24,6 +24,8 @@ SAFE_FUNCTIONS = frozenset(
         "ntile", "lag", "lead", "first_value", "last_value", "percent_rank", "cume_dist",
         "median", "percentile", "percentile_cont", "percentile_disc", "stddev", "variance",
         "char", "unicode", "quote", "concat", "concat_ws", "trunc", "octet_length",
+        "stddev_samp", "stddev_pop", "variance_pop", "var_samp", "var_pop",
+        "current_date", "current_time", "current_timestamp",
     }
 )  # fmt: skip
 MAX_VALUE_BYTES = 1_000_000
@@ -75,16 +77,45 @@ class PercentileDisc(_Values):
         return ordered[index]
 
 
-class Deviation(_Values):
+class Variance(_Values):
+    """The sample variance (PostgreSQL's variance/var_samp); `population` divides by n."""
+
+    population = False
+
     def step(self, value: Any) -> None:
         self._add(value)
 
     def finalize(self) -> float | None:
         n = len(self.values)
-        if n < 2:
+        if n < (1 if self.population else 2):
             return None
-        mean = sum(self.values) / n
-        return math.sqrt(sum((v - mean) ** 2 for v in self.values) / (n - 1))
+        mean = math.fsum(self.values) / n
+        return math.fsum((v - mean) ** 2 for v in self.values) / (n if self.population else n - 1)
+
+
+class VariancePop(Variance):
+    population = True
+
+
+class Deviation(Variance):
+    def finalize(self) -> float | None:
+        found = super().finalize()
+        return None if found is None else math.sqrt(found)
+
+
+class DeviationPop(Deviation):
+    population = True
+
+
+_SPREADS: dict[str, type[Variance]] = {
+    "stddev": Deviation,
+    "stddev_samp": Deviation,
+    "stddev_pop": DeviationPop,
+    "variance": Variance,
+    "var_samp": Variance,
+    "variance_pop": VariancePop,
+    "var_pop": VariancePop,
+}
 
 
 def continuous(values: list[float], fraction: float) -> float | None:
@@ -118,7 +149,8 @@ def read_only(path: Path, *, timeout_seconds: float) -> Iterator[sqlite3.Connect
         conn.create_aggregate("percentile", 2, PercentileCont)  # type: ignore[arg-type]
         conn.create_aggregate("percentile_cont", 2, PercentileCont)  # type: ignore[arg-type]
         conn.create_aggregate("percentile_disc", 2, PercentileDisc)  # type: ignore[arg-type]
-        conn.create_aggregate("stddev", 1, Deviation)  # type: ignore[arg-type]
+        for name, aggregate in _SPREADS.items():
+            conn.create_aggregate(name, 1, aggregate)  # type: ignore[arg-type]
         deadline = time.monotonic() + timeout_seconds
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
         conn.set_authorizer(_authorizer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pyairtable import Api
@@ -16,6 +17,7 @@ from services.container import Services
 from services.errors import AppError
 from tests.integration.mirrors.conftest import mirror_loop
 from tests.support.emulated import services_on
+from tests.support.stores import sql_database
 from tests.support.workflows import postgres_database
 
 PROJECTS = "appDemoProjects00"
@@ -73,3 +75,50 @@ def test_postgres__hostile_sql_is_refused_or_stopped(pg_mirrored: Services, sql:
         pg_mirrored.mirror_queries.run(0, PROJECTS, sql)
     count = pg_mirrored.mirror_queries.run(0, PROJECTS, 'SELECT COUNT(*) FROM "Tasks"')
     assert count.rows == [(5000,)]
+
+
+PARITY = [
+    'SELECT median("Estimate Hours"), percentile("Estimate Hours", 90) FROM "Tasks"',
+    'SELECT PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "Estimate Hours" DESC) FROM "Tasks"',
+    'SELECT variance("Estimate Hours"), stddev_pop("Estimate Hours") FROM "Tasks"',
+    'SELECT COUNT(*) FROM "Tasks" WHERE "Done" = \'true\' OR "Done" = 1',
+    'SELECT COUNT(*) FROM "Tasks" WHERE "Due Date" LIKE \'2026-03%\'',
+    'SELECT substr("Due Date", 1, 7) AS m, COUNT(*) FROM "Tasks" GROUP BY m ORDER BY m',
+    'SELECT AVG("Due Date" - "Start Date") FROM "Projects"',
+    'SELECT p."Name", (SELECT MAX(t."Estimate Hours") FROM "Tasks" t WHERE t."Project" = p.id '
+    'AND t."Status" = \'Blocked\') AS m FROM "Projects" p ORDER BY m DESC, 1 LIMIT 5',
+    'SELECT COUNT(*) FROM "Projects" p WHERE NOT EXISTS (SELECT 1 FROM "Tasks" t '
+    'WHERE t."Project" = p.id AND t."Status" = \'Blocked\')',
+    'SELECT "Status", COUNT(*), SUM("Estimate Hours") / 2 FROM "Tasks" GROUP BY 1 ORDER BY 1',
+]
+
+
+def test_postgres__same_answers_and_column_names_as_sqlite(
+    pg_mirrored: Services, settings: Settings, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    with (
+        sql_database(tmp_path) as own_registry,  # the mirror registry is in the app database
+        services_on(
+            settings, emulator.url, database_url=own_registry, mirror_default_bases=PROJECTS
+        ) as on_sqlite,
+    ):
+        mirror_loop(on_sqlite).run_once()
+        for sql in PARITY:
+            lite = on_sqlite.mirror_queries.run(0, PROJECTS, sql, max_rows=200)
+            pg = pg_mirrored.mirror_queries.run(0, PROJECTS, sql, max_rows=200)
+            assert pg.columns == lite.columns, sql
+            assert [_plain(r) for r in pg.rows] == [_plain(r) for r in lite.rows], sql
+
+
+def _plain(row: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(round(float(v), 6) if isinstance(v, int | float) else v for v in row)
+
+
+def test_postgres__a_cte_name_does_not_open_the_catalog(pg_mirrored: Services) -> None:
+    with pytest.raises(AppError, match='Unknown table "pg_tables"'):
+        pg_mirrored.mirror_queries.run(
+            0,
+            PROJECTS,
+            "SELECT * FROM pg_tables, (WITH pg_tables AS (SELECT 1 AS x) SELECT x "
+            "FROM pg_tables) y",
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
+from datetime import date
 from typing import Any
 
 import pytest
@@ -199,6 +200,12 @@ def test_every_row_of_every_demo_table_is_in_the_mirror(
         ('SELECT "Estimate Hour" FROM "Tasks"', 'Did you mean "Estimate Hours"'),
         ('SELECT * FROM "Task"', 'Did you mean "Tasks"'),
         ('SELECT "Name" FROM "Tasks" t JOIN "Projects" p ON p.id = t."Project"', "qualify it"),
+        # beside a subquery, a misspelt name is not read as the text 'Stauts' (SQLite would)
+        (
+            'SELECT COUNT(*) FROM "Tasks" t JOIN (SELECT id AS pid FROM "Projects") p '
+            'ON p.pid = t."Project" WHERE "Stauts" = \'Done\'',
+            'Unknown column "Stauts"',
+        ),
     ],
 )
 def test_mistakes__come_back_with_a_correction(
@@ -216,3 +223,139 @@ def test_freshness__every_answer_says_how_fresh_the_mirror_is(demo_mirrors: Serv
     assert text.startswith("as of ")
     assert "behind Airtable" in text
     assert not answer.freshness.behind
+
+
+def test_percentile_descending_and_percent_style__match_the_records(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "Estimate Hours" DESC) AS top, '
+        'PERCENTILE_DISC(0.25) WITHIN GROUP (ORDER BY "Estimate Hours" DESC) AS disc, '
+        'percentile("Estimate Hours", 90) AS p90, percentile("Estimate Hours", 0.37) AS p37 '
+        'FROM "Tasks"',
+    )
+    values = sorted(
+        float(t["Estimate Hours"])
+        for t in records(raw_api, PROJECTS, "Tasks")
+        if "Estimate Hours" in t
+    )
+    quantiles = statistics.quantiles(values, n=100, method="inclusive")
+    descending = values[::-1]
+    ((top, disc, p90, p37),) = answer.rows
+    assert close(top, quantiles[9])  # the 90th percentile from the top is the 10th
+    assert disc == descending[math.ceil(0.25 * len(values)) - 1]
+    assert close(p90, quantiles[89])
+    assert close(p37, quantiles[36])
+
+
+def test_spread__variance_and_deviations_as_the_records_say(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT variance("Estimate Hours"), var_pop("Estimate Hours"), '
+        'stddev_samp("Estimate Hours"), stddev_pop("Estimate Hours") FROM "Tasks"',
+    )
+    values = [
+        float(t["Estimate Hours"])
+        for t in records(raw_api, PROJECTS, "Tasks")
+        if "Estimate Hours" in t
+    ]
+    expected = (
+        statistics.variance(values),
+        statistics.pvariance(values),
+        statistics.stdev(values),
+        statistics.pstdev(values),
+    )
+    assert all(close(got, want) for got, want in zip(answer.rows[0], expected, strict=True))
+
+
+def test_correlated_subqueries__companies_by_their_deals(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    deals = records(raw_api, CRM, "Deals")
+    companies = records(raw_api, CRM, "Companies")
+    won: Counter[str] = Counter()
+    big: set[str] = set()
+    biggest: dict[str, float] = {}
+    for deal in deals:
+        for company in deal.get("Company", []):
+            won[company] += deal.get("Stage") == "Closed Won"
+            if deal.get("Amount", 0) > 240000:
+                big.add(company)
+            if "Amount" in deal:
+                biggest[company] = max(biggest.get(company, 0.0), deal["Amount"])
+    count = run(
+        demo_mirrors,
+        CRM,
+        'SELECT COUNT(*) FROM "Companies" c WHERE (SELECT COUNT(*) FROM "Deals" d '
+        'WHERE d."Company" = c.id AND d."Stage" = \'Closed Won\') >= 3',
+    )
+    assert count.rows == [(sum(1 for c in companies if won[c["id"]] >= 3),)]
+    exists = run(
+        demo_mirrors,
+        CRM,
+        'SELECT c.id FROM "Companies" c WHERE EXISTS (SELECT 1 FROM "Deals" d '
+        'WHERE d."Company" = c.id AND d."Amount" > 240000)',
+        max_rows=200,
+    )
+    assert {row[0] for row in exists.rows} == big
+    top = run(
+        demo_mirrors,
+        CRM,
+        'SELECT c.id, (SELECT MAX(d."Amount") FROM "Deals" d WHERE d."Company" = c.id) AS m '
+        'FROM "Companies" c ORDER BY m DESC LIMIT 3',
+    )
+    assert [row[1] for row in top.rows] == sorted(biggest.values(), reverse=True)[:3]
+
+
+def test_empty_values__sort_last_both_ways(demo_mirrors: Services, raw_api: Api) -> None:
+    companies = records(raw_api, CRM, "Companies")
+    since = [c["Customer Since"] for c in companies if "Customer Since" in c]
+    assert len(since) < len(companies)  # some are empty: they must not come first
+    sql = 'SELECT "Customer Since" FROM "Companies" ORDER BY 1'
+    up = run(demo_mirrors, CRM, f"{sql} LIMIT 3")
+    assert [row[0] for row in up.rows] == sorted(since)[:3]
+    down = run(demo_mirrors, CRM, f"{sql} DESC LIMIT 3")
+    assert [row[0] for row in down.rows] == sorted(since, reverse=True)[:3]
+
+
+def test_checkboxes_and_dates__written_as_people_write_them(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    tasks = records(raw_api, PROJECTS, "Tasks")
+    done = sum(1 for t in tasks if t.get("Done"))
+    for sql in (
+        'SELECT COUNT(*) FROM "Tasks" WHERE "Done" = \'true\'',
+        'SELECT COUNT(*) FROM "Tasks" WHERE "Done" = 1',
+        'SELECT COUNT(*) FROM "Tasks" WHERE "Done" = true',
+    ):
+        assert run(demo_mirrors, PROJECTS, sql).rows == [(done,)], sql
+    projects = records(raw_api, PROJECTS, "Projects")
+    spans = [
+        (date.fromisoformat(p["Due Date"]) - date.fromisoformat(p["Start Date"])).days
+        for p in projects
+        if "Due Date" in p and "Start Date" in p
+    ]
+    answer = run(
+        demo_mirrors, PROJECTS, 'SELECT AVG("Due Date" - "Start Date") AS days FROM "Projects"'
+    )
+    assert close(answer.rows[0][0], sum(spans) / len(spans))
+
+
+def test_columns__computed_ones_named_as_written_not_by_field_ids(demo_mirrors: Services) -> None:
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT "Status", COUNT(*), median("Estimate Hours"), SUM("Estimate Hours") / 2 '
+        'FROM "Tasks" GROUP BY "Status"',
+    )
+    assert answer.columns == [
+        "Status",
+        "COUNT(*)",
+        'MEDIAN("Estimate Hours")',
+        'SUM("Estimate Hours") / 2',
+    ]

@@ -106,3 +106,53 @@ def test_continuous__interpolates_between_closest_ranks() -> None:
     assert continuous([1, 2, 3, 4], 0.5) == 2.5
     assert continuous([10, 20, 30, 40, 50], 0.9) == 46.0
     assert continuous([], 0.5) is None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a CTE of that name elsewhere in the query does not make the outer name one
+        "SELECT * FROM sqlite_master, (WITH sqlite_master AS (SELECT 1 AS x) SELECT x "
+        "FROM sqlite_master) y",
+        "SELECT * FROM users, (WITH users AS (SELECT 1 AS x) SELECT x FROM users) y",
+        # a CTE sees only the CTEs before it (and itself when RECURSIVE)
+        "WITH a AS (SELECT * FROM pg_tables), pg_tables AS (SELECT 1 AS x) SELECT * FROM a",
+    ],
+)
+def test_cte_names__do_not_open_other_tables(sql: str) -> None:
+    with pytest.raises(QueryRefusedError, match="Unknown table"):
+        check(sql)
+
+
+def test_cte_names__visible_where_sql_sees_them() -> None:
+    sql = check(
+        'WITH a AS (SELECT "Name" FROM "Tasks"), b AS (SELECT * FROM a) SELECT COUNT(*) FROM b'
+    )
+    assert '"tblTasks000000000"' in sql
+    assert check(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3) "
+        "SELECT SUM(x) FROM n"
+    ).endswith('SELECT SUM(x) AS "SUM(x)" FROM n')
+
+
+def test_correlated_subquery__reads_the_outer_table() -> None:
+    sql = check(
+        'SELECT p."Name" FROM "Projects" p WHERE EXISTS (SELECT 1 FROM "Tasks" t '
+        'WHERE t."Project" = p.id AND t."Estimate Hours" > 8)'
+    )
+    assert '"t"."fldProject0000000" = "p"."id"' in sql
+
+
+def test_labels__computed_columns_are_named_as_written() -> None:
+    sqlite = check('SELECT COUNT(*), median("Estimate Hours") FROM "Tasks"')
+    postgres = check('SELECT COUNT(*), median("Estimate Hours") FROM "Tasks"', "postgres")
+    for sql in (sqlite, postgres):
+        assert 'AS "COUNT(*)"' in sql
+        assert 'AS "MEDIAN(""Estimate Hours"")"' in sql
+
+
+def test_percentile_descending__reads_from_the_top_on_sqlite() -> None:
+    sql = check(
+        'SELECT PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "Estimate Hours" DESC) FROM "Tasks"'
+    )
+    assert '-PERCENTILE_CONT(-("Tasks"."fldHours000000000"), 0.9)' in sql
