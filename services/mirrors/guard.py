@@ -10,7 +10,6 @@ aliases. Every refusal is one line the model can correct from.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +21,9 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from services.airtable.schema import TableSchema, suggest
 from services.errors import InvalidInputError
 from services.mirrors.columns import ID_COLUMN
+from services.mirrors.dialects import label_expressions, same_on_both
 
 MAX_SQL_CHARS = 8_000
-MAX_LABEL_BYTES = 63  # PostgreSQL's longest column name
 
 _FORBIDDEN = tuple(
     getattr(exp, name)
@@ -126,13 +125,9 @@ def check_query(
                 f"Only a read-only SELECT is allowed ({node.key.upper()} is not)."
             )
     _check_functions(statement)
-    _label_expressions(statement)
+    label_expressions(statement)
     used = _rewrite_names(statement, tables, unmirrored)
-    _percentile_calls(statement)
-    _nulls_last(statement, text, dialect)
-    _typed_operands(statement, dialect)
-    if dialect == "sqlite":
-        _percentiles_for_sqlite(statement)
+    same_on_both(statement, text, dialect)
     return CheckedQuery(statement.sql(dialect=dialect), used)
 
 
@@ -389,112 +384,3 @@ def _name_plain_columns(select: exp.Select, mirrored: dict[str, tuple[str, Mirro
             found = next((f for f in table.table.fields if f.id == item.name), None)
             label = found.name if found else item.name
         select.expressions[index] = exp.alias_(item, label, quoted=True)
-
-
-def _label_expressions(statement: exp.Expression) -> None:
-    """Computed columns of the answer are named as written (`COUNT(*)`,
-    `MEDIAN("Estimate Hours")`), the same on SQLite and PostgreSQL, never by field IDs."""
-    select = statement
-    while isinstance(select, exp.SetOperation):
-        select = select.this
-    if not isinstance(select, exp.Select):
-        return
-    for index, item in enumerate(select.expressions):
-        if isinstance(item, exp.Alias | exp.Column | exp.Star):
-            continue
-        written = item.copy()
-        for ordered in written.find_all(exp.Ordered):  # each parser fills in its own default
-            ordered.set("nulls_first", not ordered.args.get("desc"))
-        for division in written.find_all(exp.Div):
-            division.set("safe", None)
-            division.set("typed", None)
-        label = written.sql().encode()[:MAX_LABEL_BYTES].decode(errors="ignore")
-        select.expressions[index] = exp.alias_(item, label, quoted=True)
-
-
-def _nulls_last(statement: exp.Expression, text: str, dialect: str) -> None:
-    """Empty values sort last both ways (top and bottom N list values), on both databases
-    (SQLite puts NULLs first going up, PostgreSQL first going down), unless the query
-    says NULLS FIRST/LAST itself."""
-    words = [t.text.upper() for t in sqlglot.tokenize(text, read=dialect)]
-    if any(a == "NULLS" and b in ("FIRST", "LAST") for a, b in itertools.pairwise(words)):
-        return
-    for ordered in statement.find_all(exp.Ordered):
-        if not isinstance(ordered.parent, exp.Order) or isinstance(
-            ordered.parent.parent, exp.WithinGroup
-        ):
-            continue
-        ordered.set("nulls_first", False)
-
-
-_TRUTHS = {"true": True, "t": True, "yes": True, "1": True}
-_TRUTHS |= {"false": False, "f": False, "no": False, "0": False}
-
-
-def _kind(node: Any) -> str | None:
-    return node.meta.get("kind") if isinstance(node, exp.Column) else None
-
-
-def _typed_operands(statement: exp.Expression, dialect: str) -> None:
-    """Checkboxes compared with 'true', 1 or 0 mean true/false on both databases; a date
-    minus a date is days on both; a date read as text (LIKE, substr) is its ISO text."""
-    for node in list(statement.find_all(exp.EQ, exp.NEQ)):
-        for side, other in (("this", "expression"), ("expression", "this")):
-            value = node.args.get(other)
-            if _kind(node.args.get(side)) == "boolean" and isinstance(value, exp.Literal):
-                truth = _TRUTHS.get(str(value.this).strip().lower())
-                if truth is not None:
-                    value.replace(exp.true() if truth else exp.false())
-    for minus in list(statement.find_all(exp.Sub)):
-        if dialect == "sqlite" and _kind(minus.this) == _kind(minus.expression) == "date":
-            for side in ("this", "expression"):
-                day = exp.Anonymous(this="julianday", expressions=[minus.args[side].copy()])
-                minus.set(side, day)
-    if dialect != "postgres":
-        return
-    for reader in list(statement.find_all(exp.Like, exp.ILike, exp.Substring, exp.Left)):
-        target = reader.this
-        if _kind(target) in ("date", "datetime"):
-            target.replace(exp.cast(target.copy(), exp.DataType.build("text")))
-
-
-def _percent(value: exp.Expression) -> exp.Expression:
-    """percentile(x, 90) means the 0.9 fraction (a literal over 1 is a percentage)."""
-    if isinstance(value, exp.Literal) and value.is_number and float(value.this) > 1:
-        return exp.Literal.number(float(value.this) / 100)
-    return value
-
-
-def _percentile_calls(statement: exp.Expression) -> None:
-    """percentile(x, p) -> PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x): one meaning on
-    both databases (PostgreSQL has no `percentile`)."""
-    for node in list(statement.find_all(exp.Anonymous)):
-        if str(node.this).lower() != "percentile" or len(node.expressions) != 2:
-            continue
-        target, fraction = node.expressions
-        node.replace(
-            exp.WithinGroup(
-                this=exp.PercentileCont(this=_percent(fraction.copy())),
-                expression=exp.Order(expressions=[exp.Ordered(this=target.copy())]),
-            )
-        )
-
-
-def _percentiles_for_sqlite(statement: exp.Expression) -> None:
-    """PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x) -> percentile_cont(x, p) (registered);
-    ORDER BY x DESC reads the values from the top: -percentile_cont(-x, p)."""
-    for node in list(statement.find_all(exp.WithinGroup)):
-        func = node.this
-        order = node.expression
-        if isinstance(func, exp.PercentileCont | exp.PercentileDisc) and isinstance(
-            order, exp.Order
-        ):
-            name = "percentile_cont" if isinstance(func, exp.PercentileCont) else "percentile_disc"
-            ordered = order.expressions[0]
-            target = ordered.this
-            if ordered.args.get("desc"):
-                negated = exp.Neg(this=exp.Paren(this=target))
-                call = exp.Anonymous(this=name, expressions=[negated, func.this])
-                node.replace(exp.Neg(this=call))
-            else:
-                node.replace(exp.Anonymous(this=name, expressions=[target, func.this]))
