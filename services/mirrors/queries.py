@@ -130,7 +130,8 @@ class MirrorQueries:
         checked = check_query(sql, tables, dialect=self.dialect, unmirrored=unmirrored)
         limit = min(max_rows or self._max_rows, self._max_rows)
         started = time.monotonic()
-        columns, rows = self._execute(base_id, checked.sql, limit)
+        readable = [t.physical for t in tables if t.table.id in checked.table_ids]
+        columns, rows = self._execute(base_id, checked.sql, readable, limit)
         elapsed = (time.monotonic() - started) * 1000
         used = [s for s in states if s.table_id in checked.table_ids]
         logger.info(
@@ -150,14 +151,15 @@ class MirrorQueries:
             elapsed,
         )
 
-    def _execute(self, base_id: str, sql: str, limit: int) -> Rows:
+    def _execute(self, base_id: str, sql: str, tables: list[str], limit: int) -> Rows:
         if self._store.dialect == "sqlite":
-            return self._sqlite(base_id, sql, limit)
+            return self._sqlite(base_id, sql, tables, limit)
         return self._postgres(base_id, sql, limit)
 
-    def _sqlite(self, base_id: str, sql: str, limit: int) -> Rows:
+    def _sqlite(self, base_id: str, sql: str, tables: list[str], limit: int) -> Rows:
+        path = self._store.path(base_id)
         try:
-            with read_only(self._store.path(base_id), timeout_seconds=self._timeout) as conn:
+            with read_only(path, tables=tables, timeout_seconds=self._timeout) as conn:
                 cursor = conn.execute(sql)
                 rows = cursor.fetchmany(limit + 1)
                 return [d[0] for d in cursor.description or []], rows

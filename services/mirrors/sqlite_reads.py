@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -129,17 +129,27 @@ def continuous(values: list[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _authorizer(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
-    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in SAFE_FUNCTIONS:
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+def _authorizer(tables: frozenset[str]) -> Callable[..., int]:
+    """Allow reading `tables` only (a second barrier behind the query check: not the
+    file's other tables, not `sqlite_master`), SELECT itself and the safe functions."""
+
+    def authorize(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+        if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ and arg1 in tables:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in SAFE_FUNCTIONS:
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    return authorize
 
 
 @contextmanager
-def read_only(path: Path, *, timeout_seconds: float) -> Iterator[sqlite3.Connection]:
-    """A connection that can only read `path`, stopped after `timeout_seconds`."""
+def read_only(
+    path: Path, *, tables: Iterable[str], timeout_seconds: float
+) -> Iterator[sqlite3.Connection]:
+    """A connection that can only read `tables` of `path`, stopped after `timeout_seconds`."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         conn.execute("PRAGMA query_only=1")
@@ -153,7 +163,7 @@ def read_only(path: Path, *, timeout_seconds: float) -> Iterator[sqlite3.Connect
             conn.create_aggregate(name, 1, aggregate)  # type: ignore[arg-type]
         deadline = time.monotonic() + timeout_seconds
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
-        conn.set_authorizer(_authorizer)
+        conn.set_authorizer(_authorizer(frozenset(tables)))
         yield conn
     finally:
         conn.close()
