@@ -171,20 +171,20 @@ class MirrorQueries:
     def _postgres(self, base_id: str, sql: str, limit: int) -> Rows:
         import psycopg
 
-        with self._store.postgres_connection(base_id) as conn:
-            try:
-                with conn.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION READ ONLY")
-                    cursor.execute(f"SET LOCAL statement_timeout = {int(self._timeout * 1000)}")
-                    cursor.execute(sql)
-                    rows = cursor.fetchmany(limit + 1)
-                    names = [d.name for d in cursor.description or []]
-                    return names, [tuple(_plain(v) for v in r) for r in rows]
-            except psycopg.errors.QueryCanceled as exc:
-                raise QueryRefusedError(_slow(self._timeout)) from exc
-            except psycopg.Error as exc:
-                first = (str(exc).splitlines() or ["error"])[0]
-                raise QueryRefusedError(f"The query failed: {first}") from exc
+        try:
+            with (
+                self._store.postgres_connection(base_id, timeout_seconds=self._timeout) as conn,
+                conn.cursor() as cursor,
+            ):
+                cursor.execute(sql)
+                rows = cursor.fetchmany(limit + 1)
+                names = [d.name for d in cursor.description or []]
+                return names, [tuple(_plain(v) for v in r) for r in rows]
+        except psycopg.errors.QueryCanceled as exc:
+            raise QueryRefusedError(_slow(self._timeout)) from exc
+        except psycopg.Error as exc:
+            first = (str(exc).splitlines() or ["error"])[0]
+            raise QueryRefusedError(f"The query failed: {first}") from exc
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ change here; `guard.py` maps names to these when it rewrites a query.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from services.db import create_db_engine
 from services.errors import InvalidInputError
 from services.mirrors.columns import CREATED_COLUMN, ID_COLUMN, row_of, sql_type
+
+logger = logging.getLogger(__name__)
 
 _BASE_ID = re.compile(r"^app[A-Za-z0-9]{14}$")
 _TABLE_ID = re.compile(r"^tbl[A-Za-z0-9]{14}$")
@@ -49,6 +52,7 @@ class MirrorStore:
         self._engines: dict[str, sa.Engine] = {}
         self._lock = threading.Lock()
         self.dialect = "postgresql" if url else "sqlite"
+        self._reader: str | None = None  # the role queries run as (PostgreSQL)
 
     # -- engines and names -------------------------------------------------------------
 
@@ -65,6 +69,7 @@ class MirrorStore:
                     found = create_db_engine(self._url)
                     with found.begin() as conn:
                         conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'))
+                    self._reader = _prepare_reader(found, str(self._schema))
                 else:
                     found = create_db_engine(f"sqlite:///{self.path(base_id)}")
                 self._engines[key] = found
@@ -200,11 +205,66 @@ class MirrorStore:
     # -- reads for queries -------------------------------------------------------------
 
     @contextmanager
-    def postgres_connection(self, base_id: str) -> Iterator[Any]:
-        """A DB-API connection of the PostgreSQL mirror database, in a transaction."""
-        with self.engine(base_id).connect() as conn:
+    def postgres_connection(self, base_id: str, *, timeout_seconds: float) -> Iterator[Any]:
+        """A DB-API connection of the PostgreSQL mirror database for one query: in a
+        read-only transaction, stopped after `timeout_seconds`, as the reader role (which
+        may read the mirror schema's tables only, never the app's own), rolled back."""
+        engine = self.engine(base_id)
+        with engine.connect() as conn:
             raw: Any = conn.connection.driver_connection
             try:
+                with raw.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION READ ONLY")
+                    cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}")
+                    if self._reader:
+                        cursor.execute(f'SET LOCAL ROLE "{self._reader}"')
                 yield raw
             finally:
                 raw.rollback()
+
+
+def reader_role(schema: str) -> str:
+    """The role mirror queries run as: it may read the tables of `schema` and nothing of
+    the app's (PostgreSQL roles are the cluster's; grants are each database's own)."""
+    return f"{schema}_reader"[:63]
+
+
+def _prepare_reader(engine: sa.Engine, schema: str) -> str | None:
+    """Make the reader role and its grants (idempotent; several processes may race), and
+    check this connection's user may become it. None (with a warning) when the database
+    user may not create roles: then the query check is the only barrier."""
+    role = reader_role(schema)
+    statements = [
+        f"""DO $$ BEGIN
+              IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+                CREATE ROLE "{role}" NOLOGIN;
+              END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$""",
+        f"""DO $$ BEGIN
+              IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
+                EXECUTE format('GRANT %I TO %I', '{role}', current_user);
+              END IF;
+            END $$""",
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+        f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"',
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT SELECT ON TABLES TO "{role}"',
+    ]
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                for statement in statements:
+                    conn.execute(sa.text(statement))
+                conn.execute(sa.text(f'SET LOCAL ROLE "{role}"'))
+            return role
+        except sa.exc.DBAPIError as exc:
+            if attempt < 2 and "concurrently" in str(exc):
+                continue  # another process granted at the same moment
+            logger.warning(
+                "mirror queries run as the app's database user: the reader role %s could "
+                "not be set up (%s); the query check is the only barrier",
+                role,
+                str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__,
+            )
+            return None
+    return None

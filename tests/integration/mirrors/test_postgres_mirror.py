@@ -122,3 +122,28 @@ def test_postgres__a_cte_name_does_not_open_the_catalog(pg_mirrored: Services) -
             "SELECT * FROM pg_tables, (WITH pg_tables AS (SELECT 1 AS x) SELECT x "
             "FROM pg_tables) y",
         )
+
+
+def test_postgres__queries_run_as_a_reader_that_cannot_read_the_app_tables(
+    pg_mirrored: Services,
+) -> None:
+    """A second barrier behind the query check: even SQL that got past it reads the mirror
+    schema only (this database also holds the app's tables, as a shared one would)."""
+    import psycopg
+
+    store = pg_mirrored.mirror_store
+    [tasks] = [s for s in pg_mirrored.mirrors.registry.tables(PROJECTS) if s.name == "Tasks"]
+    mirrored = f'"{store.schema}"."{store.name(PROJECTS, tasks.table_id)}"'
+    with (
+        store.postgres_connection(PROJECTS, timeout_seconds=5) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute(f"SELECT count(*) FROM {mirrored}")  # noqa: S608 - our own names
+        assert cursor.fetchone() == (5000,)
+    for app_table in ("users", "api_tokens", "alembic_version"):
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+            store.postgres_connection(PROJECTS, timeout_seconds=5) as conn,
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(f"SELECT * FROM public.{app_table}")  # noqa: S608
