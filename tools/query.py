@@ -28,7 +28,8 @@ class QueryArgs(BaseModel):
             "column (the record ID); a link field holds the linked record IDs, comma-separated "
             '(join a single link with JOIN "Projects" p ON p.id = t."Project"); select and '
             'multi-select fields are text (multi-selects joined with ", "); checkboxes are '
-            "true/false; dates are ISO text (YYYY-MM-DD)."
+            "true/false; dates are ISO text (YYYY-MM-DD) and take EXTRACT(MONTH FROM x), "
+            "DATE_TRUNC('month', x) and x - INTERVAL '30 days' in either dialect."
         )
     )
     base_id: str | None = Field(default=None, description="Base ID; omit to use the base in scope.")

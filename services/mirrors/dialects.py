@@ -15,6 +15,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from services.mirrors.sqlite_dates import unit_name
+
 MAX_LABEL_BYTES = 63  # PostgreSQL's longest column name
 
 
@@ -25,6 +27,7 @@ def same_on_both(statement: exp.Expression, text: str, dialect: str) -> None:
     _typed_operands(statement, dialect)
     if dialect == "sqlite":
         _percentiles_for_sqlite(statement)
+        _dates_for_sqlite(statement)
 
 
 def label_expressions(statement: exp.Expression) -> None:
@@ -44,6 +47,9 @@ def label_expressions(statement: exp.Expression) -> None:
         for division in written.find_all(exp.Div):
             division.set("safe", None)
             division.set("typed", None)
+        for trunc in list(written.find_all(exp.TimestampTrunc)):  # PostgreSQL's DATE_TRUNC
+            unit = exp.Literal.string(trunc.args["unit"].name)
+            trunc.replace(exp.DateTrunc(unit=unit, this=trunc.this))
         label = written.sql().encode()[:MAX_LABEL_BYTES].decode(errors="ignore")
         select.expressions[index] = exp.alias_(item, label, quoted=True)
 
@@ -134,3 +140,43 @@ def _percentiles_for_sqlite(statement: exp.Expression) -> None:
                 node.replace(exp.Neg(this=call))
             else:
                 node.replace(exp.Anonymous(this=name, expressions=[target, func.this]))
+
+
+def _dates_for_sqlite(statement: exp.Expression) -> None:
+    """PostgreSQL's date syntax on SQLite (the functions of `sqlite_dates.py`):
+    EXTRACT(part FROM x) -> date_part('part', x); DATE_TRUNC('unit', x) -> date_trunc;
+    x ± INTERVAL 'n unit' -> date_shift(x, ±n, 'unit'). Innermost first, so a truncated
+    date can be shifted and a shifted one extracted from."""
+    for node in reversed(list(statement.find_all(exp.Extract, exp.DateTrunc, exp.Add, exp.Sub))):
+        if isinstance(node, exp.Extract):
+            part = exp.Literal.string(unit_name(node.this.name))
+            node.replace(exp.Anonymous(this="date_part", expressions=[part, node.expression]))
+        elif isinstance(node, exp.DateTrunc):
+            unit = exp.Literal.string(unit_name(node.args["unit"].name))
+            node.replace(exp.Anonymous(this="date_trunc", expressions=[unit, node.this]))
+        elif isinstance(node.expression, exp.Interval):
+            shift = _interval(node.expression, negative=isinstance(node, exp.Sub))
+            if shift is not None:
+                node.replace(exp.Anonymous(this="date_shift", expressions=[node.this, *shift]))
+
+
+def _interval(interval: exp.Interval, *, negative: bool) -> list[exp.Expression] | None:
+    """INTERVAL '30 days', INTERVAL '30' DAY, INTERVAL 2 WEEK as [amount, 'unit']."""
+    amount, unit = interval.this, interval.args.get("unit")
+    if not isinstance(amount, exp.Literal):
+        return None
+    text = str(amount.this).strip()
+    if unit is None:
+        pieces = text.split()
+        if len(pieces) != 2:
+            return None
+        text, unit_text = pieces
+    else:
+        unit_text = unit.name
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    number = -number if negative else number
+    value = exp.Literal.number(int(number) if number.is_integer() else number)
+    return [value, exp.Literal.string(unit_name(unit_text))]

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from services.mirrors.sqlite_dates import date_part, date_shift, date_trunc
+
 # SQLite's own functions a query may call (names as the authorizer reports them).
 SAFE_FUNCTIONS = frozenset(
     {
@@ -26,6 +28,7 @@ SAFE_FUNCTIONS = frozenset(
         "char", "unicode", "quote", "concat", "concat_ws", "trunc", "octet_length",
         "stddev_samp", "stddev_pop", "variance_pop", "var_samp", "var_pop",
         "current_date", "current_time", "current_timestamp",
+        "date_part", "date_trunc", "date_shift",
     }
 )  # fmt: skip
 MAX_VALUE_BYTES = 1_000_000
@@ -159,6 +162,9 @@ def read_only(
         conn.create_aggregate("percentile", 2, PercentileCont)  # type: ignore[arg-type]
         conn.create_aggregate("percentile_cont", 2, PercentileCont)  # type: ignore[arg-type]
         conn.create_aggregate("percentile_disc", 2, PercentileDisc)  # type: ignore[arg-type]
+        conn.create_function("date_part", 2, date_part, deterministic=True)
+        conn.create_function("date_trunc", 2, date_trunc, deterministic=True)
+        conn.create_function("date_shift", 3, date_shift, deterministic=True)
         for name, aggregate in _SPREADS.items():
             conn.create_aggregate(name, 1, aggregate)  # type: ignore[arg-type]
         deadline = time.monotonic() + timeout_seconds

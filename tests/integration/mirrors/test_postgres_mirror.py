@@ -90,6 +90,17 @@ PARITY = [
     'SELECT COUNT(*) FROM "Projects" p WHERE NOT EXISTS (SELECT 1 FROM "Tasks" t '
     'WHERE t."Project" = p.id AND t."Status" = \'Blocked\')',
     'SELECT "Status", COUNT(*), SUM("Estimate Hours") / 2 FROM "Tasks" GROUP BY 1 ORDER BY 1',
+    # PostgreSQL's date syntax, also on SQLite
+    'SELECT EXTRACT(YEAR FROM "Due Date") AS y, EXTRACT(MONTH FROM "Due Date") AS m, COUNT(*) '
+    'FROM "Tasks" GROUP BY 1, 2 ORDER BY 1, 2',
+    'SELECT AVG(EXTRACT(DOW FROM "Due Date")), SUM(EXTRACT(DOY FROM "Due Date")), '
+    'SUM(EXTRACT(QUARTER FROM "Due Date")), SUM(EXTRACT(WEEK FROM "Due Date")) FROM "Tasks"',
+    "SELECT COUNT(DISTINCT DATE_TRUNC('month', \"Due Date\")), "
+    'COUNT(DISTINCT DATE_TRUNC(\'week\', "Due Date")) FROM "Tasks"',
+    "SELECT COUNT(*) FROM \"Tasks\" WHERE DATE_TRUNC('quarter', \"Due Date\") = '2026-01-01'",
+    'SELECT COUNT(*) FROM "Projects" WHERE "Due Date" > "Start Date" + INTERVAL \'90 days\'',
+    'SELECT COUNT(*) FROM "Projects" WHERE "Due Date" - INTERVAL 2 WEEK < "Start Date" '
+    'OR "Due Date" > "Start Date" + INTERVAL \'3\' MONTH',
 ]
 
 

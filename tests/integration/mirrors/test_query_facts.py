@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -359,3 +359,64 @@ def test_columns__computed_ones_named_as_written_not_by_field_ids(demo_mirrors: 
         'MEDIAN("Estimate Hours")',
         'SUM("Estimate Hours") / 2',
     ]
+
+
+def test_postgres_date_syntax__works_on_sqlite_as_the_records_say(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    """EXTRACT, DATE_TRUNC and INTERVAL (what models write most) on the SQLite mirrors."""
+    tasks = [t for t in records(raw_api, PROJECTS, "Tasks") if "Due Date" in t]
+    due = [date.fromisoformat(t["Due Date"]) for t in tasks]
+    answer = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT EXTRACT(YEAR FROM "Due Date") AS y, EXTRACT(MONTH FROM "Due Date") AS m, '
+        'COUNT(*) AS n FROM "Tasks" WHERE "Due Date" IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2',
+        max_rows=500,
+    )
+    by_month = Counter((d.year, d.month) for d in due)
+    assert answer.rows == [(y, m, n) for (y, m), n in sorted(by_month.items())]
+    weeks = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT DATE_TRUNC(\'week\', "Due Date") AS wk, COUNT(*) FROM "Tasks" '
+        'WHERE "Due Date" IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3',
+    )
+    by_week = Counter((d - timedelta(days=d.weekday())).isoformat() for d in due)
+    assert weeks.rows == sorted(by_week.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    projects = records(raw_api, PROJECTS, "Projects")
+    spans = [
+        (date.fromisoformat(p["Start Date"]), date.fromisoformat(p["Due Date"]))
+        for p in projects
+        if "Due Date" in p and "Start Date" in p
+    ]
+    late = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT COUNT(*) FROM "Projects" WHERE "Due Date" > "Start Date" + INTERVAL \'90 days\' '
+        'AND "Due Date" - INTERVAL 1 MONTH >= "Start Date"',
+    )
+    expected = sum(
+        1 for start, end in spans if end > start + timedelta(days=90) and _months_back(end) >= start
+    )
+    assert late.rows == [(expected,)]
+    parts = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT SUM(EXTRACT(DOW FROM "Due Date")), SUM(EXTRACT(QUARTER FROM "Due Date")), '
+        'SUM(EXTRACT(DOY FROM "Due Date")) FROM "Tasks"',
+    )
+    assert parts.rows == [
+        (
+            sum(d.isoweekday() % 7 for d in due),
+            sum((d.month - 1) // 3 + 1 for d in due),
+            sum(d.timetuple().tm_yday for d in due),
+        )
+    ]
+
+
+def _months_back(day: date) -> date:
+    """One month before `day`, on the month's last day when it has no such day."""
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
