@@ -9,7 +9,6 @@ so a sender that retries a delivery gets the same run back and no second one sta
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import secrets
@@ -31,6 +30,7 @@ from services.errors import AppError, NotAllowedError, NotFoundError
 from services.json_input import decode_object
 from services.redis_store import redis_errors
 from services.webhooks.inbound_orm import WorkflowHook
+from services.webhooks.signing import new_secret
 from services.workflows.library import WorkflowLibrary
 from services.workflows.orm import Workflow
 from services.workflows.runs import WorkflowRuns
@@ -71,10 +71,6 @@ class _Owner:
     def __init__(self, user_id: int) -> None:
         self.id = user_id
         self.is_admin = False
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
 
 
 def run_id_for(hook_id: str, message_id: str) -> str:
