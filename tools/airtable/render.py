@@ -229,10 +229,29 @@ def _field_kind(fld: FieldSchema, table: TableSchema, schema: BaseSchema) -> str
         linked = schema.table_by_id(fld.linked_table_id)
         kind += f" to {linked.name if linked else fld.linked_table_id}"
     if fld.computed:
+        kind += _computed_from(fld, table, schema)
         if fld.type in ("formula", "rollup"):
             kind += f" -> {_KINDS.get(fld.value_type, fld.value_type)}"
         notes.append("read-only")
     return kind + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _computed_from(fld: FieldSchema, table: TableSchema, schema: BaseSchema) -> str:
+    """What a computed field is worked out from: a formula's text, or the link (and the
+    linked table's field) a count, rollup or lookup reads, so "how is X calculated?" is
+    answered from the schema."""
+    options = fld.options
+    if fld.type == "formula":
+        return f" {options['formula']}" if options.get("formula") else ""
+    link = table.find_field(str(options.get("recordLinkFieldId") or ""))
+    if link is None:
+        return ""
+    linked = schema.table_by_id(link.linked_table_id or "")
+    source = linked.find_field(str(options.get("fieldIdInLinkedTable") or "")) if linked else None
+    of = f"{source.name} of " if source else ""
+    if fld.type == "rollup" and options.get("formula"):
+        return f" {options['formula']} over {of}{link.name}"
+    return f" of {of}{link.name}"
 
 
 def _metric_label(agg: Aggregation) -> str:

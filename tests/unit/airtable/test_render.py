@@ -101,7 +101,7 @@ def test_table_text__shows_types_options_links_and_read_only_fields() -> None:
     text = render.table_text(TASKS, BaseInfo("appTestBase000000", "Test", "create"), BASE)
     assert "- Status: select [Todo, In Progress, Done]" in text
     assert "- Project: link to Projects" in text
-    assert "- Overdue: formula -> number (read-only)" in text
+    assert "- Overdue: formula 1 -> number (read-only)" in text
     assert "- Name: text (primary)" in text
 
 
