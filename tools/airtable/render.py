@@ -19,6 +19,7 @@ CELL_CHARS = 60
 LONG_CELL_CHARS = 240  # long text the model asked for in a search
 _LONG_TEXT = frozenset({"multilineText", "richText"})
 DETAIL_CHARS = 500
+LISTED = 10  # linked records or attachments shown per cell of a search
 _KINDS = {
     "singleLineText": "text",
     "multilineText": "long text",
@@ -36,11 +37,30 @@ _KINDS = {
 _MAX_CHOICES = 20
 
 
-def cell(fld: FieldSchema, value: Any, names: dict[str, str], limit: int = CELL_CHARS) -> str:
-    """One cell as short single-line text (links by name, long text cut)."""
-    if fld.linked_table_id and isinstance(value, list):
-        value = [names.get(v, v) for v in value]
-    text = plain_text(value).replace("\n", " ").replace("|", "/").strip()
+def cell(
+    fld: FieldSchema,
+    value: Any,
+    names: dict[str, str],
+    limit: int = CELL_CHARS,
+    listed: int = LISTED,
+) -> str:
+    """One cell as short single-line text (long text cut at `limit`). Linked records (by
+    name) and attachments (file name and URL) are each shown whole, `listed` of them and a
+    count of the rest: a name or a link cut short is of no use."""
+    if isinstance(value, list) and (fld.linked_table_id or fld.type == "multipleAttachments"):
+        items = [_item(names.get(v, v) if isinstance(v, str) else v) for v in value]
+        more = f" (+{len(items) - listed} more)" if len(items) > listed else ""
+        return ", ".join(t for t in items[:listed] if t) + more
+    return _cut(_item(value), limit)
+
+
+def _item(value: Any) -> str:
+    if isinstance(value, dict) and "url" in value:
+        return _item(f"{value.get('filename') or 'file'} {value['url']}")
+    return plain_text(value).replace("\n", " ").replace("|", "/").strip()
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -96,7 +116,7 @@ def record_text(page: RecordPage) -> str:
         if fld.linked_table_id and isinstance(value, list) and len(value) > LINKS_NAMED:
             more = f" (+{len(value) - LINKS_NAMED} more; {len(value)} in all)"
             value = value[:LINKS_NAMED]
-        lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS)}{more}")
+        lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS, LINKS_NAMED)}{more}")
     return "\n".join(lines)
 
 

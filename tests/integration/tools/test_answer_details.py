@@ -48,3 +48,48 @@ def test_describe_table__says_how_formulas_rollups_counts_and_lookups_are_worked
     orders = _call(tools["describe_table"], member.id, INVENTORY, table="Orders").text
     assert "- Unit Price: lookup of Unit Price of Product (read-only)" in orders
     assert "- Order Total: formula {Quantity} * {Unit Price} -> currency" in orders
+
+
+def test_search__shows_every_linked_name_in_full_up_to_ten_then_counts_the_rest(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    text = _call(
+        tools["search_records"],
+        member.id,
+        CRM,
+        table="Companies",
+        filters=[{"field": "Name", "op": "equals", "value": "Westbrook Energy Ltd"}],
+        fields=["Name", "Contacts", "Deals"],
+    ).text
+    row = text.splitlines()[-1].split("|")
+    contacts, deals = row[2].split(", "), row[3]
+    assert len(contacts) == 8
+    assert all("…" not in name for name in contacts)
+    assert "Diego Campbell" in contacts
+    assert "Amelia Hughes" in contacts
+    assert deals.count("Westbrook Energy Ltd - ") == 10
+    assert deals.endswith(" more)")
+
+
+def test_search_and_get_record__show_each_attachment_with_its_url(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    found = _call(
+        tools["search_records"],
+        member.id,
+        INVENTORY,
+        table="Products",
+        filters=[{"field": "SKU", "op": "equals", "value": "OFF-1001"}],
+        fields=["Name", "Photos"],
+    )
+    urls = [f"https://example.com/products/OFF-1001-{n}.jpg" for n in (1, 2, 3)]
+    assert all(url in found.text for url in urls)
+    assert "prodesklamp-1.jpg https://example.com/products/OFF-1001-1.jpg" in found.text
+    record = _call(
+        tools["get_record"],
+        member.id,
+        INVENTORY,
+        table="Products",
+        record_id=found.artifact["rows"][0]["id"],
+    ).text
+    assert all(url in record for url in urls)
