@@ -70,11 +70,13 @@ def records_text(page: RecordPage) -> str:
     name = page.table.name
     notes = _notes(page.dates, page.searched)
     if page.total == 0:
-        return "\n".join([f"{name}: no records match.", *notes])
+        return "\n".join([f"{name}: 0 records match.", *notes])
     shown = len(page.rows)
     order = ", ".join(f"{s.field} {s.direction}" for s in page.sort)
     rows = f"rows {page.offset + 1}-{page.offset + shown}" if page.offset else str(shown)
     head = f"{name}: {page.total} records match; showing {rows}"
+    if page.ties:
+        head += f" (the last {page.ties} past the limit: they tie with the row before)"
     lines = [head + (f", sorted by {order}." if order else "."), *notes]
     lines.append("|".join(["id", *(f.name for f in page.fields)]))
     limits = [LONG_CELL_CHARS if f.value_type in _LONG_TEXT else CELL_CHARS for f in page.fields]

@@ -93,3 +93,42 @@ def test_search_and_get_record__show_each_attachment_with_its_url(
         record_id=found.artifact["rows"][0]["id"],
     ).text
     assert all(url in record for url in urls)
+
+
+def test_search__a_sorted_page_keeps_the_rows_that_tie_with_its_last(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    args = {"table": "Suppliers", "fields": ["Name", "Rating"], "limit": 5}
+    top = _call(
+        tools["search_records"],
+        member.id,
+        INVENTORY,
+        **args,
+        sort=[{"field": "Rating", "direction": "desc"}],
+    )
+    ratings = [row["Rating"] for row in top.artifact["rows"]]
+    assert ratings == [5] * 7  # the demo has seven suppliers rated 5
+    assert "showing 7 (the last 2 past the limit: they tie with the row before)" in top.text
+    following = top.text.split("with cursor ")[1].split(";")[0]
+    rest = _call(
+        tools["search_records"],
+        member.id,
+        INVENTORY,
+        **args,
+        sort=[{"field": "Rating", "direction": "desc"}],
+        cursor=following,
+    )
+    assert rest.artifact["rows"][0]["Rating"] == 4
+    unsorted = _call(tools["search_records"], member.id, INVENTORY, **args)
+    assert unsorted.artifact["shown"] == 5
+
+
+def test_search__no_match_says_zero(tools: dict[str, BaseTool], member: User) -> None:
+    none = _call(
+        tools["search_records"],
+        member.id,
+        PROJECTS,
+        table="Tasks",
+        filters=[{"field": "Name", "op": "equals", "value": "No such task"}],
+    )
+    assert none.text == "Tasks: 0 records match."

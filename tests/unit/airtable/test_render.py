@@ -51,7 +51,7 @@ def test_records_text__is_a_small_table_with_the_total_and_a_note() -> None:
 
 
 def test_records_text__says_when_nothing_matches() -> None:
-    assert render.records_text(_page(total=0)) == "Tasks: no records match."
+    assert render.records_text(_page(total=0)) == "Tasks: 0 records match."
 
 
 def test_records_artifact__keeps_values_with_links_by_name() -> None:
