@@ -132,3 +132,34 @@ def test_search__no_match_says_zero(tools: dict[str, BaseTool], member: User) ->
         filters=[{"field": "Name", "op": "equals", "value": "No such task"}],
     )
     assert none.text == "Tasks: 0 records match."
+
+
+def test_search__takes_a_list_in_value_for_any_of_and_a_plain_string_as_text_search(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    listed = _call(
+        tools["search_records"],
+        member.id,
+        CRM,
+        table="Deals",
+        filters=[{"field": "Stage", "op": "is_any_of", "value": ["Lead", "Qualified"]}],
+        fields=["Stage"],
+    )
+    spelled = _call(
+        tools["search_records"],
+        member.id,
+        CRM,
+        table="Deals",
+        filters=[{"field": "Stage", "op": "is_any_of", "values": ["Lead", "Qualified"]}],
+        fields=["Stage"],
+    )
+    assert listed.artifact["total"] == spelled.artifact["total"] > 0
+    plain = _call(tools["search_records"], member.id, CRM, table="Contacts", text_search="renewals")
+    spelled = _call(
+        tools["search_records"],
+        member.id,
+        CRM,
+        table="Contacts",
+        text_search={"text": "renewals"},
+    )
+    assert plain.artifact["total"] == spelled.artifact["total"] > 0
