@@ -25,7 +25,9 @@ class QueryArgs(BaseModel):
         description=(
             "One SELECT. Tables and fields by their Airtable names in double quotes: SELECT "
             '"Status", COUNT(*) FROM "Tasks" GROUP BY "Status". Every table has an "id" '
-            "column (the record ID); a link field holds the linked record IDs, comma-separated "
+            'column (the record ID) and "_created" (when the record was added, UTC: ORDER BY '
+            '"_created" DESC for the newest); a link field holds the linked record IDs, '
+            "comma-separated "
             '(join a single link with JOIN "Projects" p ON p.id = t."Project"); select and '
             'multi-select fields are text (multi-selects joined with ", "); checkboxes are '
             "true/false; dates are ISO text (YYYY-MM-DD) and take EXTRACT(MONTH FROM x), "

@@ -17,8 +17,9 @@ pyairtable, linked records replaced by their primary field text):
 
 `where` is evaluated by `bench/parts/fact_filters.py` (its docstring lists the forms:
 nested any_of/all_of/none_of, text_in, dates relative to today). `by` groups (a list of
-two fields gives one group per pair, labelled `a|b`; `bucket: month|year` for dates,
-`top: N` keeps the N largest groups).
+two fields gives one group per pair, labelled `a|b`; `bucket: day|week|month|year` for
+dates, a week labelled by its Monday; `top: N` keeps the N largest groups). Each record
+also carries `createdTime` (`sort: -createdTime`: the ones added last first).
 
 Each question lists its facts in two kinds, scored apart: `readable` facts are written in
 raw rows or the schema (literals, a cell's `value`/`values`, a `min`/`max`, which is some
@@ -36,6 +37,7 @@ import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pyairtable import Api
@@ -107,7 +109,7 @@ class DemoData:
                 fields = dict(record["fields"])
                 for name in links:
                     fields[name] = [Linked(names.get(i, i), i) for i in fields.get(name, [])]
-                rows.append({"id": record["id"], **fields})
+                rows.append({"id": record["id"], "createdTime": record["createdTime"], **fields})
             self._tables[key] = rows
         return self._tables[key]
 
@@ -256,7 +258,12 @@ def _group_keys(cell: Any, bucket: str | None) -> list[tuple[str, str]]:
     """(label, identity) of each group the cell falls in; a linked record is its own group."""
     items = [(_text(i), getattr(i, "record_id", _text(i))) for i in _flat(cell)]
     items = items or [("(empty)", "(empty)")]
-    if bucket:
+    if bucket == "week":  # the Monday starting the week
+        mondays = [date.fromisoformat(label[:10]) for label, _ in items if label != "(empty)"]
+        items = [
+            (m.isoformat(), m.isoformat()) for m in (d - timedelta(d.weekday()) for d in mondays)
+        ]
+    elif bucket:
         cut = {"day": 10, "month": 7, "year": 4}[bucket]
         items = [(label[:cut], label[:cut]) for label, _ in items]
     return list(dict.fromkeys(items))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pyairtable.formulas import (
     AND,
@@ -31,7 +31,7 @@ from pyairtable.formulas import (
     FunctionCall,
 )
 from pyairtable.formulas import Field as F
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from services.airtable.dates import DateResolver, today_in
 from services.airtable.schema import DATE_TYPES, NUMBER_TYPES, FieldSchema, TableSchema
@@ -108,6 +108,15 @@ class Condition(BaseModel):
     )
     value_to: Text | None = Field(default=None, description="Upper end for 'between'.")
     values: list[Text] | None = Field(default=None, description="For is_any_of / is_none_of.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_in_value(cls, data: Any) -> Any:
+        """A list sent as `value` (is_any_of with value [A, B]) is taken as `values`."""
+        listed = isinstance(data, dict) and isinstance(data.get("value"), list)
+        if listed and data.get("values") is None:
+            return {**data, "value": None, "values": data["value"]}
+        return data
 
 
 class SortKey(BaseModel):

@@ -52,6 +52,7 @@ from services.errors import InvalidInputError
 Match = Literal["all", "any"]
 DEFAULT_COLUMNS = 6
 MAX_LIMIT = 100
+MAX_TIES = 10  # rows past a sorted search's limit shown because they tie with its last
 LINKS_NAMED = 20  # linked records named per cell of a single record; the rest are counted
 
 
@@ -70,6 +71,7 @@ class RecordPage:
     next_cursor: str | None = None
     dates: str = ""  # the relative dates used, as concrete dates
     searched: list[str] = field(default_factory=list)  # fields a text search looked in
+    ties: int = 0  # rows past the limit shown because they tie with the last on the sort
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,14 @@ class RecordQueries:
         position = decode_cursor(cursor, query) if cursor else None
         limit = max(1, min(limit, MAX_LIMIT))
         listed: list[RecordDict] = []
-        for page in self._gateway.pages(
-            user_id, base_id, schema.id, fields=[f.id for f in shown], **options
-        ):
+        keys = [schema.field(s.field).id for s in sort]
+        reads = list(dict.fromkeys([*(f.id for f in shown), *keys]))
+        for page in self._gateway.pages(user_id, base_id, schema.id, fields=reads, **options):
             listed.extend(page)
         start = page_start([r["id"] for r in listed], position) if position else 0
         rows = listed[start : start + limit]
+        ties = _ties(listed[start + limit :], rows, keys)
+        rows += ties
         following = None
         if rows and start + len(rows) < len(listed):
             following = encode_cursor(query, Position(start + len(rows), rows[-1]["id"]))
@@ -147,6 +151,7 @@ class RecordQueries:
         return RecordPage(
             base_id, schema, shown, rows, len(listed), names, list(sort),
             offset=start, next_cursor=following, dates=dates.echo(), searched=compiled.searched,
+            ties=len(ties),
         )  # fmt: skip
 
     def aggregate(
@@ -344,6 +349,20 @@ class RecordQueries:
             if linked is not None:
                 names.update(self._lookups.names(user_id, base_id, linked, ids))
         return names
+
+
+def _ties(after: list[RecordDict], rows: list[RecordDict], keys: list[str]) -> list[RecordDict]:
+    """The records after a sorted page that tie with its last row on every sort key (up to
+    `MAX_TIES`): a top five cut in the middle of a tie would leave equals out unsaid."""
+    if not keys or not rows:
+        return []
+    last = [rows[-1]["fields"].get(k) for k in keys]
+    tied = []
+    for record in after[:MAX_TIES]:
+        if [record["fields"].get(k) for k in keys] != last:
+            break
+        tied.append(record)
+    return tied
 
 
 def _columns(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pyairtable.formulas import AND, CONCATENATE, FIND, GT, LOWER, NOT, OR, Formula, FunctionCall
 from pyairtable.formulas import Field as F
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from services.airtable.dates import DateResolver
 from services.airtable.filters import Condition, condition_formula
@@ -48,7 +48,12 @@ class FilterGroup(BaseModel):
 
 
 class TextSearch(BaseModel):
-    """Words looked for in text fields."""
+    """Words looked for in text fields (a plain string is taken as its `text`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        return {"text": data} if isinstance(data, str) else data
 
     text: str = Field(description="Text to find (ignores case; matches inside words too).")
     fields: list[str] = Field(

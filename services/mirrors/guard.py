@@ -20,7 +20,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from services.airtable.schema import TableSchema, suggest
 from services.errors import InvalidInputError
-from services.mirrors.columns import ID_COLUMN
+from services.mirrors.columns import CREATED_COLUMN, ID_COLUMN
 from services.mirrors.dialects import label_expressions, same_on_both
 
 MAX_SQL_CHARS = 8_000
@@ -89,7 +89,9 @@ class MirroredTable:
         found = self.table.find_field(name)
         if found is not None and found.id in self.columns:
             return found.id
-        return ID_COLUMN if name.casefold() == ID_COLUMN else None
+        # Every copy also has the record's ID and when the record was created.
+        folded = name.casefold()
+        return folded if folded in (ID_COLUMN, CREATED_COLUMN) else None
 
     def field_names(self) -> list[str]:
         return [f.name for f in self.table.fields if f.id in self.columns]
@@ -345,7 +347,9 @@ def _rewrite_column(
         )
     column.set("this", exp.to_identifier(field_id, quoted=True))
     column.set("table", exp.to_identifier(alias, quoted=True))
-    column.meta["kind"] = table.columns.get(field_id, "text")
+    column.meta["kind"] = (
+        "datetime" if field_id == CREATED_COLUMN else table.columns.get(field_id, "text")
+    )
 
 
 def _expand_stars(select: exp.Select, mirrored: dict[str, tuple[str, MirroredTable]]) -> None:

@@ -50,7 +50,8 @@ class SearchArgs(BaseArgs):
         default=20,
         ge=1,
         le=100,
-        description="Rows to show (1-100). The total number of matches is always reported.",
+        description="Rows to show (1-100; sorted, up to 10 more that tie with the last). The "
+        "total number of matches is always reported.",
     )
     view: str | None = Field(default=None, description="Only records in this view, in its order.")
     cursor: str | None = Field(

@@ -19,6 +19,7 @@ CELL_CHARS = 60
 LONG_CELL_CHARS = 240  # long text the model asked for in a search
 _LONG_TEXT = frozenset({"multilineText", "richText"})
 DETAIL_CHARS = 500
+LISTED = 10  # linked records or attachments shown per cell of a search
 _KINDS = {
     "singleLineText": "text",
     "multilineText": "long text",
@@ -36,11 +37,30 @@ _KINDS = {
 _MAX_CHOICES = 20
 
 
-def cell(fld: FieldSchema, value: Any, names: dict[str, str], limit: int = CELL_CHARS) -> str:
-    """One cell as short single-line text (links by name, long text cut)."""
-    if fld.linked_table_id and isinstance(value, list):
-        value = [names.get(v, v) for v in value]
-    text = plain_text(value).replace("\n", " ").replace("|", "/").strip()
+def cell(
+    fld: FieldSchema,
+    value: Any,
+    names: dict[str, str],
+    limit: int = CELL_CHARS,
+    listed: int = LISTED,
+) -> str:
+    """One cell as short single-line text (long text cut at `limit`). Linked records (by
+    name) and attachments (file name and URL) are each shown whole, `listed` of them and a
+    count of the rest: a name or a link cut short is of no use."""
+    if isinstance(value, list) and (fld.linked_table_id or fld.type == "multipleAttachments"):
+        items = [_item(names.get(v, v) if isinstance(v, str) else v) for v in value]
+        more = f" (+{len(items) - listed} more)" if len(items) > listed else ""
+        return ", ".join(t for t in items[:listed] if t) + more
+    return _cut(_item(value), limit)
+
+
+def _item(value: Any) -> str:
+    if isinstance(value, dict) and "url" in value:
+        return _item(f"{value.get('filename') or 'file'} {value['url']}")
+    return plain_text(value).replace("\n", " ").replace("|", "/").strip()
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -50,11 +70,13 @@ def records_text(page: RecordPage) -> str:
     name = page.table.name
     notes = _notes(page.dates, page.searched)
     if page.total == 0:
-        return "\n".join([f"{name}: no records match.", *notes])
+        return "\n".join([f"{name}: 0 records match.", *notes])
     shown = len(page.rows)
     order = ", ".join(f"{s.field} {s.direction}" for s in page.sort)
     rows = f"rows {page.offset + 1}-{page.offset + shown}" if page.offset else str(shown)
     head = f"{name}: {page.total} records match; showing {rows}"
+    if page.ties:
+        head += f" (the last {page.ties} past the limit: they tie with the row before)"
     lines = [head + (f", sorted by {order}." if order else "."), *notes]
     lines.append("|".join(["id", *(f.name for f in page.fields)]))
     limits = [LONG_CELL_CHARS if f.value_type in _LONG_TEXT else CELL_CHARS for f in page.fields]
@@ -96,7 +118,7 @@ def record_text(page: RecordPage) -> str:
         if fld.linked_table_id and isinstance(value, list) and len(value) > LINKS_NAMED:
             more = f" (+{len(value) - LINKS_NAMED} more; {len(value)} in all)"
             value = value[:LINKS_NAMED]
-        lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS)}{more}")
+        lines.append(f"{fld.name}: {cell(fld, value, page.names, DETAIL_CHARS, LINKS_NAMED)}{more}")
     return "\n".join(lines)
 
 
@@ -229,10 +251,29 @@ def _field_kind(fld: FieldSchema, table: TableSchema, schema: BaseSchema) -> str
         linked = schema.table_by_id(fld.linked_table_id)
         kind += f" to {linked.name if linked else fld.linked_table_id}"
     if fld.computed:
+        kind += _computed_from(fld, table, schema)
         if fld.type in ("formula", "rollup"):
             kind += f" -> {_KINDS.get(fld.value_type, fld.value_type)}"
         notes.append("read-only")
     return kind + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _computed_from(fld: FieldSchema, table: TableSchema, schema: BaseSchema) -> str:
+    """What a computed field is worked out from: a formula's text, or the link (and the
+    linked table's field) a count, rollup or lookup reads, so "how is X calculated?" is
+    answered from the schema."""
+    options = fld.options
+    if fld.type == "formula":
+        return f" {options['formula']}" if options.get("formula") else ""
+    link = table.find_field(str(options.get("recordLinkFieldId") or ""))
+    if link is None:
+        return ""
+    linked = schema.table_by_id(link.linked_table_id or "")
+    source = linked.find_field(str(options.get("fieldIdInLinkedTable") or "")) if linked else None
+    of = f"{source.name} of " if source else ""
+    if fld.type == "rollup" and options.get("formula"):
+        return f" {options['formula']} over {of}{link.name}"
+    return f" of {of}{link.name}"
 
 
 def _metric_label(agg: Aggregation) -> str:

@@ -7,8 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from pyairtable import Api
 
 from config.settings import Settings
+from emulator import DEV_TOKEN
 from emulator.testing import EmulatorServer
 from services.container import Services
 from services.errors import NotAllowedError
@@ -82,6 +84,28 @@ def test_tool__compact_rows_with_freshness(mirrored: Services) -> None:
     assert text.splitlines()[1] == "Status|n"
     assert message.artifact["kind"] == "query"
     assert sum(row[1] for row in message.artifact["rows"]) == 40
+
+
+def test_tool__the_newest_records_by_when_they_were_added(
+    mirrored: Services, emulator: EmulatorServer
+) -> None:
+    user = make_user(mirrored)
+    tool = query_tools(mirrored)[0]
+    assert '"_created"' in str(tool.args_schema.model_json_schema())  # type: ignore[union-attr]
+    sql = 'SELECT "Name", "_created" FROM "Projects" ORDER BY "_created" DESC LIMIT 3'
+    message = tool.invoke(
+        {
+            "type": "tool_call",
+            "id": "q3",
+            "name": "query_records",
+            "args": {"sql": sql, "runtime": runtime_for(user.id, PROJECTS)},
+        }
+    )
+    assert message.status != "error", message.content
+    records = Api(DEV_TOKEN, endpoint_url=emulator.url).table(PROJECTS, "Projects").all()
+    newest = sorted(records, key=lambda r: r["createdTime"], reverse=True)[:3]
+    assert [row[0] for row in message.artifact["rows"]] == [r["fields"]["Name"] for r in newest]
+    assert str(message.content).splitlines()[1] == "Name|_created"
 
 
 def test_tool__a_mistake_is_one_line_to_correct_from(mirrored: Services) -> None:

@@ -51,7 +51,7 @@ def test_records_text__is_a_small_table_with_the_total_and_a_note() -> None:
 
 
 def test_records_text__says_when_nothing_matches() -> None:
-    assert render.records_text(_page(total=0)) == "Tasks: no records match."
+    assert render.records_text(_page(total=0)) == "Tasks: 0 records match."
 
 
 def test_records_artifact__keeps_values_with_links_by_name() -> None:
@@ -101,7 +101,7 @@ def test_table_text__shows_types_options_links_and_read_only_fields() -> None:
     text = render.table_text(TASKS, BaseInfo("appTestBase000000", "Test", "create"), BASE)
     assert "- Status: select [Todo, In Progress, Done]" in text
     assert "- Project: link to Projects" in text
-    assert "- Overdue: formula -> number (read-only)" in text
+    assert "- Overdue: formula 1 -> number (read-only)" in text
     assert "- Name: text (primary)" in text
 
 
