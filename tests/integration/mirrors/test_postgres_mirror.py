@@ -90,6 +90,8 @@ PARITY = [
     'SELECT COUNT(*) FROM "Projects" p WHERE NOT EXISTS (SELECT 1 FROM "Tasks" t '
     'WHERE t."Project" = p.id AND t."Status" = \'Blocked\')',
     'SELECT "Status", COUNT(*), SUM("Estimate Hours") / 2 FROM "Tasks" GROUP BY 1 ORDER BY 1',
+    'SELECT "Name" FROM "Tasks" ORDER BY "_created" DESC, "Name" LIMIT 5',
+    'SELECT COUNT(*) FROM "Tasks" WHERE "_created" >= \'2026-01-01\'',
     # PostgreSQL's date syntax, also on SQLite
     'SELECT EXTRACT(YEAR FROM "Due Date") AS y, EXTRACT(MONTH FROM "Due Date") AS m, COUNT(*) '
     'FROM "Tasks" GROUP BY 1, 2 ORDER BY 1, 2',
