@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.airtable.aggregate import DateBucket
 from services.airtable.filters import Condition, SortKey, Text
 from services.airtable.where import FilterGroup, TextSearch
 
@@ -89,8 +90,10 @@ class AggregateArgs(BaseArgs):
         description="Second grouping field: one result per (group_by, then_by) pair, e.g. "
         "Owner then Stage.",
     )
-    date_bucket: Literal["day", "month", "year"] | None = Field(
-        default=None, description="When grouping by a date field: group by day, month or year."
+    date_bucket: DateBucket | None = Field(
+        default=None,
+        description="When grouping by a date field: group by day, week (labelled by its "
+        "Monday), month, quarter (2026-Q1) or year.",
     )
     share: bool = Field(
         default=False,
