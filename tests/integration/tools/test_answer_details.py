@@ -212,3 +212,22 @@ def test_aggregate__groups_dates_by_week_and_by_quarter(
     assert shown.keys() == per_quarter.keys()
     assert all(abs(shown[k] - per_quarter[k]) < 0.01 for k in shown)
     assert f"{next(iter(shown))}|" in quarters.text
+
+
+def test_aggregate__groups_cut_by_max_groups_keep_those_that_tie_with_the_last(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    args = {"table": "Suppliers", "metric": "count", "group_by": "Country"}
+    top = _call(tools["aggregate_records"], member.id, INVENTORY, **args, max_groups=3)
+    counts = [g["records"] for g in top.artifact["groups"]]
+    assert counts == [5, 5, 3, 3, 3, 3]  # Brazil and Japan, then four countries with three
+    assert "(11 groups; the last 3 shown past max_groups tie with the group before)" in top.text
+    assert top.artifact["hidden_groups"] == 5
+    assert "5 more groups not shown" in top.text
+    by_name = _call(
+        tools["aggregate_records"], member.id, INVENTORY, **args, max_groups=3, order="group"
+    )
+    assert len(by_name.artifact["groups"]) == 3
+    cut_clean = _call(tools["aggregate_records"], member.id, INVENTORY, **args, max_groups=2)
+    assert "past max_groups" not in cut_clean.text
+    assert len(cut_clean.artifact["groups"]) == 2
