@@ -96,10 +96,11 @@ class Condition(BaseModel):
             "contains / not_contains (text, multiple selects, linked records); "
             "gt, gte, lt, lte (numbers, dates); on, before, after (dates); "
             "between (numbers or dates, inclusive: value..value_to); is_empty / is_not_empty "
-            "(no value); is_any_of / is_none_of (values list). A date value is YYYY-MM-DD or "
-            "relative (today, -14d, +2w, start_of_month; periods like this_month or "
-            "next_14_days: 'on' means within, 'before' before its first day, 'after' after "
-            "its last), resolved in the person's time zone."
+            "(no value); is_any_of / is_none_of (values list). A date value is YYYY-MM-DD, "
+            "a period (month 2026-03, quarter 2026-Q1, year 2026) or relative (today, -14d, "
+            "+2w, start_of_month; periods like this_month, last_quarter or next_14_days); "
+            "for a period 'on' means within, 'before' before its first day, 'after' after "
+            "its last; resolved in the person's time zone."
         )
     )
     value: Text | None = Field(
