@@ -6,8 +6,9 @@ logic: `any_of: [where, ...]`, `all_of: [where, ...]`, `none_of: [where, ...]`; 
 `text_in: {fields: [...], has: "words", words: phrase|all|any}` finds text (ignoring case)
 in any of those fields. A date may be written relative to today (UTC): `@today`,
 `@today+14`, `@today-30`, `@week_start` (Monday), `@week_end`, `@month_start`,
-`@month_end`. This is written apart from the tools' own filter code on purpose: the
-bench checks one against the other.
+`@month_end`, `@quarter_start`, `@quarter_end`, `@last_quarter_start`,
+`@last_quarter_end`. This is written apart from the tools' own filter code on purpose:
+the bench checks one against the other.
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ def _day(text: str) -> str:
     monday = today - timedelta(days=today.weekday())
     if text in ("@week_start", "@week_end"):
         return (monday + timedelta(days=0 if text == "@week_start" else 6)).isoformat()
+    if text.endswith(("quarter_start", "quarter_end")):  # @quarter_*, @last_quarter_*
+        first = today.replace(day=1, month=(today.month - 1) // 3 * 3 + 1)
+        if text.startswith("@last_"):
+            first = (first - timedelta(days=1)).replace(day=1)
+            first = first.replace(month=(first.month - 1) // 3 * 3 + 1)
+        if text.endswith("_start"):
+            return first.isoformat()
+        end = first.replace(month=first.month + 2)
+        return end.replace(day=calendar.monthrange(end.year, end.month)[1]).isoformat()
     if text == "@month_start":
         return today.replace(day=1).isoformat()
     if text == "@month_end":

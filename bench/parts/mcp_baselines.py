@@ -22,12 +22,13 @@ import re
 from typing import Any
 
 from pyairtable import Api
+from pydantic import TypeAdapter
 
 from services.airtable.dates import resolver_for
 from services.airtable.expressions import parse_expression
-from services.airtable.filters import Condition
+from services.airtable.filters import Condition, SortKey
 from services.airtable.schema import BaseSchema
-from services.airtable.where import FilterGroup, TextSearch, Where, compile_where
+from services.airtable.where import FilterGroup, MatchArg, TextSearch, Where, compile_where
 
 RECORD_CAP = 100
 
@@ -83,9 +84,9 @@ class RawBaseline:
         text = args.get("text_search")
         where = Where(
             [Condition(**c) for c in args.get("filters", [])],
-            args.get("match", "all"),
+            TypeAdapter(MatchArg).validate_python(args.get("match", "all")),
             [FilterGroup(**g) for g in args.get("groups", [])],
-            TextSearch(**text) if text else None,
+            TextSearch.model_validate(text) if text else None,
         )
         options: dict[str, Any] = self._limits(base_id, tool, args)
         # The peer takes a filterByFormula: the model would write the same formula, with
@@ -95,8 +96,8 @@ class RawBaseline:
             options["formula"] = formula
         if args.get("sort"):
             options["sort"] = [
-                ("-" if key.get("direction") == "desc" else "") + key["field"]
-                for key in args["sort"]
+                ("-" if sort.direction == "desc" else "") + sort.field
+                for sort in map(SortKey.model_validate, args["sort"])
             ]
         if args.get("view"):
             options["view"] = args["view"]

@@ -17,9 +17,10 @@ pyairtable, linked records replaced by their primary field text):
 
 `where` is evaluated by `bench/parts/fact_filters.py` (its docstring lists the forms:
 nested any_of/all_of/none_of, text_in, dates relative to today). `by` groups (a list of
-two fields gives one group per pair, labelled `a|b`; `bucket: day|week|month|year` for
-dates, a week labelled by its Monday; `top: N` keeps the N largest groups). Each record
-also carries `createdTime` (`sort: -createdTime`: the ones added last first).
+two fields gives one group per pair, labelled `a|b`; `bucket: day|week|month|quarter|year`
+for dates, a week labelled by its Monday, a quarter as 2026-Q1; `top: N` keeps the N
+largest groups). Each record also carries `createdTime` (`sort: -createdTime`: the ones
+added last first).
 
 Each question lists its facts in two kinds, scored apart: `readable` facts are written in
 raw rows or the schema (literals, a cell's `value`/`values`, a `min`/`max`, which is some
@@ -263,6 +264,9 @@ def _group_keys(cell: Any, bucket: str | None) -> list[tuple[str, str]]:
         items = [
             (m.isoformat(), m.isoformat()) for m in (d - timedelta(d.weekday()) for d in mondays)
         ]
+    elif bucket == "quarter":  # 2026-Q1
+        days = [date.fromisoformat(label[:10]) for label, _ in items if label != "(empty)"]
+        items = [(q, q) for q in (f"{d.year}-Q{(d.month + 2) // 3}" for d in days)]
     elif bucket:
         cut = {"day": 10, "month": 7, "year": 4}[bucket]
         items = [(label[:cut], label[:cut]) for label, _ in items]

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from services.airtable.expressions import Expression
@@ -17,7 +18,7 @@ Metric = Literal["count", "count_distinct", "sum", "avg", "median", "percentile"
 NUMERIC_METRICS = frozenset({"sum", "avg", "median", "percentile"})
 GroupKey = str | tuple[str, str]
 GroupOrder = Literal["value_desc", "value_asc", "group"]
-DateBucket = Literal["day", "month", "year"]
+DateBucket = Literal["day", "week", "month", "quarter", "year"]
 EMPTY_GROUP = "(empty)"
 
 
@@ -146,10 +147,22 @@ def group_keys(value: Any, *, bucket: DateBucket | None = None) -> list[str]:
     keys = []
     for item in items:
         text = _key_text(item)
-        if bucket is not None:
-            text = text[: {"day": 10, "month": 7, "year": 4}[bucket]]
-        keys.append(text)
+        keys.append(_bucket(text, bucket) if bucket is not None else text)
     return list(dict.fromkeys(keys))
+
+
+def _bucket(text: str, bucket: DateBucket) -> str:
+    """A date's (or a timestamp's, by its first ten characters) day, week (its Monday),
+    month, quarter (`2026-Q1`) or year."""
+    if bucket in ("day", "month", "year"):
+        return text[: {"day": 10, "month": 7, "year": 4}[bucket]]
+    try:
+        day = date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    if bucket == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 def _key_text(item: Any) -> str:

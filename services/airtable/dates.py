@@ -7,14 +7,16 @@ the tool output can echo the concrete dates it used.
 Forms (case-insensitive):
 
 * days: `today`, `yesterday`, `tomorrow`, `start_of_week` / `end_of_week` (weeks start on
-  Monday), `start_of_month` / `end_of_month`, `start_of_year` / `end_of_year`;
+  Monday), `start_of_month` / `end_of_month`, `start_of_quarter` / `end_of_quarter`,
+  `start_of_year` / `end_of_year`;
 * offsets from today: `-14d`, `+2w`, `+3m`, `-1y` (months and years keep the day of the
   month where it exists, else the month's last day);
-* periods: `this_week`, `last_week`, `next_week`, `this_month`, `last_month`,
-  `next_month`, `this_year`, `last_year`, `next_year`;
-* windows: `next_N_days` / `next_N_weeks` (today up to today + N days / weeks),
-  `last_N_days` / `last_N_weeks` (today - N up to today);
-* a plain date `YYYY-MM-DD` (a timestamp counts by its first ten characters).
+* periods: `this_week`, `last_week`, `next_week`, and the same for `month`, `quarter` and
+  `year`;
+* windows: `next_N_days` / `next_N_weeks` / `next_N_months` (today up to today + N),
+  `last_N_days` / `last_N_weeks` / `last_N_months` (today - N up to today);
+* a plain date `YYYY-MM-DD` (a timestamp counts by its first ten characters), or a whole
+  month `YYYY-MM`, quarter `YYYY-Q1`, ISO week `YYYY-W07` or year `YYYY`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from services.errors import InvalidInputError
 
 RELATIVE_HELP = (
-    "today, yesterday, tomorrow, start_of_week, start_of_month, this_week, this_month, "
-    "last_month, next_month, this_year, -14d, +2w, +3m, next_14_days, last_30_days"
+    "YYYY-MM, YYYY-Q1, YYYY, today, yesterday, tomorrow, start_of_week, start_of_month, "
+    "this_week, this_month, last_month, this_quarter, last_quarter, this_year, -14d, +2w, "
+    "+3m, next_14_days, last_30_days, last_3_months"
 )
 _OFFSET = re.compile(r"^([+-])(\d{1,4})([dwmy])$")
-_WINDOW = re.compile(r"^(next|last)_(\d{1,4})_(days|weeks)$")
-_PERIOD = re.compile(r"^(this|last|next)_(week|month|year)$")
+_WINDOW = re.compile(r"^(next|last)_(\d{1,4})_(days|weeks|months)$")
+_PERIOD = re.compile(r"^(this|last|next)_(week|month|quarter|year)$")
+_WHOLE = re.compile(r"^(\d{4})(?:-(\d{2})|-q([1-4])|-w(\d{2}))?$")
 
 
 def today_in(time_zone: str | None, now: datetime | None = None) -> date:
@@ -69,6 +73,9 @@ class DateResolver:
             InvalidInputError: `value` is neither a date nor a relative date this knows.
         """
         text = (value or "").strip()
+        found = _whole(text.lower())
+        if found is not None:
+            return found
         try:
             day = date.fromisoformat(text[:10])
             return day, day
@@ -105,6 +112,8 @@ class DateResolver:
             "end_of_week": monday + timedelta(days=6),
             "start_of_month": today.replace(day=1),
             "end_of_month": _month_end(today),
+            "start_of_quarter": _period(today, "quarter", 0)[0],
+            "end_of_quarter": _period(today, "quarter", 0)[1],
             "start_of_year": date(today.year, 1, 1),
             "end_of_year": date(today.year, 12, 31),
         }
@@ -116,8 +125,9 @@ class DateResolver:
             return day, day
         if match := _WINDOW.match(text):
             way, amount, unit = match.groups()
-            length = timedelta(days=int(amount) * (7 if unit == "weeks" else 1))
-            return (today, today + length) if way == "next" else (today - length, today)
+            step = int(amount) * (1 if way == "next" else -1)
+            other = _shift(today, step, unit[0])
+            return (today, other) if way == "next" else (other, today)
         if match := _PERIOD.match(text):
             which, unit = match.groups()
             step = {"this": 0, "last": -1, "next": 1}[which]
@@ -141,12 +151,38 @@ def _month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def _whole(text: str) -> tuple[date, date] | None:
+    """`YYYY-MM`, `YYYY-Qn`, `YYYY-Wnn` (ISO week) or `YYYY` as its first and last day,
+    or None."""
+    match = _WHOLE.match(text)
+    if match is None:
+        return None
+    year, month, quarter, week = match.groups()
+    if week is not None:
+        try:
+            monday = date.fromisocalendar(int(year), int(week), 1)
+        except ValueError:
+            return None
+        return monday, monday + timedelta(days=6)
+    if month is not None:
+        if not 1 <= int(month) <= 12:
+            return None
+        start = date(int(year), int(month), 1)
+        return start, _month_end(start)
+    if quarter is not None:
+        start = date(int(year), 3 * int(quarter) - 2, 1)
+        return start, _month_end(_shift(start, 2, "m"))
+    return date(int(year), 1, 1), date(int(year), 12, 31)
+
+
 def _period(today: date, unit: str, step: int) -> tuple[date, date]:
     if unit == "week":
         start = today - timedelta(days=today.weekday()) + timedelta(weeks=step)
         return start, start + timedelta(days=6)
-    if unit == "month":
-        start = _shift(today.replace(day=1), step, "m")
-        return start, _month_end(start)
+    if unit in ("month", "quarter"):
+        months = 3 if unit == "quarter" else 1
+        first = today.replace(day=1, month=(today.month - 1) // months * months + 1)
+        start = _shift(first, step * months, "m")
+        return start, _month_end(_shift(start, months - 1, "m"))
     year = today.year + step
     return date(year, 1, 1), date(year, 12, 31)

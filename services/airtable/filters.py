@@ -33,6 +33,7 @@ from pyairtable.formulas import (
 from pyairtable.formulas import Field as F
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
+from services.airtable.aliases import DIRECTIONS, OPERATORS, taking
 from services.airtable.dates import DateResolver, today_in
 from services.airtable.schema import DATE_TYPES, NUMBER_TYPES, FieldSchema, TableSchema
 from services.errors import InvalidInputError
@@ -55,6 +56,7 @@ Operator = Literal[
     "is_any_of",
     "is_none_of",
 ]
+Direction = Literal["asc", "desc"]
 
 
 def as_text(value: object) -> object:
@@ -90,16 +92,17 @@ class Condition(BaseModel):
     """One test on one field."""
 
     field: str = Field(description="Field name exactly as describe_table lists it.")
-    op: Operator = Field(
+    op: Annotated[Operator, taking(Operator, OPERATORS)] = Field(
         description=(
             "equals / not_equals (text ignores case; linked records match by name); "
             "contains / not_contains (text, multiple selects, linked records); "
             "gt, gte, lt, lte (numbers, dates); on, before, after (dates); "
             "between (numbers or dates, inclusive: value..value_to); is_empty / is_not_empty "
-            "(no value); is_any_of / is_none_of (values list). A date value is YYYY-MM-DD or "
-            "relative (today, -14d, +2w, start_of_month; periods like this_month or "
-            "next_14_days: 'on' means within, 'before' before its first day, 'after' after "
-            "its last), resolved in the person's time zone."
+            "(no value); is_any_of / is_none_of (values list). A date value is YYYY-MM-DD, "
+            "a period (month 2026-03, quarter 2026-Q1, year 2026) or relative (today, -14d, "
+            "+2w, start_of_month; periods like this_month, last_quarter or next_14_days); "
+            "for a period 'on' means within, 'before' before its first day, 'after' after "
+            "its last; resolved in the person's time zone."
         )
     )
     value: Text | None = Field(
@@ -123,7 +126,9 @@ class SortKey(BaseModel):
     """One sort key."""
 
     field: str = Field(description="Field name to sort by.")
-    direction: Literal["asc", "desc"] = Field(default="asc", description="asc or desc.")
+    direction: Annotated[Direction, taking(Direction, DIRECTIONS)] = Field(
+        default="asc", description="asc or desc."
+    )
 
 
 def build_formula(

@@ -52,7 +52,7 @@ from services.errors import InvalidInputError
 Match = Literal["all", "any"]
 DEFAULT_COLUMNS = 6
 MAX_LIMIT = 100
-MAX_TIES = 10  # rows past a sorted search's limit shown because they tie with its last
+MAX_TIES = 10  # rows (or groups) past a limit shown because they tie with the last
 LINKS_NAMED = 20  # linked records named per cell of a single record; the rest are counted
 
 
@@ -92,6 +92,7 @@ class Aggregation:
     share: bool = False  # groups carry their part of the whole
     dates: str = ""
     searched: tuple[str, ...] = ()
+    ties: int = 0  # groups past max_groups shown because they tie with the last on value
 
 
 class RecordQueries:
@@ -218,13 +219,14 @@ class RecordQueries:
         found = self._named(user_id, base_id, grouping, found, before_order=order == "group")
         ordered = order_groups(found, order)
         kept = ordered[: max(1, max_groups)]
-        kept = self._named(user_id, base_id, grouping, kept, before_order=order != "group")
+        ties = _group_ties(ordered[len(kept) :], kept) if order != "group" else []
+        kept = self._named(user_id, base_id, grouping, kept + ties, before_order=order != "group")
         return Aggregation(
             base_id, schema, metric, target, grouping[0] if grouping else None, kept, total,
             len(ordered) - len(kept), then_by=grouping[1] if len(grouping) > 1 else None,
             expression=computed.text if computed else None,
             p=p if metric == "percentile" else None, share=share, dates=dates.echo(),
-            searched=tuple(compiled.searched),
+            searched=tuple(compiled.searched), ties=len(ties),
         )  # fmt: skip
 
     def _named(
@@ -362,6 +364,19 @@ def _ties(after: list[RecordDict], rows: list[RecordDict], keys: list[str]) -> l
         if [record["fields"].get(k) for k in keys] != last:
             break
         tied.append(record)
+    return tied
+
+
+def _group_ties(after: list[GroupResult], kept: list[GroupResult]) -> list[GroupResult]:
+    """The groups after those kept that tie with the last kept on value (up to `MAX_TIES`):
+    a top three cut in the middle of a tie would leave equals out unsaid."""
+    if not kept or kept[-1].value is None:
+        return []
+    tied = []
+    for group in after[:MAX_TIES]:
+        if group.value != kept[-1].value:
+            break
+        tied.append(group)
     return tied
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pyairtable.formulas import AND, CONCATENATE, FIND, GT, LOWER, NOT, OR, Formula, FunctionCall
 from pyairtable.formulas import Field as F
 from pydantic import BaseModel, Field, model_validator
 
+from services.airtable.aliases import GROUP_MATCHES, MATCHES, TEXT_MATCHES, taking
 from services.airtable.dates import DateResolver
 from services.airtable.filters import Condition, condition_formula
 from services.airtable.schema import FieldSchema, TableSchema
@@ -25,6 +26,9 @@ from services.errors import InvalidInputError
 
 Match = Literal["all", "any"]
 GroupMatch = Literal["all", "any", "not"]
+TextMatch = Literal["phrase", "all_words", "any_word"]
+MatchArg = Annotated[Match, taking(Match, MATCHES)]  # what a model sends: "and" is all
+GroupMatchArg = Annotated[GroupMatch, taking(GroupMatch, GROUP_MATCHES)]
 TEXT_TYPES = frozenset(
     {"singleLineText", "multilineText", "richText", "email", "url", "phoneNumber", "singleSelect"}
 )
@@ -35,14 +39,14 @@ _GROUP_MATCH = "all: every item holds; any: at least one holds; not: none of the
 class Subgroup(BaseModel):
     """Conditions combined one way, inside a group."""
 
-    match: GroupMatch = Field(default="all", description=_GROUP_MATCH)
+    match: GroupMatchArg = Field(default="all", description=_GROUP_MATCH)
     conditions: list[Condition] = Field(description="The conditions.")
 
 
 class FilterGroup(BaseModel):
     """Conditions and subgroups combined one way, e.g. any of (Stage is Won, Amount > 5000)."""
 
-    match: GroupMatch = Field(default="all", description=_GROUP_MATCH)
+    match: GroupMatchArg = Field(default="all", description=_GROUP_MATCH)
     conditions: list[Condition] = Field(default_factory=list, description="The conditions.")
     groups: list[Subgroup] = Field(default_factory=list, description="Nested subgroups.")
 
@@ -61,7 +65,7 @@ class TextSearch(BaseModel):
         description="Fields to look in; empty: every text, long text, email, URL, phone and "
         "select field of the table.",
     )
-    match: Literal["phrase", "all_words", "any_word"] = Field(
+    match: Annotated[TextMatch, taking(TextMatch, TEXT_MATCHES)] = Field(
         default="phrase",
         description="phrase: the text as written in one field; all_words: each word somewhere "
         "in those fields; any_word: at least one word.",

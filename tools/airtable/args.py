@@ -3,12 +3,14 @@ default and the description the model reads). Each tool's body takes its model."
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from services.airtable.aggregate import DateBucket, GroupOrder, Metric
+from services.airtable.aliases import DATE_BUCKETS, GROUP_ORDERS, METRICS, taking
 from services.airtable.filters import Condition, SortKey, Text
-from services.airtable.where import FilterGroup, TextSearch
+from services.airtable.where import FilterGroup, MatchArg, TextSearch
 
 _BASE = "Base ID (starts with app). Leave empty for the base in scope."
 _TABLE = "Table name (or ID) as describe_table lists it."
@@ -36,7 +38,7 @@ class DescribeTableArgs(BaseArgs):
 class SearchArgs(BaseArgs):
     table: str = Field(description=_TABLE)
     filters: list[Condition] = Field(default_factory=list, description=_FILTERS)
-    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    match: MatchArg = Field(default="all", description=_MATCH)
     groups: list[FilterGroup] = Field(default_factory=list, description=_GROUPS)
     text_search: TextSearch | None = Field(default=None, description=_TEXT)
     fields: list[str] = Field(
@@ -63,9 +65,7 @@ class SearchArgs(BaseArgs):
 
 class AggregateArgs(BaseArgs):
     table: str = Field(description=_TABLE)
-    metric: Literal[
-        "count", "count_distinct", "sum", "avg", "median", "percentile", "min", "max"
-    ] = Field(
+    metric: Annotated[Metric, taking(Metric, METRICS)] = Field(
         description="count records; count_distinct: how many different values `field` takes; "
         "sum/avg/median/percentile (numbers) or min/max (numbers, dates) of `field` or of "
         "`expression`."
@@ -89,8 +89,10 @@ class AggregateArgs(BaseArgs):
         description="Second grouping field: one result per (group_by, then_by) pair, e.g. "
         "Owner then Stage.",
     )
-    date_bucket: Literal["day", "month", "year"] | None = Field(
-        default=None, description="When grouping by a date field: group by day, month or year."
+    date_bucket: Annotated[DateBucket, taking(DateBucket, DATE_BUCKETS)] | None = Field(
+        default=None,
+        description="When grouping by a date field: group by day, week (labelled by its "
+        "Monday), month, quarter (2026-Q1) or year.",
     )
     share: bool = Field(
         default=False,
@@ -98,10 +100,10 @@ class AggregateArgs(BaseArgs):
         "its group_by group: Won deals' share per Owner is each owner's win rate).",
     )
     filters: list[Condition] = Field(default_factory=list, description=_FILTERS)
-    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    match: MatchArg = Field(default="all", description=_MATCH)
     groups: list[FilterGroup] = Field(default_factory=list, description=_GROUPS)
     text_search: TextSearch | None = Field(default=None, description=_TEXT)
-    order: Literal["value_desc", "value_asc", "group"] | None = Field(
+    order: Annotated[GroupOrder, taking(GroupOrder, GROUP_ORDERS)] | None = Field(
         default=None,
         description="Group order: largest value first (default), smallest first, or by group name "
         "(default with date_bucket or then_by).",
@@ -154,7 +156,7 @@ class UpdateArgs(BaseArgs):
         default_factory=list,
         description="Instead of IDs: change every record matching these conditions.",
     )
-    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    match: MatchArg = Field(default="all", description=_MATCH)
     set_fields: list[FieldValue] = Field(
         default_factory=list, description="With filters: the values to set on every match."
     )
@@ -174,7 +176,7 @@ class DeleteArgs(BaseArgs):
     filters: list[Condition] = Field(
         default_factory=list, description="Instead of IDs: delete every record matching these."
     )
-    match: Literal["all", "any"] = Field(default="all", description=_MATCH)
+    match: MatchArg = Field(default="all", description=_MATCH)
 
 
 def field_values(values: list[FieldValue]) -> dict[str, Any]:

@@ -153,7 +153,10 @@ def aggregation_text(agg: Aggregation) -> str:
     if agg.group_by is None:
         return "\n".join([f"{head}: {_number(agg.total.value)}.", *notes])
     by = agg.group_by.name + (f" then {agg.then_by.name}" if agg.then_by else "")
-    lines = [f"{head}, by {by} ({len(agg.groups) + agg.hidden_groups} groups):", *notes]
+    count = f"{len(agg.groups) + agg.hidden_groups} groups"
+    if agg.ties:
+        count += f"; the last {agg.ties} shown past max_groups tie with the group before"
+    lines = [f"{head}, by {by} ({count}):", *notes]
     counting = agg.metric == "count" and agg.field is None and agg.expression is None
     keys = [agg.group_by.name] + ([agg.then_by.name] if agg.then_by else [])
     columns = [*keys, *([] if counting else [_column(agg)]), "records"]

@@ -59,5 +59,6 @@ def validation_message(error: ValidationError) -> str:
     problems = []
     for item in error.errors()[:5]:
         where = ".".join(str(part) for part in item.get("loc", ()))
-        problems.append(f"{where}: {item.get('msg', 'invalid')}")
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
     return "Invalid arguments: " + "; ".join(problems)

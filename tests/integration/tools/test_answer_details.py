@@ -3,6 +3,7 @@ worked out, linked records and attachments in full, when records were added, tie
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -163,3 +164,70 @@ def test_search__takes_a_list_in_value_for_any_of_and_a_plain_string_as_text_sea
         text_search={"text": "renewals"},
     )
     assert plain.artifact["total"] == spelled.artifact["total"] > 0
+
+
+def test_aggregate__groups_dates_by_week_and_by_quarter(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    def by(bucket: str) -> ToolMessage:
+        return _call(
+            tools["aggregate_records"],
+            member.id,
+            INVENTORY,
+            table="Orders",
+            metric="sum",
+            field="Order Total",
+            group_by="Order Date",
+            date_bucket=bucket,
+            max_groups=200,
+        )
+
+    weeks, months, quarters = by("week"), by("month"), by("quarter")
+    for result in (weeks, quarters):
+        assert result.artifact["hidden_groups"] == 0
+        assert sum(g["records"] for g in result.artifact["groups"]) == 800  # every order
+    mondays = [date.fromisoformat(g["group"]) for g in weeks.artifact["groups"]]
+    assert all(day.weekday() == 0 for day in mondays)
+    assert mondays == sorted(mondays)
+    first = weeks.artifact["groups"][1]
+    sunday = date.fromisoformat(first["group"]) + timedelta(days=6)
+    week_orders = _call(
+        tools["aggregate_records"],
+        member.id,
+        INVENTORY,
+        table="Orders",
+        metric="count",
+        filters=[
+            {"field": "Order Date", "op": "between", "value": first["group"],
+             "value_to": sunday.isoformat()},
+        ],
+    )  # fmt: skip
+    assert week_orders.artifact["total"]["value"] == first["records"]
+    per_quarter: dict[str, float] = {}
+    for g in months.artifact["groups"]:
+        year, month = g["group"].split("-")
+        key = f"{year}-Q{(int(month) - 1) // 3 + 1}"
+        per_quarter[key] = per_quarter.get(key, 0) + g["value"]
+    shown = {g["group"]: g["value"] for g in quarters.artifact["groups"]}
+    assert shown.keys() == per_quarter.keys()
+    assert all(abs(shown[k] - per_quarter[k]) < 0.01 for k in shown)
+    assert f"{next(iter(shown))}|" in quarters.text
+
+
+def test_aggregate__groups_cut_by_max_groups_keep_those_that_tie_with_the_last(
+    tools: dict[str, BaseTool], member: User
+) -> None:
+    args = {"table": "Suppliers", "metric": "count", "group_by": "Country"}
+    top = _call(tools["aggregate_records"], member.id, INVENTORY, **args, max_groups=3)
+    counts = [g["records"] for g in top.artifact["groups"]]
+    assert counts == [5, 5, 3, 3, 3, 3]  # Brazil and Japan, then four countries with three
+    assert "(11 groups; the last 3 shown past max_groups tie with the group before)" in top.text
+    assert top.artifact["hidden_groups"] == 5
+    assert "5 more groups not shown" in top.text
+    by_name = _call(
+        tools["aggregate_records"], member.id, INVENTORY, **args, max_groups=3, order="group"
+    )
+    assert len(by_name.artifact["groups"]) == 3
+    cut_clean = _call(tools["aggregate_records"], member.id, INVENTORY, **args, max_groups=2)
+    assert "past max_groups" not in cut_clean.text
+    assert len(cut_clean.artifact["groups"]) == 2

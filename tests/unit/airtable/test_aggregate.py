@@ -40,6 +40,9 @@ def test_group_keys__one_per_item_empty_and_date_buckets() -> None:
     assert group_keys(None) == ["(empty)"]
     assert group_keys(0) == ["0"]
     assert group_keys("2026-05-17", bucket="month") == ["2026-05"]
+    assert group_keys("2026-05-17", bucket="week") == ["2026-05-11"]  # its Monday
+    assert group_keys("2026-05-11T09:30:00.000Z", bucket="week") == ["2026-05-11"]
+    assert group_keys(["2026-05-17", "2026-08-01"], bucket="quarter") == ["2026-Q2", "2026-Q3"]
     assert group_keys({"name": "Ana", "id": "usr1"}) == ["Ana"]
 
 

@@ -39,6 +39,19 @@ TODAY = date(2026, 12, 9)  # a Wednesday
         ("next_2_weeks", "2026-12-09", "2026-12-23"),
         ("2026-05-17", "2026-05-17", "2026-05-17"),
         ("2026-05-17T23:00:00.000Z", "2026-05-17", "2026-05-17"),
+        ("2026-03", "2026-03-01", "2026-03-31"),
+        ("2024-02", "2024-02-01", "2024-02-29"),
+        ("2026-Q1", "2026-01-01", "2026-03-31"),
+        ("2026-q4", "2026-10-01", "2026-12-31"),
+        ("2026-W10", "2026-03-02", "2026-03-08"),
+        ("2026", "2026-01-01", "2026-12-31"),
+        ("this_quarter", "2026-10-01", "2026-12-31"),
+        ("last_quarter", "2026-07-01", "2026-09-30"),
+        ("next_quarter", "2027-01-01", "2027-03-31"),
+        ("start_of_quarter", "2026-10-01", "2026-10-01"),
+        ("end_of_quarter", "2026-12-31", "2026-12-31"),
+        ("last_3_months", "2026-09-09", "2026-12-09"),
+        ("next_2_months", "2026-12-09", "2027-02-09"),
     ],
 )
 def test_span__resolves_each_form(value: str, first: str, last: str) -> None:
@@ -51,6 +64,17 @@ def test_span__resolves_each_form(value: str, first: str, last: str) -> None:
 def test_span__month_offsets_keep_the_day_or_take_the_last_one() -> None:
     assert DateResolver(date(2026, 1, 31)).span("+1m", "Due")[0] == date(2026, 2, 28)
     assert DateResolver(date(2024, 2, 29)).span("+1y", "Due")[0] == date(2025, 2, 28)
+
+
+def test_span__last_quarter_in_the_first_quarter_is_last_years_fourth() -> None:
+    resolver = DateResolver(date(2026, 2, 14))
+    assert resolver.span("last_quarter", "Due") == (date(2025, 10, 1), date(2025, 12, 31))
+    assert resolver.span("this_quarter", "Due") == (date(2026, 1, 1), date(2026, 3, 31))
+
+
+def test_span__refuses_a_month_that_does_not_exist() -> None:
+    with pytest.raises(InvalidInputError, match=r'"2026-13" is not a date for Due'):
+        DateResolver(TODAY).span("2026-13", "Due")
 
 
 def test_echo__lists_only_the_relative_values_with_their_dates() -> None:
