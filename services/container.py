@@ -238,18 +238,12 @@ def build_services(settings: Settings) -> Services:
     airtable_webhooks.also_watch(mirrors.watched)
     mirrors.on_change(airtable_webhooks.follow)
     chat_models = ChatModelFactory(settings, guard, metrics)
-    sync_engines = SqlEngines(engine)
-    sync_jobs = SyncJobs(
-        sessions,
-        gateway,
-        TokenCipher(settings.encryption_key.get_secret_value()),
-        sync_engines,
+    sync = _sync(
+        settings, engine, client, sessions, gateway, events, engine_client, mirrors, mirror_store
     )
     # Sync jobs' tables get Airtable webhooks too; a change there asks for a run.
-    sync_changes = ChangeRequests(client, prefix=prefix)
-    gateway.feed.subscribe(SyncTriggers(sessions, sync_changes).on_changes)
-    airtable_webhooks.also_watch(sync_jobs.watched)
-    sync_jobs.on_change(airtable_webhooks.follow)
+    airtable_webhooks.also_watch(sync.jobs.watched)
+    sync.jobs.on_change(airtable_webhooks.follow)
     return Services(
         settings=settings,
         engine=engine,
@@ -308,31 +302,62 @@ def build_services(settings: Settings) -> Services:
         mirror_queries=mirror_queries,
         mirror_sync=mirror_sync,
         mirror_store=mirror_store,
-        sync_jobs=sync_jobs,
-        sync=SyncService(
-            sessions,
-            sync_jobs,
-            gateway,
-            sync_engines,
-            events,
-            full_scan_every=settings.sync_full_scan_every_runs,
-            alert_after_failures=settings.sync_alert_after_failures,
-            mirrors=MirrorReads(
-                mirrors.registry,
-                mirror_store,
-                behind_after_seconds=settings.mirror_behind_seconds,
-            ),
-        ),
-        sync_conflicts=ConflictInbox(sessions, sync_jobs),
-        sync_engines=sync_engines,
-        sync_launcher=SyncLauncher(
-            sessions,
-            sync_jobs,
-            engine_client,
-            sync_changes,
-            debounce_seconds=settings.sync_change_debounce_seconds,
+        sync_jobs=sync.jobs,
+        sync=sync.service,
+        sync_conflicts=sync.conflicts,
+        sync_engines=sync.engines,
+        sync_launcher=sync.launcher,
+    )
+
+
+@dataclass(frozen=True)
+class _Sync:
+    jobs: SyncJobs
+    service: SyncService
+    conflicts: ConflictInbox
+    engines: SqlEngines
+    launcher: SyncLauncher
+
+
+def _sync(
+    settings: Settings,
+    engine: Engine,
+    client: redis.Redis,
+    sessions: sessionmaker[Session],
+    gateway: AirtableGateway,
+    events: EventBus,
+    engine_client: EngineClient,
+    mirrors: Mirrors,
+    mirror_store: MirrorStore,
+) -> _Sync:
+    """Sync jobs, their runs, conflict inbox and launcher; an Airtable change to a synced
+    table asks for a run."""
+    engines = SqlEngines(engine)
+    jobs = SyncJobs(
+        sessions, gateway, TokenCipher(settings.encryption_key.get_secret_value()), engines
+    )
+    changes = ChangeRequests(client, prefix=settings.redis_key_prefix)
+    gateway.feed.subscribe(SyncTriggers(sessions, changes).on_changes)
+    service = SyncService(
+        sessions,
+        jobs,
+        gateway,
+        engines,
+        events,
+        full_scan_every=settings.sync_full_scan_every_runs,
+        alert_after_failures=settings.sync_alert_after_failures,
+        mirrors=MirrorReads(
+            mirrors.registry, mirror_store, behind_after_seconds=settings.mirror_behind_seconds
         ),
     )
+    launcher = SyncLauncher(
+        sessions,
+        jobs,
+        engine_client,
+        changes,
+        debounce_seconds=settings.sync_change_debounce_seconds,
+    )
+    return _Sync(jobs, service, ConflictInbox(sessions, jobs), engines, launcher)
 
 
 def _is_admin_token(api_tokens: ApiTokenService, accounts: AccountService, token: str) -> bool:
