@@ -31,7 +31,8 @@ class QueryArgs(BaseModel):
             '(join a single link with JOIN "Projects" p ON p.id = t."Project"); select and '
             'multi-select fields are text (multi-selects joined with ", "); checkboxes are '
             "true/false; dates are ISO text (YYYY-MM-DD) and take EXTRACT(MONTH FROM x), "
-            "DATE_TRUNC('month', x) and x - INTERVAL '30 days' in either dialect."
+            "DATE_TRUNC('month', x) and x - INTERVAL '30 days' in either dialect; LIKE "
+            "ignores case."
         )
     )
     base_id: str | None = Field(default=None, description="Base ID; omit to use the base in scope.")

@@ -15,6 +15,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from services.mirrors.habits import kind, rewrite
 from services.mirrors.sqlite_dates import unit_name
 
 MAX_LABEL_BYTES = 63  # PostgreSQL's longest column name
@@ -28,6 +29,7 @@ def same_on_both(statement: exp.Expression, text: str, dialect: str) -> None:
     if dialect == "sqlite":
         _percentiles_for_sqlite(statement)
         _dates_for_sqlite(statement)
+    rewrite(statement, dialect)
 
 
 def label_expressions(statement: exp.Expression) -> None:
@@ -47,11 +49,15 @@ def label_expressions(statement: exp.Expression) -> None:
         for division in written.find_all(exp.Div):
             division.set("safe", None)
             division.set("typed", None)
-        for trunc in list(written.find_all(exp.TimestampTrunc)):  # PostgreSQL's DATE_TRUNC
-            unit = exp.Literal.string(trunc.args["unit"].name)
-            trunc.replace(exp.DateTrunc(unit=unit, this=trunc.this))
+        written = written.transform(_date_trunc)  # PostgreSQL's DATE_TRUNC, as SQLite's
         label = written.sql().encode()[:MAX_LABEL_BYTES].decode(errors="ignore")
         select.expressions[index] = exp.alias_(item, label, quoted=True)
+
+
+def _date_trunc(node: exp.Expression) -> exp.Expression:
+    if not isinstance(node, exp.TimestampTrunc):
+        return node
+    return exp.DateTrunc(unit=exp.Literal.string(node.args["unit"].name), this=node.this)
 
 
 def _nulls_last(statement: exp.Expression, text: str, dialect: str) -> None:
@@ -74,19 +80,23 @@ _TRUTHS |= {"false": False, "f": False, "no": False, "0": False}
 
 
 def _kind(node: Any) -> str | None:
-    return node.meta.get("kind") if isinstance(node, exp.Column) else None
+    return kind(node)
 
 
 def _typed_operands(statement: exp.Expression, dialect: str) -> None:
     """Checkboxes compared with 'true', 1 or 0 mean true/false on both databases; a date
     minus a date is days on both; a date read as text (LIKE, substr) is its ISO text."""
-    for node in list(statement.find_all(exp.EQ, exp.NEQ)):
-        for side, other in (("this", "expression"), ("expression", "this")):
-            value = node.args.get(other)
-            if _kind(node.args.get(side)) == "boolean" and isinstance(value, exp.Literal):
-                truth = _TRUTHS.get(str(value.this).strip().lower())
-                if truth is not None:
-                    value.replace(exp.true() if truth else exp.false())
+    for node in list(statement.find_all(exp.EQ, exp.NEQ, exp.In)):
+        pairs = [("this", "expression"), ("expression", "this")]
+        values = [node.args.get(o) for s, o in pairs if _kind(node.args.get(s)) == "boolean"]
+        if isinstance(node, exp.In) and _kind(node.this) == "boolean":
+            values = list(node.expressions)
+        for value in values:
+            if not isinstance(value, exp.Literal):
+                continue
+            truth = _TRUTHS.get(str(value.this).strip().lower())
+            if truth is not None:
+                value.replace(exp.true() if truth else exp.false())
     for minus in list(statement.find_all(exp.Sub)):
         if dialect == "sqlite" and _kind(minus.this) == _kind(minus.expression) == "date":
             for side in ("this", "expression"):

@@ -10,6 +10,7 @@ aliases. Every refusal is one line the model can correct from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.airtable.schema import TableSchema, suggest
 from services.errors import InvalidInputError
 from services.mirrors.columns import CREATED_COLUMN, ID_COLUMN
 from services.mirrors.dialects import label_expressions, same_on_both
+from services.mirrors.habits import READERS, normalize, refuse
 
 MAX_SQL_CHARS = 8_000
 
@@ -120,23 +122,61 @@ def check_query(
     """
     if len(text) > MAX_SQL_CHARS:
         raise QueryRefusedError(f"The query is longer than {MAX_SQL_CHARS} characters.")
-    statement = _parse(text, dialect)
-    for node in statement.walk():
-        if isinstance(node, _FORBIDDEN):
-            raise QueryRefusedError(
-                f"Only a read-only SELECT is allowed ({node.key.upper()} is not)."
-            )
-    _check_functions(statement)
-    label_expressions(statement)
-    used = _rewrite_names(statement, tables, unmirrored)
-    same_on_both(statement, text, dialect)
+    try:
+        statement = _parse(text, dialect)
+        for node in statement.walk():
+            if isinstance(node, _FORBIDDEN):
+                raise QueryRefusedError(
+                    f"Only a read-only SELECT is allowed ({node.key.upper()} is not)."
+                )
+        normalize(statement, dialect)
+        _check_functions(statement)
+        names = {n.casefold() for t in tables for n in t.field_names()}
+        habit = refuse(statement, dialect, names)
+        if habit:
+            raise QueryRefusedError(habit)
+        label_expressions(statement)
+        used = _rewrite_names(statement, tables, unmirrored)
+    except QueryRefusedError as exc:
+        spaced = _unquoted_spaced_name(text, tables)
+        if spaced is None:
+            raise
+        raise QueryRefusedError(
+            f'Names with spaces go in double quotes: write "{spaced}", not {spaced}.'
+        ) from exc
+    try:
+        same_on_both(statement, text, dialect)
+    except ValueError as exc:
+        raise QueryRefusedError(f"{exc}.") from exc
     return CheckedQuery(statement.sql(dialect=dialect), used)
+
+
+def _unquoted_spaced_name(text: str, tables: list[MirroredTable]) -> str | None:
+    """A table or field name with a space written without its double quotes (it then
+    reads as a name and an alias, or does not parse)."""
+    names = [t.table.name for t in tables] + [n for t in tables for n in t.field_names()]
+    for name in names:
+        if " " not in name:
+            continue
+        words = r"\s+".join(re.escape(w) for w in name.split())
+        if re.search(rf'(?<!["\w]){words}(?!["\w])', text, re.IGNORECASE):
+            return name
+    return None
+
+
+_TOP = re.compile(r"\bSELECT\s+(?:DISTINCT\s+)?TOP\s*\(?\s*(\d+)", re.IGNORECASE)
 
 
 def _parse(text: str, dialect: str) -> Any:
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        statements = [s for s in sqlglot.parse(text, read=READERS[dialect]) if s is not None]
     except (ParseError, TokenError) as exc:
+        top = _TOP.search(text)
+        if top:
+            raise QueryRefusedError(
+                f"SELECT TOP {top.group(1)} is SQL Server's: end the query with "
+                f"LIMIT {top.group(1)} instead."
+            ) from exc
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
         raise QueryRefusedError(f"The SQL does not parse: {first}") from exc
     if len(statements) != 1:

@@ -26,7 +26,7 @@ def unit_name(text: str) -> str:
     return _UNITS.get(name, name)
 
 
-def _read(value: Any) -> date | datetime | None:
+def read_moment(value: Any) -> date | datetime | None:
     """A stored date or date and time; None for anything else (PostgreSQL would fail)."""
     if not isinstance(value, str) or len(value) < 10:
         return None
@@ -51,7 +51,7 @@ def _write(moment: date | datetime, like: str) -> str:
 
 def date_part(unit: str, value: Any) -> float | int | None:
     """`EXTRACT(unit FROM value)` / `date_part('unit', value)` as PostgreSQL answers."""
-    moment = _read(value)
+    moment = read_moment(value)
     if moment is None:
         return None
     name = unit_name(unit)
@@ -83,7 +83,7 @@ def date_part(unit: str, value: Any) -> float | int | None:
 def date_trunc(unit: str, value: Any) -> str | None:
     """`DATE_TRUNC('unit', value)`: the start of its year, quarter, month, week, day, hour
     or minute, in the value's own form."""
-    moment = _read(value)
+    moment = read_moment(value)
     if moment is None:
         return None
     name = unit_name(unit)
@@ -114,7 +114,7 @@ def date_trunc(unit: str, value: Any) -> str | None:
 def date_shift(value: Any, amount: Any, unit: str) -> str | None:
     """`value + INTERVAL 'amount unit'` (a negative amount goes back), in the value's own
     form; a month or year step on the 31st ends on the month's last day, as in PostgreSQL."""
-    moment = _read(value)
+    moment = read_moment(value)
     try:
         count = float(amount)
     except (TypeError, ValueError):

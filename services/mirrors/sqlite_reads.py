@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from services.mirrors.sqlite_dates import date_part, date_shift, date_trunc
+from services.mirrors.sqlite_text import OrderedConcat, concat, concat_ws, split_part, to_char
 
 # SQLite's own functions a query may call (names as the authorizer reports them).
 SAFE_FUNCTIONS = frozenset(
@@ -28,7 +29,8 @@ SAFE_FUNCTIONS = frozenset(
         "char", "unicode", "quote", "concat", "concat_ws", "trunc", "octet_length",
         "stddev_samp", "stddev_pop", "variance_pop", "var_samp", "var_pop",
         "current_date", "current_time", "current_timestamp",
-        "date_part", "date_trunc", "date_shift",
+        "date_part", "date_trunc", "date_shift", "to_char", "split_part",
+        "string_agg_sorted",
     }
 )  # fmt: skip
 MAX_VALUE_BYTES = 1_000_000
@@ -165,6 +167,11 @@ def read_only(
         conn.create_function("date_part", 2, date_part, deterministic=True)
         conn.create_function("date_trunc", 2, date_trunc, deterministic=True)
         conn.create_function("date_shift", 3, date_shift, deterministic=True)
+        conn.create_function("to_char", 2, to_char, deterministic=True)
+        conn.create_function("split_part", 3, split_part, deterministic=True)
+        conn.create_function("concat", -1, concat, deterministic=True)
+        conn.create_function("concat_ws", -1, concat_ws, deterministic=True)
+        conn.create_aggregate("string_agg_sorted", -1, OrderedConcat)  # type: ignore[arg-type]
         for name, aggregate in _SPREADS.items():
             conn.create_aggregate(name, 1, aggregate)  # type: ignore[arg-type]
         deadline = time.monotonic() + timeout_seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,29 @@ PARITY = [
     'SELECT COUNT(*) FROM "Projects" WHERE "Due Date" > "Start Date" + INTERVAL \'90 days\'',
     'SELECT COUNT(*) FROM "Projects" WHERE "Due Date" - INTERVAL 2 WEEK < "Start Date" '
     'OR "Due Date" > "Start Date" + INTERVAL \'3\' MONTH',
+    # other dialects' habits, one meaning on both
+    'SELECT COUNT(*) FROM "Tasks" WHERE "Name" LIKE \'%api%\' OR "Notes" LIKE \'%QA%\'',
+    'SELECT "Status", ROUND(SUM("Estimate Hours") / 7, 2), TRUNC(AVG("Estimate Hours"), 1), '
+    'AVG("Estimate Hours")::numeric(10, 2) FROM "Tasks" GROUP BY 1 ORDER BY 1',
+    'SELECT COUNT(*) FROM "Tasks" WHERE "Due Date" BETWEEN CURRENT_DATE AND CURRENT_DATE + 7 '
+    'OR "Due Date" - 3 > NOW() OR "_created" >= CURRENT_DATE - 30',
+    'SELECT AVG(CURRENT_DATE - "Due Date"), '
+    'SUM(julianday("Due Date") - julianday(\'2026-01-01\')) FROM "Tasks"',
+    "SELECT COUNT(*) FROM \"Tasks\" WHERE \"Due Date\" >= date('now', '-30 days') "
+    "AND \"Due Date\" < date('now', 'start of month', '+1 month')",
+    "SELECT strftime('%Y-%m', \"Due Date\") AS m, strftime('%w', \"Due Date\") AS d, "
+    'TO_CHAR("Due Date", \'FMDay, Mon YYYY\') AS t, COUNT(*) FROM "Tasks" GROUP BY 1, 2, 3 '
+    "ORDER BY 1, 2",
+    "SELECT DATE_TRUNC('month', \"Due Date\"), DATE_PART('year', \"Due Date\"), COUNT(*) "
+    'FROM "Tasks" GROUP BY 1, 2 ORDER BY 1',
+    'SELECT p."Name", STRING_AGG(t."Name", \', \'), GROUP_CONCAT(DISTINCT t."Assignee"), '
+    'STRING_AGG(t."Priority", \'/\' ORDER BY t."Estimate Hours" DESC, t."Priority"), '
+    'ARRAY_AGG(DISTINCT t."Status") FROM "Projects" p JOIN "Tasks" t '
+    "ON p.id = ANY(string_to_array(t.\"Project\", ',')) WHERE t.\"Status\" = 'Blocked' "
+    "GROUP BY 1 ORDER BY 1",
+    'SELECT SPLIT_PART("Name", \' \', 1), CONCAT("Assignee", \' / \', "Priority"), COUNT(*) '
+    "FROM `Tasks` WHERE 'QA' = ANY(string_to_array(\"Tags\", ', ')) AND \"Done\" IN (1, 'true') "
+    "GROUP BY 1, 2 ORDER BY 1, 2",
 ]
 
 
@@ -124,7 +148,15 @@ def test_postgres__same_answers_and_column_names_as_sqlite(
 
 
 def _plain(row: tuple[object, ...]) -> tuple[object, ...]:
-    return tuple(round(float(v), 6) if isinstance(v, int | float) else v for v in row)
+    """Numbers to 6 places; a date as the ISO text the tool shows (SQLite keeps it so)."""
+    return tuple(
+        round(float(v), 6)
+        if isinstance(v, int | float)
+        else v.isoformat()
+        if isinstance(v, date)
+        else v
+        for v in row
+    )
 
 
 def test_postgres__a_cte_name_does_not_open_the_catalog(pg_mirrored: Services) -> None:

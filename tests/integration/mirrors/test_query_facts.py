@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -420,3 +420,44 @@ def _months_back(day: date) -> date:
     year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
     last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
     return date(year, month, min(day.day, last))
+
+
+def test_other_dialects_habits__answer_as_the_records_say(
+    demo_mirrors: Services, raw_api: Api
+) -> None:
+    """What models bring from other dialects: ILIKE-free LIKE, TO_CHAR and strftime, a
+    date plus days, STRING_AGG, membership through string_to_array, SPLIT_PART."""
+    tasks = records(raw_api, PROJECTS, "Tasks")
+    like = run(demo_mirrors, PROJECTS, 'SELECT COUNT(*) FROM "Tasks" WHERE "Name" LIKE \'%API%\'')
+    assert like.rows == [(sum(1 for t in tasks if "api" in t.get("Name", "").lower()),)]
+    due = [date.fromisoformat(t["Due Date"]) for t in tasks if "Due Date" in t]
+    months = run(
+        demo_mirrors,
+        PROJECTS,
+        "SELECT TO_CHAR(\"Due Date\", 'FMMonth YYYY') AS m, strftime('%w', \"Due Date\") AS d, "
+        'COUNT(*) FROM "Tasks" WHERE "Due Date" IS NOT NULL GROUP BY 1, 2',
+        max_rows=1000,
+    )
+    by_month = Counter((d.strftime("%B %Y"), str(d.isoweekday() % 7)) for d in due)
+    assert {(m, d): n for m, d, n in months.rows} == by_month
+    today = datetime.now(UTC).date()  # CURRENT_DATE is UTC's day on both databases
+    soon = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT COUNT(*) FROM "Tasks" WHERE "Due Date" BETWEEN CURRENT_DATE AND CURRENT_DATE + 7',
+    )
+    assert soon.rows == [(sum(1 for d in due if today <= d <= today + timedelta(days=7)),)]
+    lists = run(
+        demo_mirrors,
+        PROJECTS,
+        'SELECT "Assignee", STRING_AGG(DISTINCT "Priority", \', \'), SPLIT_PART("Assignee", '
+        "'a', 1) FROM \"Tasks\" WHERE 'QA' = ANY(string_to_array(\"Tags\", ', ')) GROUP BY 1",
+    )
+    priorities: dict[str, set[str]] = defaultdict(set)
+    for task in tasks:
+        if "QA" in task.get("Tags", []):
+            priorities[task["Assignee"]].add(task["Priority"])
+    assert {r[0]: r[1] for r in lists.rows} == {
+        a: ", ".join(sorted(p)) for a, p in priorities.items()
+    }
+    assert all(r[2] == r[0].split("a")[0] for r in lists.rows)

@@ -156,3 +156,29 @@ def test_percentile_descending__reads_from_the_top_on_sqlite() -> None:
         'SELECT PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY "Estimate Hours" DESC) FROM "Tasks"'
     )
     assert '-PERCENTILE_CONT(-("Tasks"."fldHours000000000"), 0.9)' in sql
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT 'Name', COUNT(*) FROM \"Tasks\" GROUP BY 'Name'", 'double quotes, as "Name"'),
+        ("SELECT \"Name\" FROM \"Tasks\" WHERE 'Name' = 'x'", 'double quotes, as "Name"'),
+        ("SELECT Estimate Hours FROM Tasks", 'write "Estimate Hours"'),
+        ('SELECT TOP 5 "Name" FROM "Tasks"', "end the query with LIMIT 5"),
+        ('SELECT AGE(CURRENT_DATE, "Name") FROM "Tasks"', "a date minus a date"),
+        ('SELECT "Name" FROM "Tasks" ORDER BY 1 FETCH FIRST 3 ROWS WITH TIES', "RANK()"),
+        ('SELECT "Name" FROM "Tasks" WHERE "Name" REGEXP \'x\'', "LIKE '%text%'"),
+    ],
+)
+def test_habits__without_one_meaning_are_refused_with_what_to_write(sql: str, message: str) -> None:
+    with pytest.raises(QueryRefusedError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check(sql)
+
+
+def test_habits__round_to_places_casts_to_numeric_on_postgres_and_like_ignores_case() -> None:
+    sql = check(
+        'SELECT ROUND(SUM("Estimate Hours"), 2) FROM `Tasks` WHERE "Name" LIKE \'%a%\'',
+        dialect="postgres",
+    )
+    assert 'ROUND(CAST(SUM("Tasks"."fldHours000000000") AS DECIMAL), 2)' in sql
+    assert "ILIKE '%a%'" in sql
