@@ -208,4 +208,9 @@ def _sqlite_message(exc: sqlite3.OperationalError, timeout: float) -> str:
         return "The query uses something that is not allowed (only reading the mirrored tables)."
     if "too big" in text:
         return "A value in the query grew too large."
+    if "user-defined function raised" in text:
+        return (
+            "The query failed: a function was given a value it cannot take (TO_CHAR and the "
+            "date functions take dates; round a number with ROUND(x, 2))."
+        )
     return f"The query failed: {text.splitlines()[0] if text else 'error'}"

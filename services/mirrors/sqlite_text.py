@@ -68,6 +68,9 @@ def _token(moment: date, token: str, fill: bool) -> str:
 def to_char(value: Any, pattern: Any) -> str | None:
     """`TO_CHAR(date, 'YYYY-MM')` as PostgreSQL formats a date or date and time (names in
     English, `FM` drops the padding, text in double quotes kept as it is)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A number's pattern (999.99) is not a date's: refuse rather than answer NULL.
+        raise ValueError("TO_CHAR formats dates here; round a number with ROUND(x, 2)")
     moment = read_moment(value)
     if moment is None or not isinstance(pattern, str):
         return None

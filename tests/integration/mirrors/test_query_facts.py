@@ -13,6 +13,7 @@ import pytest
 from pyairtable import Api
 
 from services.container import Services
+from services.errors import AppError
 from services.mirrors.queries import QueryAnswer
 
 CRM, PROJECTS, INVENTORY = "appDemoSalesCRM00", "appDemoProjects00", "appDemoInventory0"
@@ -461,3 +462,8 @@ def test_other_dialects_habits__answer_as_the_records_say(
         a: ", ".join(sorted(p)) for a, p in priorities.items()
     }
     assert all(r[2] == r[0].split("a")[0] for r in lists.rows)
+
+
+def test_to_char_of_a_number__is_refused_not_answered_null(demo_mirrors: Services) -> None:
+    with pytest.raises(AppError, match="ROUND"):
+        run(demo_mirrors, PROJECTS, 'SELECT TO_CHAR("Estimate Hours", \'999.99\') FROM "Tasks"')
