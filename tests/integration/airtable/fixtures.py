@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 from langchain.tools import ToolRuntime
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import BaseTool
 from pyairtable import Api
 
 from config.settings import Settings
@@ -102,6 +104,20 @@ def runtime_for(user_id: int, base_id: str | None = None) -> ToolRuntime[Assista
         tool_call_id="call-test",
         store=None,
     )
+
+
+def call_tool(tool: BaseTool, user_id: int, base_id: str | None, **args: Any) -> ToolMessage:
+    """`tool` called as the agent's tool node calls it: a tool call with the runtime."""
+    message = tool.invoke(
+        {
+            "type": "tool_call",
+            "id": "call-1",
+            "name": tool.name,
+            "args": {**args, "runtime": runtime_for(user_id, base_id)},
+        }
+    )
+    assert isinstance(message, ToolMessage)
+    return message
 
 
 @pytest.fixture(scope="session")

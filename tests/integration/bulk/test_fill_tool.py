@@ -3,34 +3,17 @@ back as a tool error the model can act on."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from langchain_core.messages import ToolMessage
-from langchain_core.tools import BaseTool
 
 from services.bulk.store import FillStatus
 from services.container import Services
 from services.orm import User
-from tests.integration.airtable.fixtures import runtime_for
+from tests.integration.airtable.fixtures import call_tool as call
 from tests.integration.bulk.conftest import OPTIONS, Contacts
 from tests.support.fake_gemini import FakeGeminiServer
 from tools.bulk import bulk_tools
 
 pytestmark = pytest.mark.sql
-
-
-def call(tool: BaseTool, user_id: int, base_id: str, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": tool.name,
-            "args": {**args, "runtime": runtime_for(user_id, base_id)},
-        }
-    )
-    assert isinstance(message, ToolMessage)
-    return message
 
 
 def test_fill_field__returns_a_card_and_starts_nothing(

@@ -16,8 +16,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from services.container import Services
 from services.orm import User
-from tests.integration.airtable.fixtures import FreshBase, runtime_for
-from tools.airtable import airtable_tools
+from tests.integration.airtable.fixtures import FreshBase
+from tests.integration.airtable.fixtures import call_tool as _call
 from tools.context import AssistantContext
 
 pytestmark = pytest.mark.sql
@@ -29,24 +29,6 @@ class ToolFake(GenericFakeChatModel):
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
-
-
-def _call(tool: BaseTool, user_id: int, base_id: str | None, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": tool.name,
-            "args": {**args, "runtime": runtime_for(user_id, base_id)},
-        }
-    )
-    assert isinstance(message, ToolMessage)
-    return message
-
-
-@pytest.fixture
-def tools(airtable_services: Services) -> dict[str, BaseTool]:
-    return {t.name: t for t in airtable_tools(airtable_services)}
 
 
 def test_tools__are_the_documented_set_with_model_facing_schemas(

@@ -10,30 +10,15 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
-from services.container import Services
 from services.orm import User
-from tests.integration.airtable.fixtures import runtime_for
-from tools.airtable import airtable_tools
+from tests.integration.airtable.fixtures import call_tool
 
 pytestmark = pytest.mark.sql
 PROJECTS, CRM, INVENTORY = "appDemoProjects00", "appDemoSalesCRM00", "appDemoInventory0"
 
 
-@pytest.fixture
-def tools(airtable_services: Services) -> dict[str, BaseTool]:
-    return {t.name: t for t in airtable_tools(airtable_services)}
-
-
 def _call(tool: BaseTool, user_id: int, base_id: str, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": tool.name,
-            "args": {**args, "runtime": runtime_for(user_id, base_id)},
-        }
-    )
-    assert isinstance(message, ToolMessage)
+    message = call_tool(tool, user_id, base_id, **args)
     assert message.status != "error", message.content
     return message
 

@@ -7,34 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
-from services.container import Services
 from services.orm import User
-from tests.integration.airtable.fixtures import runtime_for
-from tools.airtable import airtable_tools
+from tests.integration.airtable.fixtures import call_tool as _call
 
 pytestmark = pytest.mark.sql
 CRM, INVENTORY = "appDemoSalesCRM00", "appDemoInventory0"
-
-
-@pytest.fixture
-def tools(airtable_services: Services) -> dict[str, BaseTool]:
-    return {t.name: t for t in airtable_tools(airtable_services)}
-
-
-def _call(tool: BaseTool, user_id: int, base_id: str, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": tool.name,
-            "args": {**args, "runtime": runtime_for(user_id, base_id)},
-        }
-    )
-    assert isinstance(message, ToolMessage)
-    return message
 
 
 def _count(tools: dict[str, BaseTool], user_id: int, *filters: dict[str, Any]) -> int:

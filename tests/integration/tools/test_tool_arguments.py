@@ -9,19 +9,12 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
-from services.container import Services
 from services.orm import User
 from tests.integration.airtable.fixtures import runtime_for
-from tools.airtable import airtable_tools
 from tools.airtable.args import SearchArgs
 
 pytestmark = pytest.mark.sql
 PROJECTS = "appDemoProjects00"
-
-
-@pytest.fixture
-def tools(airtable_services: Services) -> dict[str, BaseTool]:
-    return {t.name: t for t in airtable_tools(airtable_services)}
 
 
 def test_tools__declare_parameters_only_in_their_args_models(
