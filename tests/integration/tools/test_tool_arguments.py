@@ -10,7 +10,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from services.orm import User
-from tests.integration.airtable.fixtures import runtime_for
+from tests.integration.airtable.fixtures import call_tool
 from tools.airtable.args import SearchArgs
 
 pytestmark = pytest.mark.sql
@@ -40,13 +40,4 @@ def test_search__a_default_declared_only_in_the_model_reaches_the_body(
 
 
 def _call(tool: BaseTool, user_id: int, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": tool.name,
-            "args": {**args, "runtime": runtime_for(user_id, PROJECTS)},
-        }
-    )
-    assert isinstance(message, ToolMessage)
-    return message
+    return call_tool(tool, user_id, PROJECTS, **args)

@@ -14,7 +14,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from emulator.seed import PROJECT_TRACKER_ID
 from services.container import Services
 from services.orm import User
-from tests.integration.airtable.fixtures import runtime_for
+from tests.integration.airtable.fixtures import call_tool
 from tests.support.accounts import make_user
 from tools.workflows import workflow_tools
 
@@ -43,16 +43,7 @@ DEFINITION: dict[str, Any] = {
 
 
 def _call(tool: BaseTool, user_id: int, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": tool.name,
-            "args": {**args, "runtime": runtime_for(user_id, PROJECT_TRACKER_ID)},
-        }
-    )
-    assert isinstance(message, ToolMessage)
-    return message
+    return call_tool(tool, user_id, PROJECT_TRACKER_ID, **args)
 
 
 @pytest.fixture
