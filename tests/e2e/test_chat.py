@@ -138,7 +138,9 @@ def test_chat__plain_steps_failed_step_hidden_ids_and_confirmed_delete(
     expect(page.get_by_text("Here are three tasks.", exact=True)).to_be_visible(timeout=30_000)
 
     found = page.get_by_test_id("stExpander").filter(has_text="Searched records in Tasks")
-    expect(found.get_by_test_id("stExpanderIconCheck")).to_be_visible()
+    # The finished step is drawn by the rerun after the turn (and its title): under the
+    # full suite that can take longer than the default 5 s.
+    expect(found.get_by_test_id("stExpanderIconCheck")).to_be_visible(timeout=20_000)
     found.get_by_text("Searched records in Tasks").click()
     details = found.get_by_test_id("stExpander").filter(has_text="Details")
     expect(details).to_be_visible()
