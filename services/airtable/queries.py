@@ -7,10 +7,11 @@ the records shown only.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pyairtable.api.types import RecordDict
 
@@ -49,6 +50,7 @@ from services.airtable.schema import (
 from services.airtable.where import FilterGroup, TextSearch, Where, compile_where
 from services.errors import InvalidInputError
 
+T = TypeVar("T")
 Match = Literal["all", "any"]
 DEFAULT_COLUMNS = 6
 MAX_LIMIT = 100
@@ -142,7 +144,8 @@ class RecordQueries:
             listed.extend(page)
         start = page_start([r["id"] for r in listed], position) if position else 0
         rows = listed[start : start + limit]
-        ties = _ties(listed[start + limit :], rows, keys)
+        last = rows[-1] if rows and keys else None
+        ties = _ties(listed[start + limit :], last, lambda r: [r["fields"].get(k) for k in keys])
         rows += ties
         following = None
         if rows and start + len(rows) < len(listed):
@@ -219,7 +222,8 @@ class RecordQueries:
         found = self._named(user_id, base_id, grouping, found, before_order=order == "group")
         ordered = order_groups(found, order)
         kept = ordered[: max(1, max_groups)]
-        ties = _group_ties(ordered[len(kept) :], kept) if order != "group" else []
+        last_kept = kept[-1] if kept and order != "group" and kept[-1].value is not None else None
+        ties = _ties(ordered[len(kept) :], last_kept, lambda g: g.value)
         kept = self._named(user_id, base_id, grouping, kept + ties, before_order=order != "group")
         return Aggregation(
             base_id, schema, metric, target, grouping[0] if grouping else None, kept, total,
@@ -353,31 +357,12 @@ class RecordQueries:
         return names
 
 
-def _ties(after: list[RecordDict], rows: list[RecordDict], keys: list[str]) -> list[RecordDict]:
-    """The records after a sorted page that tie with its last row on every sort key (up to
-    `MAX_TIES`): a top five cut in the middle of a tie would leave equals out unsaid."""
-    if not keys or not rows:
+def _ties(after: Sequence[T], last: T | None, key: Callable[[T], Any]) -> list[T]:
+    """The items after a cut list that tie with its `last` on `key` (up to `MAX_TIES`): a
+    top five cut in the middle of a tie would leave equals out unsaid."""
+    if last is None:
         return []
-    last = [rows[-1]["fields"].get(k) for k in keys]
-    tied = []
-    for record in after[:MAX_TIES]:
-        if [record["fields"].get(k) for k in keys] != last:
-            break
-        tied.append(record)
-    return tied
-
-
-def _group_ties(after: list[GroupResult], kept: list[GroupResult]) -> list[GroupResult]:
-    """The groups after those kept that tie with the last kept on value (up to `MAX_TIES`):
-    a top three cut in the middle of a tie would leave equals out unsaid."""
-    if not kept or kept[-1].value is None:
-        return []
-    tied = []
-    for group in after[:MAX_TIES]:
-        if group.value != kept[-1].value:
-            break
-        tied.append(group)
-    return tied
+    return list(itertools.takewhile(lambda item: key(item) == key(last), after[:MAX_TIES]))
 
 
 def _columns(

@@ -10,7 +10,6 @@ carries its mirror type in `meta["kind"]`).
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -79,17 +78,13 @@ _TRUTHS = {"true": True, "t": True, "yes": True, "1": True}
 _TRUTHS |= {"false": False, "f": False, "no": False, "0": False}
 
 
-def _kind(node: Any) -> str | None:
-    return kind(node)
-
-
 def _typed_operands(statement: exp.Expression, dialect: str) -> None:
     """Checkboxes compared with 'true', 1 or 0 mean true/false on both databases; a date
     minus a date is days on both; a date read as text (LIKE, substr) is its ISO text."""
     for node in list(statement.find_all(exp.EQ, exp.NEQ, exp.In)):
         pairs = [("this", "expression"), ("expression", "this")]
-        values = [node.args.get(o) for s, o in pairs if _kind(node.args.get(s)) == "boolean"]
-        if isinstance(node, exp.In) and _kind(node.this) == "boolean":
+        values = [node.args.get(o) for s, o in pairs if kind(node.args.get(s)) == "boolean"]
+        if isinstance(node, exp.In) and kind(node.this) == "boolean":
             values = list(node.expressions)
         for value in values:
             if not isinstance(value, exp.Literal):
@@ -98,7 +93,7 @@ def _typed_operands(statement: exp.Expression, dialect: str) -> None:
             if truth is not None:
                 value.replace(exp.true() if truth else exp.false())
     for minus in list(statement.find_all(exp.Sub)):
-        if dialect == "sqlite" and _kind(minus.this) == _kind(minus.expression) == "date":
+        if dialect == "sqlite" and kind(minus.this) == kind(minus.expression) == "date":
             for side in ("this", "expression"):
                 day = exp.Anonymous(this="julianday", expressions=[minus.args[side].copy()])
                 minus.set(side, day)
@@ -106,7 +101,7 @@ def _typed_operands(statement: exp.Expression, dialect: str) -> None:
         return
     for reader in list(statement.find_all(exp.Like, exp.ILike, exp.Substring, exp.Left)):
         target = reader.this
-        if _kind(target) in ("date", "datetime"):
+        if kind(target) in ("date", "datetime"):
             target.replace(exp.cast(target.copy(), exp.DataType.build("text")))
 
 
